@@ -1,0 +1,253 @@
+-- Edge ID D1 schema. This file is the whole current schema; migrations/ holds the same as
+-- numbered steps for `wrangler d1 migrations apply` (fresh databases and upgrades alike).
+-- Times are unix seconds. Secrets (codes, tokens, session ids, keys) are stored as SHA-256
+-- hashes (base64url), never in clear. Every tenant-owned row carries tenant_id and every query
+-- filters by it: the host picks the tenant, nothing else.
+
+PRAGMA foreign_keys = ON;
+
+CREATE TABLE IF NOT EXISTS tenants (
+  id            TEXT PRIMARY KEY,
+  slug          TEXT NOT NULL UNIQUE,
+  display_name  TEXT NOT NULL,
+  status        TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended')),
+  settings      TEXT NOT NULL DEFAULT '{}',
+  created_at    INTEGER NOT NULL,
+  updated_at    INTEGER NOT NULL
+);
+
+-- Custom domains mapped to a tenant (Cloudflare for SaaS custom hostnames).
+CREATE TABLE IF NOT EXISTS tenant_domains (
+  host        TEXT PRIMARY KEY,
+  tenant_id   TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  created_at  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tenant_domains_tenant ON tenant_domains(tenant_id);
+
+CREATE TABLE IF NOT EXISTS signing_keys (
+  kid                 TEXT PRIMARY KEY,
+  tenant_id           TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  alg                 TEXT NOT NULL CHECK (alg IN ('RS256', 'ES256')),
+  public_jwk          TEXT NOT NULL,
+  sealed_private_key  TEXT NOT NULL,
+  status              TEXT NOT NULL CHECK (status IN ('current', 'retired')),
+  created_at          INTEGER NOT NULL,
+  expires_at          INTEGER
+);
+CREATE INDEX IF NOT EXISTS signing_keys_tenant ON signing_keys(tenant_id);
+
+CREATE TABLE IF NOT EXISTS users (
+  id              TEXT PRIMARY KEY,
+  tenant_id       TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  username        TEXT NOT NULL,
+  email           TEXT,
+  email_verified  INTEGER NOT NULL DEFAULT 0,
+  first_name      TEXT,
+  last_name       TEXT,
+  display_name    TEXT,
+  picture         TEXT,
+  locale          TEXT,
+  is_admin        INTEGER NOT NULL DEFAULT 0,
+  disabled        INTEGER NOT NULL DEFAULT 0,
+  custom_claims   TEXT NOT NULL DEFAULT '{}',
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL,
+  UNIQUE (tenant_id, username)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS users_tenant_email ON users(tenant_id, email) WHERE email IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS passkeys (
+  credential_id   TEXT NOT NULL,            -- base64url
+  tenant_id       TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  user_id         TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  name            TEXT NOT NULL,
+  public_key      TEXT NOT NULL,            -- COSE_Key, base64url
+  algorithm       INTEGER NOT NULL,
+  sign_count      INTEGER NOT NULL DEFAULT 0,
+  backup_eligible INTEGER NOT NULL DEFAULT 0,
+  backup_state    INTEGER NOT NULL DEFAULT 0,
+  transports      TEXT NOT NULL DEFAULT '[]',
+  aaguid          TEXT,
+  created_at      INTEGER NOT NULL,
+  last_used_at    INTEGER,
+  PRIMARY KEY (tenant_id, credential_id)
+);
+CREATE INDEX IF NOT EXISTS passkeys_user ON passkeys(user_id);
+
+-- WebAuthn challenges: single use (deleted on use with RETURNING) and short-lived. D1 has one
+-- primary, so this is strongly consistent, unlike KV.
+CREATE TABLE IF NOT EXISTS webauthn_challenges (
+  id          TEXT PRIMARY KEY,             -- hash of the handle kept in the browser
+  tenant_id   TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  purpose     TEXT NOT NULL CHECK (purpose IN ('register', 'authenticate')),
+  challenge   TEXT NOT NULL,                -- base64url
+  user_id     TEXT,                         -- the account a registration is for
+  context     TEXT NOT NULL DEFAULT '{}',   -- typed JSON: what the ceremony completes
+  expires_at  INTEGER NOT NULL
+);
+
+-- One-time links: first-admin setup, invites, admin-issued login codes.
+CREATE TABLE IF NOT EXISTS one_time_tokens (
+  token_hash  TEXT PRIMARY KEY,
+  tenant_id   TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  purpose     TEXT NOT NULL CHECK (purpose IN ('first_admin', 'invite', 'login')),
+  user_id     TEXT REFERENCES users(id) ON DELETE CASCADE,
+  details     TEXT NOT NULL DEFAULT '{}',
+  created_by  TEXT,
+  created_at  INTEGER NOT NULL,
+  expires_at  INTEGER NOT NULL,
+  used_at     INTEGER
+);
+CREATE INDEX IF NOT EXISTS one_time_tokens_tenant ON one_time_tokens(tenant_id, purpose);
+
+CREATE TABLE IF NOT EXISTS sessions (
+  id_hash       TEXT PRIMARY KEY,
+  tenant_id     TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  user_id       TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  auth_time     INTEGER NOT NULL,
+  created_at    INTEGER NOT NULL,
+  expires_at    INTEGER NOT NULL,
+  last_seen_at  INTEGER NOT NULL,
+  ip            TEXT,
+  user_agent    TEXT
+);
+CREATE INDEX IF NOT EXISTS sessions_user ON sessions(user_id);
+
+CREATE TABLE IF NOT EXISTS user_groups (
+  id             TEXT PRIMARY KEY,
+  tenant_id      TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  name           TEXT NOT NULL,
+  friendly_name  TEXT NOT NULL,
+  custom_claims  TEXT NOT NULL DEFAULT '{}',
+  created_at     INTEGER NOT NULL,
+  UNIQUE (tenant_id, name)
+);
+
+CREATE TABLE IF NOT EXISTS user_group_members (
+  group_id  TEXT NOT NULL REFERENCES user_groups(id) ON DELETE CASCADE,
+  user_id   TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  PRIMARY KEY (group_id, user_id)
+);
+CREATE INDEX IF NOT EXISTS user_group_members_user ON user_group_members(user_id);
+
+CREATE TABLE IF NOT EXISTS oidc_clients (
+  id                          TEXT PRIMARY KEY,      -- the client_id
+  tenant_id                   TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  name                        TEXT NOT NULL,
+  secret_hash                 TEXT,                  -- NULL for public clients
+  is_public                   INTEGER NOT NULL DEFAULT 0,
+  pkce_required               INTEGER NOT NULL DEFAULT 0,
+  allow_plain_pkce            INTEGER NOT NULL DEFAULT 0,
+  redirect_uris               TEXT NOT NULL DEFAULT '[]',
+  post_logout_redirect_uris   TEXT NOT NULL DEFAULT '[]',
+  claims_in_id_token          INTEGER NOT NULL DEFAULT 0,
+  id_token_signed_response_alg TEXT NOT NULL DEFAULT 'RS256' CHECK (id_token_signed_response_alg IN ('RS256', 'ES256')),
+  require_consent             INTEGER NOT NULL DEFAULT 0,
+  launch_url                  TEXT,
+  logo_url                    TEXT,
+  preset                      TEXT,
+  created_at                  INTEGER NOT NULL,
+  updated_at                  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS oidc_clients_tenant ON oidc_clients(tenant_id);
+
+-- Groups allowed to use a client; a client with no rows here is open to every user.
+CREATE TABLE IF NOT EXISTS oidc_client_groups (
+  client_id  TEXT NOT NULL REFERENCES oidc_clients(id) ON DELETE CASCADE,
+  group_id   TEXT NOT NULL REFERENCES user_groups(id) ON DELETE CASCADE,
+  PRIMARY KEY (client_id, group_id)
+);
+
+CREATE TABLE IF NOT EXISTS consents (
+  tenant_id   TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  user_id     TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  client_id   TEXT NOT NULL REFERENCES oidc_clients(id) ON DELETE CASCADE,
+  scope       TEXT NOT NULL,
+  granted_at  INTEGER NOT NULL,
+  PRIMARY KEY (user_id, client_id)
+);
+
+-- Authorization codes: single use. Redemption is one atomic UPDATE ... WHERE redeemed_at IS NULL
+-- RETURNING, so of N concurrent redemptions exactly one wins; the grant it created is recorded
+-- so a replay can revoke it (RFC 6749 §4.1.2).
+CREATE TABLE IF NOT EXISTS authorization_codes (
+  code_hash              TEXT PRIMARY KEY,
+  tenant_id              TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  client_id              TEXT NOT NULL,
+  user_id                TEXT NOT NULL,
+  session_id             TEXT,
+  request                TEXT NOT NULL,          -- the validated authorization request (JSON)
+  auth_time              INTEGER NOT NULL,
+  expires_at             INTEGER NOT NULL,
+  redeemed_at            INTEGER,
+  grant_id               TEXT
+);
+
+-- A grant is the family of tokens issued from one authorization code.
+CREATE TABLE IF NOT EXISTS grants (
+  id          TEXT PRIMARY KEY,
+  tenant_id   TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  client_id   TEXT NOT NULL,
+  user_id     TEXT NOT NULL,
+  scope       TEXT NOT NULL,
+  auth_time   INTEGER NOT NULL,
+  session_id  TEXT,
+  created_at  INTEGER NOT NULL,
+  expires_at  INTEGER NOT NULL,
+  revoked_at  INTEGER
+);
+CREATE INDEX IF NOT EXISTS grants_user ON grants(user_id);
+
+CREATE TABLE IF NOT EXISTS access_tokens (
+  token_hash  TEXT PRIMARY KEY,
+  grant_id    TEXT NOT NULL REFERENCES grants(id) ON DELETE CASCADE,
+  tenant_id   TEXT NOT NULL,
+  client_id   TEXT NOT NULL,
+  user_id     TEXT NOT NULL,
+  scope       TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  expires_at  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS access_tokens_grant ON access_tokens(grant_id);
+
+-- Refresh tokens rotate on every use; presenting a used one revokes its whole grant.
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+  token_hash  TEXT PRIMARY KEY,
+  grant_id    TEXT NOT NULL REFERENCES grants(id) ON DELETE CASCADE,
+  tenant_id   TEXT NOT NULL,
+  client_id   TEXT NOT NULL,
+  user_id     TEXT NOT NULL,
+  scope       TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  expires_at  INTEGER NOT NULL,
+  used_at     INTEGER
+);
+CREATE INDEX IF NOT EXISTS refresh_tokens_grant ON refresh_tokens(grant_id);
+
+CREATE TABLE IF NOT EXISTS api_keys (
+  id            TEXT PRIMARY KEY,
+  tenant_id     TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  name          TEXT NOT NULL,
+  key_hash      TEXT NOT NULL UNIQUE,
+  created_by    TEXT,
+  created_at    INTEGER NOT NULL,
+  expires_at    INTEGER,
+  last_used_at  INTEGER
+);
+CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys(tenant_id);
+
+CREATE TABLE IF NOT EXISTS audit_logs (
+  id          TEXT PRIMARY KEY,
+  tenant_id   TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  event       TEXT NOT NULL,
+  user_id     TEXT,
+  client_id   TEXT,
+  ip          TEXT,
+  user_agent  TEXT,
+  country     TEXT,
+  city        TEXT,
+  asn         INTEGER,
+  details     TEXT NOT NULL DEFAULT '{}',
+  created_at  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_logs_tenant_time ON audit_logs(tenant_id, created_at);

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Builds the Worker (release wasm + JS shim into build/). wrangler runs this as its build command.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+# The dev and test scripts build once up front and tell wrangler's build hook not to repeat it.
+if [ "${EDGE_ID_PREBUILT:-0}" = 1 ] && [ -f "$ROOT/build/worker/shim.mjs" ]; then
+  exit 0
+fi
+
+export WASM_BINDGEN_BIN="$HOME/.cargo/bin/wasm-bindgen"
+export WASM_OPT_BIN="$ROOT/node_modules/.bin/wasm-opt"
+export ESBUILD_BIN="$ROOT/node_modules/.bin/esbuild"
+cd "$ROOT"
+worker-build --release "$@"

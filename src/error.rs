@@ -1,0 +1,58 @@
+//! The application's error type: every failure a handler can meet, typed.
+//!
+//! Handlers return `Result<_, Error>`; the HTTP layer turns an `Error` into a response in ONE
+//! place (`http::respond`), choosing between an OAuth JSON error, a JSON API error and a
+//! friendly HTML page according to the route's kind. Protocol errors are defined in
+//! [`crate::oidc::error`]; they travel here as [`Error::OAuth`].
+
+use crate::oidc::error::OAuthError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A protocol error with its OAuth error code (token, userinfo, introspection...).
+    #[error("{0:?}")]
+    OAuth(OAuthError),
+    /// The request is malformed (bad JSON, missing field, invalid value).
+    #[error("{0}")]
+    BadRequest(String),
+    /// No credentials, or credentials that do not verify.
+    #[error("authentication required")]
+    Unauthenticated,
+    /// Authenticated, but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A uniqueness or state conflict (slug taken, last passkey...).
+    #[error("{0}")]
+    Conflict(String),
+    /// Too many attempts from this client.
+    #[error("too many requests")]
+    RateLimited,
+    /// The request's host names no tenant, or a suspended one.
+    #[error("no identity provider is served at this address")]
+    UnknownTenant,
+    /// Storage, crypto or platform failure: logged, shown to users as a generic error.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<OAuthError> for Error {
+    fn from(e: OAuthError) -> Self {
+        Error::OAuth(e)
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::BadRequest(format!("invalid JSON: {e}"))
+    }
+}
+
+impl From<crate::crypto::envelope::EnvelopeError> for Error {
+    fn from(e: crate::crypto::envelope::EnvelopeError) -> Self {
+        Error::Internal(e.to_string())
+    }
+}

@@ -1,0 +1,28 @@
+//! Edge ID: a multi-tenant, passkey-only OpenID Connect provider for Cloudflare Workers.
+//!
+//! The crate is split so that the architecture is visible from the tree:
+//!
+//! * pure core, compiled and unit-tested natively with `cargo test`:
+//!   - [`oidc`]: the OpenID Connect / OAuth 2.0 protocol (requests, validation, claims, errors)
+//!   - [`passkey`]: the WebAuthn relying party (registration and assertion verification)
+//!   - [`tenancy`]: which tenant a request is for, and the tenant's configuration
+//!   - [`crypto`]: randomness, hashing, key envelopes, JWK/JWS assembly
+//!   - [`ui`]: server-rendered pages (askama templates from `ui/templates`)
+//! * a thin Workers layer, compiled only for `wasm32`:
+//!   - `storage`: D1 and KV repositories
+//!   - `http`: the fetch/scheduled entry points, router and route handlers
+//!
+//! Everything in the pure core takes the current time and randomness as inputs where it can,
+//! so tests are deterministic and no Workers type leaks into protocol logic.
+
+pub mod crypto;
+pub mod error;
+pub mod oidc;
+pub mod passkey;
+pub mod tenancy;
+pub mod ui;
+
+#[cfg(target_arch = "wasm32")]
+mod http;
+#[cfg(target_arch = "wasm32")]
+mod storage;

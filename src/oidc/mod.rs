@@ -1,0 +1,3 @@
+//! The OpenID Connect / OAuth 2.0 protocol, free of Workers types.
+
+pub mod error;

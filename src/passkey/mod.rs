@@ -1,0 +1,1 @@
+//! The WebAuthn relying party, free of Workers types.

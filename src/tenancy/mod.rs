@@ -1,0 +1,13 @@
+//! Tenancy: which tenant a request belongs to, and what a tenant is.
+//!
+//! Every tenant is its own OpenID Provider on its own host (`<slug>.<BASE_DOMAIN>` or a custom
+//! domain), with its own issuer, keys, users and clients. The host is the only input that
+//! selects a tenant, so a request can never reach another tenant's data by a path or parameter.
+
+pub mod host;
+pub mod model;
+
+pub use host::{classify_host, issuer_for, validate_slug, HostError, HostKind, RequestHost};
+pub use model::{
+    KeyStatus, SignupMode, SigningKeyRecord, Tenant, TenantSettings, TenantSnapshot, TenantStatus,
+};

@@ -1,0 +1,230 @@
+//! What a tenant is, and the snapshot of it that the hot path serves from cache.
+
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::jwk::{Jwks, PublicJwk, SigningAlg};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TenantStatus {
+    Active,
+    Suspended,
+}
+
+impl TenantStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TenantStatus::Active => "active",
+            TenantStatus::Suspended => "suspended",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(TenantStatus::Active),
+            "suspended" => Some(TenantStatus::Suspended),
+            _ => None,
+        }
+    }
+}
+
+/// Who may create an account on a tenant without an invite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignupMode {
+    /// Only the first-admin setup link and admin invites create accounts (the default).
+    #[default]
+    InviteOnly,
+    /// Anyone reaching the login page may register a passkey and an account.
+    Open,
+}
+
+/// Per-tenant settings an admin can change; stored as JSON, typed here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TenantSettings {
+    /// Accent colour for the UI, `#rrggbb`.
+    pub accent_color: String,
+    /// Absolute https URL (or data: URL) of the tenant's logo; none shows the initials.
+    pub logo_url: Option<String>,
+    /// How long a browser session lasts before the user signs in again.
+    pub session_lifetime_secs: u64,
+    pub signup_mode: SignupMode,
+    /// Profile fields users may change themselves on the account page.
+    pub user_editable_fields: Vec<String>,
+    /// Days audit entries are kept before the scheduled cleanup removes them.
+    pub audit_retention_days: u32,
+}
+
+impl Default for TenantSettings {
+    fn default() -> Self {
+        Self {
+            accent_color: "#4f46e5".into(),
+            logo_url: None,
+            session_lifetime_secs: 7 * 24 * 3600,
+            signup_mode: SignupMode::InviteOnly,
+            user_editable_fields: vec![
+                "first_name".into(),
+                "last_name".into(),
+                "display_name".into(),
+            ],
+            audit_retention_days: 90,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tenant {
+    pub id: String,
+    pub slug: String,
+    pub display_name: String,
+    pub status: TenantStatus,
+    pub settings: TenantSettings,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyStatus {
+    /// Signs new tokens (one per algorithm).
+    Current,
+    /// No longer signs, still published until `expires_at` so tokens it signed keep verifying.
+    Retired,
+}
+
+impl KeyStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyStatus::Current => "current",
+            KeyStatus::Retired => "retired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "current" => Some(KeyStatus::Current),
+            "retired" => Some(KeyStatus::Retired),
+            _ => None,
+        }
+    }
+}
+
+/// A tenant signing key as stored: public JWK in clear, private key sealed under the master key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigningKeyRecord {
+    pub kid: String,
+    pub alg: SigningAlg,
+    pub public_jwk: PublicJwk,
+    /// PKCS#8 private key sealed with `crypto::envelope` (context = kid).
+    pub sealed_private_key: String,
+    pub status: KeyStatus,
+    pub created_at: i64,
+    /// When a retired key leaves the JWKS.
+    pub expires_at: Option<i64>,
+}
+
+impl SigningKeyRecord {
+    pub fn is_published(&self, now: i64) -> bool {
+        match self.status {
+            KeyStatus::Current => true,
+            KeyStatus::Retired => self.expires_at.is_none_or(|t| t > now),
+        }
+    }
+}
+
+/// Everything the hot path needs about a tenant, cached in KV and isolate memory so discovery,
+/// JWKS and token signing need no D1 query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantSnapshot {
+    pub tenant: Tenant,
+    pub keys: Vec<SigningKeyRecord>,
+}
+
+impl TenantSnapshot {
+    pub fn is_active(&self) -> bool {
+        self.tenant.status == TenantStatus::Active
+    }
+
+    /// The published key set: current keys and retired keys still in their overlap window.
+    pub fn jwks(&self, now: i64) -> Jwks {
+        Jwks {
+            keys: self
+                .keys
+                .iter()
+                .filter(|k| k.is_published(now))
+                .map(|k| k.public_jwk.clone())
+                .collect(),
+        }
+    }
+
+    /// The key that signs new tokens for `alg`.
+    pub fn current_key(&self, alg: SigningAlg) -> Option<&SigningKeyRecord> {
+        self.keys
+            .iter()
+            .find(|k| k.alg == alg && k.status == KeyStatus::Current)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(kid: &str, alg: SigningAlg, status: KeyStatus, expires_at: Option<i64>) -> SigningKeyRecord {
+        SigningKeyRecord {
+            kid: kid.into(),
+            alg,
+            public_jwk: PublicJwk {
+                kty: "EC".into(),
+                kid: kid.into(),
+                key_use: Some("sig".into()),
+                alg: Some(alg.as_str().into()),
+                n: None,
+                e: None,
+                crv: Some("P-256".into()),
+                x: Some("x".into()),
+                y: Some("y".into()),
+            },
+            sealed_private_key: "v1.x".into(),
+            status,
+            created_at: 0,
+            expires_at,
+        }
+    }
+
+    #[test]
+    fn jwks_keeps_retired_keys_during_overlap_only() {
+        let snap = TenantSnapshot {
+            tenant: Tenant {
+                id: "t".into(),
+                slug: "acme".into(),
+                display_name: "Acme".into(),
+                status: TenantStatus::Active,
+                settings: TenantSettings::default(),
+                created_at: 0,
+            },
+            keys: vec![
+                key("new", SigningAlg::RS256, KeyStatus::Current, None),
+                key("old", SigningAlg::RS256, KeyStatus::Retired, Some(100)),
+            ],
+        };
+        let kids = |now| {
+            snap.jwks(now)
+                .keys
+                .into_iter()
+                .map(|k| k.kid)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(kids(50), vec!["new", "old"]);
+        assert_eq!(kids(100), vec!["new"]);
+        assert_eq!(snap.current_key(SigningAlg::RS256).unwrap().kid, "new");
+        assert!(snap.current_key(SigningAlg::ES256).is_none());
+    }
+
+    #[test]
+    fn settings_fill_defaults_from_partial_json() {
+        let s: TenantSettings = serde_json::from_str(r##"{"accent_color":"#000000"}"##).unwrap();
+        assert_eq!(s.accent_color, "#000000");
+        assert_eq!(s.signup_mode, SignupMode::InviteOnly);
+        assert_eq!(s.session_lifetime_secs, 7 * 24 * 3600);
+    }
+}
