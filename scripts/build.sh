@@ -4,7 +4,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 # The dev and test scripts build once up front and tell wrangler's build hook not to repeat it.
-if [ "${EDGE_ID_PREBUILT:-0}" = 1 ] && [ -f "$ROOT/build/worker/shim.mjs" ]; then
+if [ "${EDGE_ID_PREBUILT:-0}" = 1 ] && [ -f "$ROOT/build/index.js" ]; then
   exit 0
 fi
 

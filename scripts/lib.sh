@@ -35,10 +35,11 @@ start_wrangler() {
   shift 3
   local inspector
   inspector="$(free_port)"
-  (cd "$ROOT" && EDGE_ID_PREBUILT=1 setsid wrangler dev --ip 127.0.0.1 --port "$port" \
+  cd "$ROOT" || return 1
+  EDGE_ID_PREBUILT=1 setsid wrangler dev --ip 127.0.0.1 --port "$port" \
     --inspector-port "$inspector" --persist-to "$persist" --log-level warn \
-    --show-interactive-dev-session=false "$@" >"$logfile" 2>&1 &
-    echo $!)
+    --show-interactive-dev-session=false "$@" >"$logfile" 2>&1 </dev/null &
+  echo $!
 }
 
 # Stops a process group started by start_wrangler (wrangler plus its workerd children).

@@ -20,7 +20,7 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wbv" ]; the
   log "installing wasm-bindgen-cli $wbv (a few minutes, once)"
   cargo install wasm-bindgen-cli --version "$wbv" --force
 fi
-if [ "$(worker-build --version 2>/dev/null | awk '{print $2}')" != "0.8.7" ]; then
+if [ "$(worker-build --version 2>/dev/null | awk '{print $NF}')" != "0.8.7" ]; then
   log "installing worker-build 0.8.7 (a few minutes, once)"
   cargo install worker-build --version 0.8.7 --force
 fi

@@ -41,7 +41,7 @@ impl MasterKey {
         let ciphertext = self
             .0
             .encrypt(
-                Nonce::from_slice(&nonce_bytes),
+                &Nonce::from(nonce_bytes),
                 Payload {
                     msg: plaintext,
                     aad: context.as_bytes(),
@@ -64,9 +64,10 @@ impl MasterKey {
             return Err(EnvelopeError::Malformed);
         }
         let (nonce, ciphertext) = raw.split_at(12);
+        let nonce: [u8; 12] = nonce.try_into().map_err(|_| EnvelopeError::Malformed)?;
         self.0
             .decrypt(
-                Nonce::from_slice(nonce),
+                &Nonce::from(nonce),
                 Payload {
                     msg: ciphertext,
                     aad: context.as_bytes(),

@@ -147,7 +147,11 @@ mod tests {
 
     #[test]
     fn okp_keys_are_refused() {
-        let jwk: PublicJwk = serde_json::from_str(r#"{"kty":"OKP","crv":"Ed25519","x":"abc"}"#).unwrap();
-        assert!(matches!(jwk.thumbprint(), Err(JwkError::UnsupportedType(_))));
+        let jwk: PublicJwk =
+            serde_json::from_str(r#"{"kty":"OKP","crv":"Ed25519","x":"abc"}"#).unwrap();
+        assert!(matches!(
+            jwk.thumbprint(),
+            Err(JwkError::UnsupportedType(_))
+        ));
     }
 }

@@ -159,7 +159,11 @@ pub(crate) mod tests {
         impl rsa::rand_core::CryptoRng for Rng {}
     }
 
-    pub(crate) fn sign_es256(sk: &p256::ecdsa::SigningKey, jwk: &PublicJwk, claims: &Value) -> String {
+    pub(crate) fn sign_es256(
+        sk: &p256::ecdsa::SigningKey,
+        jwk: &PublicJwk,
+        claims: &Value,
+    ) -> String {
         let input = signing_input(SigningAlg::ES256, &jwk.kid, "JWT", claims);
         let sig: p256::ecdsa::Signature = sk.sign(input.as_bytes());
         compact(&input, &sig.to_bytes())
@@ -168,7 +172,9 @@ pub(crate) mod tests {
     #[test]
     fn es256_round_trip_and_tamper() {
         let (sk, jwk) = es256_key();
-        let jwks = Jwks { keys: vec![jwk.clone()] };
+        let jwks = Jwks {
+            keys: vec![jwk.clone()],
+        };
         let claims = serde_json::json!({"sub": "u1", "aud": "c1"});
         let token = sign_es256(&sk, &jwk, &claims);
         let verified = verify(&token, &jwks).unwrap();
@@ -187,7 +193,9 @@ pub(crate) mod tests {
         let input = signing_input(SigningAlg::RS256, &jwk.kid, "JWT", &claims);
         let sig = SigningKey::<sha2::Sha256>::new(sk).sign(input.as_bytes());
         let token = compact(&input, &rsa::signature::SignatureEncoding::to_vec(&sig));
-        let jwks = Jwks { keys: vec![jwk.clone()] };
+        let jwks = Jwks {
+            keys: vec![jwk.clone()],
+        };
         assert_eq!(verify(&token, &jwks).unwrap()["sub"], "u2");
 
         let (_, other) = es256_key();

@@ -71,7 +71,10 @@ pub enum HostKind {
 /// Only ONE label below the base names a tenant: `a.b.<base>` is not a tenant subdomain (and would
 /// not be covered by a wildcard certificate anyway), so it falls through to custom-domain lookup.
 pub fn classify_host(host: &RequestHost, base_domain: &str) -> HostKind {
-    let base = base_domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    let base = base_domain
+        .trim()
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
     if host.name == base {
         return HostKind::Platform;
     }
@@ -148,7 +151,17 @@ mod tests {
             }
         );
         assert_eq!(host("id.example.com.").name, "id.example.com");
-        for bad in ["", "a b", "x@y", "a/b", "[::1]:80", "a..b", "-a.com", "a.com:99999", "a.com:x"] {
+        for bad in [
+            "",
+            "a b",
+            "x@y",
+            "a/b",
+            "[::1]:80",
+            "a..b",
+            "-a.com",
+            "a.com:99999",
+            "a.com:x",
+        ] {
             assert!(RequestHost::parse(bad).is_err(), "{bad}");
         }
     }
@@ -156,7 +169,10 @@ mod tests {
     #[test]
     fn classifies_platform_tenant_and_custom_hosts() {
         let base = "id.example.com";
-        assert_eq!(classify_host(&host("id.example.com"), base), HostKind::Platform);
+        assert_eq!(
+            classify_host(&host("id.example.com"), base),
+            HostKind::Platform
+        );
         assert_eq!(
             classify_host(&host("acme.id.example.com"), base),
             HostKind::TenantSlug("acme".into())
@@ -178,14 +194,26 @@ mod tests {
             classify_host(&host("demo.localhost:8787"), "localhost"),
             HostKind::TenantSlug("demo".into())
         );
-        assert_eq!(classify_host(&host("localhost:8787"), "localhost"), HostKind::Platform);
+        assert_eq!(
+            classify_host(&host("localhost:8787"), "localhost"),
+            HostKind::Platform
+        );
     }
 
     #[test]
     fn issuer_is_https_except_on_loopback() {
-        assert_eq!(issuer_for(&host("acme.id.example.com"), false), "https://acme.id.example.com");
-        assert_eq!(issuer_for(&host("demo.localhost:8787"), false), "http://demo.localhost:8787");
-        assert_eq!(issuer_for(&host("demo.localhost:8787"), true), "https://demo.localhost:8787");
+        assert_eq!(
+            issuer_for(&host("acme.id.example.com"), false),
+            "https://acme.id.example.com"
+        );
+        assert_eq!(
+            issuer_for(&host("demo.localhost:8787"), false),
+            "http://demo.localhost:8787"
+        );
+        assert_eq!(
+            issuer_for(&host("demo.localhost:8787"), true),
+            "https://demo.localhost:8787"
+        );
     }
 
     #[test]

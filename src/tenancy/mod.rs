@@ -9,5 +9,5 @@ pub mod model;
 
 pub use host::{classify_host, issuer_for, validate_slug, HostError, HostKind, RequestHost};
 pub use model::{
-    KeyStatus, SignupMode, SigningKeyRecord, Tenant, TenantSettings, TenantSnapshot, TenantStatus,
+    KeyStatus, SigningKeyRecord, SignupMode, Tenant, TenantSettings, TenantSnapshot, TenantStatus,
 };

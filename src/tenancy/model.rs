@@ -169,7 +169,12 @@ impl TenantSnapshot {
 mod tests {
     use super::*;
 
-    fn key(kid: &str, alg: SigningAlg, status: KeyStatus, expires_at: Option<i64>) -> SigningKeyRecord {
+    fn key(
+        kid: &str,
+        alg: SigningAlg,
+        status: KeyStatus,
+        expires_at: Option<i64>,
+    ) -> SigningKeyRecord {
         SigningKeyRecord {
             kid: kid.into(),
             alg,

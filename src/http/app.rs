@@ -1,0 +1,67 @@
+//! Deployment-wide configuration and bindings, read from the Worker environment.
+
+use worker::kv::KvStore;
+use worker::Env;
+
+use crate::crypto::envelope::MasterKey;
+use crate::error::{Error, Result};
+use crate::storage::db::Db;
+
+pub struct App {
+    env: Env,
+    /// The domain tenants live under (`<slug>.<base_domain>`); the bare domain is the platform.
+    pub base_domain: String,
+    /// When set, responses carry `x-edge-id-d1-queries` (benchmarks and tests only).
+    pub expose_metrics: bool,
+    db: Option<Db>,
+}
+
+impl App {
+    pub fn new(env: Env) -> Self {
+        let var = |name: &str| env.var(name).ok().map(|v| v.to_string());
+        let base_domain = var("BASE_DOMAIN").unwrap_or_else(|| "localhost".into());
+        let expose_metrics = var("EXPOSE_METRICS").is_some_and(|v| v == "1");
+        let db = env.d1("DB").ok().map(Db::new);
+        Self {
+            env,
+            base_domain,
+            expose_metrics,
+            db,
+        }
+    }
+
+    pub fn db(&self) -> Result<&Db> {
+        self.db
+            .as_ref()
+            .ok_or_else(|| Error::Internal("the D1 binding DB is missing".into()))
+    }
+
+    pub fn kv(&self) -> Result<KvStore> {
+        self.env
+            .kv("CACHE")
+            .map_err(|_| Error::Internal("the KV binding CACHE is missing".into()))
+    }
+
+    fn secret(&self, name: &str) -> Option<String> {
+        self.env
+            .secret(name)
+            .ok()
+            .map(|s| s.to_string())
+            .filter(|s| !s.is_empty())
+    }
+
+    /// The key that seals tenant signing keys. Without it nothing can be signed: fail loudly.
+    pub fn master_key(&self) -> Result<MasterKey> {
+        let secret = self.secret("MASTER_KEY").ok_or_else(|| {
+            Error::Internal(
+                "the MASTER_KEY secret is not set (wrangler secret put MASTER_KEY)".into(),
+            )
+        })?;
+        Ok(MasterKey::from_base64(&secret)?)
+    }
+
+    /// The operator API's bearer token; `None` disables the operator API.
+    pub fn operator_secret(&self) -> Option<String> {
+        self.secret("OPERATOR_SECRET")
+    }
+}

@@ -1,0 +1,30 @@
+//! The Workers layer: entry points, request context, routing and route handlers.
+//!
+//! Handlers are thin: they read the request, call the pure core (`oidc`, `passkey`, `tenancy`)
+//! and storage, and return `Result<Response, Error>`. Errors become responses in one place,
+//! [`respond::error_response`].
+
+mod app;
+mod request;
+mod respond;
+mod router;
+mod routes;
+mod signing;
+
+use worker::{event, Context, Env, Request, Response, ScheduleContext, ScheduledEvent};
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    console_error_panic_hook::set_once();
+    let app = app::App::new(env);
+    Ok(router::handle(&app, req).await)
+}
+
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    console_error_panic_hook::set_once();
+    let app = app::App::new(env);
+    if let Err(e) = routes::maintenance::run(&app).await {
+        worker::console_error!("scheduled cleanup failed: {e}");
+    }
+}

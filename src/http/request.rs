@@ -1,0 +1,99 @@
+//! What handlers need from an incoming request, parsed once.
+
+use serde::de::DeserializeOwned;
+use worker::{Method, Request};
+
+use crate::error::{Error, Result};
+use crate::tenancy::{RequestHost, TenantSnapshot};
+
+use super::app::App;
+
+/// Request bodies larger than this are refused before parsing (forms and JSON are small here).
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub struct Incoming {
+    pub req: Request,
+    pub method: Method,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub host: RequestHost,
+    pub is_https: bool,
+}
+
+impl Incoming {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.req.headers().get(name).ok().flatten()
+    }
+
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn client_ip(&self) -> Option<String> {
+        self.header("cf-connecting-ip")
+    }
+
+    pub fn user_agent(&self) -> Option<String> {
+        self.header("user-agent")
+    }
+
+    async fn body_bytes(&mut self) -> Result<Vec<u8>> {
+        if let Some(len) = self
+            .header("content-length")
+            .and_then(|l| l.parse::<usize>().ok())
+        {
+            if len > MAX_BODY_BYTES {
+                return Err(Error::BadRequest("the request body is too large".into()));
+            }
+        }
+        let bytes = self
+            .req
+            .bytes()
+            .await
+            .map_err(|_| Error::BadRequest("the request body could not be read".into()))?;
+        if bytes.len() > MAX_BODY_BYTES {
+            return Err(Error::BadRequest("the request body is too large".into()));
+        }
+        Ok(bytes)
+    }
+
+    /// An `application/x-www-form-urlencoded` body as ordered pairs (duplicates preserved so
+    /// the protocol layer can reject repeated parameters).
+    pub async fn form(&mut self) -> Result<Vec<(String, String)>> {
+        let content_type = self.header("content-type").unwrap_or_default();
+        if !content_type
+            .to_ascii_lowercase()
+            .starts_with("application/x-www-form-urlencoded")
+        {
+            return Err(Error::BadRequest(
+                "expected an application/x-www-form-urlencoded body".into(),
+            ));
+        }
+        let bytes = self.body_bytes().await?;
+        Ok(url::form_urlencoded::parse(&bytes).into_owned().collect())
+    }
+
+    pub async fn json<T: DeserializeOwned>(&mut self) -> Result<T> {
+        let bytes = self.body_bytes().await?;
+        Ok(serde_json::from_slice(&bytes)?)
+    }
+}
+
+/// A request for a resolved, active tenant.
+pub struct TenantRequest<'a> {
+    pub app: &'a App,
+    pub incoming: Incoming,
+    pub tenant: TenantSnapshot,
+    /// `https://<host>` (or `http://` on localhost): the issuer and base of every URL.
+    pub issuer: String,
+    pub now: i64,
+}
+
+impl TenantRequest<'_> {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+}

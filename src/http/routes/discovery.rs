@@ -1,0 +1,40 @@
+//! Discovery (OIDC Discovery 1.0, RFC 8414) and the JWKS: served from the cached tenant
+//! snapshot with no D1 query, cacheable by clients and Cloudflare's edge.
+
+use worker::Response;
+
+use crate::http::request::TenantRequest;
+use crate::http::respond::{json, set_header};
+use crate::oidc::discovery;
+
+/// Metadata changes only when features ship: cache it for an hour.
+const METADATA_CACHE: &str = "public, max-age=3600, stale-while-revalidate=86400";
+/// Keys change on rotation: keep caches short so a new kid is seen within minutes (the old key
+/// stays published through the overlap, so tokens keep verifying meanwhile).
+const JWKS_CACHE: &str = "public, max-age=300, stale-while-revalidate=3600";
+
+fn cacheable(value: &serde_json::Value, cache_control: &str) -> Response {
+    let mut resp = json(200, value);
+    set_header(&mut resp, "Cache-Control", cache_control);
+    set_header(&mut resp, "Access-Control-Allow-Origin", "*");
+    resp
+}
+
+pub fn openid_configuration(req: &TenantRequest<'_>) -> Response {
+    cacheable(
+        &discovery::openid_configuration(&req.issuer),
+        METADATA_CACHE,
+    )
+}
+
+pub fn oauth_authorization_server(req: &TenantRequest<'_>) -> Response {
+    cacheable(
+        &discovery::oauth_authorization_server(&req.issuer),
+        METADATA_CACHE,
+    )
+}
+
+pub fn jwks(req: &TenantRequest<'_>) -> Response {
+    let jwks = req.tenant.jwks(req.now);
+    cacheable(&serde_json::to_value(&jwks).unwrap_or_default(), JWKS_CACHE)
+}

@@ -1,0 +1,384 @@
+//! The operator API on the platform host: create, list, inspect, suspend, resume and delete
+//! tenants; map custom domains; rotate keys; issue setup links and tenant API keys.
+//!
+//! Authenticated by `Authorization: Bearer <OPERATOR_SECRET>` (a Worker secret), compared in
+//! constant time. Without the secret configured the API is off (503), never open.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use worker::{Method, Response};
+
+use crate::crypto::hash::{secret_hash, secrets_equal};
+use crate::crypto::jwk::SigningAlg;
+use crate::crypto::random;
+use crate::error::{Error, Result};
+use crate::http::app::App;
+use crate::http::request::Incoming;
+use crate::http::respond::json as json_response;
+use crate::platform::{clock, webcrypto};
+use crate::storage::{tenant_cache, tenants};
+use crate::tenancy::{validate_slug, RequestHost, Tenant, TenantSettings, TenantStatus};
+
+/// How long a first-admin setup link works.
+const SETUP_LINK_TTL_SECS: i64 = 7 * 24 * 3600;
+/// How long a retired key stays in the JWKS after a rotation, by default.
+const DEFAULT_OVERLAP_DAYS: i64 = 7;
+
+pub async fn handle(app: &App, mut incoming: Incoming) -> Result<Response> {
+    authorize(app, &incoming)?;
+    let path = incoming
+        .path
+        .trim_start_matches("/operator/api/")
+        .to_string();
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let ctx = Operator {
+        app,
+        now: clock::now(),
+    };
+    match (incoming.method.clone(), segments.as_slice()) {
+        (Method::Get, ["tenants"]) => ctx.list(&incoming).await,
+        (Method::Post, ["tenants"]) => {
+            let body: CreateTenant = incoming.json().await?;
+            ctx.create(&incoming, body).await
+        }
+        (Method::Get, ["tenants", slug]) => {
+            let tenant = ctx.tenant(slug).await?;
+            Ok(json_response(200, &ctx.view(&incoming, &tenant).await?))
+        }
+        (Method::Delete, ["tenants", slug]) => ctx.delete(&incoming, slug).await,
+        (Method::Post, ["tenants", slug, "suspend"]) => {
+            ctx.set_status(&incoming, slug, TenantStatus::Suspended)
+                .await
+        }
+        (Method::Post, ["tenants", slug, "resume"]) => {
+            ctx.set_status(&incoming, slug, TenantStatus::Active).await
+        }
+        (Method::Post, ["tenants", slug, "setup-link"]) => ctx.setup_link(&incoming, slug).await,
+        (Method::Post, ["tenants", slug, "domains"]) => {
+            let body: DomainBody = incoming.json().await?;
+            ctx.add_domain(&incoming, slug, &body.host).await
+        }
+        (Method::Delete, ["tenants", slug, "domains", host]) => {
+            ctx.remove_domain(&incoming, slug, host).await
+        }
+        (Method::Post, ["tenants", slug, "keys", "rotate"]) => {
+            let body: RotateBody = incoming.json().await.unwrap_or_default();
+            ctx.rotate(&incoming, slug, body).await
+        }
+        (Method::Post, ["tenants", slug, "keys", "self-test"]) => {
+            ctx.key_self_test(&incoming, slug).await
+        }
+        (Method::Post, ["tenants", slug, "api-keys"]) => {
+            let body: ApiKeyBody = incoming.json().await.unwrap_or_default();
+            ctx.api_key(&incoming, slug, body).await
+        }
+        _ => Err(Error::NotFound("This operator API route".into())),
+    }
+}
+
+fn authorize(app: &App, incoming: &Incoming) -> Result<()> {
+    let Some(secret) = app.operator_secret() else {
+        return Err(Error::Forbidden(
+            "the operator API is disabled: set the OPERATOR_SECRET secret".into(),
+        ));
+    };
+    let presented = incoming
+        .header("authorization")
+        .and_then(|h| h.strip_prefix("Bearer ").map(str::to_string))
+        .ok_or(Error::Unauthenticated)?;
+    if !secrets_equal(presented.trim(), &secret) {
+        return Err(Error::Unauthenticated);
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateTenant {
+    slug: String,
+    display_name: String,
+}
+
+#[derive(Deserialize)]
+struct DomainBody {
+    host: String,
+}
+
+#[derive(Deserialize, Default)]
+struct RotateBody {
+    /// Rotate only this algorithm's key; both when absent.
+    alg: Option<String>,
+    overlap_days: Option<i64>,
+}
+
+#[derive(Deserialize, Default)]
+struct ApiKeyBody {
+    name: Option<String>,
+    expires_in_days: Option<i64>,
+}
+
+struct Operator<'a> {
+    app: &'a App,
+    now: i64,
+}
+
+impl Operator<'_> {
+    fn db(&self) -> Result<&crate::storage::db::Db> {
+        self.app.db()
+    }
+
+    async fn tenant(&self, slug: &str) -> Result<Tenant> {
+        tenants::find_by_slug(self.db()?, slug)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("Tenant {slug}")))
+    }
+
+    /// The tenant's subdomain host, keeping the port the operator used (local development).
+    fn slug_host(&self, incoming: &Incoming, slug: &str) -> RequestHost {
+        RequestHost {
+            name: format!("{slug}.{}", self.app.base_domain),
+            port: incoming.host.port,
+        }
+    }
+
+    fn base_url(&self, incoming: &Incoming, host: &RequestHost) -> String {
+        crate::tenancy::issuer_for(host, incoming.is_https)
+    }
+
+    async fn hosts(&self, tenant: &Tenant) -> Result<Vec<String>> {
+        let mut hosts = vec![format!("{}.{}", tenant.slug, self.app.base_domain)];
+        hosts.extend(tenants::domains(self.db()?, &tenant.id).await?);
+        Ok(hosts)
+    }
+
+    async fn invalidate(&self, tenant: &Tenant) -> Result<()> {
+        tenant_cache::invalidate(&self.app.kv()?, &self.hosts(tenant).await?).await
+    }
+
+    async fn view(&self, incoming: &Incoming, tenant: &Tenant) -> Result<Value> {
+        let host = self.slug_host(incoming, &tenant.slug);
+        Ok(json!({
+            "id": tenant.id,
+            "slug": tenant.slug,
+            "display_name": tenant.display_name,
+            "status": tenant.status.as_str(),
+            "created_at": tenant.created_at,
+            "issuer": self.base_url(incoming, &host),
+            "domains": tenants::domains(self.db()?, &tenant.id).await?,
+        }))
+    }
+
+    async fn list(&self, incoming: &Incoming) -> Result<Response> {
+        let mut out = Vec::new();
+        for tenant in tenants::list(self.db()?).await? {
+            out.push(self.view(incoming, &tenant).await?);
+        }
+        Ok(json_response(200, &json!({ "tenants": out })))
+    }
+
+    async fn create(&self, incoming: &Incoming, body: CreateTenant) -> Result<Response> {
+        let slug = body.slug.trim().to_ascii_lowercase();
+        validate_slug(&slug).map_err(|e| Error::BadRequest(e.to_string()))?;
+        let display_name = body.display_name.trim();
+        if display_name.is_empty() || display_name.chars().count() > 80 {
+            return Err(Error::BadRequest(
+                "display_name must be 1 to 80 characters".into(),
+            ));
+        }
+        if tenants::find_by_slug(self.db()?, &slug).await?.is_some() {
+            return Err(Error::Conflict(format!("the slug {slug} is taken")));
+        }
+        let master = self.app.master_key()?;
+        let mut keys = Vec::new();
+        for alg in SigningAlg::ALL {
+            keys.push(webcrypto::generate_signing_key(alg, &master, self.now).await?);
+        }
+        let tenant = Tenant {
+            id: random::id(),
+            slug: slug.clone(),
+            display_name: display_name.to_string(),
+            status: TenantStatus::Active,
+            settings: TenantSettings::default(),
+            created_at: self.now,
+        };
+        let token = random::token();
+        let expires_at = self.now + SETUP_LINK_TTL_SECS;
+        tenants::create(self.db()?, &tenant, &keys, &secret_hash(&token), expires_at)
+            .await
+            .map_err(|e| match e {
+                // Two concurrent creates of one slug: the UNIQUE constraint decides.
+                Error::Internal(m) if m.contains("UNIQUE") => {
+                    Error::Conflict(format!("the slug {slug} is taken"))
+                }
+                other => other,
+            })?;
+        self.invalidate(&tenant).await?;
+        let mut view = self.view(incoming, &tenant).await?;
+        let base = view["issuer"].as_str().unwrap_or_default().to_string();
+        view["setup_url"] = json!(format!("{base}/setup/{token}"));
+        view["setup_expires_at"] = json!(expires_at);
+        Ok(json_response(201, &view))
+    }
+
+    async fn delete(&self, incoming: &Incoming, slug: &str) -> Result<Response> {
+        let tenant = self.tenant(slug).await?;
+        let _ = incoming;
+        self.invalidate(&tenant).await?;
+        tenants::delete(self.db()?, &tenant.id).await?;
+        Ok(json_response(200, &json!({ "deleted": slug })))
+    }
+
+    async fn set_status(
+        &self,
+        incoming: &Incoming,
+        slug: &str,
+        status: TenantStatus,
+    ) -> Result<Response> {
+        let tenant = self.tenant(slug).await?;
+        tenants::set_status(self.db()?, &tenant.id, status, self.now).await?;
+        self.invalidate(&tenant).await?;
+        let tenant = self.tenant(slug).await?;
+        Ok(json_response(200, &self.view(incoming, &tenant).await?))
+    }
+
+    /// A fresh first-admin link; only while nobody has set the tenant up yet.
+    async fn setup_link(&self, incoming: &Incoming, slug: &str) -> Result<Response> {
+        let tenant = self.tenant(slug).await?;
+        if tenants::user_count(self.db()?, &tenant.id).await? > 0 {
+            return Err(Error::Conflict(
+                "this tenant already has users: its admins invite people from the admin console"
+                    .into(),
+            ));
+        }
+        let token = random::token();
+        let expires_at = self.now + SETUP_LINK_TTL_SECS;
+        tenants::replace_setup_token(
+            self.db()?,
+            &tenant.id,
+            &secret_hash(&token),
+            self.now,
+            expires_at,
+        )
+        .await?;
+        let base = self.base_url(incoming, &self.slug_host(incoming, slug));
+        Ok(json_response(
+            201,
+            &json!({ "setup_url": format!("{base}/setup/{token}"), "setup_expires_at": expires_at }),
+        ))
+    }
+
+    async fn add_domain(&self, incoming: &Incoming, slug: &str, host: &str) -> Result<Response> {
+        let tenant = self.tenant(slug).await?;
+        let parsed = RequestHost::parse(host).map_err(|e| Error::BadRequest(e.to_string()))?;
+        if parsed.port.is_some() || !parsed.name.contains('.') {
+            return Err(Error::BadRequest(
+                "a custom domain is a full DNS name without a port".into(),
+            ));
+        }
+        if matches!(
+            crate::tenancy::classify_host(&parsed, &self.app.base_domain),
+            crate::tenancy::HostKind::Platform | crate::tenancy::HostKind::TenantSlug(_)
+        ) || parsed.name.ends_with(&format!(".{}", self.app.base_domain))
+        {
+            return Err(Error::BadRequest(
+                "custom domains must be outside the base domain".into(),
+            ));
+        }
+        tenants::add_domain(self.db()?, &tenant.id, &parsed.name, self.now).await?;
+        self.invalidate(&tenant).await?;
+        Ok(json_response(201, &self.view(incoming, &tenant).await?))
+    }
+
+    async fn remove_domain(&self, incoming: &Incoming, slug: &str, host: &str) -> Result<Response> {
+        let tenant = self.tenant(slug).await?;
+        // Invalidate first, while the domain still maps to the tenant.
+        self.invalidate(&tenant).await?;
+        if !tenants::remove_domain(self.db()?, &tenant.id, &host.to_ascii_lowercase()).await? {
+            return Err(Error::NotFound(format!("Domain {host}")));
+        }
+        Ok(json_response(200, &self.view(incoming, &tenant).await?))
+    }
+
+    async fn rotate(&self, incoming: &Incoming, slug: &str, body: RotateBody) -> Result<Response> {
+        let tenant = self.tenant(slug).await?;
+        let algs = match body.alg.as_deref() {
+            None => SigningAlg::ALL.to_vec(),
+            Some(a) => vec![SigningAlg::parse(a)
+                .ok_or_else(|| Error::BadRequest("alg must be RS256 or ES256".into()))?],
+        };
+        let overlap_days = body.overlap_days.unwrap_or(DEFAULT_OVERLAP_DAYS);
+        if !(0..=365).contains(&overlap_days) {
+            return Err(Error::BadRequest("overlap_days must be 0 to 365".into()));
+        }
+        let master = self.app.master_key()?;
+        let mut new_kids = Vec::new();
+        for alg in algs {
+            let key = webcrypto::generate_signing_key(alg, &master, self.now).await?;
+            tenants::rotate_key(
+                self.db()?,
+                &tenant.id,
+                &key,
+                self.now + overlap_days * 86400,
+            )
+            .await?;
+            new_kids.push(json!({ "alg": alg.as_str(), "kid": key.kid }));
+        }
+        self.invalidate(&tenant).await?;
+        let _ = incoming;
+        Ok(json_response(200, &json!({ "current": new_kids })))
+    }
+
+    /// Signs a short-lived probe token with each current key, so an operator (and the test
+    /// suite) can check that the keys decrypt under this deployment's master key and that the
+    /// published JWKS verifies what the tenant signs.
+    async fn key_self_test(&self, incoming: &Incoming, slug: &str) -> Result<Response> {
+        let tenant = self.tenant(slug).await?;
+        let host =
+            crate::tenancy::classify_host(&self.slug_host(incoming, slug), &self.app.base_domain);
+        let snapshot = tenants::load_snapshot(self.db()?, &host)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("Tenant {slug}")))?;
+        let issuer = self.base_url(incoming, &self.slug_host(incoming, &tenant.slug));
+        let claims = json!({
+            "iss": issuer,
+            "sub": "self-test",
+            "aud": "edge-id-self-test",
+            "iat": self.now,
+            "exp": self.now + 300,
+        });
+        let mut tokens = serde_json::Map::new();
+        for alg in SigningAlg::ALL {
+            let token =
+                crate::http::signing::sign_jwt(self.app, &snapshot, alg, "JWT", &claims).await?;
+            tokens.insert(alg.as_str().to_string(), json!(token));
+        }
+        Ok(json_response(200, &json!({ "tokens": tokens })))
+    }
+
+    /// Mints an API key for the tenant's admin REST API (scripts, provisioning, tests).
+    async fn api_key(
+        &self,
+        _incoming: &Incoming,
+        slug: &str,
+        body: ApiKeyBody,
+    ) -> Result<Response> {
+        let tenant = self.tenant(slug).await?;
+        let key = format!("eid_{}", random::token());
+        let expires_at = body
+            .expires_in_days
+            .map(|d| self.now + d.clamp(1, 3650) * 86400);
+        let id = random::id();
+        let name = body.name.unwrap_or_else(|| "operator".into());
+        self.db()?
+            .run(
+                "INSERT INTO api_keys (id, tenant_id, name, key_hash, created_by, created_at, expires_at) \
+                 VALUES (?1, ?2, ?3, ?4, 'operator', ?5, ?6)",
+                crate::params![&id, &tenant.id, &name, secret_hash(&key), self.now, expires_at],
+            )
+            .await?;
+        Ok(json_response(
+            201,
+            &json!({ "id": id, "name": name, "api_key": key, "expires_at": expires_at }),
+        ))
+    }
+}

@@ -1,0 +1,26 @@
+//! Signing JWTs with a tenant's current key: the pure core assembles, WebCrypto signs.
+
+use serde_json::Value;
+
+use crate::crypto::jwk::SigningAlg;
+use crate::crypto::jws;
+use crate::error::{Error, Result};
+use crate::http::app::App;
+use crate::platform::webcrypto;
+use crate::tenancy::TenantSnapshot;
+
+/// Signs `claims` as a compact JWS with the tenant's current key for `alg`.
+pub async fn sign_jwt(
+    app: &App,
+    tenant: &TenantSnapshot,
+    alg: SigningAlg,
+    typ: &str,
+    claims: &Value,
+) -> Result<String> {
+    let key = tenant
+        .current_key(alg)
+        .ok_or_else(|| Error::Internal(format!("tenant has no current {} key", alg.as_str())))?;
+    let input = jws::signing_input(alg, &key.kid, typ, claims);
+    let signature = webcrypto::sign(key, &app.master_key()?, input.as_bytes()).await?;
+    Ok(jws::compact(&input, &signature))
+}

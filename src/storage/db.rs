@@ -1,0 +1,153 @@
+//! A thin, typed wrapper over the D1 binding.
+//!
+//! Why a wrapper: every query goes through one place, which (1) converts parameters to the
+//! JS values D1 expects (D1 numbers are f64, so i64 timestamps go over as f64, exact below 2^53),
+//! (2) maps D1 failures to [`Error::Internal`] once, and (3) counts queries per request so the
+//! benchmark can report D1 round trips per endpoint (`x-edge-id-d1-queries` when metrics are on).
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use serde::de::DeserializeOwned;
+use wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement};
+
+use crate::error::{Error, Result};
+
+/// A bound SQL parameter.
+#[derive(Debug, Clone)]
+pub enum Param {
+    Text(String),
+    Int(i64),
+    Null,
+}
+
+impl From<&str> for Param {
+    fn from(s: &str) -> Self {
+        Param::Text(s.to_string())
+    }
+}
+impl From<String> for Param {
+    fn from(s: String) -> Self {
+        Param::Text(s)
+    }
+}
+impl From<&String> for Param {
+    fn from(s: &String) -> Self {
+        Param::Text(s.clone())
+    }
+}
+impl From<i64> for Param {
+    fn from(n: i64) -> Self {
+        Param::Int(n)
+    }
+}
+impl From<bool> for Param {
+    fn from(b: bool) -> Self {
+        Param::Int(b as i64)
+    }
+}
+impl<T: Into<Param>> From<Option<T>> for Param {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Param::Null, Into::into)
+    }
+}
+
+impl Param {
+    fn to_js(&self) -> JsValue {
+        match self {
+            Param::Text(s) => JsValue::from_str(s),
+            Param::Int(n) => JsValue::from_f64(*n as f64),
+            Param::Null => JsValue::null(),
+        }
+    }
+}
+
+/// Builds a parameter list: `params![a, b, c]`.
+#[macro_export]
+macro_rules! params {
+    ($($p:expr),* $(,)?) => { vec![$($crate::storage::db::Param::from($p)),*] };
+}
+
+/// A statement ready to run alone or in a batch.
+pub struct Statement(D1PreparedStatement);
+
+#[derive(Clone)]
+pub struct Db {
+    d1: Rc<D1Database>,
+    queries: Rc<Cell<u32>>,
+}
+
+fn d1_error(e: worker::Error) -> Error {
+    Error::Internal(format!("D1: {e}"))
+}
+
+impl Db {
+    pub fn new(d1: D1Database) -> Self {
+        Self {
+            d1: Rc::new(d1),
+            queries: Rc::new(Cell::new(0)),
+        }
+    }
+
+    /// D1 round trips made through this handle (a batch counts once: it is one round trip).
+    pub fn round_trips(&self) -> u32 {
+        self.queries.get()
+    }
+
+    fn count(&self) {
+        self.queries.set(self.queries.get() + 1);
+    }
+
+    pub fn statement(&self, sql: &str, params: Vec<Param>) -> Result<Statement> {
+        let js: Vec<JsValue> = params.iter().map(Param::to_js).collect();
+        let stmt = self.d1.prepare(sql).bind(&js).map_err(d1_error)?;
+        Ok(Statement(stmt))
+    }
+
+    /// Runs a query and deserializes every row.
+    pub async fn all<T: DeserializeOwned>(&self, sql: &str, params: Vec<Param>) -> Result<Vec<T>> {
+        let stmt = self.statement(sql, params)?;
+        self.count();
+        let result = stmt.0.all().await.map_err(d1_error)?;
+        result.results::<T>().map_err(d1_error)
+    }
+
+    /// Runs a query and deserializes the first row, if any.
+    pub async fn first<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        params: Vec<Param>,
+    ) -> Result<Option<T>> {
+        Ok(self.all(sql, params).await?.into_iter().next())
+    }
+
+    /// Runs a statement for its effect; returns the number of rows changed.
+    pub async fn run(&self, sql: &str, params: Vec<Param>) -> Result<u64> {
+        let stmt = self.statement(sql, params)?;
+        self.count();
+        let result = stmt.0.run().await.map_err(d1_error)?;
+        Ok(result
+            .meta()
+            .map_err(d1_error)?
+            .and_then(|m| m.changes)
+            .unwrap_or(0) as u64)
+    }
+
+    /// Runs statements in one round trip, atomically (D1 batches are transactions).
+    pub async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<worker::D1Result>> {
+        if statements.is_empty() {
+            return Ok(vec![]);
+        }
+        self.count();
+        self.d1
+            .batch(statements.into_iter().map(|s| s.0).collect())
+            .await
+            .map_err(d1_error)
+    }
+}
+
+/// Rows of a batch result, deserialized.
+pub fn rows<T: DeserializeOwned>(result: &worker::D1Result) -> Result<Vec<T>> {
+    result.results::<T>().map_err(d1_error)
+}

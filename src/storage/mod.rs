@@ -1,0 +1,8 @@
+//! D1 and KV repositories: the only code that knows table and key names.
+//!
+//! Every function takes the tenant id where the data is tenant-owned and every query filters by
+//! it, so a handler cannot reach another tenant's rows by accident.
+
+pub mod db;
+pub mod tenant_cache;
+pub mod tenants;

@@ -1,0 +1,320 @@
+//! Tenants, their custom domains and signing keys in D1.
+
+use serde::Deserialize;
+
+use super::db::{rows, Db};
+use crate::crypto::jwk::SigningAlg;
+use crate::error::{Error, Result};
+use crate::params;
+use crate::tenancy::{
+    HostKind, KeyStatus, SigningKeyRecord, Tenant, TenantSettings, TenantSnapshot, TenantStatus,
+};
+
+#[derive(Deserialize)]
+struct TenantRow {
+    id: String,
+    slug: String,
+    display_name: String,
+    status: String,
+    settings: String,
+    created_at: i64,
+}
+
+impl TenantRow {
+    fn into_tenant(self) -> Result<Tenant> {
+        Ok(Tenant {
+            status: TenantStatus::parse(&self.status)
+                .ok_or_else(|| Error::Internal(format!("tenant status {}", self.status)))?,
+            settings: serde_json::from_str::<TenantSettings>(&self.settings).unwrap_or_default(),
+            id: self.id,
+            slug: self.slug,
+            display_name: self.display_name,
+            created_at: self.created_at,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct KeyRow {
+    kid: String,
+    alg: String,
+    public_jwk: String,
+    sealed_private_key: String,
+    status: String,
+    created_at: i64,
+    expires_at: Option<i64>,
+}
+
+impl KeyRow {
+    fn into_record(self) -> Result<SigningKeyRecord> {
+        Ok(SigningKeyRecord {
+            alg: SigningAlg::parse(&self.alg)
+                .ok_or_else(|| Error::Internal(format!("key alg {}", self.alg)))?,
+            public_jwk: serde_json::from_str(&self.public_jwk)
+                .map_err(|e| Error::Internal(format!("stored JWK: {e}")))?,
+            status: KeyStatus::parse(&self.status)
+                .ok_or_else(|| Error::Internal(format!("key status {}", self.status)))?,
+            kid: self.kid,
+            sealed_private_key: self.sealed_private_key,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+        })
+    }
+}
+
+const TENANT_COLUMNS: &str = "id, slug, display_name, status, settings, created_at";
+const KEY_COLUMNS: &str =
+    "kid, alg, public_jwk, sealed_private_key, status, created_at, expires_at";
+
+/// Loads the tenant a host names together with its keys, in one D1 round trip.
+pub async fn load_snapshot(db: &Db, kind: &HostKind) -> Result<Option<TenantSnapshot>> {
+    let (tenant_where, key) = match kind {
+        HostKind::TenantSlug(slug) => ("slug = ?1", slug.clone()),
+        HostKind::CustomDomain(host) => (
+            "id = (SELECT tenant_id FROM tenant_domains WHERE host = ?1)",
+            host.clone(),
+        ),
+        HostKind::Platform => return Ok(None),
+    };
+    let results = db
+        .batch(vec![
+            db.statement(
+                &format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE {tenant_where}"),
+                params![key.clone()],
+            )?,
+            db.statement(
+                &format!(
+                    "SELECT {KEY_COLUMNS} FROM signing_keys WHERE tenant_id = \
+                     (SELECT id FROM tenants WHERE {tenant_where}) ORDER BY created_at DESC"
+                ),
+                params![key],
+            )?,
+        ])
+        .await?;
+    let Some(tenant) = rows::<TenantRow>(&results[0])?.into_iter().next() else {
+        return Ok(None);
+    };
+    let keys = rows::<KeyRow>(&results[1])?
+        .into_iter()
+        .map(KeyRow::into_record)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Some(TenantSnapshot {
+        tenant: tenant.into_tenant()?,
+        keys,
+    }))
+}
+
+pub async fn find_by_slug(db: &Db, slug: &str) -> Result<Option<Tenant>> {
+    db.first::<TenantRow>(
+        &format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE slug = ?1"),
+        params![slug],
+    )
+    .await?
+    .map(TenantRow::into_tenant)
+    .transpose()
+}
+
+pub async fn list(db: &Db) -> Result<Vec<Tenant>> {
+    db.all::<TenantRow>(
+        &format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY slug"),
+        params![],
+    )
+    .await?
+    .into_iter()
+    .map(TenantRow::into_tenant)
+    .collect()
+}
+
+/// Creates a tenant with its first keys and its first-admin setup token, atomically.
+pub async fn create(
+    db: &Db,
+    tenant: &Tenant,
+    keys: &[SigningKeyRecord],
+    setup_token_hash: &str,
+    setup_expires_at: i64,
+) -> Result<()> {
+    let mut statements = vec![db.statement(
+        "INSERT INTO tenants (id, slug, display_name, status, settings, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+        params![
+            &tenant.id,
+            &tenant.slug,
+            &tenant.display_name,
+            tenant.status.as_str(),
+            serde_json::to_string(&tenant.settings)?,
+            tenant.created_at
+        ],
+    )?];
+    for key in keys {
+        statements.push(insert_key(db, &tenant.id, key)?);
+    }
+    statements.push(db.statement(
+        "INSERT INTO one_time_tokens (token_hash, tenant_id, purpose, created_at, expires_at) \
+         VALUES (?1, ?2, 'first_admin', ?3, ?4)",
+        params![
+            setup_token_hash,
+            &tenant.id,
+            tenant.created_at,
+            setup_expires_at
+        ],
+    )?);
+    db.batch(statements).await?;
+    Ok(())
+}
+
+fn insert_key(db: &Db, tenant_id: &str, key: &SigningKeyRecord) -> Result<super::db::Statement> {
+    db.statement(
+        &format!("INSERT INTO signing_keys (tenant_id, {KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+        params![
+            tenant_id,
+            &key.kid,
+            key.alg.as_str(),
+            serde_json::to_string(&key.public_jwk)?,
+            &key.sealed_private_key,
+            key.status.as_str(),
+            key.created_at,
+            key.expires_at
+        ],
+    )
+}
+
+/// Replaces a first-admin setup token (only while the tenant has no users).
+pub async fn replace_setup_token(
+    db: &Db,
+    tenant_id: &str,
+    token_hash: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<()> {
+    db.batch(vec![
+        db.statement(
+            "DELETE FROM one_time_tokens WHERE tenant_id = ?1 AND purpose = 'first_admin'",
+            params![tenant_id],
+        )?,
+        db.statement(
+            "INSERT INTO one_time_tokens (token_hash, tenant_id, purpose, created_at, expires_at) \
+             VALUES (?1, ?2, 'first_admin', ?3, ?4)",
+            params![token_hash, tenant_id, now, expires_at],
+        )?,
+    ])
+    .await?;
+    Ok(())
+}
+
+pub async fn user_count(db: &Db, tenant_id: &str) -> Result<i64> {
+    #[derive(Deserialize)]
+    struct Count {
+        n: i64,
+    }
+    Ok(db
+        .first::<Count>(
+            "SELECT COUNT(*) AS n FROM users WHERE tenant_id = ?1",
+            params![tenant_id],
+        )
+        .await?
+        .map_or(0, |c| c.n))
+}
+
+pub async fn set_status(db: &Db, tenant_id: &str, status: TenantStatus, now: i64) -> Result<()> {
+    db.run(
+        "UPDATE tenants SET status = ?2, updated_at = ?3 WHERE id = ?1",
+        params![tenant_id, status.as_str(), now],
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn update_settings(
+    db: &Db,
+    tenant_id: &str,
+    display_name: &str,
+    settings: &TenantSettings,
+    now: i64,
+) -> Result<()> {
+    db.run(
+        "UPDATE tenants SET display_name = ?2, settings = ?3, updated_at = ?4 WHERE id = ?1",
+        params![
+            tenant_id,
+            display_name,
+            serde_json::to_string(settings)?,
+            now
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Deletes a tenant; every tenant-owned row goes with it (ON DELETE CASCADE).
+pub async fn delete(db: &Db, tenant_id: &str) -> Result<()> {
+    db.run("DELETE FROM tenants WHERE id = ?1", params![tenant_id])
+        .await?;
+    Ok(())
+}
+
+pub async fn domains(db: &Db, tenant_id: &str) -> Result<Vec<String>> {
+    #[derive(Deserialize)]
+    struct Row {
+        host: String,
+    }
+    Ok(db
+        .all::<Row>(
+            "SELECT host FROM tenant_domains WHERE tenant_id = ?1 ORDER BY host",
+            params![tenant_id],
+        )
+        .await?
+        .into_iter()
+        .map(|r| r.host)
+        .collect())
+}
+
+/// Maps a custom domain to a tenant; a host already mapped (to anyone) is a conflict.
+pub async fn add_domain(db: &Db, tenant_id: &str, host: &str, now: i64) -> Result<()> {
+    let changed = db
+        .run(
+            "INSERT INTO tenant_domains (host, tenant_id, created_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (host) DO NOTHING",
+            params![host, tenant_id, now],
+        )
+        .await?;
+    if changed == 0 {
+        return Err(Error::Conflict(format!(
+            "{host} is already mapped to a tenant"
+        )));
+    }
+    Ok(())
+}
+
+pub async fn remove_domain(db: &Db, tenant_id: &str, host: &str) -> Result<bool> {
+    Ok(db
+        .run(
+            "DELETE FROM tenant_domains WHERE host = ?1 AND tenant_id = ?2",
+            params![host, tenant_id],
+        )
+        .await?
+        > 0)
+}
+
+/// Makes `new_key` current for its algorithm; the previous current key is retired and stays
+/// published until `retire_until` so tokens it signed keep verifying.
+pub async fn rotate_key(
+    db: &Db,
+    tenant_id: &str,
+    new_key: &SigningKeyRecord,
+    retire_until: i64,
+) -> Result<()> {
+    db.batch(vec![
+        db.statement(
+            "UPDATE signing_keys SET status = 'retired', expires_at = ?3 \
+             WHERE tenant_id = ?1 AND alg = ?2 AND status = 'current'",
+            params![tenant_id, new_key.alg.as_str(), retire_until],
+        )?,
+        insert_key(db, tenant_id, new_key)?,
+        db.statement(
+            "DELETE FROM signing_keys WHERE tenant_id = ?1 AND status = 'retired' \
+             AND expires_at IS NOT NULL AND expires_at <= ?2",
+            params![tenant_id, new_key.created_at],
+        )?,
+    ])
+    .await?;
+    Ok(())
+}
