@@ -183,6 +183,15 @@ CREATE TABLE IF NOT EXISTS authorization_codes (
   grant_id               TEXT
 );
 
+-- Authorization requests parked while the user signs in or consents (migration 0002).
+CREATE TABLE IF NOT EXISTS interactions (
+  id_hash     TEXT PRIMARY KEY,
+  tenant_id   TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  request     TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  expires_at  INTEGER NOT NULL
+);
+
 -- A grant is the family of tokens issued from one authorization code.
 CREATE TABLE IF NOT EXISTS grants (
   id          TEXT PRIMARY KEY,

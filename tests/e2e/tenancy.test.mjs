@@ -1,0 +1,180 @@
+// Issue 2: tenancy, operator API, signing keys, discovery and JWKS through the real Worker.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createLocalJWKSet, jwtVerify, decodeProtectedHeader } from 'jose';
+import {
+  PORT, operator, createTenant, tenantBase, tfetch, getJson, uniqueSlug,
+} from './lib/env.mjs';
+
+async function selfTestTokens(slug) {
+  const res = await operator('POST', `/tenants/${slug}/keys/self-test`);
+  assert.equal(res.status, 200, res.text);
+  return res.json.tokens;
+}
+
+async function jwksOf(base) {
+  const { status, body } = await getJson(`${base}/.well-known/jwks.json`);
+  assert.equal(status, 200);
+  return body;
+}
+
+test('two tenants get their own issuer and their own keys', async () => {
+  const a = await createTenant('iss-a');
+  const b = await createTenant('iss-b');
+  const da = await getJson(`${tenantBase(a.slug)}/.well-known/openid-configuration`);
+  const db = await getJson(`${tenantBase(b.slug)}/.well-known/openid-configuration`);
+  assert.equal(da.body.issuer, tenantBase(a.slug));
+  assert.equal(db.body.issuer, tenantBase(b.slug));
+  assert.equal(da.body.jwks_uri, `${tenantBase(a.slug)}/.well-known/jwks.json`);
+  const ka = (await jwksOf(tenantBase(a.slug))).keys.map((k) => k.kid);
+  const kb = (await jwksOf(tenantBase(b.slug))).keys.map((k) => k.kid);
+  assert.equal(ka.length, 2);
+  assert.equal(new Set([...ka, ...kb]).size, 4, 'no key is shared between tenants');
+});
+
+test('a third-party JOSE library verifies RS256 and ES256 tokens against the tenant JWKS', async () => {
+  const a = await createTenant('jose-a');
+  const b = await createTenant('jose-b');
+  const tokens = await selfTestTokens(a.slug);
+  const jwksA = createLocalJWKSet(await jwksOf(tenantBase(a.slug)));
+  const jwksB = createLocalJWKSet(await jwksOf(tenantBase(b.slug)));
+  for (const alg of ['RS256', 'ES256']) {
+    assert.equal(decodeProtectedHeader(tokens[alg]).alg, alg);
+    const { payload, protectedHeader } = await jwtVerify(tokens[alg], jwksA, {
+      issuer: tenantBase(a.slug),
+      audience: 'edge-id-self-test',
+      algorithms: [alg],
+    });
+    assert.equal(payload.sub, 'self-test');
+    assert.ok(protectedHeader.kid);
+    await assert.rejects(jwtVerify(tokens[alg], jwksB), 'tenant B must not verify tenant A tokens');
+  }
+});
+
+test('JWKS holds only RSA and EC signing keys with distinct kids (no OKP: Cloudflare Access)', async () => {
+  const a = await createTenant('jwks');
+  const { keys } = await jwksOf(tenantBase(a.slug));
+  assert.deepEqual(keys.map((k) => k.kty).sort(), ['EC', 'RSA']);
+  for (const k of keys) {
+    assert.equal(k.use, 'sig');
+    assert.ok(['RS256', 'ES256'].includes(k.alg));
+    assert.equal(k.d, undefined, 'no private material');
+  }
+  assert.equal(new Set(keys.map((k) => k.kid)).size, keys.length);
+});
+
+test('discovery and JWKS are cacheable and served without D1 queries', async () => {
+  const a = await createTenant('cache');
+  for (const path of ['/.well-known/openid-configuration', '/.well-known/jwks.json', '/.well-known/oauth-authorization-server']) {
+    await tfetch(`${tenantBase(a.slug)}${path}`); // warm the isolate's tenant cache
+    const res = await tfetch(`${tenantBase(a.slug)}${path}`);
+    assert.equal(res.status, 200, path);
+    assert.match(res.headers.get('cache-control'), /public, max-age=\d+/);
+    assert.equal(res.headers.get('x-edge-id-d1-queries'), '0', `${path} hit D1`);
+    assert.match(res.headers.get('content-type'), /application\/json/);
+  }
+});
+
+test('an unknown host is rejected with a clear 404, never another tenant', async () => {
+  await createTenant('known');
+  const host = `http://${uniqueSlug('nobody')}.localhost:${PORT}`;
+  const api = await getJson(`${host}/.well-known/openid-configuration`);
+  assert.equal(api.status, 404);
+  assert.equal(api.body.error, 'unknown_tenant');
+  const page = await tfetch(`${host}/`);
+  assert.equal(page.status, 404);
+  assert.match(page.headers.get('content-type'), /text\/html/);
+  assert.match(await page.text(), /No identity provider is served at this address/);
+  // Two labels below the base are not a tenant even if the first label is one.
+  const a = await createTenant('deep');
+  const deep = await getJson(`http://x.${a.slug}.localhost:${PORT}/.well-known/openid-configuration`);
+  assert.equal(deep.status, 404);
+});
+
+test('the operator API rejects a missing or wrong secret', async () => {
+  const none = await operator('GET', '/tenants', undefined, null);
+  assert.equal(none.status, 401);
+  const wrong = await operator('GET', '/tenants', undefined, 'not-the-secret');
+  assert.equal(wrong.status, 401);
+  const create = await operator('POST', '/tenants', { slug: uniqueSlug('evil'), display_name: 'x' }, 'nope');
+  assert.equal(create.status, 401);
+  // ...and the operator API is not reachable on a tenant host.
+  const a = await createTenant('opt');
+  const onTenant = await tfetch(`${tenantBase(a.slug)}/operator/api/tenants`, {
+    headers: { authorization: `Bearer ${process.env.EDGE_ID_OPERATOR_SECRET}` },
+  });
+  assert.equal(onTenant.status, 404);
+});
+
+test('the operator API validates input and lists, gets and deletes tenants', async () => {
+  assert.equal((await operator('POST', '/tenants', { slug: 'A!', display_name: 'x' })).status, 400);
+  assert.equal((await operator('POST', '/tenants', { slug: 'admin', display_name: 'x' })).status, 400);
+  assert.equal((await operator('POST', '/tenants', { slug: uniqueSlug(), display_name: '' })).status, 400);
+  const a = await createTenant('crud', 'Crud Corp');
+  assert.match(a.setup_url, new RegExp(`^${tenantBase(a.slug)}/setup/[A-Za-z0-9_-]{43}$`));
+  assert.equal((await operator('POST', '/tenants', { slug: a.slug, display_name: 'again' })).status, 409);
+  const list = await operator('GET', '/tenants');
+  assert.ok(list.json.tenants.some((t) => t.slug === a.slug && t.display_name === 'Crud Corp'));
+  const got = await operator('GET', `/tenants/${a.slug}`);
+  assert.equal(got.json.issuer, tenantBase(a.slug));
+  assert.equal((await operator('DELETE', `/tenants/${a.slug}`)).status, 200);
+  assert.equal((await operator('GET', `/tenants/${a.slug}`)).status, 404);
+  const gone = await tfetch(`${tenantBase(a.slug)}/.well-known/openid-configuration`);
+  assert.equal(gone.status, 404);
+});
+
+test('a suspended tenant serves nothing until resumed', async () => {
+  const a = await createTenant('susp');
+  const url = `${tenantBase(a.slug)}/.well-known/openid-configuration`;
+  assert.equal((await tfetch(url)).status, 200);
+  assert.equal((await operator('POST', `/tenants/${a.slug}/suspend`)).json.status, 'suspended');
+  for (const path of ['/.well-known/openid-configuration', '/.well-known/jwks.json', '/', '/authorize']) {
+    const res = await tfetch(`${tenantBase(a.slug)}${path}`);
+    assert.equal(res.status, 404, path);
+  }
+  assert.equal((await operator('POST', `/tenants/${a.slug}/resume`)).json.status, 'active');
+  assert.equal((await tfetch(url)).status, 200);
+});
+
+test('a custom domain serves its tenant with its own issuer', async () => {
+  const a = await createTenant('dom');
+  const host = `login.${a.slug}-corp.test`;
+  const added = await operator('POST', `/tenants/${a.slug}/domains`, { host });
+  assert.equal(added.status, 201, added.text);
+  assert.deepEqual(added.json.domains, [host]);
+  const d = await getJson(`http://${host}:${PORT}/.well-known/openid-configuration`);
+  assert.equal(d.status, 200);
+  // Not loopback: the issuer is https even though this local request is plain http.
+  assert.equal(d.body.issuer, `https://${host}:${PORT}`);
+  const kidsCustom = (await jwksOf(`http://${host}:${PORT}`)).keys.map((k) => k.kid).sort();
+  const kidsSlug = (await jwksOf(tenantBase(a.slug))).keys.map((k) => k.kid).sort();
+  assert.deepEqual(kidsCustom, kidsSlug);
+  const b = await createTenant('dom-b');
+  assert.equal((await operator('POST', `/tenants/${b.slug}/domains`, { host })).status, 409);
+  assert.equal((await operator('POST', `/tenants/${b.slug}/domains`, { host: `x.localhost` })).status, 400);
+  assert.equal((await operator('DELETE', `/tenants/${a.slug}/domains/${host}`)).status, 200);
+  assert.equal((await tfetch(`http://${host}:${PORT}/.well-known/openid-configuration`)).status, 404);
+});
+
+test('key rotation makes a new key current and keeps the old one published for the overlap', async () => {
+  const a = await createTenant('rot');
+  const before = await selfTestTokens(a.slug);
+  const oldKid = decodeProtectedHeader(before.RS256).kid;
+  const rotated = await operator('POST', `/tenants/${a.slug}/keys/rotate`, { alg: 'RS256', overlap_days: 7 });
+  assert.equal(rotated.status, 200, rotated.text);
+  const after = await selfTestTokens(a.slug);
+  const newKid = decodeProtectedHeader(after.RS256).kid;
+  assert.notEqual(newKid, oldKid);
+  assert.equal(decodeProtectedHeader(after.ES256).kid, decodeProtectedHeader(before.ES256).kid);
+  const jwks = await jwksOf(tenantBase(a.slug));
+  assert.deepEqual(jwks.keys.map((k) => k.kid).sort(), [oldKid, newKid, decodeProtectedHeader(after.ES256).kid].sort());
+  const set = createLocalJWKSet(jwks);
+  await jwtVerify(before.RS256, set);
+  await jwtVerify(after.RS256, set);
+  // Overlap 0: the retired key leaves the JWKS at once.
+  await operator('POST', `/tenants/${a.slug}/keys/rotate`, { alg: 'RS256', overlap_days: 0 });
+  const kids = (await jwksOf(tenantBase(a.slug))).keys.map((k) => k.kid);
+  assert.ok(!kids.includes(newKid), 'a key retired with no overlap is unpublished at once');
+  assert.ok(kids.includes(oldKid), 'the key retired with a 7-day overlap stays');
+  assert.equal(kids.length, 3);
+});
