@@ -9,6 +9,7 @@ mod request;
 mod respond;
 mod router;
 mod routes;
+mod session;
 mod signing;
 
 use worker::{event, Context, Env, Request, Response, ScheduleContext, ScheduledEvent};

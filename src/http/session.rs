@@ -1,0 +1,91 @@
+//! The browser session cookie and same-origin (CSRF) protection.
+//!
+//! One cookie per tenant host (no Domain attribute, so tenants never see each other's cookies):
+//! HttpOnly, SameSite=Lax, Path=/, Secure except on plain-http loopback. The value is a random
+//! 256-bit id; D1 stores only its hash, so a database leak does not yield live sessions.
+
+use crate::crypto::hash::{secret_hash, secrets_equal};
+use crate::error::{Error, Result};
+use crate::storage::sessions::{self, SessionWithUser};
+
+use super::request::TenantRequest;
+
+pub const SESSION_COOKIE: &str = "eid_session";
+
+/// The value of a cookie in the request, if present.
+pub fn cookie(req: &TenantRequest<'_>, name: &str) -> Option<String> {
+    let header = req.incoming.header("cookie")?;
+    header.split(';').find_map(|pair| {
+        let (k, v) = pair.trim().split_once('=')?;
+        (k == name).then(|| v.to_string())
+    })
+}
+
+/// The signed-in user's live session, if any.
+pub async fn current(req: &TenantRequest<'_>) -> Result<Option<SessionWithUser>> {
+    let Some(id) = cookie(req, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    if id.len() != 43 {
+        return Ok(None);
+    }
+    sessions::find(req.app.db()?, &req.tenant.tenant.id, &id, req.now).await
+}
+
+/// The session, or 401 for APIs / a redirect to login for pages (decided by the caller).
+pub async fn require(req: &TenantRequest<'_>) -> Result<SessionWithUser> {
+    current(req).await?.ok_or(Error::Unauthenticated)
+}
+
+fn secure_attr(req: &TenantRequest<'_>) -> &'static str {
+    if req.incoming.is_https {
+        "; Secure"
+    } else {
+        ""
+    }
+}
+
+pub fn set_cookie(req: &TenantRequest<'_>, session_id: &str, max_age: i64) -> String {
+    format!(
+        "{SESSION_COOKIE}={session_id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}",
+        secure_attr(req)
+    )
+}
+
+pub fn clear_cookie(req: &TenantRequest<'_>) -> String {
+    format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+        secure_attr(req)
+    )
+}
+
+/// The CSRF token for forms of this session: derived from the session, so it needs no storage
+/// and is worthless once the session ends.
+pub fn csrf_token(session: &SessionWithUser) -> String {
+    secret_hash(&format!("csrf:{}", session.id_hash))
+}
+
+pub fn check_csrf(session: &SessionWithUser, presented: Option<&str>) -> Result<()> {
+    match presented {
+        Some(t) if secrets_equal(t, &csrf_token(session)) => Ok(()),
+        _ => Err(Error::Forbidden(
+            "this form has expired: reload the page and try again".into(),
+        )),
+    }
+}
+
+/// Refuses state-changing browser requests from other origins. Browsers send `Origin` on every
+/// POST/PUT/DELETE (and fetch), so a missing or foreign Origin is refused; `Sec-Fetch-Site`
+/// covers the rare browser that omits Origin on a same-origin navigation.
+pub fn require_same_origin(req: &TenantRequest<'_>) -> Result<()> {
+    match req.incoming.header("origin") {
+        Some(origin) if origin == req.issuer => Ok(()),
+        Some(_) => Err(Error::Forbidden(
+            "cross-site requests are not allowed".into(),
+        )),
+        None if req.incoming.header("sec-fetch-site").as_deref() == Some("same-origin") => Ok(()),
+        None => Err(Error::Forbidden(
+            "cross-site requests are not allowed".into(),
+        )),
+    }
+}

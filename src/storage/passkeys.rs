@@ -1,0 +1,127 @@
+//! Registered passkeys (WebAuthn credentials) in D1. Keyed by (tenant, credential id): the same
+//! authenticator credential can never be looked up under another tenant.
+
+use serde::Deserialize;
+
+use super::db::{Db, Statement};
+use crate::error::Result;
+use crate::params;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PasskeyRow {
+    pub credential_id: String,
+    pub user_id: String,
+    pub name: String,
+    pub public_key: String,
+    pub sign_count: i64,
+    pub backup_eligible: i64,
+    pub backup_state: i64,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+const COLUMNS: &str = "credential_id, user_id, name, public_key, sign_count, backup_eligible, \
+    backup_state, created_at, last_used_at";
+
+pub async fn list_for_user(db: &Db, tenant_id: &str, user_id: &str) -> Result<Vec<PasskeyRow>> {
+    db.all(
+        &format!(
+            "SELECT {COLUMNS} FROM passkeys WHERE tenant_id = ?1 AND user_id = ?2 ORDER BY created_at"
+        ),
+        params![tenant_id, user_id],
+    )
+    .await
+}
+
+pub fn find_statement(db: &Db, tenant_id: &str, credential_id: &str) -> Result<Statement> {
+    db.statement(
+        &format!("SELECT {COLUMNS} FROM passkeys WHERE tenant_id = ?1 AND credential_id = ?2"),
+        params![tenant_id, credential_id],
+    )
+}
+
+/// What a verified registration stores.
+pub struct NewPasskey<'a> {
+    pub credential_id: &'a str,
+    pub name: &'a str,
+    pub public_key: &'a str,
+    pub algorithm: i64,
+    pub sign_count: i64,
+    pub backup_eligible: bool,
+    pub backup_state: bool,
+    pub transports: &'a str,
+    pub aaguid: &'a str,
+}
+
+/// Inserts a passkey only if the user exists in this tenant (so it can ride in a batch right
+/// after the user's own conditional insert).
+pub fn insert_statement(
+    db: &Db,
+    tenant_id: &str,
+    user_id: &str,
+    p: &NewPasskey<'_>,
+    now: i64,
+) -> Result<Statement> {
+    db.statement(
+        "INSERT INTO passkeys (credential_id, tenant_id, user_id, name, public_key, algorithm, \
+         sign_count, backup_eligible, backup_state, transports, aaguid, created_at) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12 \
+         WHERE EXISTS (SELECT 1 FROM users WHERE id = ?3 AND tenant_id = ?2)",
+        params![
+            p.credential_id,
+            tenant_id,
+            user_id,
+            p.name,
+            p.public_key,
+            p.algorithm,
+            p.sign_count,
+            p.backup_eligible,
+            p.backup_state,
+            p.transports,
+            p.aaguid,
+            now
+        ],
+    )
+}
+
+/// Records a successful assertion: new counter, backup state and last use.
+pub fn touch_statement(
+    db: &Db,
+    tenant_id: &str,
+    credential_id: &str,
+    sign_count: i64,
+    backup_state: bool,
+    now: i64,
+) -> Result<Statement> {
+    db.statement(
+        "UPDATE passkeys SET sign_count = ?3, backup_state = ?4, last_used_at = ?5 \
+         WHERE tenant_id = ?1 AND credential_id = ?2",
+        params![tenant_id, credential_id, sign_count, backup_state, now],
+    )
+}
+
+pub async fn rename(
+    db: &Db,
+    tenant_id: &str,
+    user_id: &str,
+    credential_id: &str,
+    name: &str,
+) -> Result<bool> {
+    Ok(db
+        .run(
+            "UPDATE passkeys SET name = ?4 WHERE tenant_id = ?1 AND user_id = ?2 AND credential_id = ?3",
+            params![tenant_id, user_id, credential_id, name],
+        )
+        .await?
+        > 0)
+}
+
+pub async fn delete(db: &Db, tenant_id: &str, user_id: &str, credential_id: &str) -> Result<bool> {
+    Ok(db
+        .run(
+            "DELETE FROM passkeys WHERE tenant_id = ?1 AND user_id = ?2 AND credential_id = ?3",
+            params![tenant_id, user_id, credential_id],
+        )
+        .await?
+        > 0)
+}
