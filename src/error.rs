@@ -26,6 +26,12 @@ pub enum Error {
     /// A uniqueness or state conflict (slug taken, last passkey...).
     #[error("{0}")]
     Conflict(String),
+    /// A WebAuthn ceremony was refused.
+    #[error("passkey rejected: {0}")]
+    Passkey(crate::passkey::PasskeyError),
+    /// The passkey presented is not registered with this tenant.
+    #[error("unknown credential")]
+    UnknownCredential,
     /// Too many attempts from this client.
     #[error("too many requests")]
     RateLimited,
@@ -54,5 +60,11 @@ impl From<serde_json::Error> for Error {
 impl From<crate::crypto::envelope::EnvelopeError> for Error {
     fn from(e: crate::crypto::envelope::EnvelopeError) -> Self {
         Error::Internal(e.to_string())
+    }
+}
+
+impl From<crate::passkey::PasskeyError> for Error {
+    fn from(e: crate::passkey::PasskeyError) -> Self {
+        Error::Passkey(e)
     }
 }

@@ -40,6 +40,18 @@ impl Incoming {
         self.header("user-agent")
     }
 
+    /// The request's origin for the audit log (IP, user agent, Cloudflare geo data).
+    pub fn audit_origin(&self) -> crate::storage::audit::Origin {
+        let cf = self.req.cf();
+        crate::storage::audit::Origin {
+            ip: self.client_ip(),
+            user_agent: self.user_agent().map(|ua| ua.chars().take(300).collect()),
+            country: cf.and_then(|c| c.country()),
+            city: cf.and_then(|c| c.city()),
+            asn: cf.and_then(|c| c.asn()).map(i64::from),
+        }
+    }
+
     async fn body_bytes(&mut self) -> Result<Vec<u8>> {
         if let Some(len) = self
             .header("content-length")
@@ -90,10 +102,4 @@ pub struct TenantRequest<'a> {
     /// `https://<host>` (or `http://` on localhost): the issuer and base of every URL.
     pub issuer: String,
     pub now: i64,
-}
-
-impl TenantRequest<'_> {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.issuer)
-    }
 }

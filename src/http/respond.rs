@@ -59,6 +59,13 @@ fn describe(err: &Error) -> (u16, &'static str, String) {
         Error::Forbidden(m) => (403, "forbidden", m.clone()),
         Error::NotFound(what) => (404, "not_found", format!("{what} was not found.")),
         Error::Conflict(m) => (409, "conflict", m.clone()),
+        Error::Passkey(e) => (400, "passkey_rejected", e.user_message().into()),
+        Error::UnknownCredential => (
+            400,
+            "unknown_credential",
+            "This passkey isn't registered here. Use another passkey or ask an admin for a login link."
+                .into(),
+        ),
         Error::RateLimited => (
             429,
             "rate_limited",
@@ -118,10 +125,6 @@ pub fn redirect(location: &str) -> Response {
         .empty()
 }
 
-pub fn no_content() -> Response {
-    Response::builder().with_status(204).empty()
-}
-
 /// Sets a header, ignoring the (impossible for valid names) error.
 pub fn set_header(resp: &mut Response, name: &str, value: &str) {
     let _ = resp.headers_mut().set(name, value);
@@ -144,7 +147,9 @@ pub fn finalize(mut resp: Response, is_https: bool, d1_round_trips: Option<u32>)
     };
     set_default("Cache-Control", "no-store");
     set_default("X-Content-Type-Options", "nosniff");
-    set_default("Referrer-Policy", "no-referrer");
+    // `same-origin`, not `no-referrer`: with no-referrer browsers send `Origin: null` on
+    // same-origin form posts, which the CSRF check must refuse.
+    set_default("Referrer-Policy", "same-origin");
     if is_html {
         set_default(
             "Content-Security-Policy",

@@ -12,7 +12,7 @@ pub enum PublicKey {
     Rs256(rsa::RsaPublicKey),
 }
 
-fn param<'a>(key: &'a CoseKey, label: i64) -> Option<&'a [u8]> {
+fn param(key: &CoseKey, label: i64) -> Option<&[u8]> {
     key.params.iter().find_map(|(l, v)| match l {
         Label::Int(i) if *i == label => v.as_bytes().map(|b| b.as_slice()),
         _ => None,

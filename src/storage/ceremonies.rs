@@ -53,6 +53,8 @@ pub fn take_challenge_statement(
     )
 }
 
+// Mirrors the table's columns; some are read only by the OIDC claims (issue 4).
+#[allow(dead_code)]
 #[derive(Debug, Clone, Deserialize)]
 pub struct OneTimeTokenRow {
     pub purpose: String,
@@ -74,51 +76,4 @@ pub async fn peek_token(
         params![secret_hash(token), tenant_id, now],
     )
     .await
-}
-
-/// Consumes a one-time token atomically; `None` if it was already used, expired or unknown.
-pub async fn consume_token(
-    db: &Db,
-    tenant_id: &str,
-    token_hash: &str,
-    purposes: &[&str],
-    now: i64,
-) -> Result<Option<OneTimeTokenRow>> {
-    let placeholders = purposes
-        .iter()
-        .enumerate()
-        .map(|(i, _)| format!("?{}", i + 4))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut p = params![token_hash, tenant_id, now];
-    p.extend(purposes.iter().map(|s| super::db::Param::from(*s)));
-    db.first(
-        &format!(
-            "UPDATE one_time_tokens SET used_at = ?3 WHERE token_hash = ?1 AND tenant_id = ?2 \
-             AND used_at IS NULL AND expires_at > ?3 AND purpose IN ({placeholders}) \
-             RETURNING purpose, user_id, details, expires_at"
-        ),
-        p,
-    )
-    .await
-}
-
-pub async fn create_token(
-    db: &Db,
-    tenant_id: &str,
-    token: &str,
-    purpose: &str,
-    user_id: Option<&str>,
-    details: &str,
-    created_by: Option<&str>,
-    now: i64,
-    expires_at: i64,
-) -> Result<()> {
-    db.run(
-        "INSERT INTO one_time_tokens (token_hash, tenant_id, purpose, user_id, details, created_by, created_at, expires_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![secret_hash(token), tenant_id, purpose, user_id, details, created_by, now, expires_at],
-    )
-    .await?;
-    Ok(())
 }

@@ -3,6 +3,7 @@
 //! Every function takes the tenant id where the data is tenant-owned and every query filters by
 //! it, so a handler cannot reach another tenant's rows by accident.
 
+pub mod audit;
 pub mod ceremonies;
 pub mod db;
 pub mod passkeys;

@@ -7,6 +7,8 @@ use super::db::{Db, Statement};
 use crate::error::Result;
 use crate::params;
 
+// Mirrors the table's columns; some are read only by the OIDC claims (issue 4).
+#[allow(dead_code)]
 #[derive(Debug, Clone, Deserialize)]
 pub struct PasskeyRow {
     pub credential_id: String,

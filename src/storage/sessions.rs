@@ -9,6 +9,8 @@ use crate::crypto::hash::secret_hash;
 use crate::error::Result;
 use crate::params;
 
+// Mirrors the table's columns; some are read only by the OIDC claims (issue 4).
+#[allow(dead_code)]
 #[derive(Debug, Clone)]
 pub struct SessionWithUser {
     pub id_hash: String,
@@ -24,6 +26,7 @@ struct Row {
     expires_at: i64,
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn insert_statement(
     db: &Db,
     tenant_id: &str,

@@ -224,26 +224,6 @@ pub async fn set_status(db: &Db, tenant_id: &str, status: TenantStatus, now: i64
     Ok(())
 }
 
-pub async fn update_settings(
-    db: &Db,
-    tenant_id: &str,
-    display_name: &str,
-    settings: &TenantSettings,
-    now: i64,
-) -> Result<()> {
-    db.run(
-        "UPDATE tenants SET display_name = ?2, settings = ?3, updated_at = ?4 WHERE id = ?1",
-        params![
-            tenant_id,
-            display_name,
-            serde_json::to_string(settings)?,
-            now
-        ],
-    )
-    .await?;
-    Ok(())
-}
-
 /// Deletes a tenant; every tenant-owned row goes with it (ON DELETE CASCADE).
 pub async fn delete(db: &Db, tenant_id: &str) -> Result<()> {
     db.run("DELETE FROM tenants WHERE id = ?1", params![tenant_id])

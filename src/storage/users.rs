@@ -7,6 +7,8 @@ use crate::error::Result;
 use crate::params;
 
 /// A user row. Booleans are SQLite integers.
+// Mirrors the table's columns; some are read only by the OIDC claims (issue 4).
+#[allow(dead_code)]
 #[derive(Debug, Clone, Deserialize)]
 pub struct UserRow {
     pub id: String,
@@ -45,32 +47,6 @@ impl UserRow {
 pub const USER_COLUMNS: &str = "id, username, email, email_verified, first_name, last_name, \
     display_name, picture, is_admin, disabled, custom_claims, created_at";
 
-pub async fn find(db: &Db, tenant_id: &str, user_id: &str) -> Result<Option<UserRow>> {
-    db.first(
-        &format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?1 AND id = ?2"),
-        params![tenant_id, user_id],
-    )
-    .await
-}
-
-/// A group as the claims need it.
-#[derive(Debug, Clone, Deserialize)]
-pub struct GroupRow {
-    pub id: String,
-    pub name: String,
-    pub custom_claims: String,
-}
-
-pub async fn groups_of(db: &Db, tenant_id: &str, user_id: &str) -> Result<Vec<GroupRow>> {
-    db.all(
-        "SELECT g.id, g.name, g.custom_claims FROM user_groups g \
-         JOIN user_group_members m ON m.group_id = g.id \
-         WHERE g.tenant_id = ?1 AND m.user_id = ?2 ORDER BY g.name",
-        params![tenant_id, user_id],
-    )
-    .await
-}
-
 /// The profile fields a signup form or the account page provides.
 #[derive(Debug, Clone, Deserialize, Default)]
 pub struct ProfileInput {
@@ -82,8 +58,6 @@ pub struct ProfileInput {
     pub username: Option<String>,
     #[serde(default)]
     pub email: Option<String>,
-    #[serde(default)]
-    pub display_name: Option<String>,
 }
 
 pub async fn username_or_email_taken(
@@ -103,22 +77,4 @@ pub async fn username_or_email_taken(
         )
         .await?
         .is_some_and(|c| c.n > 0))
-}
-
-pub async fn update_profile(
-    db: &Db,
-    tenant_id: &str,
-    user_id: &str,
-    first_name: Option<&str>,
-    last_name: Option<&str>,
-    display_name: Option<&str>,
-    now: i64,
-) -> Result<()> {
-    db.run(
-        "UPDATE users SET first_name = ?3, last_name = ?4, display_name = ?5, updated_at = ?6 \
-         WHERE tenant_id = ?1 AND id = ?2",
-        params![tenant_id, user_id, first_name, last_name, display_name, now],
-    )
-    .await?;
-    Ok(())
 }

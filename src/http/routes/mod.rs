@@ -1,6 +1,8 @@
 //! Route tables: which handler serves which method and path, on the platform host and on
 //! tenant hosts.
 
+pub mod account;
+pub mod clients;
 pub mod discovery;
 pub mod maintenance;
 pub mod operator;
@@ -37,6 +39,29 @@ pub async fn tenant(req: TenantRequest<'_>) -> Result<Response> {
             Ok(discovery::oauth_authorization_server(&req))
         }
         (Method::Get, "/.well-known/jwks.json") => Ok(discovery::jwks(&req)),
+        (Method::Get, "/") => Ok(super::respond::redirect("/account")),
+        (Method::Get, "/login") => account::login_page(req).await,
+        (Method::Get, "/account") => account::account_page(req).await,
+        (Method::Post, "/logout") => account::logout(req).await,
+        (Method::Get, "/theme.css") => Ok(account::theme(&req)),
+        (Method::Get, p) if p.starts_with("/static/") => account::static_asset(p),
+        (Method::Get, p) if p.starts_with("/setup/") => {
+            let token = p.trim_start_matches("/setup/").to_string();
+            account::setup_page(req, &token).await
+        }
+        (Method::Post, "/api/webauthn/login/start") => webauthn::login_start(req).await,
+        (Method::Post, "/api/webauthn/login/finish") => webauthn::login_finish(req).await,
+        (Method::Post, "/api/webauthn/register/start") => webauthn::register_start(req).await,
+        (Method::Post, "/api/webauthn/register/finish") => webauthn::register_finish(req).await,
+        (method, p) if p.starts_with("/api/account/passkeys/") => {
+            let rest = p.trim_start_matches("/api/account/passkeys/").to_string();
+            match (method, rest.strip_suffix("/rename")) {
+                (Method::Post, Some(id)) => account::passkey_api(req, id, false).await,
+                (Method::Delete, None) => account::passkey_api(req, &rest, true).await,
+                _ => Err(Error::NotFound("This API route".into())),
+            }
+        }
         _ => Err(Error::NotFound("This page".into())),
     }
 }
+pub mod webauthn;

@@ -1,17 +1,62 @@
 //! Page rendering helpers shared by routes.
 
-/// A minimal standalone error page (replaced by the UI template once it lands).
-pub fn error_page(status: u16, message: &str, code: &str) -> String {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
-    format!(
-        "<!doctype html><html lang=en><meta charset=utf-8><title>Error {status}</title>\
-         <h1>Something is not right</h1><p>{}</p><p><small>{}</small></p></html>",
-        esc(message),
-        esc(code)
+use askama::Template;
+use worker::Response;
+
+use crate::error::{Error, Result};
+use crate::http::request::TenantRequest;
+use crate::http::respond::html;
+use crate::ui::{self, Brand, MessagePage};
+
+pub fn brand(req: &TenantRequest<'_>) -> Brand {
+    let t = &req.tenant.tenant;
+    Brand::new(
+        &t.display_name,
+        t.settings.logo_url.clone(),
+        &t.settings.accent_color,
     )
+}
+
+pub fn render(page: &impl Template) -> Result<Response> {
+    let body = page
+        .render()
+        .map_err(|e| Error::Internal(format!("template: {e}")))?;
+    Ok(html(200, &body))
+}
+
+/// The error page (used by `respond::error_response`, where no tenant context is at hand).
+pub fn error_page(status: u16, message: &str, code: &str) -> String {
+    let title = match status {
+        404 => "Not found",
+        400 => "That didn't work",
+        401 | 403 => "Not allowed",
+        429 => "Slow down",
+        _ => "Something went wrong",
+    };
+    MessagePage {
+        brand: Brand::new("Edge ID", None, "#4f46e5"),
+        asset_version: ui::assets::asset_version(),
+        title: title.into(),
+        message: message.into(),
+        detail: Some(format!("Error code: {code}")),
+        back_url: None,
+    }
+    .render()
+    .unwrap_or_else(|_| message.to_string())
+}
+
+pub fn message(
+    req: &TenantRequest<'_>,
+    title: &str,
+    message: &str,
+    back_url: Option<&str>,
+) -> Result<Response> {
+    render(&MessagePage {
+        brand: brand(req),
+        asset_version: ui::assets::asset_version(),
+        title: title.into(),
+        message: message.into(),
+        detail: None,
+        back_url: back_url.map(str::to_string),
+    })
 }

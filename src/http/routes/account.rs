@@ -1,0 +1,172 @@
+//! The signed-in person's pages: login, first-admin/invite setup, account, sign-out; the
+//! account API (rename/delete passkeys); static assets and the per-tenant theme.
+
+use serde::Deserialize;
+use worker::Response;
+
+use super::pages::{brand, message, render};
+use super::webauthn::safe_next;
+use crate::error::{Error, Result};
+use crate::http::request::TenantRequest;
+use crate::http::respond::{json, redirect, set_header, text};
+use crate::http::session;
+use crate::storage::{ceremonies, passkeys, sessions};
+use crate::ui::{self, AccountPage, LoginPage, PasskeyRow, SetupPage};
+
+pub async fn login_page(req: TenantRequest<'_>) -> Result<Response> {
+    let next = safe_next(req.incoming.query_param("next"));
+    if session::current(&req).await?.is_some() && req.incoming.query_param("force").is_none() {
+        return Ok(redirect(&next));
+    }
+    render(&LoginPage {
+        brand: brand(&req),
+        asset_version: ui::assets::asset_version(),
+        next,
+        notice: None,
+    })
+}
+
+pub async fn setup_page(req: TenantRequest<'_>, token: &str) -> Result<Response> {
+    let link = ceremonies::peek_token(req.app.db()?, &req.tenant.tenant.id, token, req.now).await?;
+    match link {
+        Some(l) if l.purpose == "first_admin" || l.purpose == "invite" => {
+            let first_admin = l.purpose == "first_admin";
+            render(&SetupPage {
+                brand: brand(&req),
+                asset_version: ui::assets::asset_version(),
+                token: token.to_string(),
+                heading: if first_admin {
+                    "Set up your admin account".into()
+                } else {
+                    "Create your account".into()
+                },
+                intro: format!(
+                    "You'll sign in to {} with a passkey: no password to remember.",
+                    req.tenant.tenant.display_name
+                ),
+            })
+        }
+        _ => Err(Error::NotFound(
+            "This link has expired or was already used. It".into(),
+        )),
+    }
+}
+
+fn date(ts: i64) -> String {
+    // Days since the epoch to a civil date (Howard Hinnant's algorithm): no chrono needed.
+    let z = ts.div_euclid(86400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+pub async fn account_page(req: TenantRequest<'_>) -> Result<Response> {
+    let Some(current) = session::current(&req).await? else {
+        return Ok(redirect("/login?next=/account"));
+    };
+    let list =
+        passkeys::list_for_user(req.app.db()?, &req.tenant.tenant.id, &current.user.id).await?;
+    let apps = super::clients::launchable_apps(&req, &current.user.id).await?;
+    render(&AccountPage {
+        brand: brand(&req),
+        asset_version: ui::assets::asset_version(),
+        display_name: current.user.full_name(),
+        username: current.user.username.clone(),
+        email: current.user.email.clone().unwrap_or_default(),
+        is_admin: current.user.is_admin == 1,
+        show_nudge: list.len() < 2,
+        passkeys: list
+            .into_iter()
+            .map(|p| PasskeyRow {
+                id: p.credential_id,
+                name: p.name,
+                created: date(p.created_at),
+                synced: p.backup_state == 1,
+            })
+            .collect(),
+        apps,
+        csrf_token: session::csrf_token(&current),
+    })
+}
+
+pub async fn logout(mut req: TenantRequest<'_>) -> Result<Response> {
+    session::require_same_origin(&req)?;
+    let form = req.incoming.form().await?;
+    if let Some(current) = session::current(&req).await? {
+        let token = form
+            .iter()
+            .find(|(k, _)| k == "csrf_token")
+            .map(|(_, v)| v.as_str());
+        session::check_csrf(&current, token)?;
+        sessions::delete(req.app.db()?, &req.tenant.tenant.id, &current.id_hash).await?;
+    }
+    let mut resp = message(&req, "Signed out", "You are signed out.", Some("/login"))?;
+    set_header(&mut resp, "Set-Cookie", &session::clear_cookie(&req));
+    Ok(resp)
+}
+
+#[derive(Deserialize)]
+struct RenameBody {
+    name: String,
+}
+
+/// `POST /api/account/passkeys/{id}/rename` and `DELETE /api/account/passkeys/{id}`.
+pub async fn passkey_api(mut req: TenantRequest<'_>, id: &str, delete: bool) -> Result<Response> {
+    session::require_same_origin(&req)?;
+    let current = session::require(&req).await?;
+    session::check_csrf(&current, req.incoming.header("x-csrf-token").as_deref())?;
+    let db = req.app.db()?;
+    let tenant_id = req.tenant.tenant.id.clone();
+    if delete {
+        let count = passkeys::list_for_user(db, &tenant_id, &current.user.id)
+            .await?
+            .len();
+        if count <= 1 && req.incoming.query_param("confirm_last") != Some("1") {
+            return Err(Error::Conflict(
+                "This is your only passkey: confirm that you want to delete it.".into(),
+            ));
+        }
+        if !passkeys::delete(db, &tenant_id, &current.user.id, id).await? {
+            return Err(Error::NotFound("This passkey".into()));
+        }
+    } else {
+        let body: RenameBody = req.incoming.json().await?;
+        let name = body.name.trim();
+        if name.is_empty() || name.chars().count() > 64 {
+            return Err(Error::BadRequest(
+                "A passkey name is 1 to 64 characters.".into(),
+            ));
+        }
+        if !passkeys::rename(db, &tenant_id, &current.user.id, id, name).await? {
+            return Err(Error::NotFound("This passkey".into()));
+        }
+    }
+    Ok(json(200, &serde_json::json!({ "ok": true })))
+}
+
+pub fn static_asset(path: &str) -> Result<Response> {
+    let asset = ui::assets::asset(path).ok_or_else(|| Error::NotFound("This file".into()))?;
+    let mut resp = text(200, asset.content_type, asset.body);
+    set_header(
+        &mut resp,
+        "Cache-Control",
+        "public, max-age=31536000, immutable",
+    );
+    Ok(resp)
+}
+
+pub fn theme(req: &TenantRequest<'_>) -> Response {
+    let mut resp = text(
+        200,
+        "text/css; charset=utf-8",
+        &ui::assets::theme_css(&req.tenant.tenant.settings.accent_color),
+    );
+    set_header(&mut resp, "Cache-Control", "public, max-age=300");
+    resp
+}

@@ -1,0 +1,509 @@
+//! Passkey ceremonies over JSON: sign-in (usernameless), sign-up through a one-time link, and
+//! adding a passkey to the signed-in account.
+//!
+//! Each ceremony is two calls. `start` stores a single-use challenge in D1 together with a typed
+//! [`Ceremony`] saying what completing it does; `finish` finds the challenge by the value the
+//! browser echoes in clientDataJSON, deletes it in the same statement (so it works once), and
+//! only then verifies the response.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use worker::Response;
+
+use crate::crypto::hash::secret_hash;
+use crate::crypto::random;
+use crate::error::{Error, Result};
+use crate::http::request::TenantRequest;
+use crate::http::respond::{json as json_response, set_header};
+use crate::http::session;
+use crate::params;
+use crate::passkey::{self, RelyingParty, StoredPasskey, UserEntity};
+use crate::storage::ceremonies::{self, ChallengeRow};
+use crate::storage::db::{rows, Statement};
+use crate::storage::passkeys::{self, NewPasskey, PasskeyRow};
+use crate::storage::users::ProfileInput;
+use crate::storage::{audit, sessions};
+
+/// Ceremonies must finish within this time.
+const CHALLENGE_TTL_SECS: i64 = 300;
+const TIMEOUT_MS: u32 = 120_000;
+
+/// What finishing a registration ceremony does.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Ceremony {
+    Login,
+    /// Create the account described here, consuming the one-time link.
+    Signup {
+        token_hash: String,
+        admin: bool,
+        username: String,
+        email: String,
+        first_name: String,
+        last_name: Option<String>,
+    },
+    /// Add a passkey to an existing account.
+    AddPasskey,
+}
+
+pub fn relying_party(req: &TenantRequest<'_>) -> RelyingParty {
+    RelyingParty {
+        id: req.incoming.host.name.clone(),
+        name: req.tenant.tenant.display_name.clone(),
+        origin: req.issuer.clone(),
+    }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes)
+}
+
+fn b64_decode(s: &str) -> Result<Vec<u8>> {
+    base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, s)
+        .map_err(|_| Error::Internal("stored base64 is corrupt".into()))
+}
+
+async fn store_challenge(
+    req: &TenantRequest<'_>,
+    purpose: &str,
+    user_id: Option<&str>,
+    ceremony: &Ceremony,
+) -> Result<[u8; 32]> {
+    let challenge = random::bytes::<32>();
+    ceremonies::put_challenge(
+        req.app.db()?,
+        &req.tenant.tenant.id,
+        purpose,
+        &b64(&challenge),
+        user_id,
+        &serde_json::to_string(ceremony)?,
+        req.now + CHALLENGE_TTL_SECS,
+    )
+    .await?;
+    Ok(challenge)
+}
+
+/// A same-origin path to continue to after sign-in; anything else falls back to the account.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/account".to_string(),
+    }
+}
+
+pub async fn login_start(req: TenantRequest<'_>) -> Result<Response> {
+    session::require_same_origin(&req)?;
+    let challenge = store_challenge(&req, "authenticate", None, &Ceremony::Login).await?;
+    let options = passkey::request_options(&relying_party(&req), &challenge, &[], TIMEOUT_MS);
+    Ok(json_response(200, &json!({ "options": options })))
+}
+
+#[derive(Deserialize)]
+struct FinishBody {
+    credential: Value,
+    #[serde(default)]
+    next: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// Takes the challenge a response echoes (plus any extra statements in the same round trip).
+async fn take_challenge(
+    req: &TenantRequest<'_>,
+    credential: &Value,
+    extra: Vec<Statement>,
+) -> Result<(ChallengeRow, Vec<worker::D1Result>)> {
+    let db = req.app.db()?;
+    let echoed = passkey::client_data_challenge(credential)?;
+    let mut statements = vec![ceremonies::take_challenge_statement(
+        db,
+        &req.tenant.tenant.id,
+        &b64(&echoed),
+        req.now,
+    )?];
+    statements.extend(extra);
+    let mut results = db.batch(statements).await?;
+    let challenge = rows::<ChallengeRow>(&results[0])?
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            Error::BadRequest("This sign-in attempt expired. Please try again.".into())
+        })?;
+    results.remove(0);
+    Ok((challenge, results))
+}
+
+fn start_session(req: &TenantRequest<'_>, user_id: &str) -> Result<(String, Statement, i64)> {
+    let session_id = random::token();
+    let lifetime = req.tenant.tenant.settings.session_lifetime_secs as i64;
+    let statement = sessions::insert_statement(
+        req.app.db()?,
+        &req.tenant.tenant.id,
+        &session_id,
+        user_id,
+        req.now,
+        req.now + lifetime,
+        req.incoming.client_ip().as_deref(),
+        req.incoming.user_agent().as_deref(),
+    )?;
+    Ok((session_id, statement, lifetime))
+}
+
+fn redirect_json(req: &TenantRequest<'_>, to: &str, cookie: Option<String>) -> Response {
+    let mut resp = json_response(200, &json!({ "redirect": to }));
+    if let Some(c) = cookie {
+        set_header(&mut resp, "Set-Cookie", &c);
+    }
+    let _ = req;
+    resp
+}
+
+pub async fn login_finish(mut req: TenantRequest<'_>) -> Result<Response> {
+    session::require_same_origin(&req)?;
+    let body: FinishBody = req.incoming.json().await?;
+    let db = req.app.db()?;
+    let tenant_id = req.tenant.tenant.id.clone();
+    let assertion = passkey::parse_assertion(&body.credential)?;
+    let credential_id = b64(&assertion.credential_id);
+    let (challenge, results) = take_challenge(
+        &req,
+        &body.credential,
+        vec![passkeys::find_statement(db, &tenant_id, &credential_id)?],
+    )
+    .await?;
+    if challenge.purpose != "authenticate" {
+        return Err(Error::BadRequest(
+            "This sign-in attempt expired. Please try again.".into(),
+        ));
+    }
+    let origin = req.incoming.audit_origin();
+    let Some(stored) = rows::<PasskeyRow>(&results[0])?.into_iter().next() else {
+        db.batch(vec![audit::insert_statement(
+            db,
+            &tenant_id,
+            "sign_in_failed",
+            None,
+            None,
+            &origin,
+            &json!({ "reason": "unknown_credential" }),
+            req.now,
+        )?])
+        .await?;
+        return Err(Error::UnknownCredential);
+    };
+    if let Some(handle) = &assertion.user_handle {
+        if handle.as_slice() != stored.user_id.as_bytes() {
+            return Err(Error::Passkey(passkey::PasskeyError::CredentialMismatch));
+        }
+    }
+    let public_key = b64_decode(&stored.public_key)?;
+    let outcome = match passkey::verify_assertion(
+        &relying_party(&req),
+        &b64_decode(&challenge.challenge)?,
+        &assertion,
+        StoredPasskey {
+            public_key_cose: &public_key,
+            sign_count: stored.sign_count as u32,
+        },
+    ) {
+        Ok(o) => o,
+        Err(e) => {
+            db.batch(vec![audit::insert_statement(
+                db,
+                &tenant_id,
+                "sign_in_failed",
+                Some(&stored.user_id),
+                None,
+                &origin,
+                &json!({ "reason": e.to_string() }),
+                req.now,
+            )?])
+            .await?;
+            return Err(e.into());
+        }
+    };
+    let (session_id, session_insert, lifetime) = start_session(&req, &stored.user_id)?;
+    let results = db
+        .batch(vec![
+            session_insert,
+            passkeys::touch_statement(
+                db,
+                &tenant_id,
+                &credential_id,
+                outcome.sign_count as i64,
+                outcome.backed_up,
+                req.now,
+            )?,
+            audit::insert_statement(
+                db,
+                &tenant_id,
+                "sign_in",
+                Some(&stored.user_id),
+                None,
+                &origin,
+                &json!({ "method": "passkey", "passkey": stored.name }),
+                req.now,
+            )?,
+        ])
+        .await?;
+    if results[0].meta().ok().flatten().and_then(|m| m.changes) != Some(1) {
+        return Err(Error::Forbidden("This account is disabled.".into()));
+    }
+    let cookie = session::set_cookie(&req, &session_id, lifetime);
+    Ok(redirect_json(
+        &req,
+        &safe_next(body.next.as_deref()),
+        Some(cookie),
+    ))
+}
+
+#[derive(Deserialize)]
+struct RegisterStartBody {
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    profile: Option<ProfileInput>,
+}
+
+fn clean(value: Option<&str>) -> Option<String> {
+    value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+}
+
+fn validate_profile(p: &ProfileInput) -> Result<(String, String, String, Option<String>)> {
+    let username = clean(p.username.as_deref())
+        .map(|u| u.to_ascii_lowercase())
+        .ok_or_else(|| Error::BadRequest("A username is required.".into()))?;
+    if !(2..=32).contains(&username.len())
+        || !username
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b))
+    {
+        return Err(Error::BadRequest(
+            "A username is 2 to 32 lowercase letters, digits, dots, dashes or underscores.".into(),
+        ));
+    }
+    let email = clean(p.email.as_deref())
+        .map(|e| e.to_ascii_lowercase())
+        .ok_or_else(|| Error::BadRequest("An email address is required.".into()))?;
+    let valid_email = email.len() <= 254
+        && email
+            .split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'))
+        && !email.contains(char::is_whitespace);
+    if !valid_email {
+        return Err(Error::BadRequest(
+            "That email address does not look right.".into(),
+        ));
+    }
+    let first = clean(p.first_name.as_deref())
+        .ok_or_else(|| Error::BadRequest("A first name is required.".into()))?;
+    let last = clean(p.last_name.as_deref());
+    if first.chars().count() > 64 || last.as_ref().is_some_and(|l| l.chars().count() > 64) {
+        return Err(Error::BadRequest("Names are at most 64 characters.".into()));
+    }
+    Ok((username, email, first, last))
+}
+
+pub async fn register_start(mut req: TenantRequest<'_>) -> Result<Response> {
+    session::require_same_origin(&req)?;
+    let body: RegisterStartBody = req.incoming.json().await?;
+    let db = req.app.db()?;
+    let tenant_id = req.tenant.tenant.id.clone();
+    let rp = relying_party(&req);
+    let (user_id, ceremony, user) = match body.token {
+        Some(token) => {
+            let link = ceremonies::peek_token(db, &tenant_id, &token, req.now)
+                .await?
+                .filter(|t| t.purpose == "first_admin" || t.purpose == "invite")
+                .ok_or_else(|| {
+                    Error::BadRequest("This link has expired or was already used.".into())
+                })?;
+            let profile = body.profile.unwrap_or_default();
+            let (username, email, first_name, last_name) = validate_profile(&profile)?;
+            if crate::storage::users::username_or_email_taken(
+                db,
+                &tenant_id,
+                &username,
+                Some(&email),
+            )
+            .await?
+            {
+                return Err(Error::Conflict(
+                    "That username or email address is already in use.".into(),
+                ));
+            }
+            let user_id = random::id();
+            let display = match &last_name {
+                Some(l) => format!("{first_name} {l}"),
+                None => first_name.clone(),
+            };
+            let user = UserEntity {
+                id: user_id.as_bytes().to_vec(),
+                name: username.clone(),
+                display_name: display,
+            };
+            let ceremony = Ceremony::Signup {
+                token_hash: secret_hash(&token),
+                admin: link.purpose == "first_admin",
+                username,
+                email,
+                first_name,
+                last_name,
+            };
+            (user_id, ceremony, user)
+        }
+        None => {
+            let current = session::require(&req).await?;
+            let user = UserEntity {
+                id: current.user.id.as_bytes().to_vec(),
+                name: current.user.username.clone(),
+                display_name: current.user.full_name(),
+            };
+            (current.user.id.clone(), Ceremony::AddPasskey, user)
+        }
+    };
+    let existing: Vec<Vec<u8>> = passkeys::list_for_user(db, &tenant_id, &user_id)
+        .await?
+        .iter()
+        .filter_map(|p| b64_decode(&p.credential_id).ok())
+        .collect();
+    let challenge = store_challenge(&req, "register", Some(&user_id), &ceremony).await?;
+    let options = passkey::creation_options(&rp, &user, &challenge, &existing, TIMEOUT_MS);
+    Ok(json_response(200, &json!({ "options": options })))
+}
+
+/// A default name for a new passkey, from the browser's user agent.
+fn passkey_name(user_agent: Option<&str>) -> String {
+    let ua = user_agent.unwrap_or_default();
+    let platform = [
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Android", "Android"),
+        ("Mac OS", "Mac"),
+        ("Windows", "Windows"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(needle, _)| ua.contains(needle))
+    .map_or("Passkey", |(_, name)| name);
+    format!("{platform} passkey")
+}
+
+pub async fn register_finish(mut req: TenantRequest<'_>) -> Result<Response> {
+    session::require_same_origin(&req)?;
+    let body: FinishBody = req.incoming.json().await?;
+    let db = req.app.db()?;
+    let tenant_id = req.tenant.tenant.id.clone();
+    let (challenge, _) = take_challenge(&req, &body.credential, vec![]).await?;
+    if challenge.purpose != "register" {
+        return Err(Error::BadRequest(
+            "This registration expired. Please try again.".into(),
+        ));
+    }
+    let user_id = challenge
+        .user_id
+        .clone()
+        .ok_or_else(|| Error::Internal("registration challenge without user".into()))?;
+    let ceremony: Ceremony = serde_json::from_str(&challenge.context)
+        .map_err(|e| Error::Internal(format!("stored ceremony: {e}")))?;
+    let registered = passkey::verify_registration(
+        &relying_party(&req),
+        &b64_decode(&challenge.challenge)?,
+        &body.credential,
+    )?;
+    let name = clean(body.name.as_deref())
+        .map(|n| n.chars().take(64).collect())
+        .unwrap_or_else(|| passkey_name(req.incoming.user_agent().as_deref()));
+    let credential_id = b64(&registered.credential_id);
+    let public_key = b64(&registered.public_key_cose);
+    let transports = serde_json::to_string(&registered.transports)?;
+    let aaguid = b64(&registered.aaguid);
+    let new_passkey = NewPasskey {
+        credential_id: &credential_id,
+        name: &name,
+        public_key: &public_key,
+        algorithm: registered.algorithm,
+        sign_count: registered.sign_count as i64,
+        backup_eligible: registered.backup_eligible,
+        backup_state: registered.backed_up,
+        transports: &transports,
+        aaguid: &aaguid,
+    };
+    let origin = req.incoming.audit_origin();
+    match ceremony {
+        Ceremony::Signup {
+            token_hash,
+            admin,
+            username,
+            email,
+            first_name,
+            last_name,
+        } => {
+            let (session_id, session_insert, lifetime) = start_session(&req, &user_id)?;
+            let statements = vec![
+                // The account exists only if the link is still unused: the batch is one
+                // transaction on D1's single writer, so of two racing sign-ups one wins.
+                db.statement(
+                    "INSERT INTO users (id, tenant_id, username, email, email_verified, first_name, last_name, is_admin, created_at, updated_at) \
+                     SELECT ?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, ?8 WHERE EXISTS (SELECT 1 FROM one_time_tokens \
+                     WHERE token_hash = ?9 AND tenant_id = ?2 AND used_at IS NULL AND expires_at > ?8)",
+                    params![&user_id, &tenant_id, &username, &email, &first_name, last_name.clone(), admin, req.now, &token_hash],
+                )?,
+                db.statement(
+                    "UPDATE one_time_tokens SET used_at = ?3, user_id = ?4 WHERE token_hash = ?1 AND tenant_id = ?2 AND used_at IS NULL",
+                    params![&token_hash, &tenant_id, req.now, &user_id],
+                )?,
+                passkeys::insert_statement(db, &tenant_id, &user_id, &new_passkey, req.now)?,
+                session_insert,
+                audit::insert_statement(db, &tenant_id, "sign_up", Some(&user_id), None, &origin,
+                    &json!({ "admin": admin, "passkey": name }), req.now)?,
+            ];
+            let results = db.batch(statements).await.map_err(|e| match e {
+                Error::Internal(m) if m.contains("UNIQUE") => Error::Conflict(
+                    "That username, email address or passkey is already in use.".into(),
+                ),
+                other => other,
+            })?;
+            if results[0].meta().ok().flatten().and_then(|m| m.changes) != Some(1) {
+                return Err(Error::BadRequest(
+                    "This link has expired or was already used.".into(),
+                ));
+            }
+            let cookie = session::set_cookie(&req, &session_id, lifetime);
+            Ok(redirect_json(&req, "/account?welcome=1", Some(cookie)))
+        }
+        Ceremony::AddPasskey => {
+            let current = session::require(&req).await?;
+            if current.user.id != user_id {
+                return Err(Error::Forbidden(
+                    "This registration belongs to another session.".into(),
+                ));
+            }
+            db.batch(vec![
+                passkeys::insert_statement(db, &tenant_id, &user_id, &new_passkey, req.now)?,
+                audit::insert_statement(
+                    db,
+                    &tenant_id,
+                    "passkey_added",
+                    Some(&user_id),
+                    None,
+                    &origin,
+                    &json!({ "passkey": name }),
+                    req.now,
+                )?,
+            ])
+            .await
+            .map_err(|e| match e {
+                Error::Internal(m) if m.contains("UNIQUE") => {
+                    Error::Conflict("This passkey is already registered.".into())
+                }
+                other => other,
+            })?;
+            Ok(redirect_json(&req, "/account", None))
+        }
+        Ceremony::Login => Err(Error::BadRequest("This registration expired.".into())),
+    }
+}
