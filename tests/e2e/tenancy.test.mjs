@@ -26,6 +26,11 @@ test('two tenants get their own issuer and their own keys', async () => {
   assert.equal(da.body.issuer, tenantBase(a.slug));
   assert.equal(db.body.issuer, tenantBase(b.slug));
   assert.equal(da.body.jwks_uri, `${tenantBase(a.slug)}/.well-known/jwks.json`);
+  assert.deepEqual(da.body.id_token_signing_alg_values_supported, ['RS256', 'ES256']);
+  assert.deepEqual(da.body.subject_types_supported, ['public']);
+  for (const flag of ['request_parameter_supported', 'request_uri_parameter_supported', 'claims_parameter_supported']) {
+    assert.equal(typeof da.body[flag], 'boolean', flag);
+  }
   const ka = (await jwksOf(tenantBase(a.slug))).keys.map((k) => k.kid);
   const kb = (await jwksOf(tenantBase(b.slug))).keys.map((k) => k.kid);
   assert.equal(ka.length, 2);
