@@ -1,141 +1,478 @@
-//! Page models: one struct per template, fields are exactly what the page shows.
+//! Page models: one struct per template; the fields are exactly what the page shows.
+//! Every tenant page has `tenant` and `asset_version` (`crate::ui::asset_version()`).
 
 use askama::Template;
 
-/// The tenant's name and look, shared by every page.
-#[derive(Debug, Clone)]
-pub struct Brand {
-    pub name: String,
-    pub initials: String,
-    pub logo_url: Option<String>,
-    pub theme_version: String,
-}
+use super::TenantBrand;
 
-impl Brand {
-    pub fn new(name: &str, logo_url: Option<String>, accent: &str) -> Self {
-        let initials: String = name
-            .split_whitespace()
-            .filter_map(|w| w.chars().next())
-            .take(2)
-            .collect::<String>()
-            .to_uppercase();
-        Self {
-            name: name.to_string(),
-            initials,
-            logo_url,
-            theme_version: accent.trim_start_matches('#').to_string(),
-        }
-    }
-}
-
+/// `/login`: usernameless passkey sign-in, with passkey autofill where the browser has it.
 #[derive(Template)]
 #[template(path = "login.html")]
 pub struct LoginPage {
-    pub brand: Brand,
-    pub asset_version: String,
+    pub tenant: TenantBrand,
+    pub asset_version: &'static str,
+    /// Where to go after signing in: a same-origin path (checked by the server).
     pub next: String,
+    pub signup_url: Option<String>,
     pub notice: Option<String>,
 }
 
+/// First-admin and invite links: the profile form that registers the first passkey.
 #[derive(Template)]
 #[template(path = "setup.html")]
 pub struct SetupPage {
-    pub brand: Brand,
-    pub asset_version: String,
+    pub tenant: TenantBrand,
+    pub asset_version: &'static str,
     pub token: String,
     pub heading: String,
     pub intro: String,
+    pub first_admin: bool,
+    pub prefill_email: Option<String>,
 }
 
+#[derive(Debug, Clone)]
+pub struct AccountUser {
+    pub display_name: String,
+    pub username: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub is_admin: bool,
+}
+
+#[derive(Debug, Clone)]
 pub struct PasskeyRow {
     pub id: String,
     pub name: String,
     pub created: String,
+    pub last_used: Option<String>,
+    /// The credential is backed up (synced passkey).
     pub synced: bool,
 }
 
+#[derive(Debug, Clone)]
 pub struct AppTile {
     pub name: String,
     pub launch_url: String,
+    pub logo_url: Option<String>,
+    pub initials: String,
 }
 
+/// `/account`: profile, passkeys, apps, sign-out.
 #[derive(Template)]
 #[template(path = "account.html")]
 pub struct AccountPage {
-    pub brand: Brand,
-    pub asset_version: String,
-    pub display_name: String,
-    pub username: String,
-    pub email: String,
-    pub is_admin: bool,
+    pub tenant: TenantBrand,
+    pub asset_version: &'static str,
+    pub user: AccountUser,
+    /// Which of `first_name`, `last_name`, `username`, `email` the user may change.
+    pub editable_fields: Vec<String>,
     pub passkeys: Vec<PasskeyRow>,
     pub apps: Vec<AppTile>,
-    pub show_nudge: bool,
+    pub show_second_passkey_nudge: bool,
     pub csrf_token: String,
+    pub admin_url: Option<String>,
 }
 
-/// Errors, confirmations and other one-message pages.
+impl AccountPage {
+    fn editable(&self, field: &str) -> bool {
+        self.editable_fields.iter().any(|f| f == field)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ScopeLine {
+    pub name: String,
+    pub description: String,
+}
+
+/// The consent screen of `/authorize`.
 #[derive(Template)]
-#[template(path = "message.html")]
-pub struct MessagePage {
-    pub brand: Brand,
-    pub asset_version: String,
+#[template(path = "consent.html")]
+pub struct ConsentPage {
+    pub tenant: TenantBrand,
+    pub asset_version: &'static str,
+    pub client_name: String,
+    pub client_logo_url: Option<String>,
+    pub scopes: Vec<ScopeLine>,
+    pub interaction_id: String,
+    pub csrf_token: String,
+    pub user_display_name: String,
+}
+
+impl ConsentPage {
+    fn client_initials(&self) -> String {
+        super::initials(&self.client_name)
+    }
+}
+
+/// Errors, including the unknown-host page (no tenant).
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub tenant: Option<TenantBrand>,
+    pub asset_version: &'static str,
     pub title: String,
     pub message: String,
+    /// A machine-readable code shown small, e.g. the OAuth error.
     pub detail: Option<String>,
     pub back_url: Option<String>,
+}
+
+/// OAuth `response_mode=form_post`: a form that `/static/form_post.js` submits at once.
+#[derive(Template)]
+#[template(path = "form_post.html")]
+pub struct FormPostPage {
+    pub action: String,
+    pub fields: Vec<(String, String)>,
+    pub asset_version: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "logged_out.html")]
+pub struct LoggedOutPage {
+    pub tenant: TenantBrand,
+    pub asset_version: &'static str,
+    pub message: String,
+}
+
+/// RP-initiated logout without a valid `id_token_hint`: ask before signing out.
+#[derive(Template)]
+#[template(path = "logout_confirm.html")]
+pub struct LogoutConfirmPage {
+    pub tenant: TenantBrand,
+    pub asset_version: &'static str,
+    pub csrf_token: String,
+    /// The end-session parameters to post again (`post_logout_redirect_uri`, `state`, ...).
+    pub fields: Vec<(String, String)>,
+}
+
+/// The landing page of a one-time login link: only its POST consumes the link.
+#[derive(Template)]
+#[template(path = "one_time_login.html")]
+pub struct OneTimeLoginPage {
+    pub tenant: TenantBrand,
+    pub asset_version: &'static str,
+    pub token: String,
+    pub csrf_token: String,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ui::{asset_version, initials, render};
 
-    fn brand() -> Brand {
-        Brand::new("Acme <Corp>", None, "#112233")
+    const XSS: &str = "<script>alert(1)</script>";
+
+    fn brand() -> TenantBrand {
+        TenantBrand::new("Acme <Corp>", None, "#112233")
     }
 
-    #[test]
-    fn pages_render_and_escape() {
-        let html = LoginPage {
-            brand: brand(),
-            asset_version: "v".into(),
-            next: "/authorize?x=\"1\"".into(),
-            notice: None,
-        }
-        .render()
-        .unwrap();
+    /// Every page: stylesheet + theme links, no inline script or style, no raw `<script>` text.
+    fn common(html: &str) {
+        let v = asset_version();
         assert!(
-            html.contains("Sign in to Acme &#60;Corp&#62;")
-                || html.contains("Sign in to Acme &lt;Corp&gt;")
+            html.contains(&format!("href=\"/static/app.css?v={v}\"")),
+            "{html}"
         );
+        assert!(!html.contains(XSS), "unescaped: {html}");
+        assert!(!html.contains("style="), "inline style: {html}");
+        assert!(!html.contains("<style"), "style block: {html}");
+        // Every <script> has a src (the CSP allows only 'self' scripts).
+        for (i, _) in html.match_indices("<script") {
+            assert!(html[i..].starts_with("<script src=\"/static/"), "{html}");
+        }
+        assert!(html.contains("<html lang=\"en\">"));
+    }
+
+    fn tenant_page(html: &str) {
+        common(html);
+        assert!(html.contains("href=\"/theme.css?v=112233\""), "{html}");
+        assert!(html.contains("Acme &#60;Corp&#62;"));
         assert!(!html.contains("<Corp>"));
-        assert!(html.contains("id=\"passkey-login\""));
-        assert!(!html.contains("x=\"1\""));
+        assert!(html.contains("id=\"status\""));
+        assert!(html.contains("aria-live=\"polite\""));
+        assert!(
+            html.contains("class=\"logo initials\" aria-hidden=\"true\">AC<"),
+            "{html}"
+        );
     }
 
     #[test]
-    fn account_page_warns_about_last_passkey() {
-        let html = AccountPage {
-            brand: brand(),
-            asset_version: "v".into(),
-            display_name: "Ada".into(),
-            username: "ada".into(),
-            email: "ada@example.com".into(),
-            is_admin: true,
+    fn brand_initials_and_theme_version() {
+        assert_eq!(initials("Acme Corp"), "AC");
+        assert_eq!(initials("acme"), "A");
+        assert_eq!(initials("  jean-luc picard "), "JL");
+        assert_eq!(initials(""), "");
+        assert_eq!(
+            TenantBrand::new("x", None, "#ABCDEF").theme_version,
+            "abcdef"
+        );
+        assert_eq!(TenantBrand::new("x", None, "nope").theme_version, "4f46e5");
+    }
+
+    #[test]
+    fn login_page() {
+        let mut page = LoginPage {
+            tenant: brand(),
+            asset_version: asset_version(),
+            next: "/authorize?a=1&b=\"2\"".into(),
+            signup_url: None,
+            notice: Some(XSS.into()),
+        };
+        let html = render(&page).unwrap();
+        tenant_page(&html);
+        assert!(html.contains("Sign in to Acme &#60;Corp&#62;</h1>"));
+        assert!(html.contains("id=\"passkey-login\""));
+        assert!(html.contains(">Sign in with passkey<"));
+        assert!(html.contains("autocomplete=\"username webauthn\""));
+        assert!(
+            html.contains("data-next=\"/authorize?a=1&#38;b=&#34;2&#34;\""),
+            "{html}"
+        );
+        assert!(html.contains("&#60;script&#62;alert(1)&#60;/script&#62;"));
+        assert!(html.contains("src=\"/static/passkey.js?v="));
+        assert!(!html.contains("Create an account"));
+        page.signup_url = Some("/signup".into());
+        page.tenant.logo_url = Some("https://cdn.example/logo.png".into());
+        let html = page.render().unwrap();
+        assert!(html.contains("<a href=\"/signup\">Create an account</a>"));
+        assert!(html.contains("<img class=\"logo\" src=\"https://cdn.example/logo.png\""));
+        assert!(!html.contains("initials"));
+    }
+
+    #[test]
+    fn setup_page() {
+        let mut page = SetupPage {
+            tenant: brand(),
+            asset_version: asset_version(),
+            token: "tok\"en".into(),
+            heading: "Set up your admin account".into(),
+            intro: XSS.into(),
+            first_admin: true,
+            prefill_email: Some("a\"@example.com".into()),
+        };
+        let html = page.render().unwrap();
+        tenant_page(&html);
+        assert!(html.contains("<h1>Set up your admin account</h1>"));
+        assert!(html.contains("id=\"setup-form\" data-token=\"tok&#34;en\""));
+        assert!(html.contains("pattern=\"[a-z0-9_.\\-]{2,32}\""));
+        assert!(html.contains("type=\"email\" required"));
+        assert!(html.contains("value=\"a&#34;@example.com\""));
+        assert!(html.contains("first administrator"));
+        assert!(html.contains(">Create account with passkey<"));
+        page.first_admin = false;
+        page.prefill_email = None;
+        let html = page.render().unwrap();
+        assert!(!html.contains("first administrator"));
+        assert!(!html.contains("value="));
+    }
+
+    fn account() -> AccountPage {
+        AccountPage {
+            tenant: brand(),
+            asset_version: asset_version(),
+            user: AccountUser {
+                display_name: XSS.into(),
+                username: "ada".into(),
+                email: "ada@example.com".into(),
+                first_name: "Ada".into(),
+                last_name: "Lovelace".into(),
+                is_admin: true,
+            },
+            editable_fields: vec!["first_name".into(), "last_name".into()],
             passkeys: vec![PasskeyRow {
-                id: "abc".into(),
-                name: "Mac passkey".into(),
+                id: "cred-1".into(),
+                name: XSS.into(),
                 created: "2026-11-24".into(),
-                synced: false,
+                last_used: Some("2026-11-25".into()),
+                synced: true,
             }],
-            apps: vec![],
-            show_nudge: true,
-            csrf_token: "t".into(),
+            apps: vec![AppTile {
+                name: "Wiki".into(),
+                launch_url: "https://wiki.example/login?x=1&y=2".into(),
+                logo_url: None,
+                initials: "W".into(),
+            }],
+            show_second_passkey_nudge: true,
+            csrf_token: "csrf\"1".into(),
+            admin_url: Some("/admin".into()),
+        }
+    }
+
+    #[test]
+    fn account_page() {
+        let html = account().render().unwrap();
+        tenant_page(&html);
+        assert!(html.contains("<h1>Hello, <span id=\"display-name\">&#60;script&#62;"));
+        assert!(html.contains("id=\"profile-username\">ada<"));
+        assert!(html.contains("data-csrf=\"csrf&#34;1\""));
+        assert!(html.contains("id=\"second-passkey-nudge\""));
+        assert!(
+            html.contains("Add a second passkey so you don&#39;t get locked out")
+                || html.contains("Add a second passkey so you don't get locked out")
+        );
+        assert!(
+            html.contains("<li data-id=\"cred-1\" data-last=\"1\">"),
+            "{html}"
+        );
+        assert!(html.contains("last used 2026-11-25"));
+        assert!(html.contains(">Synced<"));
+        assert!(html.contains("id=\"add-passkey\""));
+        assert!(html.contains("id=\"passkey-list\""));
+        assert!(html.contains("href=\"https://wiki.example/login?x=1&#38;y=2\""));
+        assert!(html.contains("id=\"sign-out\""));
+        assert!(html.contains("action=\"/logout\""));
+        assert!(html.contains("name=\"csrf_token\" value=\"csrf&#34;1\""));
+        assert!(html.contains("href=\"/admin\""));
+        assert!(html.contains(">Admin<"));
+        assert!(html.contains("id=\"profile-form\""));
+        // Editable fields have a name (they are sent); the others are read-only.
+        assert!(html.contains("id=\"first_name\" name=\"first_name\""));
+        assert!(html.contains("id=\"username\" type=\"text\" value=\"ada\" readonly"));
+        assert!(html.contains("id=\"email\" type=\"email\" value=\"ada@example.com\" readonly"));
+        assert!(html.contains(">Save profile<"));
+        assert!(html.contains("src=\"/static/account.js?v="));
+    }
+
+    #[test]
+    fn account_page_variants() {
+        let mut page = account();
+        page.passkeys.push(PasskeyRow {
+            id: "cred-2".into(),
+            name: "YubiKey".into(),
+            created: "2026-11-26".into(),
+            last_used: None,
+            synced: false,
+        });
+        page.show_second_passkey_nudge = false;
+        page.apps.clear();
+        page.editable_fields.clear();
+        page.admin_url = None;
+        page.user.is_admin = false;
+        let html = page.render().unwrap();
+        assert!(html.contains("data-id=\"cred-2\" data-last=\"0\""));
+        assert!(!html.contains("data-last=\"1\""));
+        assert!(!html.contains("second-passkey-nudge"));
+        assert!(!html.contains("Your apps"));
+        assert!(!html.contains("Save profile"));
+        assert!(!html.contains("name=\"first_name\""));
+        assert!(!html.contains("Admin"));
+    }
+
+    #[test]
+    fn consent_page() {
+        let html = ConsentPage {
+            tenant: brand(),
+            asset_version: asset_version(),
+            client_name: "Wiki <b>".into(),
+            client_logo_url: None,
+            scopes: vec![ScopeLine {
+                name: "Email".into(),
+                description: XSS.into(),
+            }],
+            interaction_id: "int-1".into(),
+            csrf_token: "c1".into(),
+            user_display_name: "Ada".into(),
         }
         .render()
         .unwrap();
-        assert!(html.contains("data-last=\"1\""));
-        assert!(html.contains("second-passkey-nudge"));
-        assert_eq!(Brand::new("Acme Corp", None, "#000000").initials, "AC");
+        tenant_page(&html);
+        assert!(html.contains("<h1>Wiki &#60;b&#62; wants to access your account</h1>"));
+        assert!(html.contains("action=\"/authorize/consent\""));
+        assert!(html.contains("name=\"interaction_id\" value=\"int-1\""));
+        assert!(html.contains("name=\"csrf_token\" value=\"c1\""));
+        assert!(
+            html.contains("id=\"consent-allow\" type=\"submit\" name=\"decision\" value=\"allow\"")
+        );
+        assert!(
+            html.contains("id=\"consent-deny\" type=\"submit\" name=\"decision\" value=\"deny\"")
+        );
+        assert!(html.contains("Signed in as Ada"));
+        assert!(html.contains(">WB<"));
+    }
+
+    #[test]
+    fn error_page_with_and_without_tenant() {
+        let mut page = ErrorPage {
+            tenant: None,
+            asset_version: asset_version(),
+            title: "Unknown site".into(),
+            message: XSS.into(),
+            detail: Some("invalid_request".into()),
+            back_url: None,
+        };
+        let html = page.render().unwrap();
+        common(&html);
+        assert!(html.contains(&format!("/theme.css?v={}", asset_version())));
+        assert!(!html.contains("class=\"brand\""));
+        assert!(!html.contains("data-tenant"));
+        assert!(html.contains("<h1>Unknown site</h1>"));
+        assert!(html.contains("<code>invalid_request</code>"));
+        page.tenant = Some(brand());
+        page.back_url = Some("/login".into());
+        let html = page.render().unwrap();
+        tenant_page(&html);
+        assert!(html.contains("href=\"/login\""));
+    }
+
+    #[test]
+    fn form_post_page() {
+        let html = FormPostPage {
+            action: "https://app.example/cb?x=\"1\"".into(),
+            fields: vec![("code".into(), "abc".into()), ("state".into(), XSS.into())],
+            asset_version: asset_version(),
+        }
+        .render()
+        .unwrap();
+        common(&html);
+        assert!(html.contains("action=\"https://app.example/cb?x=&#34;1&#34;\""));
+        assert!(html.contains("<input type=\"hidden\" name=\"code\" value=\"abc\">"));
+        assert!(html.contains("name=\"state\" value=\"&#60;script&#62;"));
+        assert!(html.contains("src=\"/static/form_post.js?v="));
+        assert!(html.contains(">Continue<"));
+    }
+
+    #[test]
+    fn logout_pages() {
+        let html = LoggedOutPage {
+            tenant: brand(),
+            asset_version: asset_version(),
+            message: "You are signed out.".into(),
+        }
+        .render()
+        .unwrap();
+        tenant_page(&html);
+        assert!(html.contains("You are signed out."));
+
+        let html = LogoutConfirmPage {
+            tenant: brand(),
+            asset_version: asset_version(),
+            csrf_token: "c2".into(),
+            fields: vec![("state".into(), XSS.into())],
+        }
+        .render()
+        .unwrap();
+        tenant_page(&html);
+        assert!(html.contains("<h1>Sign out?</h1>"));
+        assert!(html.contains("action=\"/api/oidc/end-session\""));
+        assert!(html.contains("name=\"csrf_token\" value=\"c2\""));
+        assert!(html.contains("name=\"state\" value=\"&#60;script&#62;"));
+    }
+
+    #[test]
+    fn one_time_login_page() {
+        let html = OneTimeLoginPage {
+            tenant: brand(),
+            asset_version: asset_version(),
+            token: "t<1>".into(),
+            csrf_token: "c3".into(),
+        }
+        .render()
+        .unwrap();
+        tenant_page(&html);
+        assert!(html.contains("method=\"post\" action=\"/login/code\""));
+        assert!(html.contains("name=\"token\" value=\"t&#60;1&#62;\""));
+        assert!(html.contains("name=\"csrf_token\" value=\"c3\""));
     }
 }

@@ -11,7 +11,7 @@ use crate::http::request::TenantRequest;
 use crate::http::respond::{json, redirect, set_header, text};
 use crate::http::session;
 use crate::storage::{ceremonies, passkeys, sessions};
-use crate::ui::{self, AccountPage, LoginPage, PasskeyRow, SetupPage};
+use crate::ui::{self, AccountPage, AccountUser, LoginPage, PasskeyRow, SetupPage};
 
 pub async fn login_page(req: TenantRequest<'_>) -> Result<Response> {
     let next = safe_next(req.incoming.query_param("next"));
@@ -19,9 +19,10 @@ pub async fn login_page(req: TenantRequest<'_>) -> Result<Response> {
         return Ok(redirect(&next));
     }
     render(&LoginPage {
-        brand: brand(&req),
-        asset_version: ui::assets::asset_version(),
+        tenant: brand(&req),
+        asset_version: ui::asset_version(),
         next,
+        signup_url: None,
         notice: None,
     })
 }
@@ -32,9 +33,11 @@ pub async fn setup_page(req: TenantRequest<'_>, token: &str) -> Result<Response>
         Some(l) if l.purpose == "first_admin" || l.purpose == "invite" => {
             let first_admin = l.purpose == "first_admin";
             render(&SetupPage {
-                brand: brand(&req),
-                asset_version: ui::assets::asset_version(),
+                tenant: brand(&req),
+                asset_version: ui::asset_version(),
                 token: token.to_string(),
+                first_admin,
+                prefill_email: None,
                 heading: if first_admin {
                     "Set up your admin account".into()
                 } else {
@@ -74,24 +77,31 @@ pub async fn account_page(req: TenantRequest<'_>) -> Result<Response> {
         passkeys::list_for_user(req.app.db()?, &req.tenant.tenant.id, &current.user.id).await?;
     let apps = super::clients::launchable_apps(&req, &current.user.id).await?;
     render(&AccountPage {
-        brand: brand(&req),
-        asset_version: ui::assets::asset_version(),
-        display_name: current.user.full_name(),
-        username: current.user.username.clone(),
-        email: current.user.email.clone().unwrap_or_default(),
-        is_admin: current.user.is_admin == 1,
-        show_nudge: list.len() < 2,
+        tenant: brand(&req),
+        asset_version: ui::asset_version(),
+        user: AccountUser {
+            display_name: current.user.full_name(),
+            username: current.user.username.clone(),
+            email: current.user.email.clone().unwrap_or_default(),
+            first_name: current.user.first_name.clone().unwrap_or_default(),
+            last_name: current.user.last_name.clone().unwrap_or_default(),
+            is_admin: current.user.is_admin == 1,
+        },
+        editable_fields: Vec::new(),
+        show_second_passkey_nudge: list.len() < 2,
         passkeys: list
             .into_iter()
             .map(|p| PasskeyRow {
                 id: p.credential_id,
                 name: p.name,
                 created: date(p.created_at),
+                last_used: p.last_used_at.map(date),
                 synced: p.backup_state == 1,
             })
             .collect(),
         apps,
         csrf_token: session::csrf_token(&current),
+        admin_url: None,
     })
 }
 
@@ -151,7 +161,7 @@ pub async fn passkey_api(mut req: TenantRequest<'_>, id: &str, delete: bool) -> 
 }
 
 pub fn static_asset(path: &str) -> Result<Response> {
-    let asset = ui::assets::asset(path).ok_or_else(|| Error::NotFound("This file".into()))?;
+    let asset = ui::asset(path).ok_or_else(|| Error::NotFound("This file".into()))?;
     let mut resp = text(200, asset.content_type, asset.body);
     set_header(
         &mut resp,
@@ -165,7 +175,7 @@ pub fn theme(req: &TenantRequest<'_>) -> Response {
     let mut resp = text(
         200,
         "text/css; charset=utf-8",
-        &ui::assets::theme_css(&req.tenant.tenant.settings.accent_color),
+        &ui::theme_css(&req.tenant.tenant.settings.accent_color),
     );
     set_header(&mut resp, "Cache-Control", "public, max-age=300");
     resp

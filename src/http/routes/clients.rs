@@ -28,8 +28,10 @@ pub async fn launchable_apps(req: &TenantRequest<'_>, user_id: &str) -> Result<V
     Ok(rows
         .into_iter()
         .map(|r| AppTile {
+            initials: crate::ui::initials(&r.name),
             name: r.name,
             launch_url: r.launch_url,
+            logo_url: None,
         })
         .collect())
 }

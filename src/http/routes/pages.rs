@@ -6,11 +6,11 @@ use worker::Response;
 use crate::error::{Error, Result};
 use crate::http::request::TenantRequest;
 use crate::http::respond::html;
-use crate::ui::{self, Brand, MessagePage};
+use crate::ui::{self, ErrorPage, TenantBrand};
 
-pub fn brand(req: &TenantRequest<'_>) -> Brand {
+pub fn brand(req: &TenantRequest<'_>) -> TenantBrand {
     let t = &req.tenant.tenant;
-    Brand::new(
+    TenantBrand::new(
         &t.display_name,
         t.settings.logo_url.clone(),
         &t.settings.accent_color,
@@ -33,12 +33,12 @@ pub fn error_page(status: u16, message: &str, code: &str) -> String {
         429 => "Slow down",
         _ => "Something went wrong",
     };
-    MessagePage {
-        brand: Brand::new("Edge ID", None, "#4f46e5"),
-        asset_version: ui::assets::asset_version(),
+    ErrorPage {
+        tenant: None,
+        asset_version: ui::asset_version(),
         title: title.into(),
         message: message.into(),
-        detail: Some(format!("Error code: {code}")),
+        detail: Some(code.to_string()),
         back_url: None,
     }
     .render()
@@ -51,9 +51,9 @@ pub fn message(
     message: &str,
     back_url: Option<&str>,
 ) -> Result<Response> {
-    render(&MessagePage {
-        brand: brand(req),
-        asset_version: ui::assets::asset_version(),
+    render(&ErrorPage {
+        tenant: Some(brand(req)),
+        asset_version: ui::asset_version(),
         title: title.into(),
         message: message.into(),
         detail: None,

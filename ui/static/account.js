@@ -1,0 +1,109 @@
+// Edge ID account page: rename/delete passkeys and save the profile. Uses the helpers that
+// passkey.js (loaded first, also deferred) puts on window.edgeId; "Add passkey" lives there.
+'use strict';
+
+(() => {
+  const { api, say, busy, explain } = window.edgeId || {};
+  const list = document.getElementById('passkey-list');
+  if (!api || !list) return;
+
+  const nameOf = (li) => li.querySelector('.pk-name').textContent;
+
+  function showRename(li, on) {
+    li.querySelector('.pk-rename-form').hidden = !on;
+    li.querySelector('.pk-main').hidden = on;
+    li.querySelector('.pk-actions').hidden = on;
+    if (on) {
+      const input = li.querySelector('.pk-rename-form input');
+      input.value = nameOf(li);
+      input.focus();
+      input.select();
+    } else {
+      li.querySelector('.pk-rename').focus();
+    }
+  }
+
+  async function remove(li) {
+    const last = li.dataset.last === '1';
+    const question = last
+      ? `"${nameOf(li)}" is your only passkey. If you delete it you will be locked out and need an admin to send you a login link. Delete it anyway?`
+      : `Delete the passkey "${nameOf(li)}"? You won't be able to sign in with it any more.`;
+    if (!window.confirm(question)) return;
+    // confirm_last tells the server the lock-out warning was shown and accepted.
+    const query = last ? '?confirm_last=1' : '';
+    await api('DELETE', `/api/account/passkeys/${encodeURIComponent(li.dataset.id)}${query}`);
+    li.remove();
+    const rest = list.querySelectorAll('li[data-id]');
+    if (rest.length === 1) rest[0].dataset.last = '1';
+    say('Passkey deleted.');
+    // The focused button is gone with its row: move focus somewhere useful.
+    document.getElementById('add-passkey')?.focus();
+  }
+
+  // One listener for every row: buttons are found by class, rows by data-id.
+  list.addEventListener('click', async (ev) => {
+    const button = ev.target.closest('button');
+    const li = ev.target.closest('li[data-id]');
+    if (!button || !li) return;
+    try {
+      if (button.classList.contains('pk-rename')) showRename(li, true);
+      else if (button.classList.contains('pk-cancel')) showRename(li, false);
+      else if (button.classList.contains('pk-delete')) {
+        busy(button, true);
+        try { await remove(li); } finally { busy(button, false); }
+      }
+    } catch (e) {
+      say(explain(e), 'error');
+    }
+  });
+
+  list.addEventListener('submit', async (ev) => {
+    const form = ev.target.closest('.pk-rename-form');
+    if (!form) return;
+    ev.preventDefault();
+    const li = form.closest('li[data-id]');
+    const name = form.elements.name.value.trim();
+    if (!name) return form.elements.name.focus();
+    try {
+      await api('POST', `/api/account/passkeys/${encodeURIComponent(li.dataset.id)}/rename`, { name });
+      li.querySelector('.pk-name').textContent = name;
+      li.querySelectorAll('.pk-rename, .pk-delete').forEach((b) => {
+        b.setAttribute('aria-label', `${b.textContent} ${name}`);
+      });
+      showRename(li, false);
+      say('Passkey renamed.');
+    } catch (e) {
+      say(explain(e), 'error');
+    }
+  });
+
+  // Profile: only the editable fields carry a name attribute, so FormData holds just those.
+  const profile = document.getElementById('profile-form');
+  if (profile) {
+    profile.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const body = {};
+      for (const [key, value] of new FormData(profile)) body[key] = String(value).trim();
+      const button = profile.querySelector('button[type=submit]');
+      busy(button, true);
+      profile.querySelectorAll('[aria-invalid]').forEach((el) => el.removeAttribute('aria-invalid'));
+      try {
+        const data = await api('PUT', '/api/account/profile', body);
+        if (data.display_name) document.getElementById('display-name').textContent = data.display_name;
+        if (body.username) document.getElementById('profile-username').textContent = body.username;
+        const email = document.getElementById('profile-email');
+        if (email && body.email) email.textContent = body.email;
+        say('Profile saved.');
+      } catch (e) {
+        say(explain(e), 'error');
+        const field = e.field && profile.elements.namedItem(e.field);
+        if (field) {
+          field.setAttribute('aria-invalid', 'true');
+          field.focus();
+        }
+      } finally {
+        busy(button, false);
+      }
+    });
+  }
+})();
