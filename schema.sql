@@ -229,7 +229,8 @@ CREATE TABLE IF NOT EXISTS refresh_tokens (
   scope       TEXT NOT NULL,
   created_at  INTEGER NOT NULL,
   expires_at  INTEGER NOT NULL,
-  used_at     INTEGER
+  used_at     INTEGER,
+  replaced_by TEXT                          -- hash of the token that replaced it (0003)
 );
 CREATE INDEX IF NOT EXISTS refresh_tokens_grant ON refresh_tokens(grant_id);
 

@@ -4,6 +4,7 @@
 //! and storage, and return `Result<Response, Error>`. Errors become responses in one place,
 //! [`respond::error_response`].
 
+mod admin;
 mod app;
 mod request;
 mod respond;

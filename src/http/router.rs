@@ -42,6 +42,8 @@ fn error_style(path: &str) -> ErrorStyle {
         "/api/oidc/token" | "/api/oidc/userinfo" | "/api/oidc/introspect" | "/api/oidc/revoke"
     ) {
         ErrorStyle::OAuth
+    } else if path == "/api/oidc/end-session" {
+        ErrorStyle::Page
     } else if path.starts_with("/api/")
         || path.starts_with("/operator/api/")
         || path.starts_with("/.well-known/")

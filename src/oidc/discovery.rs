@@ -1,9 +1,8 @@
 //! Provider metadata: OpenID Connect Discovery 1.0 and RFC 8414.
 //!
-//! The documents advertise only what the provider serves today, so a relying party never
-//! tries a feature that is not there. The authorization, token and userinfo endpoints join
-//! the document with the OIDC flow (issue 4); until then the metadata describes the issuer,
-//! its keys and the algorithms and claims tokens will carry.
+//! The documents advertise only what the provider serves, so a relying party never tries a
+//! feature that is not there. Endpoint paths follow Pocket ID's, so guides written for Pocket ID
+//! work unchanged.
 
 use serde_json::{json, Value};
 
@@ -14,9 +13,22 @@ pub const ID_TOKEN_SIGNING_ALGS: [&str; 2] = ["RS256", "ES256"];
 fn common(issuer: &str) -> Value {
     json!({
         "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/authorize"),
+        "token_endpoint": format!("{issuer}/api/oidc/token"),
+        "userinfo_endpoint": format!("{issuer}/api/oidc/userinfo"),
+        "end_session_endpoint": format!("{issuer}/api/oidc/end-session"),
+        "introspection_endpoint": format!("{issuer}/api/oidc/introspect"),
+        "revocation_endpoint": format!("{issuer}/api/oidc/revoke"),
         "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
-        "scopes_supported": ["openid", "profile", "email", "groups"],
-
+        "scopes_supported": ["openid", "profile", "email", "groups", "address", "phone", "offline_access"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "form_post"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256", "plain"],
+        "authorization_response_iss_parameter_supported": true,
     })
 }
 
@@ -29,8 +41,10 @@ pub fn openid_configuration(issuer: &str) -> Value {
         "claims_supported": [
             "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
             "name", "given_name", "family_name", "preferred_username", "picture",
-            "email", "email_verified", "groups"
+            "email", "email_verified", "groups", "locale", "address", "phone_number"
         ],
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "claim_types_supported": ["normal"],
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "require_request_uri_registration": false,
@@ -66,16 +80,28 @@ mod tests {
     }
 
     #[test]
-    fn no_endpoint_is_advertised_before_it_exists() {
+    fn endpoints_use_pocket_id_paths_under_the_issuer() {
         let d = openid_configuration("https://acme.id.example.com");
-        for key in [
-            "authorization_endpoint",
-            "token_endpoint",
-            "userinfo_endpoint",
-        ] {
-            assert!(d.get(key).is_none(), "{key} advertised but not served yet");
-        }
+        assert_eq!(
+            d["authorization_endpoint"],
+            "https://acme.id.example.com/authorize"
+        );
+        assert_eq!(
+            d["token_endpoint"],
+            "https://acme.id.example.com/api/oidc/token"
+        );
+        assert_eq!(
+            d["userinfo_endpoint"],
+            "https://acme.id.example.com/api/oidc/userinfo"
+        );
+        assert_eq!(
+            d["end_session_endpoint"],
+            "https://acme.id.example.com/api/oidc/end-session"
+        );
+        assert_eq!(d["response_types_supported"], serde_json::json!(["code"]));
+        assert!(d["code_challenge_methods_supported"].is_array());
         let m = oauth_authorization_server("https://x");
         assert_eq!(m["issuer"], "https://x");
+        assert_eq!(m["token_endpoint"], "https://x/api/oidc/token");
     }
 }

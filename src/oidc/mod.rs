@@ -1,4 +1,16 @@
-//! The OpenID Connect / OAuth 2.0 protocol, free of Workers types.
+//! The OpenID Connect / OAuth 2.0 protocol, free of Workers types: parsing and validation of
+//! requests, the decisions (sign-in needed? redirect allowed?), claims and responses. The
+//! Workers layer (`crate::http::routes::oidc`) only gathers facts from storage and acts.
 
+pub mod authorize;
+pub mod claims;
+pub mod client;
 pub mod discovery;
 pub mod error;
+pub mod hint;
+pub mod interaction;
+pub mod logout;
+pub mod pkce;
+pub mod response;
+pub mod scope;
+pub mod token;

@@ -69,6 +69,25 @@ macro_rules! params {
     ($($p:expr),* $(,)?) => { vec![$($crate::storage::db::Param::from($p)),*] };
 }
 
+/// The highest `?N` in a SQL text, if it uses numbered parameters.
+fn highest_numbered_param(sql: &str) -> Option<usize> {
+    let bytes = sql.as_bytes();
+    let mut highest = None;
+    for (i, b) in bytes.iter().enumerate() {
+        if *b == b'?' {
+            let digits: String = bytes[i + 1..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .map(|c| *c as char)
+                .collect();
+            if let Ok(n) = digits.parse::<usize>() {
+                highest = highest.max(Some(n));
+            }
+        }
+    }
+    highest
+}
+
 /// A statement ready to run alone or in a batch.
 pub struct Statement(D1PreparedStatement);
 
@@ -99,7 +118,13 @@ impl Db {
         self.queries.set(self.queries.get() + 1);
     }
 
-    pub fn statement(&self, sql: &str, params: Vec<Param>) -> Result<Statement> {
+    /// Prepares a statement. With numbered parameters (`?N`) D1 expects exactly as many
+    /// bindings as the highest number used, so a shared parameter list is cut to that length:
+    /// the statements of one batch can then share one list.
+    pub fn statement(&self, sql: &str, mut params: Vec<Param>) -> Result<Statement> {
+        if let Some(highest) = highest_numbered_param(sql) {
+            params.truncate(highest);
+        }
         let js: Vec<JsValue> = params.iter().map(Param::to_js).collect();
         let stmt = self.d1.prepare(sql).bind(&js).map_err(d1_error)?;
         Ok(Statement(stmt))
@@ -150,4 +175,19 @@ impl Db {
 /// Rows of a batch result, deserialized.
 pub fn rows<T: DeserializeOwned>(result: &worker::D1Result) -> Result<Vec<T>> {
     result.results::<T>().map_err(d1_error)
+}
+
+/// The first row of a batch result, if any.
+pub fn first_row<T: DeserializeOwned>(result: &worker::D1Result) -> Result<Option<T>> {
+    Ok(rows(result)?.into_iter().next())
+}
+
+/// Rows changed by a batch statement.
+pub fn changes(result: &worker::D1Result) -> u64 {
+    result
+        .meta()
+        .ok()
+        .flatten()
+        .and_then(|m| m.changes)
+        .unwrap_or(0) as u64
 }

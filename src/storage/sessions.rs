@@ -45,29 +45,32 @@ pub fn insert_statement(
     )
 }
 
-/// The live session a cookie value names, with its (enabled) user, in one round trip.
-pub async fn find(
+/// The two statements that read a live session and its (enabled) user; they join other
+/// statements in one batch (see [`from_results`]).
+pub fn find_statements(
     db: &Db,
     tenant_id: &str,
     session_id: &str,
     now: i64,
-) -> Result<Option<SessionWithUser>> {
+) -> Result<Vec<Statement>> {
     let live = "FROM sessions WHERE id_hash = ?1 AND tenant_id = ?2 AND expires_at > ?3";
-    let results = db
-        .batch(vec![
-            db.statement(
-                &format!("SELECT id_hash, auth_time, expires_at {live}"),
-                params![secret_hash(session_id), tenant_id, now],
-            )?,
-            db.statement(
-                &format!(
-                    "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?2 AND disabled = 0 \
-                     AND id = (SELECT user_id {live})"
-                ),
-                params![secret_hash(session_id), tenant_id, now],
-            )?,
-        ])
-        .await?;
+    Ok(vec![
+        db.statement(
+            &format!("SELECT id_hash, auth_time, expires_at {live}"),
+            params![secret_hash(session_id), tenant_id, now],
+        )?,
+        db.statement(
+            &format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?2 AND disabled = 0 \
+                 AND id = (SELECT user_id {live})"
+            ),
+            params![secret_hash(session_id), tenant_id, now],
+        )?,
+    ])
+}
+
+/// Reads the results of [`find_statements`].
+pub fn from_results(results: &[worker::D1Result]) -> Result<Option<SessionWithUser>> {
     let session = rows::<Row>(&results[0])?.into_iter().next();
     let user = rows::<UserRow>(&results[1])?.into_iter().next();
     Ok(match (session, user) {
@@ -81,11 +84,28 @@ pub async fn find(
     })
 }
 
-pub async fn delete(db: &Db, tenant_id: &str, id_hash: &str) -> Result<()> {
-    db.run(
+/// The live session a cookie value names, with its (enabled) user, in one round trip.
+pub async fn find(
+    db: &Db,
+    tenant_id: &str,
+    session_id: &str,
+    now: i64,
+) -> Result<Option<SessionWithUser>> {
+    let results = db
+        .batch(find_statements(db, tenant_id, session_id, now)?)
+        .await?;
+    from_results(&results)
+}
+
+pub fn delete_statement(db: &Db, tenant_id: &str, id_hash: &str) -> Result<Statement> {
+    db.statement(
         "DELETE FROM sessions WHERE id_hash = ?1 AND tenant_id = ?2",
         params![id_hash, tenant_id],
     )
-    .await?;
+}
+
+pub async fn delete(db: &Db, tenant_id: &str, id_hash: &str) -> Result<()> {
+    db.batch(vec![delete_statement(db, tenant_id, id_hash)?])
+        .await?;
     Ok(())
 }

@@ -28,18 +28,42 @@ pub struct UserRow {
 impl UserRow {
     /// The name shown in the UI and the `name` claim.
     pub fn full_name(&self) -> String {
-        if let Some(d) = self.display_name.as_deref().filter(|d| !d.is_empty()) {
-            return d.to_string();
+        self.claims(&[]).name()
+    }
+}
+
+/// A group the user belongs to, with its custom claims (JSON object).
+#[derive(Debug, Clone, Deserialize)]
+pub struct GroupClaimsRow {
+    pub name: String,
+    pub custom_claims: String,
+}
+
+impl UserRow {
+    /// The protocol's view of the user: group custom claims first, the user's own win.
+    pub fn claims(&self, groups: &[GroupClaimsRow]) -> crate::oidc::claims::UserClaims {
+        let mut custom = serde_json::Map::new();
+        let objects = groups
+            .iter()
+            .map(|g| g.custom_claims.as_str())
+            .chain(std::iter::once(self.custom_claims.as_str()));
+        for raw in objects {
+            if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(raw) {
+                custom.extend(map);
+            }
         }
-        let parts: Vec<&str> = [self.first_name.as_deref(), self.last_name.as_deref()]
-            .into_iter()
-            .flatten()
-            .filter(|s| !s.is_empty())
-            .collect();
-        if parts.is_empty() {
-            self.username.clone()
-        } else {
-            parts.join(" ")
+        crate::oidc::claims::UserClaims {
+            sub: self.id.clone(),
+            username: self.username.clone(),
+            email: self.email.clone(),
+            email_verified: self.email_verified != 0,
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            display_name: self.display_name.clone(),
+            picture: self.picture.clone(),
+            locale: None,
+            groups: groups.iter().map(|g| g.name.clone()).collect(),
+            custom,
         }
     }
 }
@@ -77,4 +101,25 @@ pub async fn username_or_email_taken(
         )
         .await?
         .is_some_and(|c| c.n > 0))
+}
+
+/// Users of a tenant, optionally filtered by a search over username, email and names.
+pub async fn list(db: &Db, tenant_id: &str, search: Option<&str>) -> Result<Vec<UserRow>> {
+    let pattern = format!(
+        "%{}%",
+        search
+            .unwrap_or_default()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    db.all(
+        &format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?1 AND (username LIKE ?2 ESCAPE '\\' \
+             OR email LIKE ?2 ESCAPE '\\' OR first_name LIKE ?2 ESCAPE '\\' OR last_name LIKE ?2 ESCAPE '\\') \
+             ORDER BY username LIMIT 200"
+        ),
+        params![tenant_id, pattern],
+    )
+    .await
 }

@@ -2,9 +2,11 @@
 //! tenant hosts.
 
 pub mod account;
+pub mod admin;
 pub mod clients;
 pub mod discovery;
 pub mod maintenance;
+pub mod oidc;
 pub mod operator;
 pub mod pages;
 
@@ -39,6 +41,17 @@ pub async fn tenant(req: TenantRequest<'_>) -> Result<Response> {
             Ok(discovery::oauth_authorization_server(&req))
         }
         (Method::Get, "/.well-known/jwks.json") => Ok(discovery::jwks(&req)),
+        (Method::Get | Method::Post, "/authorize") => oidc::authorize::authorize(req).await,
+        (Method::Get, "/authorize/resume") => oidc::authorize::resume(req).await,
+        (Method::Post, "/authorize/consent") => oidc::authorize::consent(req).await,
+        (Method::Post, "/api/oidc/token") => oidc::token::token(req).await,
+        (Method::Get | Method::Post, "/api/oidc/userinfo") => oidc::userinfo::userinfo(req).await,
+        (Method::Get | Method::Post, "/api/oidc/end-session") => {
+            oidc::end_session::end_session(req).await
+        }
+        (Method::Post, "/api/oidc/introspect") => oidc::tokens_admin::introspect(req).await,
+        (Method::Post, "/api/oidc/revoke") => oidc::tokens_admin::revoke(req).await,
+        (Method::Options, p) if oidc::cors_path(p) => Ok(oidc::preflight()),
         (Method::Get, "/") => Ok(super::respond::redirect("/account")),
         (Method::Get, "/login") => account::login_page(req).await,
         (Method::Get, "/account") => account::account_page(req).await,
@@ -61,7 +74,10 @@ pub async fn tenant(req: TenantRequest<'_>) -> Result<Response> {
                 _ => Err(Error::NotFound("This API route".into())),
             }
         }
-        _ => Err(Error::NotFound("This page".into())),
+        _ => match admin::route(req).await {
+            Some(result) => result,
+            None => Err(Error::NotFound("This page".into())),
+        },
     }
 }
 pub mod webauthn;

@@ -1,0 +1,65 @@
+//! The OpenID Provider's endpoints (Pocket ID's paths): `/authorize`, `/api/oidc/token`,
+//! `/api/oidc/userinfo`, `/api/oidc/end-session`, `/api/oidc/introspect`, `/api/oidc/revoke`.
+//! Each handler gathers facts from storage, asks `crate::oidc` what to do, and does it.
+
+pub mod authorize;
+pub mod end_session;
+pub mod token;
+pub mod tokens_admin;
+pub mod userinfo;
+
+use crate::error::Result;
+use crate::http::request::TenantRequest;
+use crate::oidc::client::ClientCredentials;
+use crate::oidc::error::OAuthError;
+
+/// The token, introspection and revocation endpoints take form posts only (RFC 6749 §3.2).
+pub async fn form(req: &mut TenantRequest<'_>) -> Result<Vec<(String, String)>> {
+    req.incoming.form().await.map_err(|_| {
+        OAuthError::invalid_request("expected an application/x-www-form-urlencoded body").into()
+    })
+}
+
+pub fn form_value<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+}
+
+/// The client credentials of a back-channel request (Basic header or form).
+pub fn client_credentials(
+    req: &TenantRequest<'_>,
+    form: &[(String, String)],
+) -> Result<ClientCredentials> {
+    Ok(ClientCredentials::from_request(
+        req.incoming.header("authorization").as_deref(),
+        form_value(form, "client_id"),
+        form_value(form, "client_secret"),
+    )?)
+}
+
+/// Back-channel endpoints browsers may call directly (single-page apps with PKCE): they carry
+/// no cookies, so a wildcard origin is safe.
+pub fn cors_path(path: &str) -> bool {
+    matches!(
+        path,
+        "/api/oidc/token" | "/api/oidc/userinfo" | "/api/oidc/revoke" | "/api/oidc/introspect"
+    )
+}
+
+pub fn preflight() -> worker::Response {
+    let mut resp = crate::http::respond::text(204, "text/plain", "");
+    crate::http::respond::set_header(
+        &mut resp,
+        "Access-Control-Allow-Methods",
+        "GET, POST, OPTIONS",
+    );
+    crate::http::respond::set_header(
+        &mut resp,
+        "Access-Control-Allow-Headers",
+        "Authorization, Content-Type",
+    );
+    crate::http::respond::set_header(&mut resp, "Access-Control-Max-Age", "86400");
+    resp
+}

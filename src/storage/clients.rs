@@ -1,0 +1,289 @@
+//! OIDC clients and the groups allowed to use them.
+
+use serde::{Deserialize, Serialize};
+
+use super::db::{changes, Db, Statement};
+use crate::crypto::jwk::SigningAlg;
+use crate::error::{Error, Result};
+use crate::oidc::client::{Client, ClientInput};
+use crate::params;
+
+/// A client row joined with its allowed groups (as a JSON array of group names).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ClientRow {
+    pub id: String,
+    pub name: String,
+    pub secret_hash: Option<String>,
+    pub is_public: i64,
+    pub pkce_required: i64,
+    pub allow_plain_pkce: i64,
+    pub redirect_uris: String,
+    pub post_logout_redirect_uris: String,
+    pub claims_in_id_token: i64,
+    pub id_token_signed_response_alg: String,
+    pub require_consent: i64,
+    pub launch_url: Option<String>,
+    pub logo_url: Option<String>,
+    pub preset: Option<String>,
+    pub allowed_groups: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// The columns of [`ClientRow`], for `SELECT ... FROM oidc_clients c`.
+pub const CLIENT_COLUMNS: &str = "c.id, c.name, c.secret_hash, c.is_public, c.pkce_required, \
+    c.allow_plain_pkce, c.redirect_uris, c.post_logout_redirect_uris, c.claims_in_id_token, \
+    c.id_token_signed_response_alg, c.require_consent, c.launch_url, c.logo_url, c.preset, \
+    (SELECT json_group_array(g.name) FROM oidc_client_groups cg JOIN user_groups g ON g.id = cg.group_id \
+     WHERE cg.client_id = c.id) AS allowed_groups, c.created_at, c.updated_at";
+
+fn json_list(raw: &str) -> Vec<String> {
+    serde_json::from_str(raw).unwrap_or_default()
+}
+
+impl ClientRow {
+    pub fn to_client(&self) -> Client {
+        Client {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            secret_hash: self.secret_hash.clone(),
+            is_public: self.is_public != 0,
+            pkce_required: self.pkce_required != 0,
+            allow_plain_pkce: self.allow_plain_pkce != 0,
+            redirect_uris: json_list(&self.redirect_uris),
+            post_logout_redirect_uris: json_list(&self.post_logout_redirect_uris),
+            claims_in_id_token: self.claims_in_id_token != 0,
+            id_token_alg: SigningAlg::parse(&self.id_token_signed_response_alg)
+                .unwrap_or(SigningAlg::RS256),
+            require_consent: self.require_consent != 0,
+            allowed_groups: json_list(&self.allowed_groups),
+        }
+    }
+
+    /// The admin API's view: everything but the secret hash.
+    pub fn view(&self) -> ClientView {
+        ClientView {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            callback_urls: json_list(&self.redirect_uris),
+            logout_callback_urls: json_list(&self.post_logout_redirect_uris),
+            is_public: self.is_public != 0,
+            pkce_enabled: self.pkce_required != 0,
+            allow_plain_pkce: self.allow_plain_pkce != 0,
+            claims_in_id_token: self.claims_in_id_token != 0,
+            id_token_signed_response_alg: self.id_token_signed_response_alg.clone(),
+            require_consent: self.require_consent != 0,
+            launch_url: self.launch_url.clone(),
+            logo_url: self.logo_url.clone(),
+            allowed_user_groups: json_list(&self.allowed_groups),
+            preset: self.preset.clone(),
+            has_secret: self.secret_hash.is_some(),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientView {
+    pub id: String,
+    pub name: String,
+    pub callback_urls: Vec<String>,
+    pub logout_callback_urls: Vec<String>,
+    pub is_public: bool,
+    pub pkce_enabled: bool,
+    pub allow_plain_pkce: bool,
+    pub claims_in_id_token: bool,
+    pub id_token_signed_response_alg: String,
+    pub require_consent: bool,
+    pub launch_url: Option<String>,
+    pub logo_url: Option<String>,
+    pub allowed_user_groups: Vec<String>,
+    pub preset: Option<String>,
+    pub has_secret: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub fn find_statement(db: &Db, tenant_id: &str, client_id: &str) -> Result<Statement> {
+    db.statement(
+        &format!(
+            "SELECT {CLIENT_COLUMNS} FROM oidc_clients c WHERE c.tenant_id = ?1 AND c.id = ?2"
+        ),
+        params![tenant_id, client_id],
+    )
+}
+
+pub async fn find(db: &Db, tenant_id: &str, client_id: &str) -> Result<Option<ClientRow>> {
+    db.first(
+        &format!(
+            "SELECT {CLIENT_COLUMNS} FROM oidc_clients c WHERE c.tenant_id = ?1 AND c.id = ?2"
+        ),
+        params![tenant_id, client_id],
+    )
+    .await
+}
+
+pub async fn list(db: &Db, tenant_id: &str) -> Result<Vec<ClientRow>> {
+    db.all(
+        &format!(
+            "SELECT {CLIENT_COLUMNS} FROM oidc_clients c WHERE c.tenant_id = ?1 ORDER BY c.name"
+        ),
+        params![tenant_id],
+    )
+    .await
+}
+
+/// Resolves group names to ids within the tenant; an unknown name is a validation error.
+async fn group_ids(db: &Db, tenant_id: &str, names: &[String]) -> Result<Vec<String>> {
+    #[derive(Deserialize)]
+    struct Row {
+        id: String,
+        name: String,
+    }
+    let groups: Vec<Row> = db
+        .all(
+            "SELECT id, name FROM user_groups WHERE tenant_id = ?1",
+            params![tenant_id],
+        )
+        .await?;
+    names
+        .iter()
+        .map(|n| {
+            groups
+                .iter()
+                .find(|g| &g.name == n || &g.id == n)
+                .map(|g| g.id.clone())
+                .ok_or_else(|| {
+                    Error::BadRequest(format!("allowed_user_groups: no group named {n}"))
+                })
+        })
+        .collect()
+}
+
+/// Whether [`save`] creates a client (with its secret's hash, none for public clients) or
+/// updates one (the secret changes only through [`set_secret`]).
+pub enum SaveMode<'a> {
+    Create { secret_hash: Option<&'a str> },
+    Update,
+}
+
+/// Inserts or updates a client and its group list in one transaction; false when the client
+/// to update does not exist in the tenant.
+pub async fn save(
+    db: &Db,
+    tenant_id: &str,
+    client_id: &str,
+    input: &ClientInput,
+    alg: SigningAlg,
+    now: i64,
+    mode: SaveMode<'_>,
+) -> Result<bool> {
+    let groups = group_ids(db, tenant_id, &input.allowed_user_groups).await?;
+    let blank = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+    let mut statements = vec![if let SaveMode::Create { secret_hash } = mode {
+        db.statement(
+            "INSERT INTO oidc_clients (id, tenant_id, name, secret_hash, is_public, pkce_required, allow_plain_pkce, \
+             redirect_uris, post_logout_redirect_uris, claims_in_id_token, id_token_signed_response_alg, require_consent, \
+             launch_url, logo_url, preset, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
+            params![
+                client_id,
+                tenant_id,
+                input.name.trim(),
+                secret_hash,
+                input.is_public,
+                input.pkce_enabled,
+                input.allow_plain_pkce,
+                serde_json::to_string(&input.callback_urls)?,
+                serde_json::to_string(&input.logout_callback_urls)?,
+                input.claims_in_id_token,
+                alg.as_str(),
+                input.require_consent,
+                blank(&input.launch_url),
+                blank(&input.logo_url),
+                blank(&input.preset),
+                now
+            ],
+        )?
+    } else {
+        // Switching to public drops the secret; the secret itself changes only by regeneration.
+        db.statement(
+            "UPDATE oidc_clients SET name = ?3, is_public = ?4, pkce_required = ?5, allow_plain_pkce = ?6, \
+             redirect_uris = ?7, post_logout_redirect_uris = ?8, claims_in_id_token = ?9, \
+             id_token_signed_response_alg = ?10, require_consent = ?11, launch_url = ?12, logo_url = ?13, \
+             preset = COALESCE(?14, preset), updated_at = ?15, \
+             secret_hash = CASE WHEN ?4 = 1 THEN NULL ELSE secret_hash END \
+             WHERE tenant_id = ?1 AND id = ?2",
+            params![
+                tenant_id,
+                client_id,
+                input.name.trim(),
+                input.is_public,
+                input.pkce_enabled,
+                input.allow_plain_pkce,
+                serde_json::to_string(&input.callback_urls)?,
+                serde_json::to_string(&input.logout_callback_urls)?,
+                input.claims_in_id_token,
+                alg.as_str(),
+                input.require_consent,
+                blank(&input.launch_url),
+                blank(&input.logo_url),
+                blank(&input.preset),
+                now
+            ],
+        )?
+    }];
+    statements.push(db.statement(
+        "DELETE FROM oidc_client_groups WHERE client_id = ?1 \
+         AND EXISTS (SELECT 1 FROM oidc_clients WHERE id = ?1 AND tenant_id = ?2)",
+        params![client_id, tenant_id],
+    )?);
+    for group_id in groups {
+        statements.push(db.statement(
+            "INSERT INTO oidc_client_groups (client_id, group_id) \
+             SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM oidc_clients WHERE id = ?1 AND tenant_id = ?3)",
+            params![client_id, group_id, tenant_id],
+        )?);
+    }
+    let results = db.batch(statements).await?;
+    Ok(changes(&results[0]) > 0)
+}
+
+pub async fn set_secret(
+    db: &Db,
+    tenant_id: &str,
+    client_id: &str,
+    secret_hash: &str,
+    now: i64,
+) -> Result<bool> {
+    let changed = db
+        .run(
+            "UPDATE oidc_clients SET secret_hash = ?3, updated_at = ?4 \
+             WHERE tenant_id = ?1 AND id = ?2 AND is_public = 0",
+            params![tenant_id, client_id, secret_hash, now],
+        )
+        .await?;
+    Ok(changed > 0)
+}
+
+/// Deletes a client and revokes everything issued to it.
+pub async fn delete(db: &Db, tenant_id: &str, client_id: &str, now: i64) -> Result<bool> {
+    let results = db
+        .batch(vec![
+            db.statement(
+                "UPDATE grants SET revoked_at = ?3 WHERE tenant_id = ?1 AND client_id = ?2 AND revoked_at IS NULL",
+                params![tenant_id, client_id, now],
+            )?,
+            db.statement(
+                "DELETE FROM authorization_codes WHERE tenant_id = ?1 AND client_id = ?2",
+                params![tenant_id, client_id],
+            )?,
+            db.statement(
+                "DELETE FROM oidc_clients WHERE tenant_id = ?1 AND id = ?2",
+                params![tenant_id, client_id],
+            )?,
+        ])
+        .await?;
+    Ok(changes(&results[2]) > 0)
+}
