@@ -101,7 +101,7 @@ fn registers_and_signs_in_on_a_localhost_origin() {
             &rp,
             &user,
             &challenge,
-            &[passkey.credential_id.clone()],
+            std::slice::from_ref(&passkey.credential_id),
             60_000,
         ),
     );
