@@ -21,6 +21,9 @@ const USAGE = `usage: edge-id-operator <command>
   rotate-keys <slug> [RS256|ES256] [--overlap-days N]
   key-self-test <slug>                  sign probe tokens with the current keys
   api-key <slug> [name] [--days N]      mint an admin API key for the tenant's REST API
+  add-client <slug> <name> <callback-url> [--access] [--public]
+                                        register an OIDC client (--access: Cloudflare Access
+                                        settings, claims in the id_token); prints id and secret
   ensure-demo <slug> <display name>     create the tenant unless it exists (used by scripts/dev.sh)
 options: --url URL  --secret SECRET  --json`;
 
@@ -53,6 +56,8 @@ const secret = flag('--secret') ?? process.env.OPERATOR_SECRET ?? localSecret();
 const overlapDays = flag('--overlap-days');
 const days = flag('--days');
 const asJson = bool('--json');
+const accessPreset = bool('--access');
+const publicClient = bool('--public');
 const yes = bool('--yes');
 const [command, ...rest] = args;
 
@@ -159,6 +164,16 @@ async function run() {
       break;
     case 'key-self-test':
       res = await call('POST', `/tenants/${need(slug, 'slug')}/keys/self-test`);
+      break;
+    case 'add-client':
+      res = await call('POST', `/tenants/${need(slug, 'slug')}/clients`, {
+        name: need(arg2, 'name'),
+        callback_urls: [need(rest[2], 'callback-url')],
+        claims_in_id_token: accessPreset,
+        pkce_enabled: accessPreset,
+        is_public: publicClient,
+        preset: accessPreset ? 'cloudflare-access' : undefined,
+      });
       break;
     case 'api-key':
       res = await call('POST', `/tenants/${need(slug, 'slug')}/api-keys`, {

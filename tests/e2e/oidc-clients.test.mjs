@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
 import { createLocalJWKSet, jwtVerify, decodeProtectedHeader, decodeJwt } from 'jose';
-import { createTenant, tfetch } from './lib/env.mjs';
+import { createTenant, tfetch, operator } from './lib/env.mjs';
 import { tenantWithAdmin, adminApi } from './lib/person.mjs';
 import {
   CALLBACK, createClient, authorize, authorizeQuery, exchange, tokenRequest, userinfo, login,
@@ -327,4 +327,18 @@ test('admin API: validation errors name the field; non-admin and missing keys ar
   const del = await adminApi(A.base, A.apiKey, 'DELETE', `/api/oidc/clients/${client.id}`);
   assert.equal(del.status, 204);
   assert.equal((await adminApi(A.base, A.apiKey, 'GET', `/api/oidc/clients/${client.id}`)).status, 404);
+});
+
+test('the operator API registers a client in a tenant (the CLI path)', async () => {
+  const res = await operator('POST', `/tenants/${A.tenant.slug}/clients`, {
+    name: 'From the operator',
+    callback_urls: [CALLBACK],
+    claims_in_id_token: true,
+  });
+  assert.equal(res.status, 201, res.text);
+  assert.match(res.json.client_secret, /^[A-Za-z0-9]{48}$/);
+  const { tokens } = await login(A.base, A.admin, res.json);
+  assert.equal(decodeJwt(tokens.id_token).email, 'ada@example.com', 'claims in the id_token');
+  const refused = await operator('POST', `/tenants/${A.tenant.slug}/clients`, { name: 'x', callback_urls: [] });
+  assert.equal(refused.status, 400);
 });

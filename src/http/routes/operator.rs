@@ -68,6 +68,10 @@ pub async fn handle(app: &App, mut incoming: Incoming) -> Result<Response> {
         (Method::Post, ["tenants", slug, "keys", "self-test"]) => {
             ctx.key_self_test(&incoming, slug).await
         }
+        (Method::Post, ["tenants", slug, "clients"]) => {
+            let body: crate::oidc::client::ClientInput = incoming.json().await?;
+            ctx.create_client(slug, body).await
+        }
         (Method::Post, ["tenants", slug, "api-keys"]) => {
             let body: ApiKeyBody = incoming.json().await.unwrap_or_default();
             ctx.api_key(&incoming, slug, body).await
@@ -353,6 +357,19 @@ impl Operator<'_> {
             tokens.insert(alg.as_str().to_string(), json!(token));
         }
         Ok(json_response(200, &json!({ "tokens": tokens })))
+    }
+
+    /// Registers an OIDC client in the tenant (the operator path; tenant admins use
+    /// `/api/oidc/clients`).
+    async fn create_client(
+        &self,
+        slug: &str,
+        input: crate::oidc::client::ClientInput,
+    ) -> Result<Response> {
+        let tenant = self.tenant(slug).await?;
+        let created =
+            super::admin::clients::create_client(self.db()?, &tenant.id, &input, self.now).await?;
+        Ok(json_response(201, &created))
     }
 
     /// Mints an API key for the tenant's admin REST API (scripts, provisioning, tests).

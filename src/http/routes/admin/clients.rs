@@ -51,22 +51,42 @@ async fn input(
     Ok((input, alg))
 }
 
-pub async fn create(mut req: TenantRequest<'_>, actor: &Actor) -> Result<Response> {
-    let (input, alg) = input(&mut req).await?;
+/// Validates and creates a client; returns its view with the secret (shown once). Shared by the
+/// tenant admin API and the operator API.
+pub async fn create_client(
+    db: &crate::storage::db::Db,
+    tenant_id: &str,
+    input: &ClientInput,
+    now: i64,
+) -> Result<serde_json::Value> {
+    let alg = input
+        .validate()
+        .map_err(|e| Error::BadRequest(e.to_string()))?;
     let id = random::alphanumeric(24);
     let secret = (!input.is_public).then(|| random::alphanumeric(SECRET_LEN));
     clients::save(
-        req.app.db()?,
-        &req.tenant.tenant.id,
+        db,
+        tenant_id,
         &id,
-        &input,
+        input,
         alg,
-        req.now,
+        now,
         SaveMode::Create {
             secret_hash: secret.as_deref().map(secret_hash).as_deref(),
         },
     )
     .await?;
+    let view = clients::find(db, tenant_id, &id)
+        .await?
+        .map(|row| row.view())
+        .ok_or_else(|| Error::Internal("created client not found".into()))?;
+    Ok(view_with_secret(view, secret))
+}
+
+pub async fn create(mut req: TenantRequest<'_>, actor: &Actor) -> Result<Response> {
+    let input: ClientInput = req.incoming.json().await?;
+    let created = create_client(req.app.db()?, &req.tenant.tenant.id, &input, req.now).await?;
+    let id = created["id"].as_str().unwrap_or_default().to_string();
     record(
         &req,
         actor,
@@ -75,8 +95,7 @@ pub async fn create(mut req: TenantRequest<'_>, actor: &Actor) -> Result<Respons
         json!({ "name": input.name }),
     )
     .await?;
-    let view = load(&req, &id).await?;
-    Ok(json_response(201, &view_with_secret(view, secret)))
+    Ok(json_response(201, &created))
 }
 
 pub async fn update(mut req: TenantRequest<'_>, actor: &Actor, id: &str) -> Result<Response> {
