@@ -15,6 +15,12 @@ pub enum Error {
     /// The request is malformed (bad JSON, missing field, invalid value).
     #[error("{0}")]
     BadRequest(String),
+    /// One field of a submitted form or JSON body is invalid; the UI points at it.
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     /// No credentials, or credentials that do not verify.
     #[error("authentication required")]
     Unauthenticated,
@@ -60,6 +66,15 @@ impl From<serde_json::Error> for Error {
 impl From<crate::crypto::envelope::EnvelopeError> for Error {
     fn from(e: crate::crypto::envelope::EnvelopeError) -> Self {
         Error::Internal(e.to_string())
+    }
+}
+
+impl From<crate::validation::FieldError> for Error {
+    fn from(e: crate::validation::FieldError) -> Self {
+        Error::Invalid {
+            field: e.field,
+            message: e.message,
+        }
     }
 }
 

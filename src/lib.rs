@@ -15,12 +15,14 @@
 //! Everything in the pure core takes the current time and randomness as inputs where it can,
 //! so tests are deterministic and no Workers type leaks into protocol logic.
 
+pub mod account;
 pub mod crypto;
 pub mod error;
 pub mod oidc;
 pub mod passkey;
 pub mod tenancy;
 pub mod ui;
+pub mod validation;
 
 #[cfg(target_arch = "wasm32")]
 mod http;

@@ -42,6 +42,11 @@ impl App {
             .map_err(|_| Error::Internal("the KV binding CACHE is missing".into()))
     }
 
+    /// A Workers Rate Limiting binding, if configured.
+    pub fn rate_limiter(&self, binding: &str) -> Option<worker::RateLimiter> {
+        self.env.rate_limiter(binding).ok()
+    }
+
     fn secret(&self, name: &str) -> Option<String> {
         self.env
             .secret(name)

@@ -6,6 +6,7 @@
 
 mod admin;
 mod app;
+mod limits;
 mod request;
 mod respond;
 mod router;

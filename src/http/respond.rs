@@ -33,10 +33,13 @@ pub fn error_response(err: &Error, style: ErrorStyle, realm: &str) -> Response {
             }
             resp
         }
-        ErrorStyle::Api => json(
-            status,
-            &serde_json::json!({ "error": code, "message": message }),
-        ),
+        ErrorStyle::Api => {
+            let mut body = serde_json::json!({ "error": code, "message": message });
+            if let Error::Invalid { field, .. } = err {
+                body["field"] = serde_json::json!(field);
+            }
+            json(status, &body)
+        }
         ErrorStyle::Page => html(
             status,
             &super::routes::pages::error_page(status, &message, code),
@@ -55,6 +58,7 @@ fn describe(err: &Error) -> (u16, &'static str, String) {
     match err {
         Error::OAuth(e) => (e.http_status(), e.code.as_str(), e.description.clone()),
         Error::BadRequest(m) => (400, "invalid_request", m.clone()),
+        Error::Invalid { message, .. } => (400, "invalid_field", message.clone()),
         Error::Unauthenticated => (401, "unauthorized", "Authentication is required.".into()),
         Error::Forbidden(m) => (403, "forbidden", m.clone()),
         Error::NotFound(what) => (404, "not_found", format!("{what} was not found.")),

@@ -185,20 +185,8 @@ pub struct ClientInput {
     pub preset: Option<String>,
 }
 
-/// A field-level validation failure, reported to the admin with the field's name.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct FieldError {
-    pub field: &'static str,
-    pub message: String,
-}
-
-fn field_error(field: &'static str, message: impl Into<String>) -> FieldError {
-    FieldError {
-        field,
-        message: message.into(),
-    }
-}
+use crate::validation::field_error;
+pub use crate::validation::FieldError;
 
 /// A redirect URI must be absolute and carry no fragment (RFC 6749 §3.1.2). `http` is allowed
 /// because self-hosted apps on a LAN often have no TLS; custom schemes serve native apps.

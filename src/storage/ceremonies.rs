@@ -77,3 +77,68 @@ pub async fn peek_token(
     )
     .await
 }
+
+/// What a one-time link does (the `purpose` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    /// Creates the tenant's first (admin) account.
+    FirstAdmin,
+    /// Creates an ordinary account (an admin's invitation).
+    Invite,
+    /// Signs an existing user in once (recovery when passkeys are lost).
+    Login,
+}
+
+impl LinkPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkPurpose::FirstAdmin => "first_admin",
+            LinkPurpose::Invite => "invite",
+            LinkPurpose::Login => "login",
+        }
+    }
+}
+
+/// Creates a one-time link and returns its secret token (only the hash is stored).
+pub async fn create_link(
+    db: &Db,
+    tenant_id: &str,
+    purpose: LinkPurpose,
+    user_id: Option<&str>,
+    created_by: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<String> {
+    let token = crate::crypto::random::token();
+    db.run(
+        "INSERT INTO one_time_tokens (token_hash, tenant_id, purpose, user_id, created_by, created_at, expires_at) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 \
+         WHERE ?4 IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = ?4 AND tenant_id = ?2)",
+        params![secret_hash(&token), tenant_id, purpose.as_str(), user_id, created_by, now, expires_at],
+    )
+    .await?;
+    Ok(token)
+}
+
+/// Consumes a one-time login link; returns the user it signs in (enabled users only).
+pub async fn consume_login_link(
+    db: &Db,
+    tenant_id: &str,
+    token: &str,
+    now: i64,
+) -> Result<Option<String>> {
+    #[derive(Deserialize)]
+    struct Row {
+        user_id: String,
+    }
+    let row: Option<Row> = db
+        .first(
+            "UPDATE one_time_tokens SET used_at = ?3 WHERE token_hash = ?1 AND tenant_id = ?2 \
+             AND purpose = 'login' AND used_at IS NULL AND expires_at > ?3 \
+             AND EXISTS (SELECT 1 FROM users u WHERE u.id = one_time_tokens.user_id AND u.disabled = 0) \
+             RETURNING user_id",
+            params![secret_hash(token), tenant_id, now],
+        )
+        .await?;
+    Ok(row.map(|r| r.user_id))
+}

@@ -298,3 +298,17 @@ pub async fn rotate_key(
     .await?;
     Ok(())
 }
+
+pub async fn update_settings(db: &Db, tenant: &Tenant, now: i64) -> Result<()> {
+    db.run(
+        "UPDATE tenants SET display_name = ?2, settings = ?3, updated_at = ?4 WHERE id = ?1",
+        params![
+            &tenant.id,
+            &tenant.display_name,
+            serde_json::to_string(&tenant.settings)?,
+            now
+        ],
+    )
+    .await?;
+    Ok(())
+}

@@ -71,19 +71,6 @@ impl UserRow {
 pub const USER_COLUMNS: &str = "id, username, email, email_verified, first_name, last_name, \
     display_name, picture, is_admin, disabled, custom_claims, created_at";
 
-/// The profile fields a signup form or the account page provides.
-#[derive(Debug, Clone, Deserialize, Default)]
-pub struct ProfileInput {
-    #[serde(default)]
-    pub first_name: Option<String>,
-    #[serde(default)]
-    pub last_name: Option<String>,
-    #[serde(default)]
-    pub username: Option<String>,
-    #[serde(default)]
-    pub email: Option<String>,
-}
-
 pub async fn username_or_email_taken(
     db: &Db,
     tenant_id: &str,
@@ -120,6 +107,76 @@ pub async fn list(db: &Db, tenant_id: &str, search: Option<&str>) -> Result<Vec<
              ORDER BY username LIMIT 200"
         ),
         params![tenant_id, pattern],
+    )
+    .await
+}
+
+/// Applies a validated profile change. A username or email that another account holds is a
+/// conflict reported on that field.
+pub async fn update_profile(
+    db: &Db,
+    tenant_id: &str,
+    user_id: &str,
+    change: &crate::account::ProfileChange,
+    now: i64,
+) -> Result<()> {
+    if change.username.is_some() || change.email.is_some() {
+        #[derive(Deserialize)]
+        struct Taken {
+            field: String,
+        }
+        let taken: Option<Taken> = db
+            .first(
+                "SELECT CASE WHEN username = ?3 THEN 'username' ELSE 'email' END AS field FROM users \
+                 WHERE tenant_id = ?1 AND id != ?2 AND (username = ?3 OR email = ?4) LIMIT 1",
+                params![tenant_id, user_id, change.username.clone(), change.email.clone()],
+            )
+            .await?;
+        if let Some(t) = taken {
+            let field = if t.field == "username" {
+                "username"
+            } else {
+                "email"
+            };
+            return Err(crate::error::Error::Invalid {
+                field,
+                message: format!("That {} is already in use.", field.replace('_', " ")),
+            });
+        }
+    }
+    // COALESCE keeps fields not in the change; the *_set flags distinguish "clear" from "keep".
+    db.run(
+        "UPDATE users SET \
+           first_name = CASE WHEN ?3 THEN ?4 ELSE first_name END, \
+           last_name = CASE WHEN ?5 THEN ?6 ELSE last_name END, \
+           display_name = CASE WHEN ?7 THEN ?8 ELSE display_name END, \
+           username = COALESCE(?9, username), \
+           email = COALESCE(?10, email), \
+           email_verified = CASE WHEN ?10 IS NOT NULL AND ?10 != email THEN 0 ELSE email_verified END, \
+           updated_at = ?11 \
+         WHERE tenant_id = ?1 AND id = ?2",
+        params![
+            tenant_id,
+            user_id,
+            change.first_name.is_some(),
+            change.first_name.clone().flatten(),
+            change.last_name.is_some(),
+            change.last_name.clone().flatten(),
+            change.display_name.is_some(),
+            change.display_name.clone().flatten(),
+            change.username.clone(),
+            change.email.clone(),
+            now
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn find(db: &Db, tenant_id: &str, user_id: &str) -> Result<Option<UserRow>> {
+    db.first(
+        &format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?1 AND id = ?2"),
+        params![tenant_id, user_id],
     )
     .await
 }

@@ -306,7 +306,8 @@ test('introspection reports own tokens only; revocation ends the grant', async (
 test('admin API: validation errors name the field; non-admin and missing keys are refused', async () => {
   const bad = await adminApi(A.base, A.apiKey, 'POST', '/api/oidc/clients', { name: 'X', callback_urls: ['not a url'] });
   assert.equal(bad.status, 400);
-  assert.match(bad.json.message, /callback_urls/);
+  assert.equal(bad.json.field, 'callback_urls');
+  assert.match(bad.json.message, /not an absolute URL/);
   const unknown = await adminApi(A.base, A.apiKey, 'POST', '/api/oidc/clients', { name: 'X', callback_urls: [CALLBACK], bogus: 1 });
   assert.equal(unknown.status, 400);
   const noKey = await tfetch(`${A.base}/api/oidc/clients`);

@@ -6,12 +6,17 @@ use worker::Response;
 
 use super::pages::{brand, message, render};
 use super::webauthn::safe_next;
+use crate::account::{ProfileChange, ProfileInput};
 use crate::error::{Error, Result};
 use crate::http::request::TenantRequest;
 use crate::http::respond::{json, redirect, set_header, text};
 use crate::http::session;
-use crate::storage::{ceremonies, passkeys, sessions};
-use crate::ui::{self, AccountPage, AccountUser, LoginPage, PasskeyRow, SetupPage};
+use crate::storage::ceremonies::LinkPurpose;
+use crate::storage::{audit, ceremonies, passkeys, sessions, users};
+use crate::tenancy::SignupMode;
+use crate::ui::{
+    self, AccountPage, AccountUser, LoginPage, OneTimeLoginPage, PasskeyRow, SetupPage,
+};
 
 pub async fn login_page(req: TenantRequest<'_>) -> Result<Response> {
     let next = safe_next(req.incoming.query_param("next"));
@@ -22,16 +27,139 @@ pub async fn login_page(req: TenantRequest<'_>) -> Result<Response> {
         tenant: brand(&req),
         asset_version: ui::asset_version(),
         next,
-        signup_url: None,
+        signup_url: (req.tenant.tenant.settings.signup_mode == SignupMode::Open)
+            .then(|| "/signup".to_string()),
         notice: None,
     })
+}
+
+/// `GET /signup`: open sign-up, when the tenant allows it.
+pub async fn signup_page(req: TenantRequest<'_>) -> Result<Response> {
+    if req.tenant.tenant.settings.signup_mode != SignupMode::Open {
+        return Err(Error::NotFound(
+            "Sign-up is by invitation here. This page".into(),
+        ));
+    }
+    render(&SetupPage {
+        tenant: brand(&req),
+        asset_version: ui::asset_version(),
+        token: String::new(),
+        first_admin: false,
+        prefill_email: None,
+        heading: "Create your account".into(),
+        intro: format!(
+            "You'll sign in to {} with a passkey: no password to remember.",
+            req.tenant.tenant.display_name
+        ),
+    })
+}
+
+/// The CSRF token of the one-time login form: there is no session yet, so it is derived from
+/// the link itself (and the same-origin check does the real work).
+fn one_time_csrf(token: &str) -> String {
+    crate::crypto::hash::secret_hash(&format!("one-time-login:{token}"))
+}
+
+/// `GET /login/code/<token>`: a page with a button. Only the POST consumes the link, so mail
+/// scanners that fetch links do not burn it.
+pub async fn one_time_login_page(req: TenantRequest<'_>, token: &str) -> Result<Response> {
+    let link = ceremonies::peek_token(req.app.db()?, &req.tenant.tenant.id, token, req.now)
+        .await?
+        .filter(|l| l.purpose == LinkPurpose::Login.as_str());
+    if link.is_none() {
+        return Err(Error::NotFound(
+            "This sign-in link has expired or was already used. It".into(),
+        ));
+    }
+    render(&OneTimeLoginPage {
+        tenant: brand(&req),
+        asset_version: ui::asset_version(),
+        token: token.to_string(),
+        csrf_token: one_time_csrf(token),
+    })
+}
+
+/// `POST /login/code`: consumes the link and starts a session.
+pub async fn one_time_login(mut req: TenantRequest<'_>) -> Result<Response> {
+    session::require_same_origin(&req)?;
+    crate::http::limits::check(&req, crate::http::limits::Limit::SignIn).await?;
+    let form = req.incoming.form().await?;
+    let value = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let token = value("token");
+    if !crate::crypto::hash::secrets_equal(&value("csrf_token"), &one_time_csrf(&token)) {
+        return Err(Error::Forbidden(
+            "This form has expired: open the link again.".into(),
+        ));
+    }
+    let db = req.app.db()?;
+    let tenant_id = req.tenant.tenant.id.clone();
+    let user_id = ceremonies::consume_login_link(db, &tenant_id, &token, req.now)
+        .await?
+        .ok_or_else(|| {
+            Error::BadRequest("This sign-in link has expired or was already used.".into())
+        })?;
+    let (session_id, insert, lifetime) = super::webauthn::start_session(&req, &user_id)?;
+    db.batch(vec![
+        insert,
+        audit::insert_statement(
+            db,
+            &tenant_id,
+            "sign_in",
+            Some(&user_id),
+            None,
+            &req.incoming.audit_origin(),
+            &serde_json::json!({ "method": "one_time_link" }),
+            req.now,
+        )?,
+    ])
+    .await?;
+    let mut resp = redirect("/account?welcome=1");
+    set_header(
+        &mut resp,
+        "Set-Cookie",
+        &session::set_cookie(&req, &session_id, lifetime),
+    );
+    Ok(resp)
+}
+
+/// `PUT /api/account/profile`: the signed-in user edits the fields the tenant allows.
+pub async fn update_profile(mut req: TenantRequest<'_>) -> Result<Response> {
+    session::require_same_origin(&req)?;
+    let current = session::require(&req).await?;
+    session::check_csrf(&current, req.incoming.header("x-csrf-token").as_deref())?;
+    let input: ProfileInput = req.incoming.json().await?;
+    let change = ProfileChange::validate(&input, &req.tenant.tenant.settings.user_editable_fields)?;
+    let db = req.app.db()?;
+    let tenant_id = &req.tenant.tenant.id;
+    users::update_profile(db, tenant_id, &current.user.id, &change, req.now).await?;
+    let user = users::find(db, tenant_id, &current.user.id)
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+    Ok(json(
+        200,
+        &serde_json::json!({
+            "username": user.username,
+            "email": user.email,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "display_name": user.full_name(),
+        }),
+    ))
 }
 
 pub async fn setup_page(req: TenantRequest<'_>, token: &str) -> Result<Response> {
     let link = ceremonies::peek_token(req.app.db()?, &req.tenant.tenant.id, token, req.now).await?;
     match link {
-        Some(l) if l.purpose == "first_admin" || l.purpose == "invite" => {
-            let first_admin = l.purpose == "first_admin";
+        Some(l)
+            if l.purpose == LinkPurpose::FirstAdmin.as_str()
+                || l.purpose == LinkPurpose::Invite.as_str() =>
+        {
+            let first_admin = l.purpose == LinkPurpose::FirstAdmin.as_str();
             render(&SetupPage {
                 tenant: brand(&req),
                 asset_version: ui::asset_version(),
@@ -87,7 +215,7 @@ pub async fn account_page(req: TenantRequest<'_>) -> Result<Response> {
             last_name: current.user.last_name.clone().unwrap_or_default(),
             is_admin: current.user.is_admin == 1,
         },
-        editable_fields: Vec::new(),
+        editable_fields: req.tenant.tenant.settings.user_editable_fields.clone(),
         show_second_passkey_nudge: list.len() < 2,
         passkeys: list
             .into_iter()

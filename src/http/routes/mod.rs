@@ -54,6 +54,13 @@ pub async fn tenant(req: TenantRequest<'_>) -> Result<Response> {
         (Method::Options, p) if oidc::cors_path(p) => Ok(oidc::preflight()),
         (Method::Get, "/") => Ok(super::respond::redirect("/account")),
         (Method::Get, "/login") => account::login_page(req).await,
+        (Method::Get, "/signup") => account::signup_page(req).await,
+        (Method::Post, "/login/code") => account::one_time_login(req).await,
+        (Method::Get, p) if p.starts_with("/login/code/") => {
+            let token = p.trim_start_matches("/login/code/").to_string();
+            account::one_time_login_page(req, &token).await
+        }
+        (Method::Put, "/api/account/profile") => account::update_profile(req).await,
         (Method::Get, "/account") => account::account_page(req).await,
         (Method::Post, "/logout") => account::logout(req).await,
         (Method::Get, "/theme.css") => Ok(account::theme(&req)),

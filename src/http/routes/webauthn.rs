@@ -10,19 +10,21 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use worker::Response;
 
+use crate::account::{NewProfile, ProfileInput};
 use crate::crypto::hash::secret_hash;
 use crate::crypto::random;
 use crate::error::{Error, Result};
+use crate::http::limits::{self, Limit};
 use crate::http::request::TenantRequest;
 use crate::http::respond::{json as json_response, set_header};
 use crate::http::session;
 use crate::params;
 use crate::passkey::{self, RelyingParty, StoredPasskey, UserEntity};
-use crate::storage::ceremonies::{self, ChallengeRow};
+use crate::storage::ceremonies::{self, ChallengeRow, LinkPurpose};
 use crate::storage::db::{rows, Statement};
 use crate::storage::passkeys::{self, NewPasskey, PasskeyRow};
-use crate::storage::users::ProfileInput;
 use crate::storage::{audit, sessions};
+use crate::tenancy::SignupMode;
 
 /// Ceremonies must finish within this time.
 const CHALLENGE_TTL_SECS: i64 = 300;
@@ -35,7 +37,8 @@ enum Ceremony {
     Login,
     /// Create the account described here, consuming the one-time link.
     Signup {
-        token_hash: String,
+        /// The invite or first-admin link consumed; `None` for open sign-up.
+        token_hash: Option<String>,
         admin: bool,
         username: String,
         email: String,
@@ -93,6 +96,7 @@ pub fn safe_next(next: Option<&str>) -> String {
 
 pub async fn login_start(req: TenantRequest<'_>) -> Result<Response> {
     session::require_same_origin(&req)?;
+    limits::check(&req, Limit::SignIn).await?;
     let challenge = store_challenge(&req, "authenticate", None, &Ceremony::Login).await?;
     let options = passkey::request_options(&relying_party(&req), &challenge, &[], TIMEOUT_MS);
     Ok(json_response(200, &json!({ "options": options })))
@@ -133,7 +137,7 @@ async fn take_challenge(
     Ok((challenge, results))
 }
 
-fn start_session(req: &TenantRequest<'_>, user_id: &str) -> Result<(String, Statement, i64)> {
+pub fn start_session(req: &TenantRequest<'_>, user_id: &str) -> Result<(String, Statement, i64)> {
     let session_id = random::token();
     let lifetime = req.tenant.tenant.settings.session_lifetime_secs as i64;
     let statement = sessions::insert_statement(
@@ -272,90 +276,82 @@ fn clean(value: Option<&str>) -> Option<String> {
         .map(str::to_string)
 }
 
-fn validate_profile(p: &ProfileInput) -> Result<(String, String, String, Option<String>)> {
-    let username = clean(p.username.as_deref())
-        .map(|u| u.to_ascii_lowercase())
-        .ok_or_else(|| Error::BadRequest("A username is required.".into()))?;
-    if !(2..=32).contains(&username.len())
-        || !username
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b))
+/// Validates a new account's profile and prepares its sign-up ceremony.
+async fn signup(
+    req: &TenantRequest<'_>,
+    token_hash: Option<String>,
+    admin: bool,
+    profile: &ProfileInput,
+) -> Result<(String, Ceremony, UserEntity)> {
+    let p = NewProfile::validate(profile)?;
+    let db = req.app.db()?;
+    if crate::storage::users::username_or_email_taken(
+        db,
+        &req.tenant.tenant.id,
+        &p.username,
+        Some(&p.email),
+    )
+    .await?
     {
-        return Err(Error::BadRequest(
-            "A username is 2 to 32 lowercase letters, digits, dots, dashes or underscores.".into(),
+        return Err(Error::Conflict(
+            "That username or email address is already in use.".into(),
         ));
     }
-    let email = clean(p.email.as_deref())
-        .map(|e| e.to_ascii_lowercase())
-        .ok_or_else(|| Error::BadRequest("An email address is required.".into()))?;
-    let valid_email = email.len() <= 254
-        && email
-            .split_once('@')
-            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'))
-        && !email.contains(char::is_whitespace);
-    if !valid_email {
-        return Err(Error::BadRequest(
-            "That email address does not look right.".into(),
-        ));
-    }
-    let first = clean(p.first_name.as_deref())
-        .ok_or_else(|| Error::BadRequest("A first name is required.".into()))?;
-    let last = clean(p.last_name.as_deref());
-    if first.chars().count() > 64 || last.as_ref().is_some_and(|l| l.chars().count() > 64) {
-        return Err(Error::BadRequest("Names are at most 64 characters.".into()));
-    }
-    Ok((username, email, first, last))
+    let user_id = random::id();
+    let user = UserEntity {
+        id: user_id.as_bytes().to_vec(),
+        name: p.username.clone(),
+        display_name: p.display_name(),
+    };
+    let ceremony = Ceremony::Signup {
+        token_hash,
+        admin,
+        username: p.username,
+        email: p.email,
+        first_name: p.first_name,
+        last_name: p.last_name,
+    };
+    Ok((user_id, ceremony, user))
 }
 
 pub async fn register_start(mut req: TenantRequest<'_>) -> Result<Response> {
     session::require_same_origin(&req)?;
+    limits::check(&req, Limit::SignIn).await?;
     let body: RegisterStartBody = req.incoming.json().await?;
     let db = req.app.db()?;
     let tenant_id = req.tenant.tenant.id.clone();
     let rp = relying_party(&req);
-    let (user_id, ceremony, user) = match body.token {
-        Some(token) => {
+    let token = body.token.filter(|t| !t.is_empty());
+    let (user_id, ceremony, user) = match (token, body.profile) {
+        (Some(token), profile) => {
             let link = ceremonies::peek_token(db, &tenant_id, &token, req.now)
                 .await?
-                .filter(|t| t.purpose == "first_admin" || t.purpose == "invite")
+                .filter(|t| {
+                    t.purpose == LinkPurpose::FirstAdmin.as_str()
+                        || t.purpose == LinkPurpose::Invite.as_str()
+                })
                 .ok_or_else(|| {
                     Error::BadRequest("This link has expired or was already used.".into())
                 })?;
-            let profile = body.profile.unwrap_or_default();
-            let (username, email, first_name, last_name) = validate_profile(&profile)?;
-            if crate::storage::users::username_or_email_taken(
-                db,
-                &tenant_id,
-                &username,
-                Some(&email),
+            let admin = link.purpose == LinkPurpose::FirstAdmin.as_str();
+            signup(
+                &req,
+                Some(secret_hash(&token)),
+                admin,
+                &profile.unwrap_or_default(),
             )
             .await?
-            {
-                return Err(Error::Conflict(
-                    "That username or email address is already in use.".into(),
+        }
+        (None, Some(profile)) => {
+            if req.tenant.tenant.settings.signup_mode != SignupMode::Open {
+                return Err(Error::Forbidden(
+                    "Accounts here are created by invitation. Ask an administrator for a link."
+                        .into(),
                 ));
             }
-            let user_id = random::id();
-            let display = match &last_name {
-                Some(l) => format!("{first_name} {l}"),
-                None => first_name.clone(),
-            };
-            let user = UserEntity {
-                id: user_id.as_bytes().to_vec(),
-                name: username.clone(),
-                display_name: display,
-            };
-            let ceremony = Ceremony::Signup {
-                token_hash: secret_hash(&token),
-                admin: link.purpose == "first_admin",
-                username,
-                email,
-                first_name,
-                last_name,
-            };
-            (user_id, ceremony, user)
+            signup(&req, None, false, &profile).await?
         }
-        None => {
+        (None, None) => {
             let current = session::require(&req).await?;
             let user = UserEntity {
                 id: current.user.id.as_bytes().to_vec(),
@@ -448,13 +444,13 @@ pub async fn register_finish(mut req: TenantRequest<'_>) -> Result<Response> {
                 // transaction on D1's single writer, so of two racing sign-ups one wins.
                 db.statement(
                     "INSERT INTO users (id, tenant_id, username, email, email_verified, first_name, last_name, is_admin, created_at, updated_at) \
-                     SELECT ?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, ?8 WHERE EXISTS (SELECT 1 FROM one_time_tokens \
+                     SELECT ?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, ?8 WHERE ?9 IS NULL OR EXISTS (SELECT 1 FROM one_time_tokens \
                      WHERE token_hash = ?9 AND tenant_id = ?2 AND used_at IS NULL AND expires_at > ?8)",
-                    params![&user_id, &tenant_id, &username, &email, &first_name, last_name.clone(), admin, req.now, &token_hash],
+                    params![&user_id, &tenant_id, &username, &email, &first_name, last_name.clone(), admin, req.now, token_hash.clone()],
                 )?,
                 db.statement(
                     "UPDATE one_time_tokens SET used_at = ?3, user_id = ?4 WHERE token_hash = ?1 AND tenant_id = ?2 AND used_at IS NULL",
-                    params![&token_hash, &tenant_id, req.now, &user_id],
+                    params![token_hash.clone(), &tenant_id, req.now, &user_id],
                 )?,
                 passkeys::insert_statement(db, &tenant_id, &user_id, &new_passkey, req.now)?,
                 session_insert,

@@ -79,7 +79,7 @@ export class Person {
 
   /** Creates the account from a setup/invite link and registers the passkey. */
   async signUp(setupUrl, profile) {
-    const token = new URL(setupUrl).pathname.split('/').pop();
+    const token = new URL(setupUrl).pathname.split('/').pop() || null;
     const { options } = await this.postJson('/api/webauthn/register/start', { token, profile });
     const credential = await softAuth(['register', '--state', this.state, '--origin', this.base], options);
     return this.postJson('/api/webauthn/register/finish', { credential });

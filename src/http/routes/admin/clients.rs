@@ -45,9 +45,7 @@ async fn input(
     req: &mut TenantRequest<'_>,
 ) -> Result<(ClientInput, crate::crypto::jwk::SigningAlg)> {
     let input: ClientInput = req.incoming.json().await?;
-    let alg = input
-        .validate()
-        .map_err(|e| Error::BadRequest(e.to_string()))?;
+    let alg = input.validate()?;
     Ok((input, alg))
 }
 
@@ -59,9 +57,7 @@ pub async fn create_client(
     input: &ClientInput,
     now: i64,
 ) -> Result<serde_json::Value> {
-    let alg = input
-        .validate()
-        .map_err(|e| Error::BadRequest(e.to_string()))?;
+    let alg = input.validate()?;
     let id = random::alphanumeric(24);
     let secret = (!input.is_public).then(|| random::alphanumeric(SECRET_LEN));
     clients::save(

@@ -2,14 +2,15 @@
 
 pub mod clients;
 pub mod groups;
+pub mod settings;
+pub mod users;
 
-use serde::Serialize;
 use worker::{Method, Response};
 
 use crate::error::{Error, Result};
 use crate::http::admin::{require_admin, Actor};
 use crate::http::request::TenantRequest;
-use crate::storage::{audit, users};
+use crate::storage::audit;
 
 /// Dispatches `/api/oidc/clients...`, `/api/user-groups...` and `/api/users`; `None` when the
 /// path is not an admin route.
@@ -19,7 +20,11 @@ pub async fn route(req: TenantRequest<'_>) -> Option<Result<Response>> {
     let method = req.incoming.method.clone();
     let is_admin_path = matches!(
         segments.as_slice(),
-        ["api", "oidc", "clients", ..] | ["api", "user-groups", ..] | ["api", "users"]
+        ["api", "oidc", "clients", ..]
+            | ["api", "user-groups", ..]
+            | ["api", "users", ..]
+            | ["api", "signup-tokens"]
+            | ["api", "application-configuration"]
     );
     if !is_admin_path {
         return None;
@@ -43,45 +48,15 @@ async fn dispatch(req: TenantRequest<'_>, method: Method, segments: &[&str]) -> 
         (Method::Put, ["api", "user-groups", id, "users"]) => {
             groups::set_members(req, &actor, id).await
         }
-        (Method::Get, ["api", "users"]) => list_users(&req).await,
+        (Method::Get, ["api", "users"]) => users::list(&req).await,
+        (Method::Post, ["api", "users", id, "one-time-access-token"]) => {
+            users::one_time_access_token(req, &actor, id).await
+        }
+        (Method::Post, ["api", "signup-tokens"]) => users::signup_token(req, &actor).await,
+        (Method::Get, ["api", "application-configuration"]) => Ok(settings::get(&req)),
+        (Method::Put, ["api", "application-configuration"]) => settings::update(req, &actor).await,
         _ => Err(Error::NotFound("This API route".into())),
     }
-}
-
-#[derive(Serialize)]
-struct UserView {
-    id: String,
-    username: String,
-    email: Option<String>,
-    first_name: Option<String>,
-    last_name: Option<String>,
-    is_admin: bool,
-    disabled: bool,
-}
-
-async fn list_users(req: &TenantRequest<'_>) -> Result<Response> {
-    let rows = users::list(
-        req.app.db()?,
-        &req.tenant.tenant.id,
-        req.incoming.query_param("search"),
-    )
-    .await?;
-    let items: Vec<UserView> = rows
-        .into_iter()
-        .map(|u| UserView {
-            id: u.id,
-            username: u.username,
-            email: u.email,
-            first_name: u.first_name,
-            last_name: u.last_name,
-            is_admin: u.is_admin == 1,
-            disabled: u.disabled == 1,
-        })
-        .collect();
-    Ok(crate::http::respond::json(
-        200,
-        &serde_json::json!({ "data": items }),
-    ))
 }
 
 /// Records an admin change in the audit log.

@@ -13,8 +13,10 @@ use crate::http::request::TenantRequest;
 use crate::oidc::client::ClientCredentials;
 use crate::oidc::error::OAuthError;
 
-/// The token, introspection and revocation endpoints take form posts only (RFC 6749 §3.2).
+/// The token, introspection and revocation endpoints take form posts only (RFC 6749 §3.2);
+/// they are rate limited per tenant and client IP.
 pub async fn form(req: &mut TenantRequest<'_>) -> Result<Vec<(String, String)>> {
+    crate::http::limits::check(req, crate::http::limits::Limit::Token).await?;
     req.incoming.form().await.map_err(|_| {
         OAuthError::invalid_request("expected an application/x-www-form-urlencoded body").into()
     })
