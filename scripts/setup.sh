@@ -42,3 +42,15 @@ if [ "$want_browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq chromium >/dev/null
 fi
+
+# The Django relying party (tests/e2e/django.test.mjs): mozilla-django-oidc in a virtualenv.
+if [ "$want_browser" = 1 ]; then
+  venv="$ROOT/.venv-django"
+  req="$ROOT/tests/django_rp/requirements.txt"
+  if [ ! -x "$venv/bin/python" ] || [ "$req" -nt "$venv/.installed" ]; then
+    log "installing Django and mozilla-django-oidc for the Django test"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+    touch "$venv/.installed"
+  fi
+fi

@@ -14,6 +14,8 @@ pub struct App {
     /// When set, responses carry `x-edge-id-d1-queries` (benchmarks and tests only).
     pub expose_metrics: bool,
     db: Option<Db>,
+    /// Milliseconds spent in WebCrypto signing during this request (`x-edge-id-timing`).
+    sign_ms: std::cell::Cell<f64>,
 }
 
 impl App {
@@ -27,7 +29,21 @@ impl App {
             base_domain,
             expose_metrics,
             db,
+            sign_ms: std::cell::Cell::new(0.0),
         }
+    }
+
+    pub fn record_sign_ms(&self, ms: f64) {
+        self.sign_ms.set(self.sign_ms.get() + ms);
+    }
+
+    /// `x-edge-id-timing` for benchmarks: D1 wait, signing and total wall time of the request.
+    pub fn server_timing(&self, total_ms: f64) -> String {
+        let d1 = self.db.as_ref().map_or(0.0, Db::waited_ms);
+        format!(
+            "d1;dur={d1:.2}, sign;dur={:.2}, total;dur={total_ms:.2}",
+            self.sign_ms.get()
+        )
     }
 
     pub fn db(&self) -> Result<&Db> {

@@ -16,6 +16,7 @@ use crate::storage::tenant_cache;
 use crate::tenancy::{classify_host, issuer_for, HostKind, RequestHost};
 
 pub async fn handle(app: &App, req: Request) -> Response {
+    let started = crate::platform::clock::now_ms();
     let style = error_style(&req.path());
     let (incoming, is_https) = match parse(req) {
         Ok(i) => {
@@ -32,7 +33,12 @@ pub async fn handle(app: &App, req: Request) -> Response {
     let metrics = app
         .expose_metrics
         .then(|| app.db().map(|db| db.round_trips()).unwrap_or(0));
-    finalize(response, is_https, metrics)
+    let mut response = finalize(response, is_https, metrics);
+    if app.expose_metrics {
+        let timing = app.server_timing(crate::platform::clock::now_ms() - started);
+        super::respond::set_header(&mut response, "x-edge-id-timing", &timing);
+    }
+    response
 }
 
 /// Errors at OAuth endpoints are RFC 6749 JSON, API errors are JSON, everything else a page.

@@ -21,6 +21,8 @@ pub async fn sign_jwt(
         .current_key(alg)
         .ok_or_else(|| Error::Internal(format!("tenant has no current {} key", alg.as_str())))?;
     let input = jws::signing_input(alg, &key.kid, typ, claims);
+    let start = crate::platform::clock::now_ms();
     let signature = webcrypto::sign(key, &app.master_key()?, input.as_bytes()).await?;
+    app.record_sign_ms(crate::platform::clock::now_ms() - start);
     Ok(jws::compact(&input, &signature))
 }

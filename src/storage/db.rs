@@ -95,6 +95,8 @@ pub struct Statement(D1PreparedStatement);
 pub struct Db {
     d1: Rc<D1Database>,
     queries: Rc<Cell<u32>>,
+    /// Wall-clock milliseconds spent waiting for D1 (benchmarks: `x-edge-id-timing`).
+    waited_ms: Rc<Cell<f64>>,
 }
 
 fn d1_error(e: worker::Error) -> Error {
@@ -106,6 +108,7 @@ impl Db {
         Self {
             d1: Rc::new(d1),
             queries: Rc::new(Cell::new(0)),
+            waited_ms: Rc::new(Cell::new(0.0)),
         }
     }
 
@@ -114,8 +117,18 @@ impl Db {
         self.queries.get()
     }
 
+    /// Milliseconds spent waiting for D1 through this handle.
+    pub fn waited_ms(&self) -> f64 {
+        self.waited_ms.get()
+    }
+
     fn count(&self) {
         self.queries.set(self.queries.get() + 1);
+    }
+
+    fn waited_since(&self, start: f64) {
+        self.waited_ms
+            .set(self.waited_ms.get() + crate::platform::clock::now_ms() - start);
     }
 
     /// Prepares a statement. With numbered parameters (`?N`) D1 expects exactly as many
@@ -134,8 +147,10 @@ impl Db {
     pub async fn all<T: DeserializeOwned>(&self, sql: &str, params: Vec<Param>) -> Result<Vec<T>> {
         let stmt = self.statement(sql, params)?;
         self.count();
-        let result = stmt.0.all().await.map_err(d1_error)?;
-        result.results::<T>().map_err(d1_error)
+        let start = crate::platform::clock::now_ms();
+        let result = stmt.0.all().await.map_err(d1_error);
+        self.waited_since(start);
+        result?.results::<T>().map_err(d1_error)
     }
 
     /// Runs a query and deserializes the first row, if any.
@@ -151,7 +166,10 @@ impl Db {
     pub async fn run(&self, sql: &str, params: Vec<Param>) -> Result<u64> {
         let stmt = self.statement(sql, params)?;
         self.count();
-        let result = stmt.0.run().await.map_err(d1_error)?;
+        let start = crate::platform::clock::now_ms();
+        let result = stmt.0.run().await.map_err(d1_error);
+        self.waited_since(start);
+        let result = result?;
         Ok(result
             .meta()
             .map_err(d1_error)?
@@ -165,10 +183,14 @@ impl Db {
             return Ok(vec![]);
         }
         self.count();
-        self.d1
+        let start = crate::platform::clock::now_ms();
+        let result = self
+            .d1
             .batch(statements.into_iter().map(|s| s.0).collect())
             .await
-            .map_err(d1_error)
+            .map_err(d1_error);
+        self.waited_since(start);
+        result
     }
 }
 
