@@ -7,6 +7,7 @@
 //!   - [`passkey`]: the WebAuthn relying party (registration and assertion verification)
 //!   - [`tenancy`]: which tenant a request is for, and the tenant's configuration
 //!   - [`crypto`]: randomness, hashing, key envelopes, JWK/JWS assembly
+//!   - [`account`], [`admin`]: what users and admins may submit, validated; client presets
 //!   - [`ui`]: server-rendered pages (askama templates from `ui/templates`)
 //! * a thin Workers layer, compiled only for `wasm32`:
 //!   - `storage`: D1 and KV repositories
@@ -16,6 +17,7 @@
 //! so tests are deterministic and no Workers type leaks into protocol logic.
 
 pub mod account;
+pub mod admin;
 pub mod crypto;
 pub mod error;
 pub mod oidc;

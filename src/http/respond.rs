@@ -174,3 +174,10 @@ pub fn finalize(mut resp: Response, is_https: bool, d1_round_trips: Option<u32>)
     }
     resp
 }
+
+/// `204 No Content` (a successful DELETE).
+pub fn no_content() -> Response {
+    let mut resp = Response::empty().unwrap_or_else(|_| json(200, &serde_json::json!({})));
+    resp = resp.with_status(204);
+    resp
+}

@@ -27,6 +27,28 @@ const RESERVED: [&str; 16] = [
     "scope",
 ];
 
+/// Claims the provider fills from the user's profile and groups.
+const STANDARD: [&str; 12] = [
+    "name",
+    "given_name",
+    "family_name",
+    "nickname",
+    "preferred_username",
+    "picture",
+    "locale",
+    "email",
+    "email_verified",
+    "groups",
+    "updated_at",
+    "zoneinfo",
+];
+
+/// Whether the provider sets this claim itself. A custom claim never replaces one of these,
+/// whatever is stored: custom claims are for what the profile does not say.
+pub fn is_provider_claim(name: &str) -> bool {
+    RESERVED.contains(&name) || STANDARD.contains(&name)
+}
+
 /// The facts about a user that claims are built from.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UserClaims {
@@ -101,7 +123,7 @@ pub fn scope_claims(user: &UserClaims, scopes: &ScopeSet) -> Map<String, Value> 
         out.insert("groups".into(), json!(user.groups));
     }
     for (name, value) in &user.custom {
-        if !RESERVED.contains(&name.as_str()) && scopes.contains(custom_claim_scope(name)) {
+        if !is_provider_claim(name) && scopes.contains(custom_claim_scope(name)) {
             out.insert(name.clone(), value.clone());
         }
     }

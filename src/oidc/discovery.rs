@@ -10,16 +10,47 @@ use serde_json::{json, Value};
 /// conformance suite requires; no OKP (EdDSA) because Cloudflare Access rejects such a JWKS.
 pub const ID_TOKEN_SIGNING_ALGS: [&str; 2] = ["RS256", "ES256"];
 
+/// A tenant's endpoint URLs: what discovery advertises and what setup guides tell people to paste.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Endpoints {
+    pub issuer: String,
+    pub discovery: String,
+    pub authorization: String,
+    pub token: String,
+    pub userinfo: String,
+    pub end_session: String,
+    pub introspection: String,
+    pub revocation: String,
+    pub jwks: String,
+}
+
+impl Endpoints {
+    pub fn for_issuer(issuer: &str) -> Self {
+        Self {
+            issuer: issuer.to_string(),
+            discovery: format!("{issuer}/.well-known/openid-configuration"),
+            authorization: format!("{issuer}/authorize"),
+            token: format!("{issuer}/api/oidc/token"),
+            userinfo: format!("{issuer}/api/oidc/userinfo"),
+            end_session: format!("{issuer}/api/oidc/end-session"),
+            introspection: format!("{issuer}/api/oidc/introspect"),
+            revocation: format!("{issuer}/api/oidc/revoke"),
+            jwks: format!("{issuer}/.well-known/jwks.json"),
+        }
+    }
+}
+
 fn common(issuer: &str) -> Value {
+    let e = Endpoints::for_issuer(issuer);
     json!({
-        "issuer": issuer,
-        "authorization_endpoint": format!("{issuer}/authorize"),
-        "token_endpoint": format!("{issuer}/api/oidc/token"),
-        "userinfo_endpoint": format!("{issuer}/api/oidc/userinfo"),
-        "end_session_endpoint": format!("{issuer}/api/oidc/end-session"),
-        "introspection_endpoint": format!("{issuer}/api/oidc/introspect"),
-        "revocation_endpoint": format!("{issuer}/api/oidc/revoke"),
-        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "issuer": e.issuer,
+        "authorization_endpoint": e.authorization,
+        "token_endpoint": e.token,
+        "userinfo_endpoint": e.userinfo,
+        "end_session_endpoint": e.end_session,
+        "introspection_endpoint": e.introspection,
+        "revocation_endpoint": e.revocation,
+        "jwks_uri": e.jwks,
         "scopes_supported": ["openid", "profile", "email", "groups", "address", "phone", "offline_access"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],

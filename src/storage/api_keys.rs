@@ -12,6 +12,11 @@ pub struct ApiKeyRow {
     pub id: String,
 }
 
+/// A new key's value: a prefix that secret scanners can match, then 256 random bits.
+pub fn generate() -> String {
+    format!("eid_{}", crate::crypto::random::token())
+}
+
 /// The live key with this value in this tenant; records its use in the same statement.
 pub async fn authenticate(
     db: &Db,
@@ -25,4 +30,60 @@ pub async fn authenticate(
         params![secret_hash(key), tenant_id, now],
     )
     .await
+}
+
+/// An API key as listed (never its value).
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+pub struct ApiKeyView {
+    pub id: String,
+    pub name: String,
+    pub created_by: Option<String>,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+}
+
+pub async fn list(db: &Db, tenant_id: &str) -> Result<Vec<ApiKeyView>> {
+    db.all(
+        "SELECT id, name, created_by, created_at, expires_at, last_used_at FROM api_keys \
+         WHERE tenant_id = ?1 ORDER BY created_at DESC",
+        params![tenant_id],
+    )
+    .await
+}
+
+pub struct NewApiKey<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub key: &'a str,
+    pub created_by: &'a str,
+    pub expires_at: Option<i64>,
+}
+
+pub async fn create(db: &Db, tenant_id: &str, new: &NewApiKey<'_>, now: i64) -> Result<()> {
+    db.run(
+        "INSERT INTO api_keys (id, tenant_id, name, key_hash, created_by, created_at, expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            new.id,
+            tenant_id,
+            new.name,
+            secret_hash(new.key),
+            new.created_by,
+            now,
+            new.expires_at
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn delete(db: &Db, tenant_id: &str, id: &str) -> Result<bool> {
+    Ok(db
+        .run(
+            "DELETE FROM api_keys WHERE tenant_id = ?1 AND id = ?2",
+            params![tenant_id, id],
+        )
+        .await?
+        == 1)
 }

@@ -45,3 +45,86 @@ pub fn insert_statement(
         ],
     )
 }
+
+/// An audit entry as the admin API lists it, with the user's name and the client's name.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+pub struct AuditEntry {
+    pub id: String,
+    pub event: String,
+    pub user_id: Option<String>,
+    pub username: Option<String>,
+    pub client_id: Option<String>,
+    pub client_name: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub country: Option<String>,
+    pub city: Option<String>,
+    pub asn: Option<i64>,
+    pub details: String,
+    pub created_at: i64,
+}
+
+/// What to list: every filter is optional and exact.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub event: Option<String>,
+    pub user_id: Option<String>,
+    pub client_id: Option<String>,
+}
+
+/// Newest first, one page, with the total count for the filter.
+pub async fn list(
+    db: &Db,
+    tenant_id: &str,
+    filter: &AuditFilter,
+    page: &crate::admin::paging::Page,
+) -> Result<(Vec<AuditEntry>, i64)> {
+    let condition = "a.tenant_id = ?1 AND (?2 IS NULL OR a.event = ?2) \
+        AND (?3 IS NULL OR a.user_id = ?3) AND (?4 IS NULL OR a.client_id = ?4)";
+    let results = db
+        .batch(vec![
+            db.statement(
+                &format!(
+                    "SELECT a.id, a.event, a.user_id, u.username, a.client_id, c.name AS client_name, \
+                     a.ip, a.user_agent, a.country, a.city, a.asn, a.details, a.created_at \
+                     FROM audit_logs a \
+                     LEFT JOIN users u ON u.id = a.user_id AND u.tenant_id = a.tenant_id \
+                     LEFT JOIN oidc_clients c ON c.id = a.client_id AND c.tenant_id = a.tenant_id \
+                     WHERE {condition} ORDER BY a.created_at DESC, a.rowid DESC LIMIT ?5 OFFSET ?6"
+                ),
+                params![
+                    tenant_id,
+                    filter.event.clone(),
+                    filter.user_id.clone(),
+                    filter.client_id.clone(),
+                    i64::from(page.limit),
+                    page.offset()
+                ],
+            )?,
+            db.statement(
+                &format!("SELECT COUNT(*) AS n FROM audit_logs a WHERE {condition}"),
+                params![
+                    tenant_id,
+                    filter.event.clone(),
+                    filter.user_id.clone(),
+                    filter.client_id.clone()
+                ],
+            )?,
+        ])
+        .await?;
+    #[derive(serde::Deserialize)]
+    struct Count {
+        n: i64,
+    }
+    let total = super::db::first_row::<Count>(&results[1])?.map_or(0, |c| c.n);
+    Ok((super::db::rows(&results[0])?, total))
+}
+
+/// Deletes entries older than each tenant's retention (`audit_retention_days`, default 90).
+pub fn expire_statement(db: &Db, now: i64) -> Result<Statement> {
+    db.statement(
+        "DELETE FROM audit_logs WHERE created_at < ?1 - 86400 * COALESCE((SELECT \
+         json_extract(t.settings, '$.audit_retention_days') FROM tenants t WHERE t.id = audit_logs.tenant_id), 90)",
+        params![now],
+    )
+}

@@ -76,9 +76,10 @@ pub async fn set_members(
     unique.sort();
     unique.dedup();
     if found.map_or(0, |c| c.n) != unique.len() as i64 {
-        return Err(Error::BadRequest(
-            "user_ids: some users do not exist".into(),
-        ));
+        return Err(Error::Invalid {
+            field: "user_ids",
+            message: "some users do not exist".into(),
+        });
     }
     let exists = "EXISTS (SELECT 1 FROM user_groups WHERE id = ?1 AND tenant_id = ?2)";
     let results = db
@@ -101,4 +102,111 @@ pub async fn set_members(
         ])
         .await?;
     Ok(!super::db::rows::<Count>(&results[2])?.is_empty())
+}
+
+/// A member or an allowed client, as listed on a group.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct NamedRef {
+    pub id: String,
+    pub name: String,
+}
+
+/// A group with its members and the clients restricted to it (among others).
+pub async fn find(
+    db: &Db,
+    tenant_id: &str,
+    group_id: &str,
+) -> Result<Option<(GroupRow, Vec<NamedRef>, Vec<NamedRef>)>> {
+    let results = db
+        .batch(vec![
+            db.statement(
+                "SELECT g.id, g.name, g.friendly_name, g.custom_claims, \
+                 (SELECT COUNT(*) FROM user_group_members m WHERE m.group_id = g.id) AS member_count, g.created_at \
+                 FROM user_groups g WHERE g.tenant_id = ?1 AND g.id = ?2",
+                params![tenant_id, group_id],
+            )?,
+            db.statement(
+                "SELECT u.id, u.username AS name FROM users u JOIN user_group_members m ON m.user_id = u.id \
+                 WHERE u.tenant_id = ?1 AND m.group_id = ?2 ORDER BY u.username",
+                params![tenant_id, group_id],
+            )?,
+            db.statement(
+                "SELECT c.id, c.name FROM oidc_clients c JOIN oidc_client_groups cg ON cg.client_id = c.id \
+                 WHERE c.tenant_id = ?1 AND cg.group_id = ?2 ORDER BY c.name",
+                params![tenant_id, group_id],
+            )?,
+        ])
+        .await?;
+    let Some(group) = super::db::first_row::<GroupRow>(&results[0])? else {
+        return Ok(None);
+    };
+    Ok(Some((
+        group,
+        super::db::rows(&results[1])?,
+        super::db::rows(&results[2])?,
+    )))
+}
+
+/// Renames a group and/or replaces its custom claims; false when it is not in the tenant.
+pub async fn update(
+    db: &Db,
+    tenant_id: &str,
+    group_id: &str,
+    name: Option<&str>,
+    friendly_name: Option<&str>,
+    custom_claims: Option<&serde_json::Map<String, serde_json::Value>>,
+) -> Result<bool> {
+    let claims = custom_claims.map(|c| serde_json::Value::Object(c.clone()).to_string());
+    let changed = db
+        .run(
+            "UPDATE user_groups SET name = COALESCE(?3, name), friendly_name = COALESCE(?4, friendly_name), \
+             custom_claims = COALESCE(?5, custom_claims) WHERE tenant_id = ?1 AND id = ?2",
+            params![tenant_id, group_id, name, friendly_name, claims],
+        )
+        .await
+        .map_err(|e| match e {
+            Error::Internal(m) if m.contains("UNIQUE") => {
+                Error::Conflict("A group with that name exists already.".into())
+            }
+            other => other,
+        })?;
+    Ok(changed == 1)
+}
+
+/// Clients whose only allowed group is this one. Deleting the group would leave them with no
+/// restriction, and a client with none is open to every user: the route refuses that.
+pub async fn clients_restricted_only_to(
+    db: &Db,
+    tenant_id: &str,
+    group_id: &str,
+) -> Result<Vec<NamedRef>> {
+    db.all(
+        "SELECT c.id, c.name FROM oidc_clients c JOIN oidc_client_groups cg ON cg.client_id = c.id \
+         WHERE c.tenant_id = ?1 AND cg.group_id = ?2 \
+         AND (SELECT COUNT(*) FROM oidc_client_groups o WHERE o.client_id = c.id) = 1 ORDER BY c.name",
+        params![tenant_id, group_id],
+    )
+    .await
+}
+
+/// Deletes a group with its memberships and client restrictions, in one transaction.
+pub async fn delete(db: &Db, tenant_id: &str, group_id: &str) -> Result<bool> {
+    let in_tenant = "EXISTS (SELECT 1 FROM user_groups WHERE id = ?1 AND tenant_id = ?2)";
+    let results = db
+        .batch(vec![
+            db.statement(
+                &format!("DELETE FROM user_group_members WHERE group_id = ?1 AND {in_tenant}"),
+                params![group_id, tenant_id],
+            )?,
+            db.statement(
+                &format!("DELETE FROM oidc_client_groups WHERE group_id = ?1 AND {in_tenant}"),
+                params![group_id, tenant_id],
+            )?,
+            db.statement(
+                "DELETE FROM user_groups WHERE id = ?1 AND tenant_id = ?2",
+                params![group_id, tenant_id],
+            )?,
+        ])
+        .await?;
+    Ok(results.last().is_some_and(|r| super::db::changes(r) == 1))
 }

@@ -90,27 +90,6 @@ pub async fn username_or_email_taken(
         .is_some_and(|c| c.n > 0))
 }
 
-/// Users of a tenant, optionally filtered by a search over username, email and names.
-pub async fn list(db: &Db, tenant_id: &str, search: Option<&str>) -> Result<Vec<UserRow>> {
-    let pattern = format!(
-        "%{}%",
-        search
-            .unwrap_or_default()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
-    db.all(
-        &format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?1 AND (username LIKE ?2 ESCAPE '\\' \
-             OR email LIKE ?2 ESCAPE '\\' OR first_name LIKE ?2 ESCAPE '\\' OR last_name LIKE ?2 ESCAPE '\\') \
-             ORDER BY username LIMIT 200"
-        ),
-        params![tenant_id, pattern],
-    )
-    .await
-}
-
 /// Applies a validated profile change. A username or email that another account holds is a
 /// conflict reported on that field.
 pub async fn update_profile(
@@ -179,4 +158,265 @@ pub async fn find(db: &Db, tenant_id: &str, user_id: &str) -> Result<Option<User
         params![tenant_id, user_id],
     )
     .await
+}
+
+/// A page of a tenant's users (search over username, email and names) and the total count.
+pub async fn list_page(
+    db: &Db,
+    tenant_id: &str,
+    search: Option<&str>,
+    page: &crate::admin::paging::Page,
+) -> Result<(Vec<UserRow>, i64)> {
+    let pattern = like_pattern(search);
+    let filter = "tenant_id = ?1 AND (username LIKE ?2 ESCAPE '\\' OR email LIKE ?2 ESCAPE '\\' \
+        OR first_name LIKE ?2 ESCAPE '\\' OR last_name LIKE ?2 ESCAPE '\\' OR display_name LIKE ?2 ESCAPE '\\')";
+    let results = db
+        .batch(vec![
+            db.statement(
+                &format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE {filter} ORDER BY username LIMIT ?3 OFFSET ?4"
+                ),
+                params![tenant_id, pattern.clone(), i64::from(page.limit), page.offset()],
+            )?,
+            db.statement(
+                &format!("SELECT COUNT(*) AS n FROM users WHERE {filter}"),
+                params![tenant_id, pattern],
+            )?,
+        ])
+        .await?;
+    let total = super::db::first_row::<Count>(&results[1])?.map_or(0, |c| c.n);
+    Ok((super::db::rows(&results[0])?, total))
+}
+
+#[derive(Deserialize)]
+struct Count {
+    n: i64,
+}
+
+/// `%search%` with LIKE's wildcards escaped, so a search for `a_b` finds only `a_b`.
+fn like_pattern(search: Option<&str>) -> String {
+    format!(
+        "%{}%",
+        search
+            .unwrap_or_default()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
+}
+
+fn conflict_on_unique(e: crate::error::Error) -> crate::error::Error {
+    match e {
+        crate::error::Error::Internal(m) if m.contains("UNIQUE") => crate::error::Error::Conflict(
+            "That username or email address is already in use.".into(),
+        ),
+        other => other,
+    }
+}
+
+/// Creates a user without a passkey (an admin then sends a one-time login link, with which the
+/// user signs in and registers one).
+pub async fn create(
+    db: &Db,
+    tenant_id: &str,
+    id: &str,
+    profile: &crate::account::NewProfile,
+    flags: &crate::admin::user::AdminFlags,
+    now: i64,
+) -> Result<()> {
+    if username_or_email_taken(db, tenant_id, &profile.username, Some(&profile.email)).await? {
+        return Err(crate::error::Error::Conflict(
+            "That username or email address is already in use.".into(),
+        ));
+    }
+    let claims = flags.custom_claims.clone().unwrap_or_default();
+    db.run(
+        "INSERT INTO users (id, tenant_id, username, email, email_verified, first_name, last_name, \
+         is_admin, disabled, custom_claims, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+        params![
+            id,
+            tenant_id,
+            profile.username.clone(),
+            profile.email.clone(),
+            flags.email_verified.unwrap_or(false),
+            profile.first_name.clone(),
+            profile.last_name.clone(),
+            flags.is_admin.unwrap_or(false),
+            flags.disabled.unwrap_or(false),
+            serde_json::Value::Object(claims).to_string(),
+            now
+        ],
+    )
+    .await
+    .map_err(conflict_on_unique)?;
+    Ok(())
+}
+
+/// Whether taking admin rights from (or disabling, or deleting) this user would leave the
+/// tenant without an active admin: then nobody could run it any more.
+pub async fn is_last_active_admin(db: &Db, tenant_id: &str, user_id: &str) -> Result<bool> {
+    let others: Option<Count> = db
+        .first(
+            "SELECT COUNT(*) AS n FROM users WHERE tenant_id = ?1 AND id != ?2 AND is_admin = 1 AND disabled = 0",
+            params![tenant_id, user_id],
+        )
+        .await?;
+    let this: Option<Count> = db
+        .first(
+            "SELECT COUNT(*) AS n FROM users WHERE tenant_id = ?1 AND id = ?2 AND is_admin = 1 AND disabled = 0",
+            params![tenant_id, user_id],
+        )
+        .await?;
+    Ok(this.is_some_and(|c| c.n == 1) && others.is_some_and(|c| c.n == 0))
+}
+
+/// Sets the admin-only flags and claims given. Disabling a user also ends their sessions and
+/// revokes every token issued to them, in the same transaction.
+pub async fn update_flags(
+    db: &Db,
+    tenant_id: &str,
+    user_id: &str,
+    flags: &crate::admin::user::AdminFlags,
+    now: i64,
+) -> Result<()> {
+    let claims = flags
+        .custom_claims
+        .clone()
+        .map(|c| serde_json::Value::Object(c).to_string());
+    let mut statements = vec![db.statement(
+        "UPDATE users SET \
+           email_verified = COALESCE(?3, email_verified), \
+           is_admin = COALESCE(?4, is_admin), \
+           disabled = COALESCE(?5, disabled), \
+           custom_claims = COALESCE(?6, custom_claims), \
+           updated_at = ?7 \
+         WHERE tenant_id = ?1 AND id = ?2",
+        params![
+            tenant_id,
+            user_id,
+            flags.email_verified,
+            flags.is_admin,
+            flags.disabled,
+            claims,
+            now
+        ],
+    )?];
+    if flags.disabled == Some(true) {
+        statements.extend(sign_out_everywhere(db, tenant_id, user_id, now)?);
+    }
+    db.batch(statements).await?;
+    Ok(())
+}
+
+/// Ends every session of a user and revokes every grant (and so every token) issued to them.
+pub fn sign_out_everywhere(
+    db: &Db,
+    tenant_id: &str,
+    user_id: &str,
+    now: i64,
+) -> Result<Vec<super::db::Statement>> {
+    Ok(vec![
+        db.statement(
+            "DELETE FROM sessions WHERE tenant_id = ?1 AND user_id = ?2",
+            params![tenant_id, user_id],
+        )?,
+        db.statement(
+            "UPDATE grants SET revoked_at = ?3 WHERE tenant_id = ?1 AND user_id = ?2 AND revoked_at IS NULL",
+            params![tenant_id, user_id, now],
+        )?,
+        db.statement(
+            "DELETE FROM authorization_codes WHERE tenant_id = ?1 AND user_id = ?2",
+            params![tenant_id, user_id],
+        )?,
+    ])
+}
+
+/// Deletes a user with everything that is theirs: passkeys, sessions, memberships, consents,
+/// links, grants and tokens. One transaction; false when no such user is in the tenant.
+pub async fn delete(db: &Db, tenant_id: &str, user_id: &str) -> Result<bool> {
+    let owned = |table: &str| {
+        db.statement(
+            &format!("DELETE FROM {table} WHERE tenant_id = ?1 AND user_id = ?2"),
+            params![tenant_id, user_id],
+        )
+    };
+    let in_tenant = "EXISTS (SELECT 1 FROM users WHERE id = ?2 AND tenant_id = ?1)";
+    let statements = vec![
+        owned("passkeys")?,
+        owned("sessions")?,
+        owned("consents")?,
+        owned("one_time_tokens")?,
+        owned("authorization_codes")?,
+        owned("access_tokens")?,
+        owned("refresh_tokens")?,
+        owned("grants")?,
+        db.statement(
+            &format!("DELETE FROM user_group_members WHERE user_id = ?2 AND {in_tenant}"),
+            params![tenant_id, user_id],
+        )?,
+        db.statement(
+            "DELETE FROM users WHERE tenant_id = ?1 AND id = ?2",
+            params![tenant_id, user_id],
+        )?,
+    ];
+    let results = db.batch(statements).await?;
+    Ok(results.last().is_some_and(|r| super::db::changes(r) == 1))
+}
+
+/// The groups a user belongs to (id, name).
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+pub struct Membership {
+    pub id: String,
+    pub name: String,
+    pub friendly_name: String,
+}
+
+pub async fn groups_of(db: &Db, tenant_id: &str, user_id: &str) -> Result<Vec<Membership>> {
+    db.all(
+        "SELECT g.id, g.name, g.friendly_name FROM user_groups g JOIN user_group_members m ON m.group_id = g.id \
+         WHERE g.tenant_id = ?1 AND m.user_id = ?2 ORDER BY g.name",
+        params![tenant_id, user_id],
+    )
+    .await
+}
+
+/// Replaces the groups of a user with these (all of this tenant), in one transaction.
+pub async fn set_groups(
+    db: &Db,
+    tenant_id: &str,
+    user_id: &str,
+    group_ids: &[String],
+) -> Result<()> {
+    let mut unique = group_ids.to_vec();
+    unique.sort();
+    unique.dedup();
+    let found: Option<Count> = db
+        .first(
+            "SELECT COUNT(*) AS n FROM user_groups WHERE tenant_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
+            params![tenant_id, serde_json::to_string(&unique)?],
+        )
+        .await?;
+    if found.map_or(0, |c| c.n) != unique.len() as i64 {
+        return Err(crate::error::Error::Invalid {
+            field: "group_ids",
+            message: "some groups do not exist".into(),
+        });
+    }
+    let in_tenant = "EXISTS (SELECT 1 FROM users WHERE id = ?1 AND tenant_id = ?2)";
+    db.batch(vec![
+        db.statement(
+            &format!("DELETE FROM user_group_members WHERE user_id = ?1 AND {in_tenant}"),
+            params![user_id, tenant_id],
+        )?,
+        db.statement(
+            &format!(
+                "INSERT INTO user_group_members (group_id, user_id) SELECT g.id, ?1 FROM user_groups g \
+                 WHERE g.tenant_id = ?2 AND g.id IN (SELECT value FROM json_each(?3)) AND {in_tenant}"
+            ),
+            params![user_id, tenant_id, serde_json::to_string(&unique)?],
+        )?,
+    ])
+    .await?;
+    Ok(())
 }

@@ -64,7 +64,8 @@ const APP_CSS: Asset = embed!("app.css", CSS);
 const PASSKEY_JS: Asset = embed!("passkey.js", JS);
 const ACCOUNT_JS: Asset = embed!("account.js", JS);
 const FORM_POST_JS: Asset = embed!("form_post.js", JS);
-const ALL: [Asset; 4] = [APP_CSS, PASSKEY_JS, ACCOUNT_JS, FORM_POST_JS];
+const ADMIN_JS: Asset = embed!("admin.js", JS);
+const ALL: [Asset; 5] = [APP_CSS, PASSKEY_JS, ACCOUNT_JS, FORM_POST_JS, ADMIN_JS];
 
 /// One hash over every asset: a single `?v=` for all of them (they change together on deploy).
 const VERSION: [u8; 16] = {
@@ -86,6 +87,7 @@ pub fn asset(path: &str) -> Option<Asset> {
         "/static/passkey.js" => Some(PASSKEY_JS),
         "/static/account.js" => Some(ACCOUNT_JS),
         "/static/form_post.js" => Some(FORM_POST_JS),
+        "/static/admin.js" => Some(ADMIN_JS),
         _ => None,
     }
 }

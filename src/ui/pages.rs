@@ -80,6 +80,18 @@ impl AccountPage {
     }
 }
 
+/// `/admin`: the admin console's shell; `static/admin.js` renders each section from the API.
+#[derive(Template)]
+#[template(path = "admin.html")]
+pub struct AdminPage {
+    pub tenant: TenantBrand,
+    pub asset_version: &'static str,
+    pub issuer: String,
+    pub admin_id: String,
+    pub admin_name: String,
+    pub csrf_token: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct ScopeLine {
     pub name: String,

@@ -229,7 +229,7 @@ pub async fn account_page(req: TenantRequest<'_>) -> Result<Response> {
             .collect(),
         apps,
         csrf_token: session::csrf_token(&current),
-        admin_url: None,
+        admin_url: (current.user.is_admin == 1).then(|| "/admin".to_string()),
     })
 }
 

@@ -1,4 +1,6 @@
-//! The scheduled cleanup (cron trigger): expired one-time state and old audit entries.
+//! The scheduled cleanup (cron trigger): expired one-time state, sessions, parked
+//! authorization requests, codes, tokens and grants, and audit entries past each tenant's
+//! retention.
 
 use crate::error::Result;
 use crate::http::app::App;
@@ -36,6 +38,11 @@ pub async fn run(app: &App) -> Result<()> {
             "DELETE FROM grants WHERE expires_at < ?1",
             crate::params![now],
         )?,
+        db.statement(
+            "DELETE FROM interactions WHERE expires_at < ?1",
+            crate::params![now],
+        )?,
+        crate::storage::audit::expire_statement(db, now)?,
     ];
     db.batch(statements).await?;
     Ok(())

@@ -62,6 +62,7 @@ pub async fn tenant(req: TenantRequest<'_>) -> Result<Response> {
         }
         (Method::Put, "/api/account/profile") => account::update_profile(req).await,
         (Method::Get, "/account") => account::account_page(req).await,
+        (Method::Get, "/admin") => admin::console::page(req).await,
         (Method::Post, "/logout") => account::logout(req).await,
         (Method::Get, "/theme.css") => Ok(account::theme(&req)),
         (Method::Get, p) if p.starts_with("/static/") => account::static_asset(p),

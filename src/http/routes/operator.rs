@@ -380,19 +380,25 @@ impl Operator<'_> {
         body: ApiKeyBody,
     ) -> Result<Response> {
         let tenant = self.tenant(slug).await?;
-        let key = format!("eid_{}", random::token());
+        let key = crate::storage::api_keys::generate();
         let expires_at = body
             .expires_in_days
             .map(|d| self.now + d.clamp(1, 3650) * 86400);
         let id = random::id();
         let name = body.name.unwrap_or_else(|| "operator".into());
-        self.db()?
-            .run(
-                "INSERT INTO api_keys (id, tenant_id, name, key_hash, created_by, created_at, expires_at) \
-                 VALUES (?1, ?2, ?3, ?4, 'operator', ?5, ?6)",
-                crate::params![&id, &tenant.id, &name, secret_hash(&key), self.now, expires_at],
-            )
-            .await?;
+        crate::storage::api_keys::create(
+            self.db()?,
+            &tenant.id,
+            &crate::storage::api_keys::NewApiKey {
+                id: &id,
+                name: &name,
+                key: &key,
+                created_by: "operator",
+                expires_at,
+            },
+            self.now,
+        )
+        .await?;
         Ok(json_response(
             201,
             &json!({ "id": id, "name": name, "api_key": key, "expires_at": expires_at }),

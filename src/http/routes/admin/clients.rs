@@ -1,10 +1,12 @@
 //! `/api/oidc/clients`: create, read, update, delete clients and regenerate their secrets.
 //! Secrets are generated (alphanumeric, 48 characters ≈ 285 bits), shown once, stored hashed.
 
+use serde::Deserialize;
 use serde_json::json;
 use worker::Response;
 
 use super::record;
+use crate::admin::presets::{self, Credentials, FilledPreset};
 use crate::crypto::hash::secret_hash;
 use crate::crypto::random;
 use crate::error::{Error, Result};
@@ -12,6 +14,7 @@ use crate::http::admin::Actor;
 use crate::http::request::TenantRequest;
 use crate::http::respond::json as json_response;
 use crate::oidc::client::ClientInput;
+use crate::oidc::discovery::Endpoints;
 use crate::storage::clients::{self, ClientView, SaveMode};
 
 const SECRET_LEN: usize = 48;
@@ -37,8 +40,13 @@ pub async fn list(req: &TenantRequest<'_>) -> Result<Response> {
     Ok(json_response(200, &json!({ "data": data })))
 }
 
+/// `GET /api/oidc/clients/{id}`, with the preset's setup values when it came from one.
 pub async fn get(req: &TenantRequest<'_>, id: &str) -> Result<Response> {
-    Ok(json_response(200, &load(req, id).await?))
+    let view = load(req, id).await?;
+    let setup = setup_of(req, &view);
+    let mut v = serde_json::to_value(&view)?;
+    v["setup"] = serde_json::to_value(setup)?;
+    Ok(json_response(200, &v))
 }
 
 async fn input(
@@ -139,9 +147,7 @@ pub async fn delete(req: &TenantRequest<'_>, actor: &Actor, id: &str) -> Result<
         return Err(Error::NotFound("This client".into()));
     }
     record(req, actor, "client_deleted", Some(id), json!({})).await?;
-    Ok(Response::empty()
-        .map_err(|e| Error::Internal(e.to_string()))?
-        .with_status(204))
+    Ok(crate::http::respond::no_content())
 }
 
 pub async fn regenerate_secret(
@@ -165,5 +171,81 @@ pub async fn regenerate_secret(
     Ok(json_response(
         200,
         &json!({ "client_id": id, "client_secret": secret }),
+    ))
+}
+
+/// The setup values of a client made from a preset (the secret is shown only at creation).
+fn setup_of(req: &TenantRequest<'_>, view: &ClientView) -> Option<FilledPreset> {
+    let preset = presets::find(view.preset.as_deref()?)?;
+    let input = preset.input_from_callback(view.callback_urls.first()?)?;
+    let creds = Credentials {
+        client_id: &view.id,
+        client_secret: None,
+    };
+    preset
+        .fill(
+            &input,
+            Some(&view.name),
+            &Endpoints::for_issuer(&req.issuer),
+            Some(&creds),
+        )
+        .ok()
+}
+
+/// `GET /api/oidc/client-presets`: the presets and this tenant's endpoint URLs.
+pub fn list_presets(req: &TenantRequest<'_>) -> Response {
+    json_response(
+        200,
+        &json!({ "data": presets::PRESETS, "endpoints": Endpoints::for_issuer(&req.issuer) }),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FromPreset {
+    /// The team name (Cloudflare Access) or the app's URL.
+    input: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    allowed_user_groups: Vec<String>,
+}
+
+/// `POST /api/oidc/client-presets/{preset}`: creates the client the preset describes and
+/// returns it with its secret and the values to paste into the app.
+pub async fn create_from_preset(
+    mut req: TenantRequest<'_>,
+    actor: &Actor,
+    preset_id: &str,
+) -> Result<Response> {
+    let preset = presets::find(preset_id).ok_or_else(|| Error::NotFound("This preset".into()))?;
+    let body: FromPreset = req.incoming.json().await?;
+    let endpoints = Endpoints::for_issuer(&req.issuer);
+    let mut filled = preset.fill(&body.input, body.name.as_deref(), &endpoints, None)?;
+    filled.client.allowed_user_groups = body.allowed_user_groups;
+    let created = create_client(
+        req.app.db()?,
+        &req.tenant.tenant.id,
+        &filled.client,
+        req.now,
+    )
+    .await?;
+    let id = created["id"].as_str().unwrap_or_default().to_string();
+    let creds = Credentials {
+        client_id: &id,
+        client_secret: created["client_secret"].as_str(),
+    };
+    let setup = preset.fill(&body.input, body.name.as_deref(), &endpoints, Some(&creds))?;
+    record(
+        &req,
+        actor,
+        "client_created",
+        Some(&id),
+        json!({ "name": filled.client.name, "preset": preset.id }),
+    )
+    .await?;
+    Ok(json_response(
+        201,
+        &json!({ "client": created, "setup": setup }),
     ))
 }

@@ -1,66 +1,190 @@
-//! `/api/user-groups`: list and create groups, set their members.
+//! `/api/user-groups`: list, create, read, rename, delete groups; set their members and custom
+//! claims. Which clients a group may use is set on the client (`allowed_user_groups`) and
+//! shown here.
 
 use serde::Deserialize;
 use serde_json::json;
 use worker::Response;
 
 use super::record;
+use crate::admin::custom_claims::{self, CustomClaimsInput};
 use crate::crypto::random;
 use crate::error::{Error, Result};
 use crate::http::admin::Actor;
 use crate::http::request::TenantRequest;
-use crate::http::respond::json as json_response;
+use crate::http::respond::{json as json_response, no_content};
 use crate::storage::groups;
+use crate::validation::field_error;
 
 pub async fn list(req: &TenantRequest<'_>) -> Result<Response> {
     let rows = groups::list(req.app.db()?, &req.tenant.tenant.id).await?;
-    Ok(json_response(200, &json!({ "data": rows })))
+    let data: Vec<serde_json::Value> = rows.into_iter().map(view).collect();
+    Ok(json_response(200, &json!({ "data": data })))
 }
 
+fn view(g: groups::GroupRow) -> serde_json::Value {
+    json!({
+        "id": g.id, "name": g.name, "friendly_name": g.friendly_name,
+        "custom_claims": serde_json::from_str::<serde_json::Value>(&g.custom_claims).unwrap_or_else(|_| json!({})),
+        "member_count": g.member_count, "created_at": g.created_at,
+    })
+}
+
+/// `GET /api/user-groups/{id}`: the group, its members and the clients restricted to it.
+pub async fn get(req: &TenantRequest<'_>, id: &str) -> Result<Response> {
+    let (group, members, clients) = groups::find(req.app.db()?, &req.tenant.tenant.id, id)
+        .await?
+        .ok_or_else(|| Error::NotFound("This group".into()))?;
+    let mut v = view(group);
+    v["members"] = serde_json::to_value(members)?;
+    v["allowed_clients"] = serde_json::to_value(clients)?;
+    Ok(json_response(200, &v))
+}
+
+/// The JSON body of `POST` and `PUT /api/user-groups/{id}` (on PUT, left-out fields stay).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NewGroup {
-    name: String,
+struct GroupInput {
+    #[serde(default)]
+    name: Option<String>,
     #[serde(default)]
     friendly_name: Option<String>,
+    #[serde(default)]
+    custom_claims: Option<CustomClaimsInput>,
 }
 
 /// Group names appear in the `groups` claim, where apps match them: keep them simple.
-fn valid_group_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
+fn group_name(raw: &str) -> Result<String> {
+    let name = raw.trim().to_string();
+    let ok = (1..=64).contains(&name.len())
         && name
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    if ok {
+        Ok(name)
+    } else {
+        Err(field_error(
+            "name",
+            "1 to 64 letters, digits, dashes, dots or underscores",
+        )
+        .into())
+    }
+}
+
+fn friendly_name(raw: &str) -> Result<String> {
+    let f = raw.trim();
+    if f.is_empty() || f.chars().count() > 100 || f.chars().any(char::is_control) {
+        return Err(field_error("friendly_name", "1 to 100 characters").into());
+    }
+    Ok(f.to_string())
 }
 
 pub async fn create(mut req: TenantRequest<'_>, actor: &Actor) -> Result<Response> {
-    let body: NewGroup = req.incoming.json().await?;
-    let name = body.name.trim().to_string();
-    if !valid_group_name(&name) {
-        return Err(Error::BadRequest(
-            "name: 1 to 64 letters, digits, dashes, dots or underscores".into(),
-        ));
+    let body: GroupInput = req.incoming.json().await?;
+    let name = group_name(body.name.as_deref().unwrap_or_default())?;
+    let friendly = match body.friendly_name.as_deref() {
+        Some(f) if !f.trim().is_empty() => friendly_name(f)?,
+        _ => name.clone(),
+    };
+    let claims = body
+        .custom_claims
+        .map(custom_claims::validate)
+        .transpose()?;
+    let id = random::id();
+    let db = req.app.db()?;
+    let tenant_id = req.tenant.tenant.id.clone();
+    groups::create(db, &tenant_id, &id, &name, &friendly, req.now).await?;
+    if let Some(c) = &claims {
+        groups::update(db, &tenant_id, &id, None, None, Some(c)).await?;
     }
+    record(&req, actor, "group_created", None, json!({ "group": name })).await?;
+    get(&req, &id).await.map(|r| r.with_status(201))
+}
+
+pub async fn update(mut req: TenantRequest<'_>, actor: &Actor, id: &str) -> Result<Response> {
+    let body: GroupInput = req.incoming.json().await?;
+    let name = body.name.as_deref().map(group_name).transpose()?;
     let friendly = body
         .friendly_name
-        .map(|f| f.trim().chars().take(100).collect::<String>())
-        .filter(|f| !f.is_empty())
-        .unwrap_or_else(|| name.clone());
-    let id = random::id();
-    groups::create(
+        .as_deref()
+        .map(friendly_name)
+        .transpose()?;
+    let claims = body
+        .custom_claims
+        .map(custom_claims::validate)
+        .transpose()?;
+    let found = groups::update(
         req.app.db()?,
         &req.tenant.tenant.id,
-        &id,
-        &name,
-        &friendly,
-        req.now,
+        id,
+        name.as_deref(),
+        friendly.as_deref(),
+        claims.as_ref(),
     )
     .await?;
-    record(&req, actor, "group_created", None, json!({ "group": name })).await?;
-    Ok(json_response(
-        201,
-        &json!({ "id": id, "name": name, "friendly_name": friendly }),
-    ))
+    if !found {
+        return Err(Error::NotFound("This group".into()));
+    }
+    record(
+        &req,
+        actor,
+        "group_updated",
+        None,
+        json!({ "group_id": id }),
+    )
+    .await?;
+    get(&req, id).await
+}
+
+/// `PUT /api/custom-claims/user-group/{id}` (Pocket ID's route): replaces the group's claims.
+pub async fn set_custom_claims(
+    mut req: TenantRequest<'_>,
+    actor: &Actor,
+    id: &str,
+) -> Result<Response> {
+    let input: CustomClaimsInput = req.incoming.json().await?;
+    let claims = custom_claims::validate(input)?;
+    if !groups::update(
+        req.app.db()?,
+        &req.tenant.tenant.id,
+        id,
+        None,
+        None,
+        Some(&claims),
+    )
+    .await?
+    {
+        return Err(Error::NotFound("This group".into()));
+    }
+    record(
+        &req,
+        actor,
+        "group_updated",
+        None,
+        json!({ "group_id": id }),
+    )
+    .await?;
+    Ok(json_response(200, &claims))
+}
+
+/// `DELETE /api/user-groups/{id}`. Refused while a client is restricted to this group alone:
+/// without it that client would be open to everyone.
+pub async fn delete(req: &TenantRequest<'_>, actor: &Actor, id: &str) -> Result<Response> {
+    let db = req.app.db()?;
+    let tenant_id = &req.tenant.tenant.id;
+    let only = groups::clients_restricted_only_to(db, tenant_id, id).await?;
+    if !only.is_empty() {
+        let names: Vec<String> = only.into_iter().map(|c| c.name).collect();
+        return Err(Error::Conflict(format!(
+            "Only this group may use {}; change that client's allowed groups first, or it would be open to everyone.",
+            names.join(", ")
+        )));
+    }
+    if !groups::delete(db, tenant_id, id).await? {
+        return Err(Error::NotFound("This group".into()));
+    }
+    record(req, actor, "group_deleted", None, json!({ "group_id": id })).await?;
+    Ok(no_content())
 }
 
 #[derive(Deserialize)]
@@ -69,10 +193,11 @@ struct Members {
     user_ids: Vec<String>,
 }
 
+/// `PUT /api/user-groups/{id}/users`: replaces the members.
 pub async fn set_members(mut req: TenantRequest<'_>, actor: &Actor, id: &str) -> Result<Response> {
     let body: Members = req.incoming.json().await?;
     if body.user_ids.len() > 1000 {
-        return Err(Error::BadRequest("user_ids: at most 1000 per call".into()));
+        return Err(field_error("user_ids", "at most 1000 per call").into());
     }
     if !groups::set_members(req.app.db()?, &req.tenant.tenant.id, id, &body.user_ids).await? {
         return Err(Error::NotFound("This group".into()));
@@ -85,8 +210,5 @@ pub async fn set_members(mut req: TenantRequest<'_>, actor: &Actor, id: &str) ->
         json!({ "group_id": id, "count": body.user_ids.len() }),
     )
     .await?;
-    Ok(json_response(
-        200,
-        &json!({ "id": id, "user_ids": body.user_ids }),
-    ))
+    get(&req, id).await
 }

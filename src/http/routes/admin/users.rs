@@ -1,48 +1,246 @@
-//! `/api/users` (list), one-time login links for a user, and invitation (sign-up) links.
+//! `/api/users`: list (paged, searched), create, read, edit, disable, delete, group membership,
+//! passkeys, custom claims; one-time login links and invitation (sign-up) links.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use worker::Response;
 
-use super::record;
+use super::{optional_body, paged, record};
+use crate::admin::custom_claims::{self, CustomClaimsInput};
+use crate::admin::user::{AdminFlags, AdminUserInput};
+use crate::crypto::random;
 use crate::error::{Error, Result};
 use crate::http::admin::Actor;
 use crate::http::request::TenantRequest;
-use crate::http::respond::json as json_response;
+use crate::http::respond::{json as json_response, no_content};
 use crate::storage::ceremonies::{self, LinkPurpose};
-use crate::storage::users;
+use crate::storage::users::{self, UserRow};
+use crate::storage::{db::Db, passkeys};
 
 #[derive(Serialize)]
 struct UserView {
     id: String,
     username: String,
     email: Option<String>,
+    email_verified: bool,
     first_name: Option<String>,
     last_name: Option<String>,
+    display_name: Option<String>,
     is_admin: bool,
     disabled: bool,
+    custom_claims: serde_json::Value,
+    created_at: i64,
 }
 
-pub async fn list(req: &TenantRequest<'_>) -> Result<Response> {
-    let rows = users::list(
-        req.app.db()?,
-        &req.tenant.tenant.id,
-        req.incoming.query_param("search"),
-    )
-    .await?;
-    let data: Vec<UserView> = rows
-        .into_iter()
-        .map(|u| UserView {
+impl From<UserRow> for UserView {
+    fn from(u: UserRow) -> Self {
+        Self {
+            custom_claims: serde_json::from_str(&u.custom_claims).unwrap_or_else(|_| json!({})),
             id: u.id,
             username: u.username,
             email: u.email,
+            email_verified: u.email_verified == 1,
             first_name: u.first_name,
             last_name: u.last_name,
+            display_name: u.display_name,
             is_admin: u.is_admin == 1,
             disabled: u.disabled == 1,
+            created_at: u.created_at,
+        }
+    }
+}
+
+async fn load(db: &Db, req: &TenantRequest<'_>, id: &str) -> Result<UserRow> {
+    users::find(db, &req.tenant.tenant.id, id)
+        .await?
+        .ok_or_else(|| Error::NotFound("This user".into()))
+}
+
+/// `GET /api/users?search=&page=&limit=`
+pub async fn list(req: &TenantRequest<'_>) -> Result<Response> {
+    let page = super::page(req)?;
+    let (rows, total) = users::list_page(
+        req.app.db()?,
+        &req.tenant.tenant.id,
+        req.incoming.query_param("search"),
+        &page,
+    )
+    .await?;
+    let data: Vec<UserView> = rows.into_iter().map(UserView::from).collect();
+    Ok(paged(&data, &page, total))
+}
+
+/// `GET /api/users/{id}`: the user with their groups and passkeys.
+pub async fn get(req: &TenantRequest<'_>, id: &str) -> Result<Response> {
+    let db = req.app.db()?;
+    let tenant_id = &req.tenant.tenant.id;
+    let user = load(db, req, id).await?;
+    let groups = users::groups_of(db, tenant_id, id).await?;
+    let passkeys: Vec<serde_json::Value> = passkeys::list_for_user(db, tenant_id, id)
+        .await?
+        .into_iter()
+        .map(|p| {
+            json!({
+                "credential_id": p.credential_id, "name": p.name, "created_at": p.created_at,
+                "last_used_at": p.last_used_at, "backed_up": p.backup_state == 1,
+            })
         })
         .collect();
-    Ok(json_response(200, &json!({ "data": data })))
+    let mut v = serde_json::to_value(UserView::from(user))?;
+    v["groups"] = serde_json::to_value(groups)?;
+    v["passkeys"] = json!(passkeys);
+    Ok(json_response(200, &v))
+}
+
+/// `POST /api/users`: a user without a passkey yet; send them a one-time login link.
+pub async fn create(mut req: TenantRequest<'_>, actor: &Actor) -> Result<Response> {
+    let input: AdminUserInput = req.incoming.json().await?;
+    let (profile, flags) = input.validate_new()?;
+    let db = req.app.db()?;
+    let id = random::id();
+    users::create(db, &req.tenant.tenant.id, &id, &profile, &flags, req.now).await?;
+    record(
+        &req,
+        actor,
+        "user_created",
+        None,
+        json!({ "user_id": id, "username": profile.username }),
+    )
+    .await?;
+    let user = load(db, &req, &id).await?;
+    Ok(json_response(201, &UserView::from(user)))
+}
+
+/// Refuses a change that would leave the tenant with no active admin.
+async fn keep_an_admin(req: &TenantRequest<'_>, id: &str, flags: &AdminFlags) -> Result<()> {
+    let loses_admin = flags.is_admin == Some(false) || flags.disabled == Some(true);
+    if loses_admin && users::is_last_active_admin(req.app.db()?, &req.tenant.tenant.id, id).await? {
+        return Err(Error::Conflict(
+            "This is the tenant's last active admin: make someone else an admin first.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `PUT /api/users/{id}`: fields left out stay as they are.
+pub async fn update(mut req: TenantRequest<'_>, actor: &Actor, id: &str) -> Result<Response> {
+    let input: AdminUserInput = req.incoming.json().await?;
+    let (change, flags) = input.validate_change()?;
+    let db = req.app.db()?;
+    let tenant_id = req.tenant.tenant.id.clone();
+    load(db, &req, id).await?;
+    keep_an_admin(&req, id, &flags).await?;
+    users::update_profile(db, &tenant_id, id, &change, req.now).await?;
+    users::update_flags(db, &tenant_id, id, &flags, req.now).await?;
+    let event = match flags.disabled {
+        Some(true) => "user_disabled",
+        Some(false) => "user_enabled",
+        None => "user_updated",
+    };
+    record(&req, actor, event, None, json!({ "user_id": id })).await?;
+    Ok(json_response(
+        200,
+        &UserView::from(load(db, &req, id).await?),
+    ))
+}
+
+/// `PUT /api/custom-claims/user/{id}` (Pocket ID's route): replaces the user's custom claims.
+pub async fn set_custom_claims(
+    mut req: TenantRequest<'_>,
+    actor: &Actor,
+    id: &str,
+) -> Result<Response> {
+    let input: CustomClaimsInput = req.incoming.json().await?;
+    let claims = custom_claims::validate(input)?;
+    let db = req.app.db()?;
+    load(db, &req, id).await?;
+    let flags = AdminFlags {
+        custom_claims: Some(claims.clone()),
+        ..AdminFlags::default()
+    };
+    users::update_flags(db, &req.tenant.tenant.id, id, &flags, req.now).await?;
+    record(&req, actor, "user_updated", None, json!({ "user_id": id })).await?;
+    Ok(json_response(200, &claims))
+}
+
+/// `DELETE /api/users/{id}`: the user, their passkeys, sessions, memberships and tokens.
+pub async fn delete(req: &TenantRequest<'_>, actor: &Actor, id: &str) -> Result<Response> {
+    let db = req.app.db()?;
+    let user = load(db, req, id).await?;
+    if matches!(actor, Actor::Admin { user_id } if user_id == id) {
+        return Err(Error::Conflict(
+            "You cannot delete your own account here; ask another admin.".into(),
+        ));
+    }
+    let flags = AdminFlags {
+        disabled: Some(true),
+        ..AdminFlags::default()
+    };
+    keep_an_admin(req, id, &flags).await?;
+    if !users::delete(db, &req.tenant.tenant.id, id).await? {
+        return Err(Error::NotFound("This user".into()));
+    }
+    record(
+        req,
+        actor,
+        "user_deleted",
+        None,
+        json!({ "user_id": id, "username": user.username }),
+    )
+    .await?;
+    Ok(no_content())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupIds {
+    group_ids: Vec<String>,
+}
+
+/// `PUT /api/users/{id}/user-groups`: the groups the user belongs to.
+pub async fn set_groups(mut req: TenantRequest<'_>, actor: &Actor, id: &str) -> Result<Response> {
+    let body: GroupIds = req.incoming.json().await?;
+    if body.group_ids.len() > 200 {
+        return Err(Error::Invalid {
+            field: "group_ids",
+            message: "at most 200 groups".into(),
+        });
+    }
+    let db = req.app.db()?;
+    let tenant_id = req.tenant.tenant.id.clone();
+    load(db, &req, id).await?;
+    users::set_groups(db, &tenant_id, id, &body.group_ids).await?;
+    record(
+        &req,
+        actor,
+        "user_groups_set",
+        None,
+        json!({ "user_id": id, "group_ids": body.group_ids }),
+    )
+    .await?;
+    let groups = users::groups_of(db, &tenant_id, id).await?;
+    Ok(json_response(200, &json!({ "data": groups })))
+}
+
+/// `DELETE /api/users/{id}/passkeys/{credential_id}`: removes a lost or compromised passkey.
+pub async fn delete_passkey(
+    req: &TenantRequest<'_>,
+    actor: &Actor,
+    id: &str,
+    credential_id: &str,
+) -> Result<Response> {
+    if !passkeys::delete(req.app.db()?, &req.tenant.tenant.id, id, credential_id).await? {
+        return Err(Error::NotFound("This passkey".into()));
+    }
+    record(
+        req,
+        actor,
+        "passkey_removed",
+        None,
+        json!({ "user_id": id, "credential_id": credential_id }),
+    )
+    .await?;
+    Ok(no_content())
 }
 
 #[derive(Deserialize, Default)]
@@ -51,18 +249,6 @@ struct LinkBody {
     /// Lifetime of the link; defaults differ per kind (see below).
     #[serde(default)]
     expires_in_minutes: Option<i64>,
-}
-
-async fn body(req: &mut TenantRequest<'_>) -> Result<LinkBody> {
-    let has_body = req
-        .incoming
-        .header("content-length")
-        .is_some_and(|l| l != "0");
-    if has_body {
-        req.incoming.json().await
-    } else {
-        Ok(LinkBody::default())
-    }
 }
 
 fn lifetime(asked: Option<i64>, default: i64, max: i64) -> Result<i64> {
@@ -77,18 +263,17 @@ fn lifetime(asked: Option<i64>, default: i64, max: i64) -> Result<i64> {
 }
 
 /// `POST /api/users/{id}/one-time-access-token`: a link that signs the user in once, for a
-/// user who lost their passkeys (Pocket ID's recovery path). One hour by default.
+/// new user or one who lost their passkeys (Pocket ID's recovery path). One hour by default.
 pub async fn one_time_access_token(
     mut req: TenantRequest<'_>,
     actor: &Actor,
     user_id: &str,
 ) -> Result<Response> {
-    let minutes = lifetime(body(&mut req).await?.expires_in_minutes, 60, 7 * 24 * 60)?;
+    let body: LinkBody = optional_body(&mut req).await?;
+    let minutes = lifetime(body.expires_in_minutes, 60, 7 * 24 * 60)?;
     let db = req.app.db()?;
     let tenant_id = &req.tenant.tenant.id;
-    if users::find(db, tenant_id, user_id).await?.is_none() {
-        return Err(Error::NotFound("This user".into()));
-    }
+    load(db, &req, user_id).await?;
     let expires_at = req.now + minutes * 60;
     let token = ceremonies::create_link(
         db,
@@ -120,11 +305,8 @@ pub async fn one_time_access_token(
 
 /// `POST /api/signup-tokens`: an invitation link that creates one account. Seven days by default.
 pub async fn signup_token(mut req: TenantRequest<'_>, actor: &Actor) -> Result<Response> {
-    let minutes = lifetime(
-        body(&mut req).await?.expires_in_minutes,
-        7 * 24 * 60,
-        30 * 24 * 60,
-    )?;
+    let body: LinkBody = optional_body(&mut req).await?;
+    let minutes = lifetime(body.expires_in_minutes, 7 * 24 * 60, 30 * 24 * 60)?;
     let expires_at = req.now + minutes * 60;
     let token = ceremonies::create_link(
         req.app.db()?,

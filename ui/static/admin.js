@@ -1,0 +1,518 @@
+// Edge ID admin console: one small script over the tenant admin REST API (the same API that
+// scripts use with an API key; here the admin's session and CSRF token authenticate).
+// Every view is built with DOM calls, never innerHTML, so names and URLs typed by anyone are
+// text, not markup. Views live behind #/hash routes so the back button and links work.
+'use strict';
+
+(() => {
+  const root = document.getElementById('console');
+  const view = document.getElementById('view');
+  const { api, say, busy } = window.edgeId || {};
+  if (!root || !view || !api) return;
+  const SELF = root.dataset.self;
+
+  // --- tiny DOM helpers ---
+  function h(tag, attrs = {}, ...children) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+      else if (k === 'class') el.className = v;
+      else if (k === 'dataset') Object.assign(el.dataset, v);
+      else if (v === true) el.setAttribute(k, '');
+      else el.setAttribute(k, String(v));
+    }
+    for (const c of children.flat()) {
+      if (c === undefined || c === null || c === false) continue;
+      el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return el;
+  }
+  const when = (secs) => (secs ? new Date(secs * 1000).toLocaleString() : '—');
+  const field = (id, label, input, hint) =>
+    h('div', { class: 'field' }, h('label', { for: id }, label), input, hint && h('p', { class: 'hint' }, hint));
+  const text = (id, value = '', attrs = {}) => h('input', { id, name: id, value: value ?? '', autocomplete: 'off', ...attrs });
+  const check = (id, label, checked) =>
+    h('label', { class: 'check', for: id }, h('input', { type: 'checkbox', id, name: id, checked: !!checked }), ' ', label);
+  const table = (head, rows) =>
+    h('div', { class: 'table-wrap' },
+      h('table', {}, h('thead', {}, h('tr', {}, head.map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, rows)));
+  const copyable = (label, value, id) =>
+    h('div', { class: 'copy-row' },
+      h('span', { class: 'copy-label' }, label),
+      h('code', { class: 'copy-value', id, dataset: { label } }, value),
+      h('button', { type: 'button', class: 'small', onclick: () => navigator.clipboard?.writeText(value).then(() => say(`${label} copied.`)) }, 'Copy'));
+
+  // Runs an action with the button disabled; errors go to the status line and mark the field.
+  async function act(button, fn) {
+    busy(button, true);
+    say('');
+    view.querySelectorAll('[aria-invalid]').forEach((el) => el.removeAttribute('aria-invalid'));
+    try {
+      await fn();
+    } catch (err) {
+      say(err.message || 'Something went wrong.', 'error');
+      if (err.field) {
+        const input = view.querySelector(`[name="${CSS.escape(err.field)}"]`);
+        if (input) {
+          input.setAttribute('aria-invalid', 'true');
+          input.focus();
+        }
+      }
+    } finally {
+      busy(button, false);
+    }
+  }
+  const formValues = (form) => Object.fromEntries(new FormData(form).entries());
+  const lines = (s) => s.split('\n').map((l) => l.trim()).filter(Boolean);
+  const optional = (s) => (s && s.trim() ? s.trim() : undefined);
+
+  function show(title, ...content) {
+    view.replaceChildren(h('h1', {}, title), ...content);
+    document.title = `${title} · Admin`;
+    for (const a of document.querySelectorAll('.console-nav a')) {
+      const current = location.hash.startsWith(`#/${a.dataset.view}`);
+      if (current) a.setAttribute('aria-current', 'page');
+      else a.removeAttribute('aria-current');
+    }
+    view.focus({ preventScroll: true });
+  }
+
+  // --- Users ---
+  async function users(params) {
+    const search = params.get('search') || '';
+    const page = Number(params.get('page') || 1);
+    const res = await api('GET', `/api/users?search=${encodeURIComponent(search)}&page=${page}&limit=25`);
+    const searchForm = h('form', { class: 'inline-form', role: 'search', onsubmit: (e) => {
+      e.preventDefault();
+      location.hash = `#/users?search=${encodeURIComponent(e.target.search.value)}`;
+    } }, h('label', { for: 'search', class: 'visually-hidden' }, 'Search users'),
+    text('search', search, { type: 'search', placeholder: 'Search name, username or email' }), h('button', {}, 'Search'));
+    const rows = res.data.map((u) => h('tr', {},
+      h('td', {}, h('a', { href: `#/users/${u.id}` }, u.username)),
+      h('td', {}, [u.first_name, u.last_name].filter(Boolean).join(' ')),
+      h('td', {}, u.email || ''),
+      h('td', {}, u.is_admin && h('span', { class: 'badge' }, 'Admin'), ' ', u.disabled && h('span', { class: 'badge badge-off' }, 'Disabled'))));
+    const create = h('form', { id: 'new-user', onsubmit: (e) => {
+      e.preventDefault();
+      const v = formValues(e.target);
+      act(e.submitter, async () => {
+        const u = await api('POST', '/api/users', {
+          username: v.username, email: v.email, first_name: v.first_name,
+          last_name: optional(v.last_name), is_admin: !!v.is_admin,
+        });
+        say(`Created ${u.username}. Send them a one-time login link to set up a passkey.`);
+        location.hash = `#/users/${u.id}`;
+      });
+    } },
+    h('div', { class: 'row' }, field('username', 'Username', text('username')), field('email', 'Email', text('email', '', { type: 'email' }))),
+    h('div', { class: 'row' }, field('first_name', 'First name', text('first_name')), field('last_name', 'Last name', text('last_name'))),
+    check('is_admin', 'Administrator', false),
+    h('button', { class: 'primary', type: 'submit' }, 'Create user'));
+    const inviteOut = h('div', { id: 'invite-result' });
+    const invite = h('button', { type: 'button', id: 'create-invite', onclick: (e) => act(e.target, async () => {
+      const link = await api('POST', '/api/signup-tokens', {});
+      inviteOut.replaceChildren(copyable('Invitation link (valid 7 days, one account)', link.url, 'invite-url'));
+    }) }, 'Create invitation link');
+    show('Users', searchForm,
+      res.data.length ? table(['Username', 'Name', 'Email', ''], rows) : h('p', { class: 'muted' }, 'No users match.'),
+      pager('#/users', params, res.pagination),
+      h('div', { class: 'actions-row' }, invite), inviteOut,
+      h('details', { class: 'panel' }, h('summary', {}, 'New user'), create));
+  }
+
+  function pager(base, params, p) {
+    if (!p || p.total_pages <= 1) return null;
+    const link = (n, label) => {
+      const q = new URLSearchParams(params);
+      q.set('page', n);
+      return h('a', { class: 'button small', href: `${base}?${q}` }, label);
+    };
+    return h('nav', { class: 'pager', 'aria-label': 'Pages' },
+      p.page > 1 && link(p.page - 1, 'Previous'),
+      h('span', { class: 'muted' }, `Page ${p.page} of ${p.total_pages} · ${p.total_items} in all`),
+      p.page < p.total_pages && link(p.page + 1, 'Next'));
+  }
+
+  async function user(id) {
+    const [u, groups] = await Promise.all([api('GET', `/api/users/${id}`), api('GET', '/api/user-groups')]);
+    const mine = new Set(u.groups.map((g) => g.id));
+    const profile = h('form', { id: 'user-form', onsubmit: (e) => {
+      e.preventDefault();
+      const v = formValues(e.target);
+      act(e.submitter, async () => {
+        let claims;
+        try {
+          claims = JSON.parse(v.custom_claims || '{}');
+        } catch {
+          throw Object.assign(new Error('Custom claims must be a JSON object.'), { field: 'custom_claims' });
+        }
+        await api('PUT', `/api/users/${id}`, {
+          username: v.username, email: v.email, first_name: v.first_name, last_name: v.last_name,
+          display_name: v.display_name, is_admin: !!v.is_admin, disabled: !!v.disabled,
+          email_verified: !!v.email_verified, custom_claims: claims,
+        });
+        say('Saved.');
+      });
+    } },
+    h('div', { class: 'row' }, field('username', 'Username', text('username', u.username)), field('email', 'Email', text('email', u.email, { type: 'email' }))),
+    h('div', { class: 'row' }, field('first_name', 'First name', text('first_name', u.first_name)), field('last_name', 'Last name', text('last_name', u.last_name))),
+    field('display_name', 'Display name', text('display_name', u.display_name), 'Shown instead of first and last name when set.'),
+    h('div', { class: 'checks' }, check('is_admin', 'Administrator', u.is_admin), check('disabled', 'Disabled (signs them out everywhere)', u.disabled), check('email_verified', 'Email verified', u.email_verified)),
+    field('custom_claims', 'Custom claims (JSON)', h('textarea', { id: 'custom_claims', name: 'custom_claims', rows: 3 }, JSON.stringify(u.custom_claims, null, 1)),
+      'Released with the profile scope, in userinfo and (for claims-in-id-token clients) the id_token.'),
+    h('button', { class: 'primary', type: 'submit' }, 'Save user'));
+    const groupForm = h('form', { id: 'user-groups-form', onsubmit: (e) => {
+      e.preventDefault();
+      const ids = [...e.target.querySelectorAll('input:checked')].map((i) => i.value);
+      act(e.submitter, async () => {
+        await api('PUT', `/api/users/${id}/user-groups`, { group_ids: ids });
+        say('Groups saved.');
+      });
+    } }, groups.data.length
+      ? h('div', { class: 'checks' }, groups.data.map((g) => h('label', { class: 'check' },
+        h('input', { type: 'checkbox', value: g.id, name: `group-${g.name}`, checked: mine.has(g.id) }), ' ', g.friendly_name, ' ', h('code', {}, g.name))))
+      : h('p', { class: 'muted' }, 'No groups yet.'),
+    groups.data.length ? h('button', { type: 'submit' }, 'Save groups') : null);
+    const passkeys = u.passkeys.length
+      ? h('ul', { class: 'passkeys' }, u.passkeys.map((p) => h('li', {},
+        h('div', { class: 'pk-main' }, h('span', { class: 'pk-name' }, p.name), h('span', { class: 'pk-meta' }, `Added ${when(p.created_at)} · last used ${when(p.last_used_at)}`)),
+        h('button', { type: 'button', class: 'small danger', onclick: (e) => {
+          if (!confirm(`Remove the passkey "${p.name}" of ${u.username}?`)) return;
+          act(e.target, async () => {
+            await api('DELETE', `/api/users/${id}/passkeys/${encodeURIComponent(p.credential_id)}`);
+            e.target.closest('li').remove();
+            say('Passkey removed.');
+          });
+        } }, 'Remove'))))
+      : h('p', { class: 'muted' }, 'No passkeys: send a one-time login link so they can add one.');
+    const linkOut = h('div', {});
+    const linkButton = h('button', { type: 'button', id: 'one-time-link', onclick: (e) => act(e.target, async () => {
+      const link = await api('POST', `/api/users/${id}/one-time-access-token`, {});
+      linkOut.replaceChildren(copyable('One-time login link (valid 1 hour)', link.url, 'login-link-url'));
+    }) }, 'Create one-time login link');
+    const del = u.id === SELF ? null : h('button', { type: 'button', class: 'danger', onclick: (e) => {
+      if (!confirm(`Delete ${u.username} with their passkeys, sessions and tokens? This cannot be undone.`)) return;
+      act(e.target, async () => {
+        await api('DELETE', `/api/users/${id}`);
+        say(`Deleted ${u.username}.`);
+        location.hash = '#/users';
+      });
+    } }, 'Delete user');
+    show(u.username, h('p', {}, h('a', { href: '#/users' }, '← All users')), profile,
+      h('h2', {}, 'Groups'), groupForm,
+      h('h2', {}, 'Passkeys'), passkeys,
+      h('h2', {}, 'Sign-in help'), linkButton, linkOut,
+      del && h('div', { class: 'danger-zone' }, del));
+  }
+
+  // --- Groups ---
+  async function groupList() {
+    const res = await api('GET', '/api/user-groups');
+    const rows = res.data.map((g) => h('tr', {},
+      h('td', {}, h('a', { href: `#/groups/${g.id}` }, g.friendly_name)), h('td', {}, h('code', {}, g.name)), h('td', {}, String(g.member_count))));
+    const create = h('form', { id: 'new-group', onsubmit: (e) => {
+      e.preventDefault();
+      const v = formValues(e.target);
+      act(e.submitter, async () => {
+        const g = await api('POST', '/api/user-groups', { name: v.name, friendly_name: optional(v.friendly_name) });
+        location.hash = `#/groups/${g.id}`;
+      });
+    } }, h('div', { class: 'row' }, field('name', 'Name (in the groups claim)', text('name')), field('friendly_name', 'Display name', text('friendly_name'))),
+    h('button', { class: 'primary', type: 'submit' }, 'Create group'));
+    show('Groups', res.data.length ? table(['Group', 'Claim value', 'Members'], rows) : h('p', { class: 'muted' }, 'No groups yet.'),
+      h('details', { class: 'panel', open: !res.data.length }, h('summary', {}, 'New group'), create));
+  }
+
+  async function group(id) {
+    const [g, everyone] = await Promise.all([api('GET', `/api/user-groups/${id}`), api('GET', '/api/users?limit=100')]);
+    const members = new Set(g.members.map((m) => m.id));
+    const settings = h('form', { id: 'group-form', onsubmit: (e) => {
+      e.preventDefault();
+      const v = formValues(e.target);
+      act(e.submitter, async () => {
+        let claims;
+        try {
+          claims = JSON.parse(v.custom_claims || '{}');
+        } catch {
+          throw Object.assign(new Error('Custom claims must be a JSON object.'), { field: 'custom_claims' });
+        }
+        await api('PUT', `/api/user-groups/${id}`, { name: v.name, friendly_name: v.friendly_name, custom_claims: claims });
+        say('Saved.');
+      });
+    } }, h('div', { class: 'row' }, field('name', 'Name (in the groups claim)', text('name', g.name)), field('friendly_name', 'Display name', text('friendly_name', g.friendly_name))),
+    field('custom_claims', 'Custom claims (JSON)', h('textarea', { id: 'custom_claims', name: 'custom_claims', rows: 3 }, JSON.stringify(g.custom_claims, null, 1)), 'Every member gets these; a user\'s own claims win.'),
+    h('button', { class: 'primary', type: 'submit' }, 'Save group'));
+    const memberForm = h('form', { id: 'members-form', onsubmit: (e) => {
+      e.preventDefault();
+      const ids = [...e.target.querySelectorAll('input:checked')].map((i) => i.value);
+      act(e.submitter, async () => {
+        await api('PUT', `/api/user-groups/${id}/users`, { user_ids: ids });
+        say('Members saved.');
+      });
+    } }, h('div', { class: 'checks' }, everyone.data.map((u) => h('label', { class: 'check' },
+      h('input', { type: 'checkbox', value: u.id, name: `member-${u.username}`, checked: members.has(u.id) }), ' ', u.username))),
+    h('button', { type: 'submit' }, 'Save members'));
+    const clients = g.allowed_clients.length
+      ? h('ul', {}, g.allowed_clients.map((c) => h('li', {}, h('a', { href: `#/clients/${c.id}` }, c.name))))
+      : h('p', { class: 'muted' }, 'No client is restricted to this group. Restrict a client on its page.');
+    const del = h('button', { type: 'button', class: 'danger', onclick: (e) => {
+      if (!confirm(`Delete the group ${g.name}?`)) return;
+      act(e.target, async () => {
+        await api('DELETE', `/api/user-groups/${id}`);
+        location.hash = '#/groups';
+      });
+    } }, 'Delete group');
+    show(g.friendly_name, h('p', {}, h('a', { href: '#/groups' }, '← All groups')), settings,
+      h('h2', {}, 'Members'), memberForm, h('h2', {}, 'Clients that allow this group'), clients,
+      h('div', { class: 'danger-zone' }, del));
+  }
+
+  // --- OIDC clients ---
+  async function clientList() {
+    const res = await api('GET', '/api/oidc/clients');
+    const rows = res.data.map((c) => h('tr', {},
+      h('td', {}, h('a', { href: `#/clients/${c.id}` }, c.name)), h('td', {}, h('code', {}, c.id)),
+      h('td', {}, c.allowed_user_groups.length ? c.allowed_user_groups.join(', ') : 'everyone')));
+    show('OIDC clients', h('p', {}, h('a', { class: 'button', id: 'new-client', href: '#/clients/new' }, 'Add a client')),
+      res.data.length ? table(['Client', 'Client ID', 'Who may sign in'], rows) : h('p', { class: 'muted' }, 'No clients yet.'));
+  }
+
+  async function presetPicker() {
+    const res = await api('GET', '/api/oidc/client-presets');
+    const cards = res.data.map((p) => h('li', {}, h('a', { class: 'preset', href: `#/clients/new/${p.id}`, dataset: { preset: p.id } },
+      h('span', { class: 'app-name' }, p.name), h('span', { class: 'pk-meta' }, p.summary))));
+    show('Add a client', h('p', {}, h('a', { href: '#/clients' }, '← All clients')),
+      h('p', {}, 'Pick the app to connect; the callback URL, settings and the values to paste are filled in for you.'),
+      h('ul', { class: 'presets' }, cards, h('li', {}, h('a', { class: 'preset', href: '#/clients/new/custom', dataset: { preset: 'custom' } },
+        h('span', { class: 'app-name' }, 'Custom client'), h('span', { class: 'pk-meta' }, 'Any OpenID Connect app: enter its callback URLs.')))));
+  }
+
+  const groupChecks = (groups, selected) => groups.length
+    ? h('fieldset', { class: 'checks' }, h('legend', {}, 'Who may sign in (none checked: every user)'),
+      groups.map((g) => h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'allowed_group', value: g.name, checked: selected.includes(g.name) }), ' ', g.friendly_name)))
+    : h('p', { class: 'hint' }, 'Every user may sign in. Create groups to restrict a client.');
+  const checkedGroups = (form) => [...form.querySelectorAll('input[name=allowed_group]:checked')].map((i) => i.value);
+
+  async function presetForm(presetId) {
+    if (presetId === 'custom') return clientEditor(null);
+    const [res, groups] = await Promise.all([api('GET', '/api/oidc/client-presets'), api('GET', '/api/user-groups')]);
+    const p = res.data.find((x) => x.id === presetId);
+    if (!p) throw new Error('No such preset.');
+    const isTeam = p.input.kind === 'access_team';
+    const inputLabel = isTeam ? 'Zero Trust team name' : p.input.label;
+    const form = h('form', { id: 'preset-form', onsubmit: (e) => {
+      e.preventDefault();
+      const v = formValues(e.target);
+      act(e.submitter, async () => {
+        const made = await api('POST', `/api/oidc/client-presets/${p.id}`, {
+          input: v.input, name: optional(v.name), allowed_user_groups: checkedGroups(e.target),
+        });
+        setupResult(made);
+      });
+    } },
+    h('p', {}, p.summary, ' Callback: ', h('code', {}, p.callback_pattern)),
+    field('input', inputLabel, text('input', '', { placeholder: isTeam ? 'myteam' : p.input.example, required: true }),
+      isTeam ? 'The <team> in <team>.cloudflareaccess.com (Zero Trust → Settings → Custom Pages).' : 'Where the app is reached; the callback path is added for you.'),
+    field('name', 'Client name', text('name', p.name)),
+    groupChecks(groups.data, []),
+    h('button', { class: 'primary', type: 'submit' }, `Create ${p.name} client`));
+    show(p.name, h('p', {}, h('a', { href: '#/clients/new' }, '← All presets')), form);
+  }
+
+  function setupResult(made) {
+    const c = made.client;
+    const s = made.setup;
+    show(`${c.name} is ready`, h('p', {}, h('a', { href: `#/clients/${c.id}` }, 'Client settings →')),
+      h('p', { class: 'notice' }, 'Copy the client secret now: it is shown only once (you can generate a new one later).'),
+      h('div', { id: 'setup-values' }, s.paste.map((f, i) => copyable(f.label, f.value, `paste-${i}`))),
+      h('h2', {}, 'Configuration'), h('pre', { class: 'snippet', id: 'setup-snippet' }, s.snippet));
+  }
+
+  async function client(id) {
+    const [c, groups] = await Promise.all([api('GET', `/api/oidc/clients/${id}`), api('GET', '/api/user-groups')]);
+    return clientEditor(c, groups.data);
+  }
+
+  async function clientEditor(c, groupsData) {
+    const groups = groupsData || (await api('GET', '/api/user-groups')).data;
+    const isNew = !c;
+    const v0 = c || { name: '', callback_urls: [], logout_callback_urls: [], allowed_user_groups: [] };
+    const form = h('form', { id: 'client-form', onsubmit: (e) => {
+      e.preventDefault();
+      const v = formValues(e.target);
+      act(e.submitter, async () => {
+        const body = {
+          name: v.name, callback_urls: lines(v.callback_urls), logout_callback_urls: lines(v.logout_callback_urls || ''),
+          is_public: !!v.is_public, pkce_enabled: !!v.pkce_enabled, claims_in_id_token: !!v.claims_in_id_token,
+          require_consent: !!v.require_consent, id_token_signed_response_alg: v.id_token_signed_response_alg,
+          launch_url: optional(v.launch_url), logo_url: optional(v.logo_url),
+          allowed_user_groups: checkedGroups(e.target), preset: v0.preset || undefined,
+        };
+        const saved = await api(isNew ? 'POST' : 'PUT', isNew ? '/api/oidc/clients' : `/api/oidc/clients/${c.id}`, body);
+        if (saved.client_secret) {
+          show(`${saved.name} is ready`, h('p', {}, h('a', { href: `#/clients/${saved.id}` }, 'Client settings →')),
+            h('p', { class: 'notice' }, 'Copy the client secret now: it is shown only once.'),
+            copyable('Client ID', saved.id, 'paste-0'), copyable('Client secret', saved.client_secret, 'paste-1'),
+            copyable('Issuer', root.dataset.issuer, 'paste-2'));
+        } else {
+          say('Saved.');
+          if (isNew) location.hash = `#/clients/${saved.id}`;
+        }
+      });
+    } },
+    field('name', 'Name', text('name', v0.name)),
+    field('callback_urls', 'Callback URLs (one per line, exact match)', h('textarea', { id: 'callback_urls', name: 'callback_urls', rows: 2 }, v0.callback_urls.join('\n'))),
+    field('logout_callback_urls', 'Logout callback URLs', h('textarea', { id: 'logout_callback_urls', name: 'logout_callback_urls', rows: 2 }, v0.logout_callback_urls.join('\n'))),
+    h('div', { class: 'row' }, field('launch_url', 'Launch URL (shown on the account page)', text('launch_url', v0.launch_url)), field('logo_url', 'Logo URL', text('logo_url', v0.logo_url))),
+    field('id_token_signed_response_alg', 'id_token signing', h('select', { id: 'id_token_signed_response_alg', name: 'id_token_signed_response_alg' },
+      ['RS256', 'ES256'].map((a) => h('option', { value: a, selected: (v0.id_token_signed_response_alg || 'RS256') === a }, a)))),
+    h('div', { class: 'checks' }, check('pkce_enabled', 'Require PKCE', v0.pkce_enabled), check('is_public', 'Public client (no secret)', v0.is_public),
+      check('claims_in_id_token', 'Claims in the id_token (Cloudflare Access)', v0.claims_in_id_token), check('require_consent', 'Ask users for consent', v0.require_consent)),
+    groupChecks(groups, v0.allowed_user_groups),
+    h('button', { class: 'primary', type: 'submit' }, isNew ? 'Create client' : 'Save client'));
+    if (isNew) return show('Custom client', h('p', {}, h('a', { href: '#/clients/new' }, '← All presets')), form);
+    const setup = c.setup ? [h('h2', {}, 'Setup values'), h('div', { id: 'setup-values' }, c.setup.paste.map((f, i) => copyable(f.label, f.value, `paste-${i}`))),
+      h('pre', { class: 'snippet', id: 'setup-snippet' }, c.setup.snippet)] : [
+      h('h2', {}, 'Setup values'), copyable('Client ID', c.id, 'paste-0'), copyable('Discovery URL', `${root.dataset.issuer}/.well-known/openid-configuration`, 'paste-1')];
+    const secretOut = h('div', {});
+    const actions = h('div', { class: 'danger-zone' },
+      !c.is_public && h('button', { type: 'button', onclick: (e) => {
+        if (!confirm('Generate a new secret? The current one stops working at once.')) return;
+        act(e.target, async () => {
+          const s = await api('POST', `/api/oidc/clients/${c.id}/secret`);
+          secretOut.replaceChildren(copyable('New client secret', s.client_secret, 'new-secret'));
+        });
+      } }, 'New secret'),
+      h('button', { type: 'button', class: 'danger', onclick: (e) => {
+        if (!confirm(`Delete ${c.name}? Its tokens stop working.`)) return;
+        act(e.target, async () => {
+          await api('DELETE', `/api/oidc/clients/${c.id}`);
+          location.hash = '#/clients';
+        });
+      } }, 'Delete client'));
+    show(c.name, h('p', {}, h('a', { href: '#/clients' }, '← All clients')), ...setup, h('h2', {}, 'Settings'), form, secretOut, actions);
+  }
+
+  // --- Audit log ---
+  async function audit(params) {
+    const q = new URLSearchParams(params);
+    if (!q.get('limit')) q.set('limit', '50');
+    const res = await api('GET', `/api/audit-logs?${q}`);
+    const where = (e) => [e.city, e.country].filter(Boolean).join(', ') + (e.asn ? ` · AS${e.asn}` : '');
+    const rows = res.data.map((e) => h('tr', { dataset: { event: e.event } },
+      h('td', {}, when(e.created_at)), h('td', {}, h('code', {}, e.event)),
+      h('td', {}, e.username || e.details?.actor || ''), h('td', {}, e.client_name || e.client_id || ''),
+      h('td', {}, e.ip || ''), h('td', {}, where(e)), h('td', { class: 'ua' }, e.user_agent || '')));
+    const filter = h('form', { class: 'inline-form', id: 'audit-filter', onsubmit: (e) => {
+      e.preventDefault();
+      const v = new URLSearchParams();
+      const val = e.target.event.value.trim();
+      if (val) v.set('event', val);
+      location.hash = `#/audit?${v}`;
+    } }, h('label', { for: 'event', class: 'visually-hidden' }, 'Event'),
+    h('select', { id: 'event', name: 'event' }, ['', 'sign_in', 'sign_in_failed', 'token_issued', 'sign_up', 'logout', 'user_created', 'user_updated',
+      'user_disabled', 'user_deleted', 'client_created', 'client_updated', 'client_deleted', 'group_created', 'api_key_created', 'settings_updated']
+      .map((ev) => h('option', { value: ev, selected: (params.get('event') || '') === ev }, ev || 'All events'))),
+    h('button', {}, 'Filter'));
+    show('Audit log', filter,
+      res.data.length ? table(['When', 'Event', 'User', 'Client', 'IP', 'Location', 'Browser'], rows) : h('p', { class: 'muted' }, 'Nothing logged yet.'),
+      pager('#/audit', params, res.pagination));
+  }
+
+  // --- API keys ---
+  async function apiKeys() {
+    const res = await api('GET', '/api/api-keys');
+    const out = h('div', {});
+    const rows = res.data.map((k) => h('tr', {}, h('td', {}, k.name), h('td', {}, when(k.created_at)),
+      h('td', {}, k.expires_at ? when(k.expires_at) : 'never'), h('td', {}, when(k.last_used_at)),
+      h('td', {}, h('button', { type: 'button', class: 'small danger', onclick: (e) => {
+        if (!confirm(`Delete the API key ${k.name}? Scripts using it stop working.`)) return;
+        act(e.target, async () => {
+          await api('DELETE', `/api/api-keys/${k.id}`);
+          e.target.closest('tr').remove();
+          say('Key deleted.');
+        });
+      } }, 'Delete'))));
+    const form = h('form', { id: 'new-key', onsubmit: (e) => {
+      e.preventDefault();
+      const v = formValues(e.target);
+      act(e.submitter, async () => {
+        const days = Number(v.days || 0);
+        const key = await api('POST', '/api/api-keys', {
+          name: v.name, expires_at: days > 0 ? Math.floor(Date.now() / 1000) + days * 86400 : undefined,
+        });
+        out.replaceChildren(h('p', { class: 'notice' }, 'Copy the key now: it is shown only once.'), copyable('API key', key.api_key, 'api-key-value'));
+      });
+    } }, h('div', { class: 'row' }, field('name', 'Name', text('name')), field('days', 'Expires in (days, empty: never)', text('days', '', { type: 'number', min: 1, max: 3650 }))),
+    h('button', { class: 'primary', type: 'submit' }, 'Create key'));
+    show('API keys', h('p', {}, 'Keys call this tenant\'s admin API with the ', h('code', {}, 'X-API-KEY'), ' header. ',
+      h('a', { href: '/api/openapi.json' }, 'API reference (OpenAPI)')),
+    res.data.length ? table(['Name', 'Created', 'Expires', 'Last used', ''], rows) : h('p', { class: 'muted' }, 'No keys yet.'),
+    h('h2', {}, 'New key'), form, out);
+  }
+
+  // --- Settings ---
+  async function settings() {
+    const res = await api('GET', '/api/application-configuration');
+    const s = res.settings;
+    const editable = ['first_name', 'last_name', 'display_name', 'username', 'email'];
+    const form = h('form', { id: 'settings-form', onsubmit: (e) => {
+      e.preventDefault();
+      const v = formValues(e.target);
+      act(e.submitter, async () => {
+        await api('PUT', '/api/application-configuration', {
+          display_name: v.display_name, accent_color: v.accent_color, logo_url: optional(v.logo_url) ?? null,
+          session_lifetime_secs: Math.round(Number(v.session_hours) * 3600), signup_mode: v.signup_mode,
+          user_editable_fields: editable.filter((f) => v[`edit_${f}`]), audit_retention_days: Number(v.audit_retention_days),
+        });
+        say('Settings saved. Reload to see a new name or colour.');
+      });
+    } },
+    h('div', { class: 'row' }, field('display_name', 'Name', text('display_name', res.display_name)),
+      field('accent_color', 'Accent colour', h('input', { id: 'accent_color', name: 'accent_color', type: 'color', value: s.accent_color }))),
+    field('logo_url', 'Logo URL (https)', text('logo_url', s.logo_url)),
+    h('div', { class: 'row' }, field('session_hours', 'Session lifetime (hours)', text('session_hours', s.session_lifetime_secs / 3600, { type: 'number', min: 0.1, step: 'any' })),
+      field('audit_retention_days', 'Keep audit entries (days)', text('audit_retention_days', s.audit_retention_days, { type: 'number', min: 1, max: 3650 }))),
+    field('signup_mode', 'Sign-up', h('select', { id: 'signup_mode', name: 'signup_mode' },
+      h('option', { value: 'invite_only', selected: s.signup_mode === 'invite_only' }, 'By invitation only'),
+      h('option', { value: 'open', selected: s.signup_mode === 'open' }, 'Anyone may create an account'))),
+    h('fieldset', { class: 'checks' }, h('legend', {}, 'Users may edit'),
+      editable.map((f) => check(`edit_${f}`, f.replace('_', ' '), s.user_editable_fields.includes(f)))),
+    h('button', { class: 'primary', type: 'submit' }, 'Save settings'));
+    show('Settings', form);
+  }
+
+  // --- router ---
+  const routes = [
+    [/^#\/users\/([\w-]+)$/, (m) => user(m[1])],
+    [/^#\/users$/, (m, q) => users(q)],
+    [/^#\/groups\/([\w-]+)$/, (m) => group(m[1])],
+    [/^#\/groups$/, () => groupList()],
+    [/^#\/clients\/new$/, () => presetPicker()],
+    [/^#\/clients\/new\/([\w-]+)$/, (m) => presetForm(m[1])],
+    [/^#\/clients\/([\w-]+)$/, (m) => client(m[1])],
+    [/^#\/clients$/, () => clientList()],
+    [/^#\/audit$/, (m, q) => audit(q)],
+    [/^#\/api-keys$/, () => apiKeys()],
+    [/^#\/settings$/, () => settings()],
+  ];
+
+  async function render() {
+    const [path, query] = (location.hash || '#/users').split('?');
+    const params = new URLSearchParams(query || '');
+    for (const [re, fn] of routes) {
+      const m = path.match(re);
+      if (!m) continue;
+      try {
+        await fn(m, params);
+      } catch (err) {
+        show('Something went wrong', h('p', {}, err.message || String(err)));
+      }
+      return;
+    }
+    location.hash = '#/users';
+  }
+  window.addEventListener('hashchange', render);
+  render();
+})();
