@@ -3,45 +3,18 @@
 // and a passkey of tenant A is refused at tenant B. Screenshots go to tests/output/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { createTenant } from './lib/env.mjs';
+import { launch, pageWithAuthenticator as withAuthenticator, screenshots } from './lib/browser.mjs';
 
-const OUT = join(dirname(fileURLToPath(import.meta.url)), '..', 'output', 'browser');
-mkdirSync(OUT, { recursive: true });
-
+const shot = screenshots('browser');
 let browser;
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launch();
 });
 after(async () => {
   await browser?.close();
 });
-
-async function pageWithAuthenticator() {
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
-  const page = await context.newPage();
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
-  return { context, page, cdp, authenticatorId };
-}
-
-const shot = (page, name) => page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
+const pageWithAuthenticator = () => withAuthenticator(browser);
 
 test('setup link -> passkey registration -> sign out -> usernameless sign-in -> account', async () => {
   const tenant = await createTenant('web', 'Acme Browser Co');

@@ -68,7 +68,7 @@
   const optional = (s) => (s && s.trim() ? s.trim() : undefined);
 
   function show(title, ...content) {
-    view.replaceChildren(h('h1', {}, title), ...content);
+    view.replaceChildren(h('h1', {}, title), ...content.flat().filter(Boolean));
     document.title = `${title} · Admin`;
     for (const a of document.querySelectorAll('.console-nav a')) {
       const current = location.hash.startsWith(`#/${a.dataset.view}`);
@@ -345,6 +345,7 @@
         const body = {
           name: v.name, callback_urls: lines(v.callback_urls), logout_callback_urls: lines(v.logout_callback_urls || ''),
           is_public: !!v.is_public, pkce_enabled: !!v.pkce_enabled, claims_in_id_token: !!v.claims_in_id_token,
+          allow_plain_pkce: !!v0.allow_plain_pkce && (!!v.pkce_enabled || !!v.is_public),
           require_consent: !!v.require_consent, id_token_signed_response_alg: v.id_token_signed_response_alg,
           launch_url: optional(v.launch_url), logo_url: optional(v.logo_url),
           allowed_user_groups: checkedGroups(e.target), preset: v0.preset || undefined,
