@@ -18,7 +18,8 @@ pub const PROFILE_FIELDS: [&str; 5] = [
 ];
 
 /// The JSON body of `POST /api/users` and `PUT /api/users/{id}`. On update, fields left out
-/// stay as they are.
+/// stay as they are. The profile fields repeat [`ProfileInput`]'s because serde cannot refuse
+/// unknown fields through `#[serde(flatten)]`, and a typo'd field must be an error here.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdminUserInput {

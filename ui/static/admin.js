@@ -66,6 +66,16 @@
   const formValues = (form) => Object.fromEntries(new FormData(form).entries());
   const lines = (s) => s.split('\n').map((l) => l.trim()).filter(Boolean);
   const optional = (s) => (s && s.trim() ? s.trim() : undefined);
+  // The custom-claims textarea: a JSON object, or an error that points at the field.
+  function parseClaims(raw) {
+    try {
+      return JSON.parse(raw || '{}');
+    } catch {
+      throw Object.assign(new Error('Custom claims must be a JSON object.'), { field: 'custom_claims' });
+    }
+  }
+  const claimsField = (value, hint) =>
+    field('custom_claims', 'Custom claims (JSON)', h('textarea', { id: 'custom_claims', name: 'custom_claims', rows: 3 }, JSON.stringify(value, null, 1)), hint);
 
   function show(title, ...content) {
     view.replaceChildren(h('h1', {}, title), ...content.flat().filter(Boolean));
@@ -141,12 +151,7 @@
       e.preventDefault();
       const v = formValues(e.target);
       act(e.submitter, async () => {
-        let claims;
-        try {
-          claims = JSON.parse(v.custom_claims || '{}');
-        } catch {
-          throw Object.assign(new Error('Custom claims must be a JSON object.'), { field: 'custom_claims' });
-        }
+        const claims = parseClaims(v.custom_claims);
         await api('PUT', `/api/users/${id}`, {
           username: v.username, email: v.email, first_name: v.first_name, last_name: v.last_name,
           display_name: v.display_name, is_admin: !!v.is_admin, disabled: !!v.disabled,
@@ -159,8 +164,7 @@
     h('div', { class: 'row' }, field('first_name', 'First name', text('first_name', u.first_name)), field('last_name', 'Last name', text('last_name', u.last_name))),
     field('display_name', 'Display name', text('display_name', u.display_name), 'Shown instead of first and last name when set.'),
     h('div', { class: 'checks' }, check('is_admin', 'Administrator', u.is_admin), check('disabled', 'Disabled (signs them out everywhere)', u.disabled), check('email_verified', 'Email verified', u.email_verified)),
-    field('custom_claims', 'Custom claims (JSON)', h('textarea', { id: 'custom_claims', name: 'custom_claims', rows: 3 }, JSON.stringify(u.custom_claims, null, 1)),
-      'Released with the profile scope, in userinfo and (for claims-in-id-token clients) the id_token.'),
+    claimsField(u.custom_claims, 'Released with the profile scope, in userinfo and (for claims-in-id-token clients) the id_token.'),
     h('button', { class: 'primary', type: 'submit' }, 'Save user'));
     const groupForm = h('form', { id: 'user-groups-form', onsubmit: (e) => {
       e.preventDefault();
@@ -231,17 +235,12 @@
       e.preventDefault();
       const v = formValues(e.target);
       act(e.submitter, async () => {
-        let claims;
-        try {
-          claims = JSON.parse(v.custom_claims || '{}');
-        } catch {
-          throw Object.assign(new Error('Custom claims must be a JSON object.'), { field: 'custom_claims' });
-        }
+        const claims = parseClaims(v.custom_claims);
         await api('PUT', `/api/user-groups/${id}`, { name: v.name, friendly_name: v.friendly_name, custom_claims: claims });
         say('Saved.');
       });
     } }, h('div', { class: 'row' }, field('name', 'Name (in the groups claim)', text('name', g.name)), field('friendly_name', 'Display name', text('friendly_name', g.friendly_name))),
-    field('custom_claims', 'Custom claims (JSON)', h('textarea', { id: 'custom_claims', name: 'custom_claims', rows: 3 }, JSON.stringify(g.custom_claims, null, 1)), 'Every member gets these; a user\'s own claims win.'),
+    claimsField(g.custom_claims, 'Every member gets these; a user\'s own claims win.'),
     h('button', { class: 'primary', type: 'submit' }, 'Save group'));
     const memberForm = h('form', { id: 'members-form', onsubmit: (e) => {
       e.preventDefault();

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::Response;
 
-use super::record;
+use super::{claims_body, record};
 use crate::admin::custom_claims::{self, CustomClaimsInput};
 use crate::crypto::random;
 use crate::error::{Error, Result};
@@ -113,26 +113,12 @@ pub async fn update(mut req: TenantRequest<'_>, actor: &Actor, id: &str) -> Resu
         .custom_claims
         .map(custom_claims::validate)
         .transpose()?;
-    let found = groups::update(
-        req.app.db()?,
-        &req.tenant.tenant.id,
-        id,
-        name.as_deref(),
-        friendly.as_deref(),
-        claims.as_ref(),
-    )
-    .await?;
-    if !found {
-        return Err(Error::NotFound("This group".into()));
-    }
-    record(
-        &req,
-        actor,
-        "group_updated",
-        None,
-        json!({ "group_id": id }),
-    )
-    .await?;
+    let change = Change {
+        name: name.as_deref(),
+        friendly_name: friendly.as_deref(),
+        custom_claims: claims.as_ref(),
+    };
+    apply(&req, actor, id, change).await?;
     get(&req, id).await
 }
 
@@ -142,29 +128,37 @@ pub async fn set_custom_claims(
     actor: &Actor,
     id: &str,
 ) -> Result<Response> {
-    let input: CustomClaimsInput = req.incoming.json().await?;
-    let claims = custom_claims::validate(input)?;
-    if !groups::update(
+    let claims = claims_body(&mut req).await?;
+    let change = Change {
+        custom_claims: Some(&claims),
+        ..Change::default()
+    };
+    apply(&req, actor, id, change).await?;
+    Ok(json_response(200, &claims))
+}
+
+/// What a group update changes; `None` keeps the stored value.
+#[derive(Default)]
+struct Change<'a> {
+    name: Option<&'a str>,
+    friendly_name: Option<&'a str>,
+    custom_claims: Option<&'a serde_json::Map<String, serde_json::Value>>,
+}
+
+async fn apply(req: &TenantRequest<'_>, actor: &Actor, id: &str, c: Change<'_>) -> Result<()> {
+    let found = groups::update(
         req.app.db()?,
         &req.tenant.tenant.id,
         id,
-        None,
-        None,
-        Some(&claims),
-    )
-    .await?
-    {
-        return Err(Error::NotFound("This group".into()));
-    }
-    record(
-        &req,
-        actor,
-        "group_updated",
-        None,
-        json!({ "group_id": id }),
+        c.name,
+        c.friendly_name,
+        c.custom_claims,
     )
     .await?;
-    Ok(json_response(200, &claims))
+    if !found {
+        return Err(Error::NotFound("This group".into()));
+    }
+    record(req, actor, "group_updated", None, json!({ "group_id": id })).await
 }
 
 /// `DELETE /api/user-groups/{id}`. Refused while a client is restricted to this group alone:

@@ -129,6 +129,14 @@ async fn optional_body<T: DeserializeOwned + Default>(req: &mut TenantRequest<'_
     }
 }
 
+/// A custom-claims body (object or Pocket ID's key/value list), validated.
+async fn claims_body(
+    req: &mut TenantRequest<'_>,
+) -> Result<serde_json::Map<String, serde_json::Value>> {
+    let input: crate::admin::custom_claims::CustomClaimsInput = req.incoming.json().await?;
+    Ok(crate::admin::custom_claims::validate(input)?)
+}
+
 /// Records an admin change in the audit log.
 pub async fn record(
     req: &TenantRequest<'_>,

@@ -5,8 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use worker::Response;
 
-use super::{optional_body, paged, record};
-use crate::admin::custom_claims::{self, CustomClaimsInput};
+use super::{claims_body, optional_body, paged, record};
 use crate::admin::user::{AdminFlags, AdminUserInput};
 use crate::crypto::random;
 use crate::error::{Error, Result};
@@ -150,8 +149,7 @@ pub async fn set_custom_claims(
     actor: &Actor,
     id: &str,
 ) -> Result<Response> {
-    let input: CustomClaimsInput = req.incoming.json().await?;
-    let claims = custom_claims::validate(input)?;
+    let claims = claims_body(&mut req).await?;
     let db = req.app.db()?;
     load(db, &req, id).await?;
     let flags = AdminFlags {
