@@ -265,76 +265,12 @@ fn string() -> Value {
     json!({ "type": "string" })
 }
 
-/// Request body schemas.
+/// Request body schemas, kept as a JSON file: as data they cost their bytes in the wasm, where
+/// `json!` literals of the same would compile to code several times larger.
+const SCHEMAS: &str = include_str!("openapi-schemas.json");
+
 fn schemas() -> Map<String, Value> {
-    let claims = json!({
-        "description": "An object of claim names to JSON values, or Pocket ID's list of {key, value}. Names the provider sets (sub, email, groups...) are refused; at most 50 claims, 4 KB.",
-        "oneOf": [
-            { "type": "object", "additionalProperties": true },
-            { "type": "array", "items": { "type": "object", "required": ["key", "value"],
-              "properties": { "key": string(), "value": {} } } }
-        ]
-    });
-    let urls =
-        json!({ "type": "array", "items": { "type": "string", "format": "uri" }, "maxItems": 20 });
-    let schemas = json!({
-        "UserInput": { "type": "object", "additionalProperties": false, "properties": {
-            "username": { "type": "string", "pattern": "^[a-z0-9_.-]{2,32}$" },
-            "email": { "type": "string", "format": "email" },
-            "first_name": { "type": "string", "maxLength": 64 },
-            "last_name": { "type": "string", "maxLength": 64 },
-            "display_name": { "type": "string", "maxLength": 64 },
-            "email_verified": { "type": "boolean" },
-            "is_admin": { "type": "boolean" },
-            "disabled": { "type": "boolean", "description": "Disabling ends the user's sessions and revokes their tokens." },
-            "custom_claims": claims }, "description": "On create, username, email and first_name are required." },
-        "GroupInput": { "type": "object", "additionalProperties": false, "properties": {
-            "name": { "type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$", "description": "As it appears in the groups claim." },
-            "friendly_name": { "type": "string", "maxLength": 100 },
-            "custom_claims": claims } },
-        "GroupIds": { "type": "object", "required": ["group_ids"], "additionalProperties": false,
-            "properties": { "group_ids": { "type": "array", "items": string() } } },
-        "UserIds": { "type": "object", "required": ["user_ids"], "additionalProperties": false,
-            "properties": { "user_ids": { "type": "array", "items": string() } } },
-        "CustomClaims": claims,
-        "LinkInput": { "type": "object", "additionalProperties": false,
-            "properties": { "expires_in_minutes": { "type": "integer", "minimum": 1 } } },
-        "ClientInput": { "type": "object", "required": ["name", "callback_urls"], "additionalProperties": false, "properties": {
-            "name": { "type": "string", "maxLength": 100 },
-            "callback_urls": urls, "logout_callback_urls": urls,
-            "is_public": { "type": "boolean", "description": "No secret; PKCE required." },
-            "pkce_enabled": { "type": "boolean" },
-            "allow_plain_pkce": { "type": "boolean" },
-            "claims_in_id_token": { "type": "boolean", "description": "Put the scope claims in the id_token (Cloudflare Access)." },
-            "id_token_signed_response_alg": { "enum": ["RS256", "ES256"] },
-            "require_consent": { "type": "boolean" },
-            "launch_url": { "type": "string", "format": "uri" },
-            "logo_url": { "type": "string", "format": "uri" },
-            "allowed_user_groups": { "type": "array", "items": string(), "description": "Group names; empty means every user." },
-            "preset": string() } },
-        "PresetInput": { "type": "object", "required": ["input"], "additionalProperties": false, "properties": {
-            "input": { "type": "string", "description": "The Zero Trust team name (cloudflare-access) or the app's URL." },
-            "name": string(),
-            "allowed_user_groups": { "type": "array", "items": string() } } },
-        "ApiKeyInput": { "type": "object", "required": ["name"], "additionalProperties": false, "properties": {
-            "name": { "type": "string", "maxLength": 100 },
-            "expires_at": { "type": "integer", "description": "Unix seconds; omitted means no expiry." } } },
-        "SettingsInput": { "type": "object", "additionalProperties": false, "properties": {
-            "display_name": { "type": "string", "maxLength": 100 },
-            "accent_color": { "type": "string", "pattern": "^#[0-9a-fA-F]{6}$" },
-            "logo_url": { "type": ["string", "null"], "format": "uri" },
-            "session_lifetime_secs": { "type": "integer", "minimum": 300, "maximum": 7776000 },
-            "signup_mode": { "enum": ["invite_only", "open"] },
-            "user_editable_fields": { "type": "array", "items": { "enum": ["first_name", "last_name", "display_name", "username", "email"] } },
-            "audit_retention_days": { "type": "integer", "minimum": 1, "maximum": 3650 } } },
-        "Error": { "type": "object", "properties": {
-            "error": string(), "message": string(),
-            "field": { "type": "string", "description": "The invalid field, on validation errors." } } }
-    });
-    match schemas {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
+    serde_json::from_str(SCHEMAS).unwrap_or_default()
 }
 
 fn parameters(r: &ApiRoute) -> Vec<Value> {

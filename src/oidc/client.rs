@@ -191,8 +191,17 @@ pub use crate::validation::FieldError;
 /// A redirect URI must be absolute and carry no fragment (RFC 6749 §3.1.2). `http` is allowed
 /// because self-hosted apps on a LAN often have no TLS; custom schemes serve native apps.
 fn validate_redirect(field: &'static str, uri: &str) -> Result<(), FieldError> {
-    let parsed = url::Url::parse(uri)
-        .map_err(|_| field_error(field, format!("{uri} is not an absolute URL")))?;
+    let parsed = url::Url::parse(uri).map_err(|_| {
+        if uri.is_ascii() {
+            field_error(field, format!("{uri} is not an absolute URL"))
+        } else {
+            // IDNA is ASCII-only in this build (see Cargo.toml): ask for the punycode form.
+            field_error(
+                field,
+                format!("{uri}: write a non-ASCII host in its ASCII form (xn--...)"),
+            )
+        }
+    })?;
     if parsed.fragment().is_some() {
         return Err(field_error(
             field,
@@ -263,6 +272,13 @@ impl ClientInput {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn internationalised_hosts_are_asked_for_in_ascii() {
+        let e = validate_redirect("callback_urls", "https://bücher.example/cb").unwrap_err();
+        assert!(e.message.contains("xn--"), "{}", e.message);
+        assert!(validate_redirect("callback_urls", "https://xn--bcher-kva.example/cb").is_ok());
+    }
 
     pub fn sample(secret: Option<&str>) -> Client {
         Client {
