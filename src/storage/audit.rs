@@ -119,12 +119,3 @@ pub async fn list(
     let total = super::db::first_row::<Count>(&results[1])?.map_or(0, |c| c.n);
     Ok((super::db::rows(&results[0])?, total))
 }
-
-/// Deletes entries older than each tenant's retention (`audit_retention_days`, default 90).
-pub fn expire_statement(db: &Db, now: i64) -> Result<Statement> {
-    db.statement(
-        "DELETE FROM audit_logs WHERE created_at < ?1 - 86400 * COALESCE((SELECT \
-         json_extract(t.settings, '$.audit_retention_days') FROM tenants t WHERE t.id = audit_logs.tenant_id), 90)",
-        params![now],
-    )
-}

@@ -1,0 +1,116 @@
+//! What the hourly cleanup (cron trigger) deletes, as SQL over the schema in `schema.sql`.
+//! Each statement takes the current unix time as `?1`. Kept here, free of Workers types, so the
+//! native tests run it against the real schema in SQLite.
+
+/// Expired one-time state, sessions, parked requests, codes, tokens and grants, then audit
+/// entries older than each tenant's `audit_retention_days` (90 when unset).
+pub const CLEANUP: [&str; 9] = [
+    "DELETE FROM webauthn_challenges WHERE expires_at < ?1",
+    "DELETE FROM one_time_tokens WHERE expires_at < ?1",
+    "DELETE FROM sessions WHERE expires_at < ?1",
+    "DELETE FROM interactions WHERE expires_at < ?1",
+    // Codes stay an hour past expiry so a late replay is still recognised as a replay.
+    "DELETE FROM authorization_codes WHERE expires_at < ?1 - 3600",
+    "DELETE FROM access_tokens WHERE expires_at < ?1",
+    "DELETE FROM refresh_tokens WHERE expires_at < ?1",
+    "DELETE FROM grants WHERE expires_at < ?1",
+    "DELETE FROM audit_logs WHERE created_at < ?1 - 86400 * COALESCE((SELECT \
+     json_extract(t.settings, '$.audit_retention_days') FROM tenants t \
+     WHERE t.id = audit_logs.tenant_id), 90)",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::CLEANUP;
+    use rusqlite::{params, Connection};
+
+    const NOW: i64 = 1_800_000_000;
+    const DAY: i64 = 86_400;
+
+    fn db() -> Connection {
+        let db = Connection::open_in_memory().unwrap();
+        db.execute_batch(include_str!("../../schema.sql")).unwrap();
+        db.execute_batch(
+            "INSERT INTO tenants VALUES ('t1', 'a', 'A', 'active', '{\"audit_retention_days\": 1}', 0, 0);
+             INSERT INTO tenants VALUES ('t2', 'b', 'B', 'active', '{}', 0, 0);
+             INSERT INTO users (id, tenant_id, username, created_at, updated_at) VALUES ('u', 't1', 'ada', 0, 0);",
+        )
+        .unwrap();
+        db
+    }
+
+    fn run(db: &Connection) {
+        for sql in CLEANUP {
+            db.execute(sql, params![NOW]).unwrap();
+        }
+    }
+
+    fn ids(db: &Connection, sql: &str) -> Vec<String> {
+        let mut stmt = db.prepare(sql).unwrap();
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).unwrap();
+        rows.map(Result::unwrap).collect()
+    }
+
+    #[test]
+    fn audit_entries_go_after_each_tenants_retention() {
+        let db = db();
+        for (id, tenant, age) in [
+            ("t1-2d", "t1", 2 * DAY),
+            ("t1-1h", "t1", 3600),
+            ("t2-2d", "t2", 2 * DAY),
+            ("t2-89d", "t2", 89 * DAY),
+            ("t2-91d", "t2", 91 * DAY),
+        ] {
+            db.execute(
+                "INSERT INTO audit_logs (id, tenant_id, event, created_at) VALUES (?1, ?2, 'x', ?3)",
+                params![id, tenant, NOW - age],
+            )
+            .unwrap();
+        }
+        run(&db);
+        assert_eq!(
+            ids(&db, "SELECT id FROM audit_logs ORDER BY id"),
+            ["t1-1h", "t2-2d", "t2-89d"]
+        );
+    }
+
+    #[test]
+    fn expired_state_goes_and_live_state_stays() {
+        let db = db();
+        for (id, expires) in [("old", NOW - 1), ("live", NOW + 60)] {
+            db.execute(
+                "INSERT INTO sessions (id_hash, tenant_id, user_id, auth_time, created_at, expires_at, last_seen_at) \
+                 VALUES (?1, 't1', 'u', 0, 0, ?2, 0)",
+                params![id, expires],
+            )
+            .unwrap();
+            db.execute(
+                "INSERT INTO interactions (id_hash, tenant_id, request, created_at, expires_at) VALUES (?1, 't1', '{}', 0, ?2)",
+                params![id, expires],
+            )
+            .unwrap();
+            db.execute(
+                "INSERT INTO grants (id, tenant_id, client_id, user_id, scope, auth_time, created_at, expires_at) \
+                 VALUES (?1, 't1', 'c', 'u', 'openid', 0, 0, ?2)",
+                params![id, expires],
+            )
+            .unwrap();
+        }
+        for (id, expires) in [("replayable", NOW - 60), ("gone", NOW - 7200)] {
+            db.execute(
+                "INSERT INTO authorization_codes (code_hash, tenant_id, client_id, user_id, request, auth_time, expires_at) \
+                 VALUES (?1, 't1', 'c', 'u', '{}', 0, ?2)",
+                params![id, expires],
+            )
+            .unwrap();
+        }
+        run(&db);
+        assert_eq!(ids(&db, "SELECT id_hash FROM sessions"), ["live"]);
+        assert_eq!(ids(&db, "SELECT id_hash FROM interactions"), ["live"]);
+        assert_eq!(ids(&db, "SELECT id FROM grants"), ["live"]);
+        assert_eq!(
+            ids(&db, "SELECT code_hash FROM authorization_codes"),
+            ["replayable"]
+        );
+    }
+}
