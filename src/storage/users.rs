@@ -271,15 +271,18 @@ pub async fn is_last_active_admin(db: &Db, tenant_id: &str, user_id: &str) -> Re
     Ok(this.is_some_and(|c| c.n == 1) && others.is_some_and(|c| c.n == 0))
 }
 
-/// Sets the admin-only flags and claims given. Disabling a user also ends their sessions and
-/// revokes every token issued to them, in the same transaction.
+/// Sets the admin-only flags and claims given; false when the change was refused because it
+/// would leave the tenant without an active admin. That rule is part of the UPDATE itself, so
+/// two admins demoting each other at the same moment cannot both succeed (D1 has one writer).
+/// Disabling a user also ends their sessions and revokes every token issued to them, in the
+/// same transaction and only if the user did end up disabled.
 pub async fn update_flags(
     db: &Db,
     tenant_id: &str,
     user_id: &str,
     flags: &crate::admin::user::AdminFlags,
     now: i64,
-) -> Result<()> {
+) -> Result<bool> {
     let claims = flags
         .custom_claims
         .clone()
@@ -291,7 +294,10 @@ pub async fn update_flags(
            disabled = COALESCE(?5, disabled), \
            custom_claims = COALESCE(?6, custom_claims), \
            updated_at = ?7 \
-         WHERE tenant_id = ?1 AND id = ?2",
+         WHERE tenant_id = ?1 AND id = ?2 AND ( \
+           NOT (is_admin = 1 AND disabled = 0 AND (COALESCE(?4, 1) = 0 OR COALESCE(?5, 0) = 1)) \
+           OR EXISTS (SELECT 1 FROM users o WHERE o.tenant_id = ?1 AND o.id != ?2 \
+                      AND o.is_admin = 1 AND o.disabled = 0))",
         params![
             tenant_id,
             user_id,
@@ -305,28 +311,35 @@ pub async fn update_flags(
     if flags.disabled == Some(true) {
         statements.extend(sign_out_everywhere(db, tenant_id, user_id, now)?);
     }
-    db.batch(statements).await?;
-    Ok(())
+    let results = db.batch(statements).await?;
+    Ok(results.first().is_some_and(|r| super::db::changes(r) == 1))
 }
 
-/// Ends every session of a user and revokes every grant (and so every token) issued to them.
+/// Ends every session of a user and revokes every grant (and so every token) issued to them,
+/// if the user is disabled when the statements run (they ride in a batch after the UPDATE).
 pub fn sign_out_everywhere(
     db: &Db,
     tenant_id: &str,
     user_id: &str,
     now: i64,
 ) -> Result<Vec<super::db::Statement>> {
+    let disabled = "EXISTS (SELECT 1 FROM users WHERE id = ?2 AND tenant_id = ?1 AND disabled = 1)";
     Ok(vec![
         db.statement(
-            "DELETE FROM sessions WHERE tenant_id = ?1 AND user_id = ?2",
+            &format!("DELETE FROM sessions WHERE tenant_id = ?1 AND user_id = ?2 AND {disabled}"),
             params![tenant_id, user_id],
         )?,
         db.statement(
-            "UPDATE grants SET revoked_at = ?3 WHERE tenant_id = ?1 AND user_id = ?2 AND revoked_at IS NULL",
+            &format!(
+                "UPDATE grants SET revoked_at = ?3 WHERE tenant_id = ?1 AND user_id = ?2 \
+                 AND revoked_at IS NULL AND {disabled}"
+            ),
             params![tenant_id, user_id, now],
         )?,
         db.statement(
-            "DELETE FROM authorization_codes WHERE tenant_id = ?1 AND user_id = ?2",
+            &format!(
+                "DELETE FROM authorization_codes WHERE tenant_id = ?1 AND user_id = ?2 AND {disabled}"
+            ),
             params![tenant_id, user_id],
         )?,
     ])

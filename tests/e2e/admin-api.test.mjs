@@ -178,6 +178,13 @@ test('users: create, validate, search and page, edit, custom claims in tokens, g
     assert.equal(r.status, 409, r.text);
   }
   assert.equal((await call(A, 'DELETE', `/api/users/${ada.id}`)).status, 409);
+  // Two admins demoting each other at the same moment: exactly one succeeds.
+  assert.equal((await call(A, 'PUT', `/api/users/${grace.id}`, { is_admin: true })).status, 200);
+  const race = await Promise.all([ada.id, grace.id].map((id) => call(A, 'PUT', `/api/users/${id}`, { is_admin: false })));
+  assert.deepEqual(race.map((r) => r.status).sort(), [200, 409], race.map((r) => r.text).join(' / '));
+  const stillAdmins = (await call(A, 'GET', '/api/users?limit=100')).json.data.filter((u) => u.is_admin);
+  assert.equal(stillAdmins.length, 1);
+  for (const id of [ada.id, grace.id]) await call(A, 'PUT', `/api/users/${id}`, { is_admin: id === ada.id });
 
   // Delete: the user, passkeys and sessions go; they can no longer sign in.
   const full = await call(A, 'GET', `/api/users/${dave.user.id}`);

@@ -110,15 +110,10 @@ pub async fn create(mut req: TenantRequest<'_>, actor: &Actor) -> Result<Respons
     Ok(json_response(201, &UserView::from(user)))
 }
 
-/// Refuses a change that would leave the tenant with no active admin.
-async fn keep_an_admin(req: &TenantRequest<'_>, id: &str, flags: &AdminFlags) -> Result<()> {
-    let loses_admin = flags.is_admin == Some(false) || flags.disabled == Some(true);
-    if loses_admin && users::is_last_active_admin(req.app.db()?, &req.tenant.tenant.id, id).await? {
-        return Err(Error::Conflict(
-            "This is the tenant's last active admin: make someone else an admin first.".into(),
-        ));
-    }
-    Ok(())
+fn last_admin() -> Error {
+    Error::Conflict(
+        "This is the tenant's last active admin: make someone else an admin first.".into(),
+    )
 }
 
 /// `PUT /api/users/{id}`: fields left out stay as they are.
@@ -128,9 +123,15 @@ pub async fn update(mut req: TenantRequest<'_>, actor: &Actor, id: &str) -> Resu
     let db = req.app.db()?;
     let tenant_id = req.tenant.tenant.id.clone();
     load(db, &req, id).await?;
-    keep_an_admin(&req, id, &flags).await?;
+    let loses_admin = flags.is_admin == Some(false) || flags.disabled == Some(true);
+    if loses_admin && users::is_last_active_admin(db, &tenant_id, id).await? {
+        return Err(last_admin());
+    }
     users::update_profile(db, &tenant_id, id, &change, req.now).await?;
-    users::update_flags(db, &tenant_id, id, &flags, req.now).await?;
+    // The same rule again inside the UPDATE, for two admins demoting each other at once.
+    if !users::update_flags(db, &tenant_id, id, &flags, req.now).await? {
+        return Err(last_admin());
+    }
     let event = match flags.disabled {
         Some(true) => "user_disabled",
         Some(false) => "user_enabled",
@@ -170,11 +171,9 @@ pub async fn delete(req: &TenantRequest<'_>, actor: &Actor, id: &str) -> Result<
             "You cannot delete your own account here; ask another admin.".into(),
         ));
     }
-    let flags = AdminFlags {
-        disabled: Some(true),
-        ..AdminFlags::default()
-    };
-    keep_an_admin(req, id, &flags).await?;
+    if users::is_last_active_admin(db, &req.tenant.tenant.id, id).await? {
+        return Err(last_admin());
+    }
     if !users::delete(db, &req.tenant.tenant.id, id).await? {
         return Err(Error::NotFound("This user".into()));
     }
