@@ -43,6 +43,8 @@ cat <<MSG
   Edge ID is running (wrangler dev PID $PID, logs in .wrangler/dev.log).
     Demo tenant:     http://demo.localhost:$PORT
     Discovery:       http://demo.localhost:$PORT/.well-known/openid-configuration
+    Admin console:   http://demo.localhost:$PORT/admin  (after the setup link above)
+    Admin API docs:  http://demo.localhost:$PORT/api/openapi.json
     Operator API:    http://localhost:$PORT/operator/api/tenants  (Bearer token in .dev.vars)
     Operator CLI:    npm run operator -- list
 

@@ -63,6 +63,14 @@
       busy(button, false);
     }
   }
+  // A message said just before moving to another view survives that one move; any other status
+  // is cleared when the view changes, so "Saved." never lingers on an unrelated page.
+  let carry = false;
+  function sayThenGo(message, hash) {
+    carry = true;
+    say(message);
+    location.hash = hash;
+  }
   const formValues = (form) => Object.fromEntries(new FormData(form).entries());
   const lines = (s) => s.split('\n').map((l) => l.trim()).filter(Boolean);
   const optional = (s) => (s && s.trim() ? s.trim() : undefined);
@@ -111,8 +119,7 @@
           username: v.username, email: v.email, first_name: v.first_name,
           last_name: optional(v.last_name), is_admin: !!v.is_admin,
         });
-        say(`Created ${u.username}. Send them a one-time login link to set up a passkey.`);
-        location.hash = `#/users/${u.id}`;
+        sayThenGo(`Created ${u.username}. Send them a one-time login link to set up a passkey.`, `#/users/${u.id}`);
       });
     } },
     h('div', { class: 'row' }, field('username', 'Username', text('username')), field('email', 'Email', text('email', '', { type: 'email' }))),
@@ -199,8 +206,7 @@
       if (!confirm(`Delete ${u.username} with their passkeys, sessions and tokens? This cannot be undone.`)) return;
       act(e.target, async () => {
         await api('DELETE', `/api/users/${id}`);
-        say(`Deleted ${u.username}.`);
-        location.hash = '#/users';
+        sayThenGo(`Deleted ${u.username}.`, '#/users');
       });
     } }, 'Delete user');
     show(u.username, h('p', {}, h('a', { href: '#/users' }, '← All users')), profile,
@@ -499,6 +505,8 @@
   ];
 
   async function render() {
+    if (!carry) say('');
+    carry = false;
     const [path, query] = (location.hash || '#/users').split('?');
     const params = new URLSearchParams(query || '');
     for (const [re, fn] of routes) {
