@@ -115,7 +115,16 @@ pub const ROUTES: [ApiRoute; 32] = [
         "Replace a group's custom claims",
         Some("CustomClaims"),
     ),
-    route("get", "/api/user-groups", "Groups", "List groups", None),
+    ApiRoute {
+        query: &["search", "page", "limit"],
+        ..route(
+            "get",
+            "/api/user-groups",
+            "Groups",
+            "List groups (search; all of them unless a page is asked for)",
+            None,
+        )
+    },
     route(
         "post",
         "/api/user-groups",

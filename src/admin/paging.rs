@@ -6,6 +6,9 @@ use crate::validation::{field_error, FieldError};
 
 pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 100;
+/// Lists that are small by nature (groups, clients) return everything when no page is asked
+/// for, up to this many, so pickers show every entry without paging.
+pub const EVERYTHING: u32 = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
@@ -33,6 +36,21 @@ impl Page {
                 .ok_or_else(|| field_error("limit", format!("between 1 and {MAX_LIMIT}")))?,
         };
         Ok(Self { page, limit })
+    }
+
+    /// Like [`Page::parse`], but without `page` or `limit` the whole list (up to [`EVERYTHING`]).
+    pub fn parse_or_everything(
+        page: Option<&str>,
+        limit: Option<&str>,
+    ) -> Result<Self, FieldError> {
+        let absent = |v: Option<&str>| v.is_none_or(str::is_empty);
+        if absent(page) && absent(limit) {
+            return Ok(Self {
+                page: 1,
+                limit: EVERYTHING,
+            });
+        }
+        Self::parse(page, limit)
     }
 
     pub fn offset(&self) -> i64 {
@@ -74,5 +92,13 @@ mod tests {
         assert_eq!(Page::parse(Some("0"), None).unwrap_err().field, "page");
         assert_eq!(Page::parse(None, Some("101")).unwrap_err().field, "limit");
         assert_eq!(Page::parse(Some("x"), None).unwrap_err().field, "page");
+        assert_eq!(
+            Page::parse_or_everything(None, Some("")).unwrap().limit,
+            EVERYTHING
+        );
+        assert_eq!(
+            Page::parse_or_everything(Some("2"), None).unwrap().limit,
+            DEFAULT_LIMIT
+        );
     }
 }

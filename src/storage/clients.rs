@@ -124,14 +124,33 @@ pub async fn find(db: &Db, tenant_id: &str, client_id: &str) -> Result<Option<Cl
     .await
 }
 
-pub async fn list(db: &Db, tenant_id: &str) -> Result<Vec<ClientRow>> {
-    db.all(
-        &format!(
-            "SELECT {CLIENT_COLUMNS} FROM oidc_clients c WHERE c.tenant_id = ?1 ORDER BY c.name"
-        ),
-        params![tenant_id],
-    )
-    .await
+/// A page of the tenant's clients, searched by name or client id, with the total count.
+pub async fn list(
+    db: &Db,
+    tenant_id: &str,
+    search: Option<&str>,
+    page: &crate::admin::paging::Page,
+) -> Result<(Vec<ClientRow>, i64)> {
+    let filter = "c.tenant_id = ?1 AND (c.name LIKE ?2 ESCAPE '\\' OR c.id LIKE ?2 ESCAPE '\\')";
+    let pattern = super::db::like_pattern(search);
+    let results = db
+        .batch(vec![
+            db.statement(
+                &format!(
+                    "SELECT {CLIENT_COLUMNS} FROM oidc_clients c WHERE {filter} ORDER BY c.name LIMIT ?3 OFFSET ?4"
+                ),
+                params![tenant_id, pattern.clone(), i64::from(page.limit), page.offset()],
+            )?,
+            db.statement(
+                &format!("SELECT COUNT(*) AS n FROM oidc_clients c WHERE {filter}"),
+                params![tenant_id, pattern],
+            )?,
+        ])
+        .await?;
+    Ok((
+        super::db::rows(&results[0])?,
+        super::db::count(&results[1])?,
+    ))
 }
 
 /// Resolves group names to ids within the tenant; an unknown name is a validation error.

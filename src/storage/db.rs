@@ -213,3 +213,25 @@ pub fn changes(result: &worker::D1Result) -> u64 {
         .and_then(|m| m.changes)
         .unwrap_or(0) as u64
 }
+
+/// `%search%` for `LIKE ... ESCAPE '\\'`, with LIKE's wildcards escaped so a search for `a_b`
+/// finds only `a_b`.
+pub fn like_pattern(search: Option<&str>) -> String {
+    format!(
+        "%{}%",
+        search
+            .unwrap_or_default()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
+}
+
+/// The `n` of a `SELECT COUNT(*) AS n` batch result.
+pub fn count(result: &worker::D1Result) -> Result<i64> {
+    #[derive(serde::Deserialize)]
+    struct Count {
+        n: i64,
+    }
+    Ok(first_row::<Count>(result)?.map_or(0, |c| c.n))
+}

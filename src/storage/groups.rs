@@ -16,14 +16,36 @@ pub struct GroupRow {
     pub created_at: i64,
 }
 
-pub async fn list(db: &Db, tenant_id: &str) -> Result<Vec<GroupRow>> {
-    db.all(
-        "SELECT g.id, g.name, g.friendly_name, g.custom_claims, \
-         (SELECT COUNT(*) FROM user_group_members m WHERE m.group_id = g.id) AS member_count, g.created_at \
-         FROM user_groups g WHERE g.tenant_id = ?1 ORDER BY g.name",
-        params![tenant_id],
-    )
-    .await
+/// A page of the tenant's groups, searched by name or display name, with the total count.
+pub async fn list(
+    db: &Db,
+    tenant_id: &str,
+    search: Option<&str>,
+    page: &crate::admin::paging::Page,
+) -> Result<(Vec<GroupRow>, i64)> {
+    let filter =
+        "g.tenant_id = ?1 AND (g.name LIKE ?2 ESCAPE '\\' OR g.friendly_name LIKE ?2 ESCAPE '\\')";
+    let pattern = super::db::like_pattern(search);
+    let results = db
+        .batch(vec![
+            db.statement(
+                &format!(
+                    "SELECT g.id, g.name, g.friendly_name, g.custom_claims, \
+                     (SELECT COUNT(*) FROM user_group_members m WHERE m.group_id = g.id) AS member_count, g.created_at \
+                     FROM user_groups g WHERE {filter} ORDER BY g.name LIMIT ?3 OFFSET ?4"
+                ),
+                params![tenant_id, pattern.clone(), i64::from(page.limit), page.offset()],
+            )?,
+            db.statement(
+                &format!("SELECT COUNT(*) AS n FROM user_groups g WHERE {filter}"),
+                params![tenant_id, pattern],
+            )?,
+        ])
+        .await?;
+    Ok((
+        super::db::rows(&results[0])?,
+        super::db::count(&results[1])?,
+    ))
 }
 
 pub async fn create(

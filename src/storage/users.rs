@@ -167,7 +167,7 @@ pub async fn list_page(
     search: Option<&str>,
     page: &crate::admin::paging::Page,
 ) -> Result<(Vec<UserRow>, i64)> {
-    let pattern = like_pattern(search);
+    let pattern = super::db::like_pattern(search);
     let filter = "tenant_id = ?1 AND (username LIKE ?2 ESCAPE '\\' OR email LIKE ?2 ESCAPE '\\' \
         OR first_name LIKE ?2 ESCAPE '\\' OR last_name LIKE ?2 ESCAPE '\\' OR display_name LIKE ?2 ESCAPE '\\')";
     let results = db
@@ -184,25 +184,15 @@ pub async fn list_page(
             )?,
         ])
         .await?;
-    let total = super::db::first_row::<Count>(&results[1])?.map_or(0, |c| c.n);
-    Ok((super::db::rows(&results[0])?, total))
+    Ok((
+        super::db::rows(&results[0])?,
+        super::db::count(&results[1])?,
+    ))
 }
 
 #[derive(Deserialize)]
 struct Count {
     n: i64,
-}
-
-/// `%search%` with LIKE's wildcards escaped, so a search for `a_b` finds only `a_b`.
-fn like_pattern(search: Option<&str>) -> String {
-    format!(
-        "%{}%",
-        search
-            .unwrap_or_default()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    )
 }
 
 fn conflict_on_unique(e: crate::error::Error) -> crate::error::Error {

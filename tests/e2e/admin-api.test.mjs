@@ -228,6 +228,16 @@ test('groups: create, validate, rename, claims, members, and no delete that woul
     name: 'SRE only', callback_urls: ['https://sre.example.com/cb'], allowed_user_groups: ['sre'],
   })).json;
   assert.deepEqual((await call(A, 'GET', `/api/user-groups/${g.id}`)).json.allowed_clients.map((c) => c.name), ['SRE only']);
+  // Lists search, and page when asked (everything otherwise, for pickers).
+  const found = await call(A, 'GET', '/api/user-groups?search=sr');
+  assert.deepEqual(found.json.data.map((x) => x.name), ['sre']);
+  const all = (await call(A, 'GET', '/api/user-groups')).json;
+  assert.equal(all.data.length, all.pagination.total_items);
+  const one = (await call(A, 'GET', '/api/user-groups?limit=1')).json;
+  assert.equal(one.data.length, 1);
+  assert.equal(one.pagination.total_items, all.pagination.total_items);
+  assert.deepEqual((await call(A, 'GET', '/api/oidc/clients?search=SRE%20only')).json.data.map((c) => c.id), [client.id]);
+  assert.equal((await call(A, 'GET', `/api/oidc/clients?search=${client.id}`)).json.data.length, 1);
   const refused = await call(A, 'DELETE', `/api/user-groups/${g.id}`);
   assert.equal(refused.status, 409, refused.text);
   assert.match(refused.json.message, /SRE only/);

@@ -34,10 +34,18 @@ async fn load(req: &TenantRequest<'_>, id: &str) -> Result<ClientView> {
         .ok_or_else(|| Error::NotFound("This client".into()))
 }
 
+/// `GET /api/oidc/clients?search=&page=&limit=` (everything when no page is asked for).
 pub async fn list(req: &TenantRequest<'_>) -> Result<Response> {
-    let rows = clients::list(req.app.db()?, &req.tenant.tenant.id).await?;
+    let page = super::page_or_everything(req)?;
+    let (rows, total) = clients::list(
+        req.app.db()?,
+        &req.tenant.tenant.id,
+        req.incoming.query_param("search"),
+        &page,
+    )
+    .await?;
     let data: Vec<ClientView> = rows.iter().map(|r| r.view()).collect();
-    Ok(json_response(200, &json!({ "data": data })))
+    Ok(super::paged(&data, &page, total))
 }
 
 /// `GET /api/oidc/clients/{id}`, with the preset's setup values when it came from one.

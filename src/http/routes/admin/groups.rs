@@ -16,10 +16,18 @@ use crate::http::respond::{json as json_response, no_content};
 use crate::storage::groups;
 use crate::validation::field_error;
 
+/// `GET /api/user-groups?search=&page=&limit=` (everything when no page is asked for).
 pub async fn list(req: &TenantRequest<'_>) -> Result<Response> {
-    let rows = groups::list(req.app.db()?, &req.tenant.tenant.id).await?;
+    let page = super::page_or_everything(req)?;
+    let (rows, total) = groups::list(
+        req.app.db()?,
+        &req.tenant.tenant.id,
+        req.incoming.query_param("search"),
+        &page,
+    )
+    .await?;
     let data: Vec<serde_json::Value> = rows.into_iter().map(view).collect();
-    Ok(json_response(200, &json!({ "data": data })))
+    Ok(super::paged(&data, &page, total))
 }
 
 fn view(g: groups::GroupRow) -> serde_json::Value {

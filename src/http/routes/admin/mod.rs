@@ -108,6 +108,14 @@ fn page(req: &TenantRequest<'_>) -> Result<Page> {
     )?)
 }
 
+/// `?page=&limit=` of a list that returns everything when neither is given.
+fn page_or_everything(req: &TenantRequest<'_>) -> Result<Page> {
+    Ok(Page::parse_or_everything(
+        req.incoming.query_param("page"),
+        req.incoming.query_param("limit"),
+    )?)
+}
+
 /// A paged list response: `{ data, pagination }`.
 fn paged<T: Serialize>(data: &[T], page: &Page, total: i64) -> Response {
     json_response(
