@@ -81,41 +81,24 @@ pub async fn list(
 ) -> Result<(Vec<AuditEntry>, i64)> {
     let condition = "a.tenant_id = ?1 AND (?2 IS NULL OR a.event = ?2) \
         AND (?3 IS NULL OR a.user_id = ?3) AND (?4 IS NULL OR a.client_id = ?4)";
-    let results = db
-        .batch(vec![
-            db.statement(
-                &format!(
-                    "SELECT a.id, a.event, a.user_id, u.username, a.client_id, c.name AS client_name, \
-                     a.ip, a.user_agent, a.country, a.city, a.asn, a.details, a.created_at \
-                     FROM audit_logs a \
-                     LEFT JOIN users u ON u.id = a.user_id AND u.tenant_id = a.tenant_id \
-                     LEFT JOIN oidc_clients c ON c.id = a.client_id AND c.tenant_id = a.tenant_id \
-                     WHERE {condition} ORDER BY a.created_at DESC, a.rowid DESC LIMIT ?5 OFFSET ?6"
-                ),
-                params![
-                    tenant_id,
-                    filter.event.clone(),
-                    filter.user_id.clone(),
-                    filter.client_id.clone(),
-                    i64::from(page.limit),
-                    page.offset()
-                ],
-            )?,
-            db.statement(
-                &format!("SELECT COUNT(*) AS n FROM audit_logs a WHERE {condition}"),
-                params![
-                    tenant_id,
-                    filter.event.clone(),
-                    filter.user_id.clone(),
-                    filter.client_id.clone()
-                ],
-            )?,
-        ])
-        .await?;
-    #[derive(serde::Deserialize)]
-    struct Count {
-        n: i64,
-    }
-    let total = super::db::first_row::<Count>(&results[1])?.map_or(0, |c| c.n);
-    Ok((super::db::rows(&results[0])?, total))
+    let filter = params![
+        tenant_id,
+        filter.event.clone(),
+        filter.user_id.clone(),
+        filter.client_id.clone()
+    ];
+    db.page(
+        &format!(
+            "SELECT a.id, a.event, a.user_id, u.username, a.client_id, c.name AS client_name, \
+             a.ip, a.user_agent, a.country, a.city, a.asn, a.details, a.created_at \
+             FROM audit_logs a \
+             LEFT JOIN users u ON u.id = a.user_id AND u.tenant_id = a.tenant_id \
+             LEFT JOIN oidc_clients c ON c.id = a.client_id AND c.tenant_id = a.tenant_id \
+             WHERE {condition} ORDER BY a.created_at DESC, a.rowid DESC LIMIT ?5 OFFSET ?6"
+        ),
+        &format!("SELECT COUNT(*) AS n FROM audit_logs a WHERE {condition}"),
+        filter,
+        page,
+    )
+    .await
 }

@@ -132,25 +132,13 @@ pub async fn list(
     page: &crate::admin::paging::Page,
 ) -> Result<(Vec<ClientRow>, i64)> {
     let filter = "c.tenant_id = ?1 AND (c.name LIKE ?2 ESCAPE '\\' OR c.id LIKE ?2 ESCAPE '\\')";
-    let pattern = super::db::like_pattern(search);
-    let results = db
-        .batch(vec![
-            db.statement(
-                &format!(
-                    "SELECT {CLIENT_COLUMNS} FROM oidc_clients c WHERE {filter} ORDER BY c.name LIMIT ?3 OFFSET ?4"
-                ),
-                params![tenant_id, pattern.clone(), i64::from(page.limit), page.offset()],
-            )?,
-            db.statement(
-                &format!("SELECT COUNT(*) AS n FROM oidc_clients c WHERE {filter}"),
-                params![tenant_id, pattern],
-            )?,
-        ])
-        .await?;
-    Ok((
-        super::db::rows(&results[0])?,
-        super::db::count(&results[1])?,
-    ))
+    db.page(
+        &format!("SELECT {CLIENT_COLUMNS} FROM oidc_clients c WHERE {filter} ORDER BY c.name LIMIT ?3 OFFSET ?4"),
+        &format!("SELECT COUNT(*) AS n FROM oidc_clients c WHERE {filter}"),
+        params![tenant_id, super::db::like_pattern(search)],
+        page,
+    )
+    .await
 }
 
 /// Resolves group names to ids within the tenant; an unknown name is a validation error.

@@ -177,6 +177,27 @@ impl Db {
             .unwrap_or(0) as u64)
     }
 
+    /// One page of rows and the total count under the same filter, in one round trip. `select`
+    /// ends with `LIMIT ?{n+1} OFFSET ?{n+2}`, where n is the number of `filter` parameters.
+    pub async fn page<T: DeserializeOwned>(
+        &self,
+        select: &str,
+        count: &str,
+        filter: Vec<Param>,
+        page: &crate::admin::paging::Page,
+    ) -> Result<(Vec<T>, i64)> {
+        let mut with_window = filter.clone();
+        with_window.push(Param::Int(i64::from(page.limit)));
+        with_window.push(Param::Int(page.offset()));
+        let results = self
+            .batch(vec![
+                self.statement(select, with_window)?,
+                self.statement(count, filter)?,
+            ])
+            .await?;
+        Ok((rows(&results[0])?, self::count(&results[1])?))
+    }
+
     /// Runs statements in one round trip, atomically (D1 batches are transactions).
     pub async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<worker::D1Result>> {
         if statements.is_empty() {

@@ -25,27 +25,17 @@ pub async fn list(
 ) -> Result<(Vec<GroupRow>, i64)> {
     let filter =
         "g.tenant_id = ?1 AND (g.name LIKE ?2 ESCAPE '\\' OR g.friendly_name LIKE ?2 ESCAPE '\\')";
-    let pattern = super::db::like_pattern(search);
-    let results = db
-        .batch(vec![
-            db.statement(
-                &format!(
-                    "SELECT g.id, g.name, g.friendly_name, g.custom_claims, \
-                     (SELECT COUNT(*) FROM user_group_members m WHERE m.group_id = g.id) AS member_count, g.created_at \
-                     FROM user_groups g WHERE {filter} ORDER BY g.name LIMIT ?3 OFFSET ?4"
-                ),
-                params![tenant_id, pattern.clone(), i64::from(page.limit), page.offset()],
-            )?,
-            db.statement(
-                &format!("SELECT COUNT(*) AS n FROM user_groups g WHERE {filter}"),
-                params![tenant_id, pattern],
-            )?,
-        ])
-        .await?;
-    Ok((
-        super::db::rows(&results[0])?,
-        super::db::count(&results[1])?,
-    ))
+    db.page(
+        &format!(
+            "SELECT g.id, g.name, g.friendly_name, g.custom_claims, \
+             (SELECT COUNT(*) FROM user_group_members m WHERE m.group_id = g.id) AS member_count, g.created_at \
+             FROM user_groups g WHERE {filter} ORDER BY g.name LIMIT ?3 OFFSET ?4"
+        ),
+        &format!("SELECT COUNT(*) AS n FROM user_groups g WHERE {filter}"),
+        params![tenant_id, super::db::like_pattern(search)],
+        page,
+    )
+    .await
 }
 
 pub async fn create(

@@ -167,27 +167,17 @@ pub async fn list_page(
     search: Option<&str>,
     page: &crate::admin::paging::Page,
 ) -> Result<(Vec<UserRow>, i64)> {
-    let pattern = super::db::like_pattern(search);
     let filter = "tenant_id = ?1 AND (username LIKE ?2 ESCAPE '\\' OR email LIKE ?2 ESCAPE '\\' \
         OR first_name LIKE ?2 ESCAPE '\\' OR last_name LIKE ?2 ESCAPE '\\' OR display_name LIKE ?2 ESCAPE '\\')";
-    let results = db
-        .batch(vec![
-            db.statement(
-                &format!(
-                    "SELECT {USER_COLUMNS} FROM users WHERE {filter} ORDER BY username LIMIT ?3 OFFSET ?4"
-                ),
-                params![tenant_id, pattern.clone(), i64::from(page.limit), page.offset()],
-            )?,
-            db.statement(
-                &format!("SELECT COUNT(*) AS n FROM users WHERE {filter}"),
-                params![tenant_id, pattern],
-            )?,
-        ])
-        .await?;
-    Ok((
-        super::db::rows(&results[0])?,
-        super::db::count(&results[1])?,
-    ))
+    db.page(
+        &format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE {filter} ORDER BY username LIMIT ?3 OFFSET ?4"
+        ),
+        &format!("SELECT COUNT(*) AS n FROM users WHERE {filter}"),
+        params![tenant_id, super::db::like_pattern(search)],
+        page,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
