@@ -320,3 +320,6 @@ lines.push(`Release wasm: ${wasm.length.toLocaleString('en')} bytes raw, ${gz.to
 if (process.env.BENCH_READY_MS) lines.push(`wrangler dev + workerd ready (process start → first /healthz 200): ${process.env.BENCH_READY_MS} ms; first tenant request after start: ${process.env.BENCH_FIRST_MS ?? '–'} ms.`);
 console.log(lines.join('\n'));
 admin.cleanup();
+// Keep-alive sockets and the inspector connection must not keep the process (and so
+// scripts/bench.sh and its servers) waiting once the report is out.
+process.exit(0);

@@ -49,7 +49,7 @@ done
 FLOOR_PORT="$(free_port)"
 cd "$ROOT/bench/hello"
 setsid wrangler dev --ip 127.0.0.1 --port "$FLOOR_PORT" --inspector-port "$(free_port)" \
-  --log-level warn --show-interactive-dev-session=false >"$WORK/floor.log" 2>&1 </dev/null &
+  --persist-to "$WORK/floor-state" --log-level warn --show-interactive-dev-session=false >"$WORK/floor.log" 2>&1 </dev/null &
 FLOOR_PID=$!
 cd "$ROOT"
 for _ in $(seq 1 300); do
