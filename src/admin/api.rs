@@ -34,7 +34,7 @@ const fn route(
     }
 }
 
-pub const ROUTES: [ApiRoute; 32] = [
+pub const ROUTES: [ApiRoute; 34] = [
     ApiRoute {
         query: &["search", "page", "limit"],
         ..route(
@@ -79,6 +79,20 @@ pub const ROUTES: [ApiRoute; 32] = [
         "Users",
         "Set the user's groups",
         Some("GroupIds"),
+    ),
+    route(
+        "get",
+        "/api/users/{id}/sessions",
+        "Users",
+        "The user's live browser sessions (IP, browser, times)",
+        None,
+    ),
+    route(
+        "delete",
+        "/api/users/{id}/sessions",
+        "Users",
+        "Sign the user out everywhere and revoke their tokens",
+        None,
     ),
     route(
         "delete",

@@ -289,40 +289,83 @@ pub async fn update_flags(
         ],
     )?];
     if flags.disabled == Some(true) {
-        statements.extend(sign_out_everywhere(db, tenant_id, user_id, now)?);
+        statements.extend(sign_out_statements(
+            db,
+            tenant_id,
+            user_id,
+            now,
+            SignOut::IfDisabled,
+        )?);
     }
     let results = db.batch(statements).await?;
     Ok(results.first().is_some_and(|r| super::db::changes(r) == 1))
 }
 
-/// Ends every session of a user and revokes every grant (and so every token) issued to them,
-/// if the user is disabled when the statements run (they ride in a batch after the UPDATE).
-pub fn sign_out_everywhere(
+/// When [`sign_out_statements`] applies: always (an admin's "sign out everywhere"), or only if
+/// the user is disabled when the statements run (they ride in a batch after the UPDATE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignOut {
+    Always,
+    IfDisabled,
+}
+
+/// Ends every session of a user and revokes every grant (and so every token) issued to them.
+pub fn sign_out_statements(
     db: &Db,
     tenant_id: &str,
     user_id: &str,
     now: i64,
+    when: SignOut,
 ) -> Result<Vec<super::db::Statement>> {
-    let disabled = "EXISTS (SELECT 1 FROM users WHERE id = ?2 AND tenant_id = ?1 AND disabled = 1)";
+    let condition = match when {
+        SignOut::Always => "EXISTS (SELECT 1 FROM users WHERE id = ?2 AND tenant_id = ?1)",
+        SignOut::IfDisabled => {
+            "EXISTS (SELECT 1 FROM users WHERE id = ?2 AND tenant_id = ?1 AND disabled = 1)"
+        }
+    };
     Ok(vec![
         db.statement(
-            &format!("DELETE FROM sessions WHERE tenant_id = ?1 AND user_id = ?2 AND {disabled}"),
+            &format!("DELETE FROM sessions WHERE tenant_id = ?1 AND user_id = ?2 AND {condition}"),
             params![tenant_id, user_id],
         )?,
         db.statement(
             &format!(
                 "UPDATE grants SET revoked_at = ?3 WHERE tenant_id = ?1 AND user_id = ?2 \
-                 AND revoked_at IS NULL AND {disabled}"
+                 AND revoked_at IS NULL AND {condition}"
             ),
             params![tenant_id, user_id, now],
         )?,
         db.statement(
             &format!(
-                "DELETE FROM authorization_codes WHERE tenant_id = ?1 AND user_id = ?2 AND {disabled}"
+                "DELETE FROM authorization_codes WHERE tenant_id = ?1 AND user_id = ?2 AND {condition}"
             ),
             params![tenant_id, user_id],
         )?,
     ])
+}
+
+/// A user's live sessions, newest first, as the admin API lists them.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+pub struct SessionView {
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+pub async fn sessions_of(
+    db: &Db,
+    tenant_id: &str,
+    user_id: &str,
+    now: i64,
+) -> Result<Vec<SessionView>> {
+    db.all(
+        "SELECT created_at, last_seen_at, expires_at, ip, user_agent FROM sessions \
+         WHERE tenant_id = ?1 AND user_id = ?2 AND expires_at > ?3 ORDER BY created_at DESC LIMIT 100",
+        params![tenant_id, user_id, now],
+    )
+    .await
 }
 
 /// Deletes a user with everything that is theirs: passkeys, sessions, memberships, consents,

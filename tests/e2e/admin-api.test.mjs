@@ -197,6 +197,27 @@ test('users: create, validate, search and page, edit, custom claims in tokens, g
   assert.equal((await call(A, 'GET', `/api/user-groups/${group.json.id}`)).json.member_count, 0);
 });
 
+test('an admin lists a user\'s sessions and signs them out everywhere, tokens included', async () => {
+  const hal = await member(A, 'hal');
+  const client = (await call(A, 'POST', '/api/oidc/clients', { name: 'Session App', callback_urls: ['https://app.example.com/cb'] })).json;
+  const laptop = hal.anotherBrowser();
+  laptop.clientIp = '192.0.2.7';
+  const { tokens } = await login(A.base, laptop, client);
+  const list = await call(A, 'GET', `/api/users/${hal.user.id}/sessions`);
+  assert.equal(list.status, 200, list.text);
+  assert.equal(list.json.data.length, 2, 'sign-up browser and laptop');
+  assert.ok(list.json.data.some((x) => x.ip === '192.0.2.7'));
+  assert.equal((await call(A, 'DELETE', `/api/users/${hal.user.id}/sessions`)).status, 204);
+  assert.equal((await call(A, 'GET', `/api/users/${hal.user.id}/sessions`)).json.data.length, 0);
+  assert.equal((await laptop.fetch('/account')).status, 302, 'signed out');
+  assert.equal((await hal.fetch('/account')).status, 302, 'signed out in the other browser too');
+  assert.equal((await userinfo(A.base, tokens.access_token)).status, 401, 'access token revoked');
+  await hal.signIn();
+  assert.equal((await hal.fetch('/account')).status, 200, 'the account itself still works');
+  const audit = (await call(A, 'GET', `/api/audit-logs?event=user_signed_out`)).json.data;
+  assert.ok(audit.some((e) => e.details.user_id === hal.user.id));
+});
+
 test('an admin removes a lost passkey of a user', async () => {
   const erin = await member(A, 'erin');
   const before = await call(A, 'GET', `/api/users/${erin.user.id}`);

@@ -74,6 +74,7 @@ test('admin console: user, invite, group, Cloudflare Access client from its pres
     await page.fill('#new-user #first_name', 'Grace');
     await page.click('#new-user button[type=submit]');
     await page.waitForSelector('h1:text("grace")');
+    assert.match(await page.textContent('#sessions'), /Not signed in anywhere/);
     await page.click('#one-time-link');
     const loginLink = await page.locator('#login-link-url').textContent();
     assert.ok(loginLink.startsWith(`${base}/login/code/`), loginLink);

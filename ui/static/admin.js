@@ -152,7 +152,9 @@
   }
 
   async function user(id) {
-    const [u, groups] = await Promise.all([api('GET', `/api/users/${id}`), api('GET', '/api/user-groups')]);
+    const [u, groups, sessions] = await Promise.all([
+      api('GET', `/api/users/${id}`), api('GET', '/api/user-groups'), api('GET', `/api/users/${id}/sessions`),
+    ]);
     const mine = new Set(u.groups.map((g) => g.id));
     const profile = h('form', { id: 'user-form', onsubmit: (e) => {
       e.preventDefault();
@@ -209,9 +211,22 @@
         sayThenGo(`Deleted ${u.username}.`, '#/users');
       });
     } }, 'Delete user');
+    const sessionList = h('div', { id: 'sessions' }, sessions.data.length
+      ? table(['Signed in', 'Last seen', 'IP', 'Browser'], sessions.data.map((x) => h('tr', {},
+        h('td', {}, when(x.created_at)), h('td', {}, when(x.last_seen_at)), h('td', {}, x.ip || ''), h('td', { class: 'ua' }, x.user_agent || ''))))
+      : h('p', { class: 'muted' }, 'Not signed in anywhere.'));
+    const signOut = h('button', { type: 'button', id: 'sign-out-everywhere', onclick: (e) => {
+      if (!confirm(`Sign ${u.username} out everywhere? Their sessions end and the tokens apps hold for them stop working.`)) return;
+      act(e.target, async () => {
+        await api('DELETE', `/api/users/${id}/sessions`);
+        sessionList.replaceChildren(h('p', { class: 'muted' }, 'Not signed in anywhere.'));
+        say(`${u.username} is signed out everywhere.`);
+      });
+    } }, 'Sign out everywhere');
     show(u.username, h('p', {}, h('a', { href: '#/users' }, '← All users')), profile,
       h('h2', {}, 'Groups'), groupForm,
       h('h2', {}, 'Passkeys'), passkeys,
+      h('h2', {}, 'Sessions'), sessionList, signOut,
       h('h2', {}, 'Sign-in help'), linkButton, linkOut,
       del && h('div', { class: 'danger-zone' }, del));
   }
@@ -418,7 +433,7 @@
       location.hash = `#/audit?${v}`;
     } }, h('label', { for: 'event', class: 'visually-hidden' }, 'Event'),
     h('select', { id: 'event', name: 'event' }, ['', 'sign_in', 'sign_in_failed', 'token_issued', 'sign_up', 'logout', 'user_created', 'user_updated',
-      'user_disabled', 'user_deleted', 'client_created', 'client_updated', 'client_deleted', 'group_created', 'api_key_created', 'settings_updated']
+      'user_disabled', 'user_signed_out', 'user_deleted', 'client_created', 'client_updated', 'client_deleted', 'group_created', 'api_key_created', 'settings_updated']
       .map((ev) => h('option', { value: ev, selected: (params.get('event') || '') === ev }, ev || 'All events'))),
     h('button', {}, 'Filter'));
     show('Audit log', filter,

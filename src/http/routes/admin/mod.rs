@@ -61,6 +61,8 @@ async fn dispatch(req: TenantRequest<'_>, method: Method, segments: &[&str]) -> 
         (Put, ["api", "users", id]) => users::update(req, a, id).await,
         (Delete, ["api", "users", id]) => users::delete(&req, a, id).await,
         (Put, ["api", "users", id, "user-groups"]) => users::set_groups(req, a, id).await,
+        (Get, ["api", "users", id, "sessions"]) => users::sessions(&req, id).await,
+        (Delete, ["api", "users", id, "sessions"]) => users::sign_out_everywhere(&req, a, id).await,
         (Delete, ["api", "users", id, "passkeys", cred]) => {
             users::delete_passkey(&req, a, id, cred).await
         }

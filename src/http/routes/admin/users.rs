@@ -188,6 +188,42 @@ pub async fn delete(req: &TenantRequest<'_>, actor: &Actor, id: &str) -> Result<
     Ok(no_content())
 }
 
+/// `GET /api/users/{id}/sessions`: the user's live browser sessions.
+pub async fn sessions(req: &TenantRequest<'_>, id: &str) -> Result<Response> {
+    let db = req.app.db()?;
+    load(db, req, id).await?;
+    let list = users::sessions_of(db, &req.tenant.tenant.id, id, req.now).await?;
+    Ok(json_response(200, &json!({ "data": list })))
+}
+
+/// `DELETE /api/users/{id}/sessions`: signs the user out everywhere and revokes every token
+/// issued to them (a stolen laptop), without disabling the account.
+pub async fn sign_out_everywhere(
+    req: &TenantRequest<'_>,
+    actor: &Actor,
+    id: &str,
+) -> Result<Response> {
+    let db = req.app.db()?;
+    load(db, req, id).await?;
+    let statements = users::sign_out_statements(
+        db,
+        &req.tenant.tenant.id,
+        id,
+        req.now,
+        users::SignOut::Always,
+    )?;
+    db.batch(statements).await?;
+    record(
+        req,
+        actor,
+        "user_signed_out",
+        None,
+        json!({ "user_id": id }),
+    )
+    .await?;
+    Ok(no_content())
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct GroupIds {
