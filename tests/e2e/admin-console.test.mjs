@@ -187,9 +187,12 @@ test('admin console: user, invite, group, Cloudflare Access client from its pres
     assert.match(signIn, /ada/);
     await page.selectOption('#event', 'client_created');
     await page.click('#audit-filter button');
-    await page.waitForFunction(() => location.hash.includes('event=client_created'));
-    await page.waitForSelector('tr[data-event="client_created"]');
-    assert.equal(await page.locator('tbody tr:not([data-event="client_created"])').count(), 0);
+    // The filtered table replaces the full one once its request returns: wait for that.
+    await page.waitForFunction(() => {
+      const rows = [...document.querySelectorAll('#view tbody tr')];
+      return rows.length > 0 && rows.every((r) => r.dataset.event === 'client_created');
+    });
+    assert.equal(await page.locator('#view tbody tr:not([data-event="client_created"])').count(), 0);
     await page.goto(`${base}/admin#/audit`);
     await page.waitForSelector('tr[data-event="token_issued"]');
     await noLeaks(page);
