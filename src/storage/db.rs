@@ -256,3 +256,33 @@ pub fn count(result: &worker::D1Result) -> Result<i64> {
     }
     Ok(first_row::<Count>(result)?.map_or(0, |c| c.n))
 }
+
+/// Maps a UNIQUE constraint failure of a write to a conflict with this message (other errors
+/// pass through): the constraint is the check, so no racy "is it taken?" query precedes writes.
+pub fn unique_violation(message: impl Into<String>) -> impl FnOnce(Error) -> Error {
+    let message = message.into();
+    move |e| match e {
+        Error::Internal(m) if m.contains("UNIQUE") => Error::Conflict(message),
+        other => other,
+    }
+}
+
+impl Db {
+    /// Whether every id (duplicates allowed) names a row of `table` in this tenant. `table` is
+    /// one of our own table names, never input.
+    pub async fn all_exist(&self, table: &str, tenant_id: &str, ids: &[String]) -> Result<bool> {
+        let mut unique = ids.to_vec();
+        unique.sort();
+        unique.dedup();
+        let found = self
+            .batch(vec![self.statement(
+                &format!(
+                    "SELECT COUNT(*) AS n FROM {table} WHERE tenant_id = ?1 \
+                     AND id IN (SELECT value FROM json_each(?2))"
+                ),
+                crate::params![tenant_id, serde_json::to_string(&unique)?],
+            )?])
+            .await?;
+        Ok(count(&found[0])? == unique.len() as i64)
+    }
+}

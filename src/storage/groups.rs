@@ -38,31 +38,32 @@ pub async fn list(
     .await
 }
 
+/// Creates a group; a name the tenant already uses is a conflict (the UNIQUE constraint).
 pub async fn create(
     db: &Db,
     tenant_id: &str,
     id: &str,
     name: &str,
     friendly_name: &str,
+    custom_claims: &serde_json::Map<String, serde_json::Value>,
     now: i64,
 ) -> Result<()> {
-    let taken: Option<GroupRow> = db
-        .first(
-            "SELECT id, name, friendly_name, custom_claims, 0 AS member_count, created_at \
-             FROM user_groups WHERE tenant_id = ?1 AND name = ?2",
-            params![tenant_id, name],
-        )
-        .await?;
-    if taken.is_some() {
-        return Err(Error::Conflict(format!(
-            "A group named {name} exists already."
-        )));
-    }
     db.run(
-        "INSERT INTO user_groups (id, tenant_id, name, friendly_name, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![id, tenant_id, name, friendly_name, now],
+        "INSERT INTO user_groups (id, tenant_id, name, friendly_name, custom_claims, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            id,
+            tenant_id,
+            name,
+            friendly_name,
+            serde_json::Value::Object(custom_claims.clone()).to_string(),
+            now
+        ],
     )
-    .await?;
+    .await
+    .map_err(super::db::unique_violation(format!(
+        "A group named {name} exists already."
+    )))?;
     Ok(())
 }
 
@@ -74,20 +75,7 @@ pub async fn set_members(
     group_id: &str,
     user_ids: &[String],
 ) -> Result<bool> {
-    #[derive(Deserialize)]
-    struct Count {
-        n: i64,
-    }
-    let found: Option<Count> = db
-        .first(
-            "SELECT COUNT(*) AS n FROM users WHERE tenant_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
-            params![tenant_id, serde_json::to_string(user_ids)?],
-        )
-        .await?;
-    let mut unique = user_ids.to_vec();
-    unique.sort();
-    unique.dedup();
-    if found.map_or(0, |c| c.n) != unique.len() as i64 {
+    if !db.all_exist("users", tenant_id, user_ids).await? {
         return Err(Error::Invalid {
             field: "user_ids",
             message: "some users do not exist".into(),
@@ -105,7 +93,7 @@ pub async fn set_members(
                     "INSERT INTO user_group_members (group_id, user_id) \
                      SELECT ?1, u.id FROM users u WHERE u.tenant_id = ?2 AND u.id IN (SELECT value FROM json_each(?3)) AND {exists}"
                 ),
-                params![group_id, tenant_id, serde_json::to_string(&unique)?],
+                params![group_id, tenant_id, serde_json::to_string(user_ids)?],
             )?,
             db.statement(
                 &format!("SELECT 1 AS n WHERE {exists}"),
@@ -113,7 +101,7 @@ pub async fn set_members(
             )?,
         ])
         .await?;
-    Ok(!super::db::rows::<Count>(&results[2])?.is_empty())
+    Ok(super::db::first_row::<serde_json::Value>(&results[2])?.is_some())
 }
 
 /// A member or an allowed client, as listed on a group.
@@ -176,12 +164,9 @@ pub async fn update(
             params![tenant_id, group_id, name, friendly_name, claims],
         )
         .await
-        .map_err(|e| match e {
-            Error::Internal(m) if m.contains("UNIQUE") => {
-                Error::Conflict("A group with that name exists already.".into())
-            }
-            other => other,
-        })?;
+        .map_err(super::db::unique_violation(
+            "A group with that name exists already.",
+        ))?;
     Ok(changed == 1)
 }
 
@@ -201,24 +186,15 @@ pub async fn clients_restricted_only_to(
     .await
 }
 
-/// Deletes a group with its memberships and client restrictions, in one transaction.
+/// Deletes a group; its memberships and client restrictions go by the schema's
+/// `ON DELETE CASCADE`. False when the group is not in the tenant.
 pub async fn delete(db: &Db, tenant_id: &str, group_id: &str) -> Result<bool> {
-    let in_tenant = "EXISTS (SELECT 1 FROM user_groups WHERE id = ?1 AND tenant_id = ?2)";
-    let results = db
-        .batch(vec![
-            db.statement(
-                &format!("DELETE FROM user_group_members WHERE group_id = ?1 AND {in_tenant}"),
-                params![group_id, tenant_id],
-            )?,
-            db.statement(
-                &format!("DELETE FROM oidc_client_groups WHERE group_id = ?1 AND {in_tenant}"),
-                params![group_id, tenant_id],
-            )?,
-            db.statement(
-                "DELETE FROM user_groups WHERE id = ?1 AND tenant_id = ?2",
-                params![group_id, tenant_id],
-            )?,
-        ])
+    // RETURNING, not meta.changes: D1 reports 0 changes for a delete that cascaded.
+    let deleted: Option<serde_json::Value> = db
+        .first(
+            "DELETE FROM user_groups WHERE id = ?1 AND tenant_id = ?2 RETURNING id",
+            params![group_id, tenant_id],
+        )
         .await?;
-    Ok(results.last().is_some_and(|r| super::db::changes(r) == 1))
+    Ok(deleted.is_some())
 }

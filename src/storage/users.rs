@@ -180,20 +180,6 @@ pub async fn list_page(
     .await
 }
 
-#[derive(Deserialize)]
-struct Count {
-    n: i64,
-}
-
-fn conflict_on_unique(e: crate::error::Error) -> crate::error::Error {
-    match e {
-        crate::error::Error::Internal(m) if m.contains("UNIQUE") => crate::error::Error::Conflict(
-            "That username or email address is already in use.".into(),
-        ),
-        other => other,
-    }
-}
-
 /// Creates a user without a passkey (an admin then sends a one-time login link, with which the
 /// user signs in and registers one).
 pub async fn create(
@@ -204,11 +190,6 @@ pub async fn create(
     flags: &crate::admin::user::AdminFlags,
     now: i64,
 ) -> Result<()> {
-    if username_or_email_taken(db, tenant_id, &profile.username, Some(&profile.email)).await? {
-        return Err(crate::error::Error::Conflict(
-            "That username or email address is already in use.".into(),
-        ));
-    }
     let claims = flags.custom_claims.clone().unwrap_or_default();
     db.run(
         "INSERT INTO users (id, tenant_id, username, email, email_verified, first_name, last_name, \
@@ -229,27 +210,35 @@ pub async fn create(
         ],
     )
     .await
-    .map_err(conflict_on_unique)?;
+    .map_err(super::db::unique_violation(
+        "That username or email address is already in use.",
+    ))?;
     Ok(())
 }
 
 /// Whether taking admin rights from (or disabling, or deleting) this user would leave the
 /// tenant without an active admin: then nobody could run it any more.
 pub async fn is_last_active_admin(db: &Db, tenant_id: &str, user_id: &str) -> Result<bool> {
-    let others: Option<Count> = db
+    #[derive(Deserialize)]
+    struct Last {
+        last: i64,
+    }
+    let row: Option<Last> = db
         .first(
-            "SELECT COUNT(*) AS n FROM users WHERE tenant_id = ?1 AND id != ?2 AND is_admin = 1 AND disabled = 0",
+            &format!(
+                "SELECT (is_admin = 1 AND disabled = 0 AND NOT {ANOTHER_ACTIVE_ADMIN}) AS last \
+                 FROM users WHERE tenant_id = ?1 AND id = ?2"
+            ),
             params![tenant_id, user_id],
         )
         .await?;
-    let this: Option<Count> = db
-        .first(
-            "SELECT COUNT(*) AS n FROM users WHERE tenant_id = ?1 AND id = ?2 AND is_admin = 1 AND disabled = 0",
-            params![tenant_id, user_id],
-        )
-        .await?;
-    Ok(this.is_some_and(|c| c.n == 1) && others.is_some_and(|c| c.n == 0))
+    Ok(row.is_some_and(|r| r.last == 1))
 }
+
+/// True when the tenant (?1) has an active admin other than the user ?2: the one rule behind
+/// "the last active admin stays", shared by the check above and the guarded UPDATE below.
+const ANOTHER_ACTIVE_ADMIN: &str = "EXISTS (SELECT 1 FROM users o WHERE o.tenant_id = ?1 \
+     AND o.id != ?2 AND o.is_admin = 1 AND o.disabled = 0)";
 
 /// Sets the admin-only flags and claims given; false when the change was refused because it
 /// would leave the tenant without an active admin. That rule is part of the UPDATE itself, so
@@ -268,7 +257,8 @@ pub async fn update_flags(
         .clone()
         .map(|c| serde_json::Value::Object(c).to_string());
     let mut statements = vec![db.statement(
-        "UPDATE users SET \
+        &format!(
+            "UPDATE users SET \
            email_verified = COALESCE(?3, email_verified), \
            is_admin = COALESCE(?4, is_admin), \
            disabled = COALESCE(?5, disabled), \
@@ -276,8 +266,8 @@ pub async fn update_flags(
            updated_at = ?7 \
          WHERE tenant_id = ?1 AND id = ?2 AND ( \
            NOT (is_admin = 1 AND disabled = 0 AND (COALESCE(?4, 1) = 0 OR COALESCE(?5, 0) = 1)) \
-           OR EXISTS (SELECT 1 FROM users o WHERE o.tenant_id = ?1 AND o.id != ?2 \
-                      AND o.is_admin = 1 AND o.disabled = 0))",
+           OR {ANOTHER_ACTIVE_ADMIN})"
+        ),
         params![
             tenant_id,
             user_id,
@@ -368,8 +358,10 @@ pub async fn sessions_of(
     .await
 }
 
-/// Deletes a user with everything that is theirs: passkeys, sessions, memberships, consents,
-/// links, grants and tokens. One transaction; false when no such user is in the tenant.
+/// Deletes a user with everything that is theirs, in one transaction; false when no such user
+/// is in the tenant. Passkeys, sessions, consents, links and memberships go by the schema's
+/// `ON DELETE CASCADE` (as a tenant's rows do); grants and codes name the user without a foreign
+/// key, so they are deleted here, and a grant's access and refresh tokens cascade from it.
 pub async fn delete(db: &Db, tenant_id: &str, user_id: &str) -> Result<bool> {
     let owned = |table: &str| {
         db.statement(
@@ -377,27 +369,20 @@ pub async fn delete(db: &Db, tenant_id: &str, user_id: &str) -> Result<bool> {
             params![tenant_id, user_id],
         )
     };
-    let in_tenant = "EXISTS (SELECT 1 FROM users WHERE id = ?2 AND tenant_id = ?1)";
     let statements = vec![
-        owned("passkeys")?,
-        owned("sessions")?,
-        owned("consents")?,
-        owned("one_time_tokens")?,
         owned("authorization_codes")?,
-        owned("access_tokens")?,
-        owned("refresh_tokens")?,
         owned("grants")?,
         db.statement(
-            &format!("DELETE FROM user_group_members WHERE user_id = ?2 AND {in_tenant}"),
-            params![tenant_id, user_id],
-        )?,
-        db.statement(
-            "DELETE FROM users WHERE tenant_id = ?1 AND id = ?2",
+            "DELETE FROM users WHERE tenant_id = ?1 AND id = ?2 RETURNING id",
             params![tenant_id, user_id],
         )?,
     ];
     let results = db.batch(statements).await?;
-    Ok(results.last().is_some_and(|r| super::db::changes(r) == 1))
+    // RETURNING, not meta.changes: D1 reports 0 changes for a delete that cascaded.
+    Ok(match results.last() {
+        Some(r) => super::db::first_row::<serde_json::Value>(r)?.is_some(),
+        None => false,
+    })
 }
 
 /// The groups a user belongs to (id, name).
@@ -424,16 +409,7 @@ pub async fn set_groups(
     user_id: &str,
     group_ids: &[String],
 ) -> Result<()> {
-    let mut unique = group_ids.to_vec();
-    unique.sort();
-    unique.dedup();
-    let found: Option<Count> = db
-        .first(
-            "SELECT COUNT(*) AS n FROM user_groups WHERE tenant_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
-            params![tenant_id, serde_json::to_string(&unique)?],
-        )
-        .await?;
-    if found.map_or(0, |c| c.n) != unique.len() as i64 {
+    if !db.all_exist("user_groups", tenant_id, group_ids).await? {
         return Err(crate::error::Error::Invalid {
             field: "group_ids",
             message: "some groups do not exist".into(),
@@ -450,7 +426,7 @@ pub async fn set_groups(
                 "INSERT INTO user_group_members (group_id, user_id) SELECT g.id, ?1 FROM user_groups g \
                  WHERE g.tenant_id = ?2 AND g.id IN (SELECT value FROM json_each(?3)) AND {in_tenant}"
             ),
-            params![user_id, tenant_id, serde_json::to_string(&unique)?],
+            params![user_id, tenant_id, serde_json::to_string(group_ids)?],
         )?,
     ])
     .await?;

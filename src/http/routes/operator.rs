@@ -209,13 +209,10 @@ impl Operator<'_> {
         let expires_at = self.now + SETUP_LINK_TTL_SECS;
         tenants::create(self.db()?, &tenant, &keys, &secret_hash(&token), expires_at)
             .await
-            .map_err(|e| match e {
-                // Two concurrent creates of one slug: the UNIQUE constraint decides.
-                Error::Internal(m) if m.contains("UNIQUE") => {
-                    Error::Conflict(format!("the slug {slug} is taken"))
-                }
-                other => other,
-            })?;
+            // Two concurrent creates of one slug: the UNIQUE constraint decides.
+            .map_err(crate::storage::db::unique_violation(format!(
+                "the slug {slug} is taken"
+            )))?;
         self.invalidate(&tenant).await?;
         let mut view = self.view(incoming, &tenant).await?;
         let base = view["issuer"].as_str().unwrap_or_default().to_string();

@@ -21,6 +21,7 @@ use crate::http::session;
 use crate::params;
 use crate::passkey::{self, RelyingParty, StoredPasskey, UserEntity};
 use crate::storage::ceremonies::{self, ChallengeRow, LinkPurpose};
+use crate::storage::db::unique_violation;
 use crate::storage::db::{rows, Statement};
 use crate::storage::passkeys::{self, NewPasskey, PasskeyRow};
 use crate::storage::{audit, sessions};
@@ -457,12 +458,9 @@ pub async fn register_finish(mut req: TenantRequest<'_>) -> Result<Response> {
                 audit::insert_statement(db, &tenant_id, "sign_up", Some(&user_id), None, &origin,
                     &json!({ "admin": admin, "passkey": name }), req.now)?,
             ];
-            let results = db.batch(statements).await.map_err(|e| match e {
-                Error::Internal(m) if m.contains("UNIQUE") => Error::Conflict(
-                    "That username, email address or passkey is already in use.".into(),
-                ),
-                other => other,
-            })?;
+            let results = db.batch(statements).await.map_err(unique_violation(
+                "That username, email address or passkey is already in use.",
+            ))?;
             if results[0].meta().ok().flatten().and_then(|m| m.changes) != Some(1) {
                 return Err(Error::BadRequest(
                     "This link has expired or was already used.".into(),
@@ -492,12 +490,7 @@ pub async fn register_finish(mut req: TenantRequest<'_>) -> Result<Response> {
                 )?,
             ])
             .await
-            .map_err(|e| match e {
-                Error::Internal(m) if m.contains("UNIQUE") => {
-                    Error::Conflict("This passkey is already registered.".into())
-                }
-                other => other,
-            })?;
+            .map_err(unique_violation("This passkey is already registered."))?;
             Ok(redirect_json(&req, "/account", None))
         }
         Ceremony::Login => Err(Error::BadRequest("This registration expired.".into())),

@@ -101,10 +101,16 @@ pub async fn create(mut req: TenantRequest<'_>, actor: &Actor) -> Result<Respons
     let id = random::id();
     let db = req.app.db()?;
     let tenant_id = req.tenant.tenant.id.clone();
-    groups::create(db, &tenant_id, &id, &name, &friendly, req.now).await?;
-    if let Some(c) = &claims {
-        groups::update(db, &tenant_id, &id, None, None, Some(c)).await?;
-    }
+    groups::create(
+        db,
+        &tenant_id,
+        &id,
+        &name,
+        &friendly,
+        &claims.unwrap_or_default(),
+        req.now,
+    )
+    .await?;
     record(&req, actor, "group_created", None, json!({ "group": name })).await?;
     get(&req, &id).await.map(|r| r.with_status(201))
 }
