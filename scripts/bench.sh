@@ -60,6 +60,6 @@ done
 log "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), node $(node --version)"
 mkdir -p "$ROOT/target/bench"
 EDGE_ID_PORT="$PORT" EDGE_ID_OPERATOR_SECRET="$OPERATOR_SECRET" REF_PORT="$REF_PORT" \
-  EDGE_ID_SOFT_AUTHENTICATOR="$ROOT/target/release/soft-authenticator" \
+  EDGE_ID_SOFT_AUTHENTICATOR="${CARGO_TARGET_DIR:-$ROOT/target}/release/soft-authenticator" \
   BENCH_READY_MS="$((t1 - t0))" EDGE_PGID="$PID" EDGE_INSPECTOR_PORT="$(cat "$WORK/wrangler.log.inspector")" FLOOR_PORT="$FLOOR_PORT" FLOOR_PGID="$FLOOR_PID" \
   node "$ROOT/bench/run.mjs" | tee "$ROOT/target/bench/latest.md"

@@ -19,45 +19,5 @@ cargo clippy --lib --target wasm32-unknown-unknown --quiet -- -D warnings
 log "native unit and ceremony tests"
 cargo test --workspace --quiet
 
-log "release build of the Worker and the software authenticator"
-bash "$ROOT/scripts/build.sh" >/dev/null
-cargo build --release --quiet -p soft-authenticator
-
-WORK="$(mktemp -d /tmp/edge-id-test.XXXXXX)"
-PID=""
-cleanup() {
-  stop_pid "$PID"
-  rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-
-log "wrangler deploy --dry-run (the bundle and config are deployable)"
-wrangler deploy --dry-run --outdir "$WORK/dry-run" >"$WORK/dry-run.log" 2>&1 || {
-  cat "$WORK/dry-run.log"
-  die "wrangler deploy --dry-run failed"
-}
-
-MASTER_KEY="$(head -c 32 /dev/urandom | base64)"
-OPERATOR_SECRET="$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
-PORT="$(free_port)"
-log "starting the Worker on 127.0.0.1:$PORT with a fresh local D1/KV"
-wrangler d1 migrations apply DB --local --persist-to "$WORK/state" >"$WORK/migrate.log" 2>&1 || {
-  cat "$WORK/migrate.log"
-  die "applying migrations failed"
-}
-PID="$(start_wrangler "$PORT" "$WORK/state" "$WORK/wrangler.log" \
-  --var "MASTER_KEY:$MASTER_KEY" --var "OPERATOR_SECRET:$OPERATOR_SECRET" --var "EXPOSE_METRICS:1")"
-wait_ready "$PORT" "$WORK/wrangler.log"
-
-log "end-to-end tests"
-mkdir -p "$ROOT/tests/output"
-status=0
-EDGE_ID_PORT="$PORT" EDGE_ID_OPERATOR_SECRET="$OPERATOR_SECRET" \
-  EDGE_ID_SOFT_AUTHENTICATOR="$ROOT/target/release/soft-authenticator" \
-  node --test --test-concurrency=2 --test-reporter=spec "$ROOT"/tests/e2e/*.test.mjs || status=$?
-if [ "$status" != 0 ]; then
-  log "wrangler log (last 60 lines)"
-  tail -n 60 "$WORK/wrangler.log" >&2
-  exit "$status"
-fi
+bash "$ROOT/scripts/e2e.sh"
 log "all tests passed"
