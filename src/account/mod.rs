@@ -1,6 +1,8 @@
 //! Accounts, free of Workers types: validation of the profile fields people type at sign-up and
 //! on the account page, with errors that name the field so the form can point at it.
 
+pub mod next;
+
 use serde::Deserialize;
 
 use crate::validation::field_error as error;

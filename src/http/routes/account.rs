@@ -5,7 +5,7 @@ use serde::Deserialize;
 use worker::Response;
 
 use super::pages::{brand, message, render};
-use super::webauthn::safe_next;
+use crate::account::next::safe_next;
 use crate::account::{ProfileChange, ProfileInput};
 use crate::error::{Error, Result};
 use crate::http::request::TenantRequest;
@@ -19,7 +19,7 @@ use crate::ui::{
 };
 
 pub async fn login_page(req: TenantRequest<'_>) -> Result<Response> {
-    let next = safe_next(req.incoming.query_param("next"));
+    let next = safe_next(req.incoming.query_param("next"), &req.issuer);
     if session::current(&req).await?.is_some() && req.incoming.query_param("force").is_none() {
         return Ok(redirect(&next));
     }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use worker::Response;
 
+use crate::account::next::safe_next;
 use crate::account::{NewProfile, ProfileInput};
 use crate::crypto::hash::secret_hash;
 use crate::crypto::random;
@@ -85,14 +86,6 @@ async fn store_challenge(
     )
     .await?;
     Ok(challenge)
-}
-
-/// A same-origin path to continue to after sign-in; anything else falls back to the account.
-pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
-        _ => "/account".to_string(),
-    }
 }
 
 pub async fn login_start(req: TenantRequest<'_>) -> Result<Response> {
@@ -257,7 +250,7 @@ pub async fn login_finish(mut req: TenantRequest<'_>) -> Result<Response> {
     let cookie = session::set_cookie(&req, &session_id, lifetime);
     Ok(redirect_json(
         &req,
-        &safe_next(body.next.as_deref()),
+        &safe_next(body.next.as_deref(), &req.issuer),
         Some(cookie),
     ))
 }
