@@ -23,7 +23,11 @@ pub enum EnvelopeError {
 
 /// The deployment master key, parsed from its base64 secret form.
 #[derive(Clone)]
-pub struct MasterKey(Aes256Gcm);
+pub struct MasterKey {
+    cipher: Aes256Gcm,
+    /// The raw key, kept only to derive purpose-bound subkeys (never used directly as a key).
+    raw: [u8; 32],
+}
 
 impl MasterKey {
     pub fn from_base64(secret: &str) -> Result<Self, EnvelopeError> {
@@ -32,14 +36,26 @@ impl MasterKey {
             .or_else(|_| URL_SAFE_NO_PAD.decode(secret.trim()))
             .map_err(|_| EnvelopeError::BadMasterKey)?;
         let cipher = Aes256Gcm::new_from_slice(&raw).map_err(|_| EnvelopeError::BadMasterKey)?;
-        Ok(Self(cipher))
+        let raw: [u8; 32] = raw.try_into().map_err(|_| EnvelopeError::BadMasterKey)?;
+        Ok(Self { cipher, raw })
+    }
+
+    /// A 256-bit subkey for one purpose (HMAC-SHA256 of the purpose label under the master
+    /// key): each use of the master key gets its own key, so no two purposes share one.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.raw)
+            .expect("HMAC takes keys of any length");
+        mac.update(b"edge-id subkey\0");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
     }
 
     /// Seals `plaintext`, binding it to `context` (the key id). Output: `v1.<b64url(nonce|ct)>`.
     pub fn seal(&self, context: &str, plaintext: &[u8]) -> String {
         let nonce_bytes = super::random::bytes::<12>();
         let ciphertext = self
-            .0
+            .cipher
             .encrypt(
                 &Nonce::from(nonce_bytes),
                 Payload {
@@ -65,7 +81,7 @@ impl MasterKey {
         }
         let (nonce, ciphertext) = raw.split_at(12);
         let nonce: [u8; 12] = nonce.try_into().map_err(|_| EnvelopeError::Malformed)?;
-        self.0
+        self.cipher
             .decrypt(
                 &Nonce::from(nonce),
                 Payload {
@@ -116,6 +132,13 @@ mod tests {
         assert!(k.open("c", &sealed).is_err());
         assert_eq!(k.open("c", "v2.xyz"), Err(EnvelopeError::Malformed));
         assert_eq!(k.open("c", "v1.AAAA"), Err(EnvelopeError::Malformed));
+    }
+
+    #[test]
+    fn subkeys_differ_per_purpose_and_master_key() {
+        assert_eq!(key(1).derive("a"), key(1).derive("a"));
+        assert_ne!(key(1).derive("a"), key(1).derive("b"));
+        assert_ne!(key(1).derive("a"), key(2).derive("a"));
     }
 
     #[test]
