@@ -8,6 +8,11 @@ if [ "${EDGE_ID_PREBUILT:-0}" = 1 ] && [ -f "$ROOT/build/index.js" ]; then
   exit 0
 fi
 
+# The Worker's wasm always builds in this checkout's own target dir: cargo copies the final
+# artifact to one fixed path per target dir (target/wasm32-unknown-unknown/release/edge_id.wasm),
+# so two checkouts sharing a CARGO_TARGET_DIR would bundle each other's code. Several checkouts
+# (git worktrees) may build at once.
+export CARGO_TARGET_DIR="$ROOT/target"
 export WASM_BINDGEN_BIN="$HOME/.cargo/bin/wasm-bindgen"
 export WASM_OPT_BIN="$ROOT/node_modules/.bin/wasm-opt"
 export ESBUILD_BIN="$ROOT/node_modules/.bin/esbuild"
