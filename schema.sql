@@ -189,7 +189,8 @@ CREATE TABLE IF NOT EXISTS interactions (
   tenant_id   TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
   request     TEXT NOT NULL,
   created_at  INTEGER NOT NULL,
-  expires_at  INTEGER NOT NULL
+  expires_at  INTEGER NOT NULL,
+  browser_hash TEXT                         -- hash of the starting browser's cookie (0006)
 );
 
 -- A grant is the family of tokens issued from one authorization code.

@@ -26,10 +26,14 @@ pub async fn handle(app: &App, req: Request) -> Response {
         Err(e) => return finalize(error_response(&e, style, "edge-id"), false, None),
     };
     let realm = incoming.host.name.clone();
-    let response = match dispatch(app, incoming).await {
+    let cors = routes::oidc::cors_path(&incoming.path);
+    let mut response = match dispatch(app, incoming).await {
         Ok(resp) => resp,
         Err(e) => error_response(&e, style, &realm),
     };
+    if cors {
+        routes::oidc::allow_cors(&mut response);
+    }
     let metrics = app
         .expose_metrics
         .then(|| app.db().map(|db| db.round_trips()).unwrap_or(0));

@@ -11,6 +11,11 @@ use crate::storage::sessions::{self, SessionWithUser};
 use super::request::TenantRequest;
 
 pub const SESSION_COOKIE: &str = "eid_session";
+/// A random id of this browser (not a session): binds requests parked while the person signs in
+/// to the browser that started them.
+pub const BROWSER_COOKIE: &str = "eid_browser";
+/// The browser id lives about a year (browsers cap cookie lifetimes at 400 days).
+const BROWSER_COOKIE_MAX_AGE: i64 = 365 * 24 * 3600;
 
 /// The value of a cookie in the request, if present.
 pub fn cookie(req: &TenantRequest<'_>, name: &str) -> Option<String> {
@@ -50,6 +55,26 @@ pub fn set_cookie(req: &TenantRequest<'_>, session_id: &str, max_age: i64) -> St
         "{SESSION_COOKIE}={session_id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}",
         secure_attr(req)
     )
+}
+
+/// This browser's id as presented (a well-formed value only).
+pub fn browser_id(req: &TenantRequest<'_>) -> Option<String> {
+    cookie(req, BROWSER_COOKIE).filter(|c| c.len() == 43)
+}
+
+/// This browser's id, minting one (with the `Set-Cookie` value to send) when it has none.
+pub fn browser_id_or_new(req: &TenantRequest<'_>) -> (String, Option<String>) {
+    match browser_id(req) {
+        Some(id) => (id, None),
+        None => {
+            let id = crate::crypto::random::token();
+            let set = format!(
+                "{BROWSER_COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={BROWSER_COOKIE_MAX_AGE}{}",
+                secure_attr(req)
+            );
+            (id, Some(set))
+        }
+    }
 }
 
 pub fn clear_cookie(req: &TenantRequest<'_>) -> String {

@@ -11,6 +11,7 @@ pub mod hint;
 pub mod interaction;
 pub mod logout;
 pub mod pkce;
+pub mod refresh;
 pub mod response;
 pub mod scope;
 pub mod token;

@@ -15,6 +15,19 @@ pub struct Origin {
     pub asn: Option<i64>,
 }
 
+/// When an entry joins a batch whose change may or may not happen, the entry records the
+/// outcome: it is written only if the batch did (or did not) create the session with this id
+/// hash. D1 runs a batch as one transaction, so the entry exists exactly when what it says
+/// happened has committed.
+#[derive(Debug, Clone, Copy)]
+pub enum When<'a> {
+    Always,
+    /// The session was created earlier in the batch (sign-in and sign-up succeeded).
+    SessionCreated(&'a str),
+    /// The session was refused earlier in the batch (for instance, the account is disabled).
+    SessionRefused(&'a str),
+}
+
 #[allow(clippy::too_many_arguments)]
 pub fn insert_statement(
     db: &Db,
@@ -26,9 +39,48 @@ pub fn insert_statement(
     details: &serde_json::Value,
     now: i64,
 ) -> Result<Statement> {
+    insert_when_statement(
+        db,
+        tenant_id,
+        event,
+        user_id,
+        client_id,
+        origin,
+        details,
+        now,
+        When::Always,
+    )
+}
+
+/// [`insert_statement`] written only under `when`.
+#[allow(clippy::too_many_arguments)]
+pub fn insert_when_statement(
+    db: &Db,
+    tenant_id: &str,
+    event: &str,
+    user_id: Option<&str>,
+    client_id: Option<&str>,
+    origin: &Origin,
+    details: &serde_json::Value,
+    now: i64,
+    when: When<'_>,
+) -> Result<Statement> {
+    let (condition, session) = match when {
+        When::Always => ("1", None),
+        When::SessionCreated(h) => (
+            "EXISTS (SELECT 1 FROM sessions WHERE id_hash = ?13)",
+            Some(h),
+        ),
+        When::SessionRefused(h) => (
+            "NOT EXISTS (SELECT 1 FROM sessions WHERE id_hash = ?13)",
+            Some(h),
+        ),
+    };
     db.statement(
-        "INSERT INTO audit_logs (id, tenant_id, event, user_id, client_id, ip, user_agent, country, city, asn, details, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        &format!(
+            "INSERT INTO audit_logs (id, tenant_id, event, user_id, client_id, ip, user_agent, country, city, asn, details, created_at) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12 WHERE {condition}"
+        ),
         params![
             random::id(),
             tenant_id,
@@ -41,7 +93,8 @@ pub fn insert_statement(
             origin.city.clone(),
             origin.asn,
             details.to_string(),
-            now
+            now,
+            session
         ],
     )
 }

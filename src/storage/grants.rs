@@ -214,6 +214,18 @@ pub async fn revoke_grant(db: &Db, tenant_id: &str, grant_id: &str, now: i64) ->
     Ok(())
 }
 
+/// The condition "user `{user}` is enabled and may use client `{client}`" (a client with no
+/// allowed groups is open to every user), checked again at every refresh so that disabling a
+/// user or removing them from the client's groups ends their access at the next refresh.
+fn user_may_use_client(user: &str, client: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM users u WHERE u.id = {user} AND u.disabled = 0) \
+         AND (NOT EXISTS (SELECT 1 FROM oidc_client_groups cg WHERE cg.client_id = {client}) \
+              OR EXISTS (SELECT 1 FROM oidc_client_groups cg JOIN user_group_members m ON m.group_id = cg.group_id \
+                         WHERE cg.client_id = {client} AND m.user_id = {user}))"
+    )
+}
+
 /// A refresh token with its grant.
 #[derive(Debug, Deserialize)]
 pub struct RefreshRow {
@@ -222,8 +234,22 @@ pub struct RefreshRow {
     pub scope: String,
     pub expires_at: i64,
     pub used_at: Option<i64>,
+    pub replaced_by: Option<String>,
+    pub successor_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
     pub auth_time: i64,
+}
+
+impl RefreshRow {
+    pub fn stored(&self) -> crate::oidc::refresh::StoredRefresh {
+        crate::oidc::refresh::StoredRefresh {
+            expires_at: self.expires_at,
+            revoked: self.revoked_at.is_some(),
+            used_at: self.used_at,
+            replaced_by: self.replaced_by.clone(),
+            successor_used: self.successor_used_at.is_some(),
+        }
+    }
 }
 
 pub struct RefreshLookup {
@@ -244,7 +270,9 @@ pub async fn find_refresh(
                 params![tenant_id, client_id],
             )?,
             db.statement(
-                "SELECT r.grant_id, r.client_id, r.scope, r.expires_at, r.used_at, g.revoked_at, g.auth_time \
+                "SELECT r.grant_id, r.client_id, r.scope, r.expires_at, r.used_at, r.replaced_by, \
+                 (SELECT s.used_at FROM refresh_tokens s WHERE s.token_hash = r.replaced_by) AS successor_used_at, \
+                 g.revoked_at, g.auth_time \
                  FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id \
                  WHERE r.token_hash = ?1 AND r.tenant_id = ?2",
                 params![token_hash, tenant_id],
@@ -263,22 +291,32 @@ pub struct Rotation<'a> {
     pub grant_id: &'a str,
     pub scope: &'a str,
     pub now: i64,
+    /// Seconds after rotation during which the old token still yields its successor.
+    pub grace_secs: u32,
     pub access_token_hash: String,
     pub access_expires_at: i64,
+    /// The successor's hash (see `oidc::refresh::successor`).
     pub refresh_token_hash: String,
     pub refresh_expires_at: i64,
 }
 
-pub struct RotationOutcome {
-    /// False when a concurrent request rotated the token first.
-    pub rotated: bool,
-    pub user: Option<UserRow>,
-    pub groups: Vec<GroupClaimsRow>,
+pub enum RotationOutcome {
+    /// Tokens were issued (by the rotation, or as a grace-period repeat of it).
+    Issued {
+        user: UserRow,
+        groups: Vec<GroupClaimsRow>,
+    },
+    /// The user is disabled or no longer allowed to use the client: nothing changed.
+    NoAccess,
+    /// Another request rotated the token and this one may not share its successor.
+    Lost,
 }
 
-/// Rotates a refresh token: marks it used and mints its replacement and a new access token,
-/// atomically; the replacements are selected through `replaced_by`, so only the request that
-/// won the rotation mints anything.
+/// Rotates a refresh token in one batch: marks it used (first use only) and mints a new access
+/// token and the successor refresh token. The mints are selected through `replaced_by`, so they
+/// happen for the request that rotated the token and, within the grace period, for repeats
+/// that computed the same successor (`INSERT OR IGNORE` keeps one successor row); nothing
+/// happens when the user lost access to the client.
 pub async fn rotate_refresh(db: &Db, r: &Rotation<'_>) -> Result<RotationOutcome> {
     let p = || {
         params![
@@ -290,30 +328,39 @@ pub async fn rotate_refresh(db: &Db, r: &Rotation<'_>) -> Result<RotationOutcome
             r.access_expires_at,
             r.refresh_token_hash.as_str(),
             r.refresh_expires_at,
-            r.scope
+            r.scope,
+            i64::from(r.grace_secs)
         ]
     };
-    let won = "FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id AND g.revoked_at IS NULL \
-               WHERE r.token_hash = ?2 AND r.tenant_id = ?1 AND r.replaced_by = ?7";
     let grant_user = "(SELECT user_id FROM grants WHERE id = ?3 AND tenant_id = ?1)";
+    let grant_client = "(SELECT client_id FROM grants WHERE id = ?3 AND tenant_id = ?1)";
+    let may_use = user_may_use_client(grant_user, grant_client);
+    let issues = format!(
+        "FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id AND g.revoked_at IS NULL \
+         WHERE r.token_hash = ?2 AND r.tenant_id = ?1 AND r.replaced_by = ?7 AND r.used_at >= ?4 - ?10 \
+         AND NOT EXISTS (SELECT 1 FROM refresh_tokens s WHERE s.token_hash = ?7 AND s.used_at IS NOT NULL) \
+         AND {may_use}"
+    );
     let results = db
         .batch(vec![
             db.statement(
-                "UPDATE refresh_tokens SET used_at = ?4, replaced_by = ?7 \
-                 WHERE token_hash = ?2 AND tenant_id = ?1 AND used_at IS NULL RETURNING grant_id",
-                p(),
-            )?,
-            db.statement(
                 &format!(
-                    "INSERT INTO access_tokens (token_hash, grant_id, tenant_id, client_id, user_id, scope, created_at, expires_at) \
-                     SELECT ?5, r.grant_id, r.tenant_id, r.client_id, r.user_id, ?9, ?4, ?6 {won}"
+                    "UPDATE refresh_tokens SET used_at = ?4, replaced_by = ?7 \
+                     WHERE token_hash = ?2 AND tenant_id = ?1 AND used_at IS NULL AND {may_use}"
                 ),
                 p(),
             )?,
             db.statement(
                 &format!(
-                    "INSERT INTO refresh_tokens (token_hash, grant_id, tenant_id, client_id, user_id, scope, created_at, expires_at) \
-                     SELECT ?7, r.grant_id, r.tenant_id, r.client_id, r.user_id, ?9, ?4, ?8 {won}"
+                    "INSERT INTO access_tokens (token_hash, grant_id, tenant_id, client_id, user_id, scope, created_at, expires_at) \
+                     SELECT ?5, r.grant_id, r.tenant_id, r.client_id, r.user_id, ?9, ?4, ?6 {issues}"
+                ),
+                p(),
+            )?,
+            db.statement(
+                &format!(
+                    "INSERT OR IGNORE INTO refresh_tokens (token_hash, grant_id, tenant_id, client_id, user_id, scope, created_at, expires_at) \
+                     SELECT ?7, r.grant_id, r.tenant_id, r.client_id, r.user_id, ?9, ?4, ?8 {issues}"
                 ),
                 p(),
             )?,
@@ -328,12 +375,21 @@ pub async fn rotate_refresh(db: &Db, r: &Rotation<'_>) -> Result<RotationOutcome
                 ),
                 p(),
             )?,
+            db.statement(&format!("SELECT {may_use} AS n"), p())?,
         ])
         .await?;
-    Ok(RotationOutcome {
-        rotated: super::db::changes(&results[1]) > 0,
-        user: first_row(&results[3])?,
-        groups: rows(&results[4])?,
+    if super::db::changes(&results[1]) > 0 {
+        if let Some(user) = first_row(&results[3])? {
+            return Ok(RotationOutcome::Issued {
+                user,
+                groups: rows(&results[4])?,
+            });
+        }
+    }
+    Ok(if super::db::count(&results[5])? == 0 {
+        RotationOutcome::NoAccess
+    } else {
+        RotationOutcome::Lost
     })
 }
 

@@ -19,19 +19,37 @@ pub struct InteractionRow {
     pub created_at: i64,
 }
 
-pub async fn put(db: &Db, tenant_id: &str, id: &str, request_json: &str, now: i64) -> Result<()> {
+/// Parks a request for the browser holding `browser` (its `eid_browser` cookie value).
+pub async fn put(
+    db: &Db,
+    tenant_id: &str,
+    id: &str,
+    browser: &str,
+    request_json: &str,
+    now: i64,
+) -> Result<()> {
     db.run(
-        "INSERT INTO interactions (id_hash, tenant_id, request, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![secret_hash(id), tenant_id, request_json, now, now + INTERACTION_TTL],
+        "INSERT INTO interactions (id_hash, tenant_id, request, created_at, expires_at, browser_hash) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![secret_hash(id), tenant_id, request_json, now, now + INTERACTION_TTL, secret_hash(browser)],
     )
     .await?;
     Ok(())
 }
 
-pub fn find_statement(db: &Db, tenant_id: &str, id: &str, now: i64) -> Result<Statement> {
+/// Finds a live parked request, only for the browser that parked it (`browser` is the cookie
+/// value this request presented, if any).
+pub fn find_statement(
+    db: &Db,
+    tenant_id: &str,
+    id: &str,
+    browser: Option<&str>,
+    now: i64,
+) -> Result<Statement> {
     db.statement(
-        "SELECT request, created_at FROM interactions WHERE id_hash = ?1 AND tenant_id = ?2 AND expires_at > ?3",
-        params![secret_hash(id), tenant_id, now],
+        "SELECT request, created_at FROM interactions WHERE id_hash = ?1 AND tenant_id = ?2 AND expires_at > ?3 \
+         AND browser_hash = ?4",
+        params![secret_hash(id), tenant_id, now, browser.map(secret_hash)],
     )
 }
 

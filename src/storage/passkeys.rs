@@ -87,6 +87,9 @@ pub fn insert_statement(
 }
 
 /// Records a successful assertion: new counter, backup state and last use.
+/// Records a use of the passkey (counter, backup state), only if the sign-in it was used for
+/// created the session with `session_id_hash` earlier in the same batch: a refused sign-in (a
+/// disabled account) changes nothing.
 pub fn touch_statement(
     db: &Db,
     tenant_id: &str,
@@ -94,11 +97,20 @@ pub fn touch_statement(
     sign_count: i64,
     backup_state: bool,
     now: i64,
+    session_id_hash: &str,
 ) -> Result<Statement> {
     db.statement(
         "UPDATE passkeys SET sign_count = ?3, backup_state = ?4, last_used_at = ?5 \
-         WHERE tenant_id = ?1 AND credential_id = ?2",
-        params![tenant_id, credential_id, sign_count, backup_state, now],
+         WHERE tenant_id = ?1 AND credential_id = ?2 \
+         AND EXISTS (SELECT 1 FROM sessions WHERE id_hash = ?6)",
+        params![
+            tenant_id,
+            credential_id,
+            sign_count,
+            backup_state,
+            now,
+            session_id_hash
+        ],
     )
 }
 

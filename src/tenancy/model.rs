@@ -54,6 +54,9 @@ pub struct TenantSettings {
     pub user_editable_fields: Vec<String>,
     /// Days audit entries are kept before the scheduled cleanup removes them.
     pub audit_retention_days: u32,
+    /// Seconds a rotated refresh token still works (yielding the same successor) before a
+    /// repeat counts as reuse and revokes the family; 0 = strict. See `oidc::refresh`.
+    pub refresh_grace_secs: u32,
 }
 
 impl Default for TenantSettings {
@@ -69,6 +72,7 @@ impl Default for TenantSettings {
                 "display_name".into(),
             ],
             audit_retention_days: 90,
+            refresh_grace_secs: crate::oidc::refresh::DEFAULT_GRACE_SECS,
         }
     }
 }

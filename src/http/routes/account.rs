@@ -104,20 +104,25 @@ pub async fn one_time_login(mut req: TenantRequest<'_>) -> Result<Response> {
             Error::BadRequest("This sign-in link has expired or was already used.".into())
         })?;
     let (session_id, insert, lifetime) = super::webauthn::start_session(&req, &user_id)?;
-    db.batch(vec![
-        insert,
-        audit::insert_statement(
-            db,
-            &tenant_id,
-            "sign_in",
-            Some(&user_id),
-            None,
-            &req.incoming.audit_origin(),
-            &serde_json::json!({ "method": "one_time_link" }),
-            req.now,
-        )?,
-    ])
-    .await?;
+    let created = db
+        .batch(vec![
+            insert,
+            audit::insert_when_statement(
+                db,
+                &tenant_id,
+                "sign_in",
+                Some(&user_id),
+                None,
+                &req.incoming.audit_origin(),
+                &serde_json::json!({ "method": "one_time_link" }),
+                req.now,
+                audit::When::SessionCreated(&crate::crypto::hash::secret_hash(&session_id)),
+            )?,
+        ])
+        .await?;
+    if crate::storage::db::changes(&created[0]) != 1 {
+        return Err(Error::Forbidden("This account is disabled.".into()));
+    }
     let mut resp = redirect("/account?welcome=1");
     set_header(
         &mut resp,

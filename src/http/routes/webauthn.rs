@@ -21,9 +21,10 @@ use crate::http::respond::{json as json_response, set_header};
 use crate::http::session;
 use crate::params;
 use crate::passkey::{self, RelyingParty, StoredPasskey, UserEntity};
+use crate::storage::audit::When;
 use crate::storage::ceremonies::{self, ChallengeRow, LinkPurpose};
 use crate::storage::db::unique_violation;
-use crate::storage::db::{rows, Statement};
+use crate::storage::db::{changes, rows, Statement};
 use crate::storage::passkeys::{self, NewPasskey, PasskeyRow};
 use crate::storage::{audit, sessions};
 use crate::tenancy::SignupMode;
@@ -221,6 +222,22 @@ pub async fn login_finish(mut req: TenantRequest<'_>) -> Result<Response> {
         }
     };
     let (session_id, session_insert, lifetime) = start_session(&req, &stored.user_id)?;
+    let session_hash = secret_hash(&session_id);
+    let audit_entry = |event: &str, details: Value, when| {
+        audit::insert_when_statement(
+            db,
+            &tenant_id,
+            event,
+            Some(&stored.user_id),
+            None,
+            &origin,
+            &details,
+            req.now,
+            when,
+        )
+    };
+    // One transaction: the session exists only for an enabled account, and the counter update
+    // and the audit entry follow whichever way that went.
     let results = db
         .batch(vec![
             session_insert,
@@ -231,20 +248,21 @@ pub async fn login_finish(mut req: TenantRequest<'_>) -> Result<Response> {
                 outcome.sign_count as i64,
                 outcome.backed_up,
                 req.now,
+                &session_hash,
             )?,
-            audit::insert_statement(
-                db,
-                &tenant_id,
+            audit_entry(
                 "sign_in",
-                Some(&stored.user_id),
-                None,
-                &origin,
-                &json!({ "method": "passkey", "passkey": stored.name }),
-                req.now,
+                json!({ "method": "passkey", "passkey": stored.name }),
+                When::SessionCreated(&session_hash),
+            )?,
+            audit_entry(
+                "sign_in_failed",
+                json!({ "reason": "account_disabled" }),
+                When::SessionRefused(&session_hash),
             )?,
         ])
         .await?;
-    if results[0].meta().ok().flatten().and_then(|m| m.changes) != Some(1) {
+    if changes(&results[0]) != 1 {
         return Err(Error::Forbidden("This account is disabled.".into()));
     }
     let cookie = session::set_cookie(&req, &session_id, lifetime);
@@ -448,13 +466,16 @@ pub async fn register_finish(mut req: TenantRequest<'_>) -> Result<Response> {
                 )?,
                 passkeys::insert_statement(db, &tenant_id, &user_id, &new_passkey, req.now)?,
                 session_insert,
-                audit::insert_statement(db, &tenant_id, "sign_up", Some(&user_id), None, &origin,
-                    &json!({ "admin": admin, "passkey": name }), req.now)?,
+                // Written only if this batch created the account (and so its session): a
+                // sign-up that lost a race for its link leaves no trace of an account.
+                audit::insert_when_statement(db, &tenant_id, "sign_up", Some(&user_id), None, &origin,
+                    &json!({ "admin": admin, "passkey": name }), req.now,
+                    When::SessionCreated(&secret_hash(&session_id)))?,
             ];
             let results = db.batch(statements).await.map_err(unique_violation(
                 "That username, email address or passkey is already in use.",
             ))?;
-            if results[0].meta().ok().flatten().and_then(|m| m.changes) != Some(1) {
+            if changes(&results[0]) != 1 {
                 return Err(Error::BadRequest(
                     "This link has expired or was already used.".into(),
                 ));

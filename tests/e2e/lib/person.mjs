@@ -83,10 +83,14 @@ export class Person {
 
   /** Creates the account from a setup/invite link and registers the passkey. */
   async signUp(setupUrl, profile) {
+    const credential = await this.signUpCredential(setupUrl, profile);
+    return this.postJson('/api/webauthn/register/finish', { credential });
+  }
+  /** The first half of signUp: starts the ceremony and creates the passkey, without finishing. */
+  async signUpCredential(setupUrl, profile) {
     const token = new URL(setupUrl).pathname.split('/').pop() || null;
     const { options } = await this.postJson('/api/webauthn/register/start', { token, profile });
-    const credential = await softAuth(['register', '--state', this.state, '--origin', this.base], options);
-    return this.postJson('/api/webauthn/register/finish', { credential });
+    return softAuth(['register', '--state', this.state, '--origin', this.base], options);
   }
 
   /** Usernameless passkey sign-in; returns where the page would go next. */

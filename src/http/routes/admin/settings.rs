@@ -38,6 +38,8 @@ struct Update {
     user_editable_fields: Option<Vec<String>>,
     #[serde(default)]
     audit_retention_days: Option<u32>,
+    #[serde(default)]
+    refresh_grace_secs: Option<u32>,
 }
 
 const EDITABLE: [&str; 5] = [
@@ -100,6 +102,12 @@ fn apply(u: Update, name: &mut String, s: &mut TenantSettings) -> Result<()> {
             return Err(field_error("audit_retention_days", "between 1 and 3650").into());
         }
         s.audit_retention_days = days;
+    }
+    if let Some(secs) = u.refresh_grace_secs {
+        if secs > crate::oidc::refresh::MAX_GRACE_SECS {
+            return Err(field_error("refresh_grace_secs", "between 0 and 60 seconds").into());
+        }
+        s.refresh_grace_secs = secs;
     }
     Ok(())
 }

@@ -49,7 +49,14 @@ async fn gather(
     let mut statements: Vec<Statement> = Vec::new();
     let interaction_at = interaction_id.map(|_| statements.len());
     if let Some(id) = interaction_id {
-        statements.push(interactions::find_statement(db, tenant_id, id, req.now)?);
+        let browser = session::browser_id(req);
+        statements.push(interactions::find_statement(
+            db,
+            tenant_id,
+            id,
+            browser.as_deref(),
+            req.now,
+        )?);
     }
     let client_at = client_id.map(|_| statements.len());
     if let Some(id) = client_id {
@@ -297,15 +304,17 @@ async fn proceed(
             Ok(resp)
         }
         Next::Login => {
-            let id = park(req, &request, interaction).await?;
+            let (id, browser_cookie) = park(req, &request, interaction).await?;
             let next = format!("/authorize/resume?interaction={id}");
             let next: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
-            Ok(redirect(&format!("/login?force=1&next={next}")))
+            let mut resp = redirect(&format!("/login?force=1&next={next}"));
+            set_browser_cookie(&mut resp, browser_cookie);
+            Ok(resp)
         }
         Next::Consent => {
             let session = facts.session.as_ref().ok_or(Error::Unauthenticated)?;
-            let id = park(req, &request, interaction).await?;
-            render(&ConsentPage {
+            let (id, browser_cookie) = park(req, &request, interaction).await?;
+            let mut page = render(&ConsentPage {
                 tenant: brand(req),
                 asset_version: ui::asset_version(),
                 client_name: client.name.clone(),
@@ -321,7 +330,9 @@ async fn proceed(
                 interaction_id: id,
                 csrf_token: session::csrf_token(session),
                 user_display_name: session.user.full_name(),
-            })
+            })?;
+            set_browser_cookie(&mut page, browser_cookie);
+            Ok(page)
         }
         Next::Issue { user_id, auth_time } => {
             let session = facts.session.as_ref().ok_or(Error::Unauthenticated)?;
@@ -339,25 +350,34 @@ async fn proceed(
     }
 }
 
-/// Parks the request (or keeps the existing interaction) and returns the interaction id.
+/// Parks the request for this browser (or keeps the existing interaction) and returns the
+/// interaction id, with the browser cookie to set when this browser had none yet.
 async fn park(
     req: &TenantRequest<'_>,
     request: &AuthorizationRequest,
     interaction: Option<(String, i64)>,
-) -> Result<String> {
+) -> Result<(String, Option<String>)> {
     if let Some((id, _)) = interaction {
-        return Ok(id);
+        return Ok((id, None));
     }
     let id = random::token();
+    let (browser, browser_cookie) = session::browser_id_or_new(req);
     interactions::put(
         req.app.db()?,
         &req.tenant.tenant.id,
         &id,
+        &browser,
         &serde_json::to_string(request)?,
         req.now,
     )
     .await?;
-    Ok(id)
+    Ok((id, browser_cookie))
+}
+
+fn set_browser_cookie(resp: &mut Response, cookie: Option<String>) {
+    if let Some(c) = cookie {
+        resp.headers_mut().append("Set-Cookie", &c).ok();
+    }
 }
 
 async fn issue(

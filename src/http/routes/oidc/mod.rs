@@ -41,22 +41,28 @@ pub fn client_credentials(
     )?)
 }
 
-/// Back-channel endpoints browsers may call directly (single-page apps with PKCE): they carry
-/// no cookies, so a wildcard origin is safe.
+/// Endpoints browser apps (single-page apps with PKCE) call directly: token, userinfo and
+/// revocation. They take no cookies (credentials are the client's or a bearer token), so a
+/// wildcard origin without `Access-Control-Allow-Credentials` is safe. Introspection stays off:
+/// it is for resource servers, and confidential clients' secrets have no place in a browser.
 pub fn cors_path(path: &str) -> bool {
     matches!(
         path,
-        "/api/oidc/token" | "/api/oidc/userinfo" | "/api/oidc/revoke" | "/api/oidc/introspect"
+        "/api/oidc/token" | "/api/oidc/userinfo" | "/api/oidc/revoke"
     )
 }
 
+/// CORS headers for every response of a [`cors_path`], errors included, so a browser app can
+/// read the OAuth error (and `WWW-Authenticate` of a 401).
+pub fn allow_cors(resp: &mut worker::Response) {
+    crate::http::respond::set_header(resp, "Access-Control-Allow-Origin", "*");
+    crate::http::respond::set_header(resp, "Access-Control-Expose-Headers", "WWW-Authenticate");
+}
+
+/// The answer to a CORS preflight of a [`cors_path`].
 pub fn preflight() -> worker::Response {
     let mut resp = crate::http::respond::text(204, "text/plain", "");
-    crate::http::respond::set_header(
-        &mut resp,
-        "Access-Control-Allow-Methods",
-        "GET, POST, OPTIONS",
-    );
+    crate::http::respond::set_header(&mut resp, "Access-Control-Allow-Methods", "GET, POST");
     crate::http::respond::set_header(
         &mut resp,
         "Access-Control-Allow-Headers",

@@ -18,13 +18,14 @@ use crate::oidc::authorize::AuthorizationRequest;
 use crate::oidc::claims::{self, IdTokenContext};
 use crate::oidc::client::{Client, ClientCredentials};
 use crate::oidc::error::OAuthError;
+use crate::oidc::refresh::{self, RefreshUse};
 use crate::oidc::scope::ScopeSet;
 use crate::oidc::token::{
     check_code_redemption, refreshed_scope, GrantRequest, TokenResponse, ACCESS_TOKEN_TTL,
     ID_TOKEN_TTL, REFRESH_TOKEN_TTL,
 };
 use crate::storage::clients::ClientRow;
-use crate::storage::grants::{self, Redemption, Rotation};
+use crate::storage::grants::{self, Redemption, Rotation, RotationOutcome};
 use crate::storage::users::{GroupClaimsRow, UserRow};
 
 pub async fn token(mut req: TenantRequest<'_>) -> Result<Response> {
@@ -64,6 +65,9 @@ fn authenticate(creds: &ClientCredentials, row: Option<&ClientRow>) -> Result<Cl
     creds.authenticate(&client)?;
     Ok(client)
 }
+
+/// The master-key purpose of the key that derives refresh token successors.
+const REFRESH_SUCCESSOR_KEY: &str = "refresh-successor";
 
 /// The minted token pair for one response.
 struct Minted {
@@ -140,6 +144,7 @@ async fn refresh(
 ) -> Result<TokenResponse> {
     let db = req.app.db()?;
     let tenant_id = &req.tenant.tenant.id;
+    let grace_secs = req.tenant.tenant.settings.refresh_grace_secs;
     let old_hash = secret_hash(refresh_token);
     let lookup = grants::find_refresh(db, tenant_id, &creds.client_id, &old_hash).await?;
     let client = authenticate(creds, lookup.client.as_ref())?;
@@ -149,16 +154,25 @@ async fn refresh(
         .token
         .filter(|t| t.client_id == client.id)
         .ok_or_else(invalid)?;
-    if token.used_at.is_some() {
-        // Reuse of a rotated token: someone holds a copy. End the whole family (RFC 9700 §4.14).
-        grants::revoke_grant(db, tenant_id, &token.grant_id, req.now).await?;
-        return Err(invalid().into());
-    }
-    if token.revoked_at.is_some() || token.expires_at <= req.now {
-        return Err(invalid().into());
+    let successor = refresh::successor(
+        &req.app.master_key()?.derive(REFRESH_SUCCESSOR_KEY),
+        tenant_id,
+        refresh_token,
+        grace_secs,
+        random::token,
+    );
+    let successor_hash = secret_hash(&successor);
+    match refresh::classify(&token.stored(), req.now, grace_secs, &successor_hash) {
+        RefreshUse::Rotate | RefreshUse::GraceRepeat => {}
+        RefreshUse::Invalid => return Err(invalid().into()),
+        RefreshUse::Reuse => {
+            // Someone holds a copy of a rotated token: end the whole family (RFC 9700 §4.14).
+            grants::revoke_grant(db, tenant_id, &token.grant_id, req.now).await?;
+            return Err(invalid().into());
+        }
     }
     let scope = refreshed_scope(&ScopeSet::parse_lenient(&token.scope), asked_scope)?;
-    let minted = Minted::new();
+    let access = random::token();
     let outcome = grants::rotate_refresh(
         db,
         &Rotation {
@@ -167,29 +181,41 @@ async fn refresh(
             grant_id: &token.grant_id,
             scope: &scope.to_string(),
             now: req.now,
-            access_token_hash: secret_hash(&minted.access),
+            grace_secs,
+            access_token_hash: secret_hash(&access),
             access_expires_at: req.now + ACCESS_TOKEN_TTL,
-            refresh_token_hash: secret_hash(&minted.refresh),
+            refresh_token_hash: successor_hash,
             refresh_expires_at: req.now + REFRESH_TOKEN_TTL,
         },
     )
     .await?;
-    if !outcome.rotated {
-        grants::revoke_grant(db, tenant_id, &token.grant_id, req.now).await?;
-        return Err(invalid().into());
-    }
-    let user = outcome
-        .user
-        .ok_or_else(|| OAuthError::invalid_grant("the user no longer exists or is disabled"))?;
+    let (user, groups) = match outcome {
+        RotationOutcome::Issued { user, groups } => (user, groups),
+        RotationOutcome::NoAccess => {
+            return Err(OAuthError::invalid_grant(
+                "the user is disabled or no longer allowed to use this application",
+            )
+            .into())
+        }
+        RotationOutcome::Lost => {
+            // A concurrent request rotated it first and this one may not share the successor
+            // (strict rotation, or the grace period ran out between the two round trips).
+            grants::revoke_grant(db, tenant_id, &token.grant_id, req.now).await?;
+            return Err(invalid().into());
+        }
+    };
     respond(
         req,
         &client,
         &user,
-        &outcome.groups,
+        &groups,
         &scope,
         token.auth_time,
         None,
-        minted,
+        Minted {
+            access,
+            refresh: successor,
+        },
     )
     .await
 }
