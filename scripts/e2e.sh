@@ -12,8 +12,10 @@ cargo build --release --quiet -p soft-authenticator
 
 WORK="$(mktemp -d /tmp/edge-id-test.XXXXXX)"
 PID=""
+FAULT_PID=""
 cleanup() {
   stop_pid "$PID"
+  stop_pid "$FAULT_PID"
   rm -rf "$WORK"
 }
 trap cleanup EXIT INT TERM
@@ -37,10 +39,30 @@ PID="$(start_wrangler "$PORT" "$WORK/state" "$WORK/wrangler.log" \
 wait_ready "$PORT" "$WORK/wrangler.log"
 
 if [ "$#" -gt 0 ]; then suites=("$@"); else suites=("$ROOT"/tests/e2e/*.test.mjs); fi
+
+# The fault suite talks to a second instance: the same bundle behind a faulty D1 double
+# (tests/faults/entry.mjs), configured from wrangler.toml with only the entry point changed.
+FAULT_PORT=""
+if printf '%s\n' "${suites[@]}" | grep -q 'faults.test.mjs'; then
+  FAULT_PORT="$(free_port)"
+  sed -e 's|^name = .*|name = "edge-id-faults"|' \
+    -e "s|^main = .*|main = \"$ROOT/tests/faults/entry.mjs\"|" \
+    -e "s|^migrations_dir = .*|migrations_dir = \"$ROOT/migrations\"|" \
+    -e '/^\[build\]/,/^command/d' "$ROOT/wrangler.toml" >"$WORK/faults.toml"
+  log "starting the Worker behind a faulty D1 double on 127.0.0.1:$FAULT_PORT"
+  wrangler d1 migrations apply DB --local --persist-to "$WORK/fault-state" -c "$WORK/faults.toml" \
+    >"$WORK/fault-migrate.log" 2>&1 || {
+    cat "$WORK/fault-migrate.log"
+    die "applying migrations (fault instance) failed"
+  }
+  FAULT_PID="$(start_wrangler "$FAULT_PORT" "$WORK/fault-state" "$WORK/faults.log" -c "$WORK/faults.toml" \
+    --var "MASTER_KEY:$MASTER_KEY" --var "OPERATOR_SECRET:$OPERATOR_SECRET" --var "EXPOSE_METRICS:1")"
+  wait_ready "$FAULT_PORT" "$WORK/faults.log"
+fi
 log "end-to-end tests"
 mkdir -p "$ROOT/tests/output"
 status=0
-EDGE_ID_PORT="$PORT" EDGE_ID_OPERATOR_SECRET="$OPERATOR_SECRET" \
+EDGE_ID_PORT="$PORT" EDGE_ID_FAULT_PORT="$FAULT_PORT" EDGE_ID_OPERATOR_SECRET="$OPERATOR_SECRET" \
   EDGE_ID_SOFT_AUTHENTICATOR="${CARGO_TARGET_DIR:-$ROOT/target}/release/soft-authenticator" \
   node --test --test-concurrency=2 --test-reporter=spec "${suites[@]}" || status=$?
 if [ "$status" != 0 ]; then

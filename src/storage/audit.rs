@@ -26,6 +26,9 @@ pub enum When<'a> {
     SessionCreated(&'a str),
     /// The session was refused earlier in the batch (for instance, the account is disabled).
     SessionRefused(&'a str),
+    /// The statement just before this one in the batch changed a row (SQLite's `changes()`,
+    /// which counts the statement's own rows, not those of cascades it triggered).
+    PreviousChanged,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -75,6 +78,7 @@ pub fn insert_when_statement(
             "NOT EXISTS (SELECT 1 FROM sessions WHERE id_hash = ?13)",
             Some(h),
         ),
+        When::PreviousChanged => ("changes() > 0", None),
     };
     db.statement(
         &format!(

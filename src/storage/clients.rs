@@ -275,7 +275,15 @@ pub async fn set_secret(
 }
 
 /// Deletes a client and revokes everything issued to it.
-pub async fn delete(db: &Db, tenant_id: &str, client_id: &str, now: i64) -> Result<bool> {
+/// Deletes a client, ending its grants; `audit` (written only if the client went) joins the
+/// same batch.
+pub async fn delete(
+    db: &Db,
+    tenant_id: &str,
+    client_id: &str,
+    now: i64,
+    audit: Statement,
+) -> Result<bool> {
     let results = db
         .batch(vec![
             db.statement(
@@ -290,6 +298,7 @@ pub async fn delete(db: &Db, tenant_id: &str, client_id: &str, now: i64) -> Resu
                 "DELETE FROM oidc_clients WHERE tenant_id = ?1 AND id = ?2",
                 params![tenant_id, client_id],
             )?,
+            audit,
         ])
         .await?;
     Ok(changes(&results[2]) > 0)

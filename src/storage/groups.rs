@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::db::Db;
+use super::db::{Db, Statement};
 use crate::error::{Error, Result};
 use crate::params;
 
@@ -188,13 +188,17 @@ pub async fn clients_restricted_only_to(
 
 /// Deletes a group; its memberships and client restrictions go by the schema's
 /// `ON DELETE CASCADE`. False when the group is not in the tenant.
-pub async fn delete(db: &Db, tenant_id: &str, group_id: &str) -> Result<bool> {
+/// Deletes a group; `audit` (written only if the group went) joins the same batch.
+pub async fn delete(db: &Db, tenant_id: &str, group_id: &str, audit: Statement) -> Result<bool> {
     // RETURNING, not meta.changes: D1 reports 0 changes for a delete that cascaded.
-    let deleted: Option<serde_json::Value> = db
-        .first(
-            "DELETE FROM user_groups WHERE id = ?1 AND tenant_id = ?2 RETURNING id",
-            params![group_id, tenant_id],
-        )
+    let results = db
+        .batch(vec![
+            db.statement(
+                "DELETE FROM user_groups WHERE id = ?1 AND tenant_id = ?2 RETURNING id",
+                params![group_id, tenant_id],
+            )?,
+            audit,
+        ])
         .await?;
-    Ok(deleted.is_some())
+    Ok(super::db::first_row::<serde_json::Value>(&results[0])?.is_some())
 }

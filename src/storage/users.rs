@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::db::Db;
+use super::db::{Db, Statement};
 use crate::error::Result;
 use crate::params;
 
@@ -362,7 +362,9 @@ pub async fn sessions_of(
 /// is in the tenant. Passkeys, sessions, consents, links and memberships go by the schema's
 /// `ON DELETE CASCADE` (as a tenant's rows do); grants and codes name the user without a foreign
 /// key, so they are deleted here, and a grant's access and refresh tokens cascade from it.
-pub async fn delete(db: &Db, tenant_id: &str, user_id: &str) -> Result<bool> {
+/// Deletes a user with everything theirs; `audit` (written only if the user row went) joins the
+/// same batch.
+pub async fn delete(db: &Db, tenant_id: &str, user_id: &str, audit: Statement) -> Result<bool> {
     let owned = |table: &str| {
         db.statement(
             &format!("DELETE FROM {table} WHERE tenant_id = ?1 AND user_id = ?2"),
@@ -376,13 +378,11 @@ pub async fn delete(db: &Db, tenant_id: &str, user_id: &str) -> Result<bool> {
             "DELETE FROM users WHERE tenant_id = ?1 AND id = ?2 RETURNING id",
             params![tenant_id, user_id],
         )?,
+        audit,
     ];
     let results = db.batch(statements).await?;
     // RETURNING, not meta.changes: D1 reports 0 changes for a delete that cascaded.
-    Ok(match results.last() {
-        Some(r) => super::db::first_row::<serde_json::Value>(r)?.is_some(),
-        None => false,
-    })
+    Ok(super::db::first_row::<serde_json::Value>(&results[2])?.is_some())
 }
 
 /// The groups a user belongs to (id, name).

@@ -5,6 +5,9 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::Response;
 
+use super::audit_entry;
+use crate::storage::audit::When;
+
 use super::record;
 use crate::admin::presets::{self, Credentials, FilledPreset};
 use crate::crypto::hash::secret_hash;
@@ -151,10 +154,18 @@ pub async fn update(mut req: TenantRequest<'_>, actor: &Actor, id: &str) -> Resu
 }
 
 pub async fn delete(req: &TenantRequest<'_>, actor: &Actor, id: &str) -> Result<Response> {
-    if !clients::delete(req.app.db()?, &req.tenant.tenant.id, id, req.now).await? {
+    // The audit entry follows the client's DELETE (the batch's third statement).
+    let audit = audit_entry(
+        req,
+        actor,
+        "client_deleted",
+        Some(id),
+        json!({}),
+        When::PreviousChanged,
+    )?;
+    if !clients::delete(req.app.db()?, &req.tenant.tenant.id, id, req.now, audit).await? {
         return Err(Error::NotFound("This client".into()));
     }
-    record(req, actor, "client_deleted", Some(id), json!({})).await?;
     Ok(crate::http::respond::no_content())
 }
 

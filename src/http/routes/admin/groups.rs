@@ -6,6 +6,9 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::Response;
 
+use super::audit_entry;
+use crate::storage::audit::When;
+
 use super::{claims_body, record};
 use crate::admin::custom_claims::{self, CustomClaimsInput};
 use crate::crypto::random;
@@ -188,10 +191,17 @@ pub async fn delete(req: &TenantRequest<'_>, actor: &Actor, id: &str) -> Result<
             names.join(", ")
         )));
     }
-    if !groups::delete(db, tenant_id, id).await? {
+    let audit = audit_entry(
+        req,
+        actor,
+        "group_deleted",
+        None,
+        json!({ "group_id": id }),
+        When::PreviousChanged,
+    )?;
+    if !groups::delete(db, tenant_id, id, audit).await? {
         return Err(Error::NotFound("This group".into()));
     }
-    record(req, actor, "group_deleted", None, json!({ "group_id": id })).await?;
     Ok(no_content())
 }
 

@@ -19,7 +19,8 @@ use crate::error::{Error, Result};
 use crate::http::admin::{require_admin, Actor};
 use crate::http::request::TenantRequest;
 use crate::http::respond::json as json_response;
-use crate::storage::audit as audit_log;
+use crate::storage::audit::{self as audit_log, When};
+use crate::storage::db::Statement;
 
 /// Dispatches the admin API; `None` when the path is not one of its routes.
 pub async fn route(req: TenantRequest<'_>) -> Option<Result<Response>> {
@@ -147,7 +148,8 @@ async fn claims_body(
     Ok(crate::admin::custom_claims::validate(input)?)
 }
 
-/// Records an admin change in the audit log.
+/// Records an admin change in the audit log, in a round trip of its own. Prefer
+/// [`audit_entry`] inside the change's own batch where the storage operation takes one.
 pub async fn record(
     req: &TenantRequest<'_>,
     actor: &Actor,
@@ -156,14 +158,29 @@ pub async fn record(
     details: serde_json::Value,
 ) -> Result<()> {
     let db = req.app.db()?;
+    let entry = audit_entry(req, actor, event, client_id, details, When::Always)?;
+    db.batch(vec![entry]).await?;
+    Ok(())
+}
+
+/// The audit entry of an admin change, as a statement that joins the change's batch: it is
+/// written in the same transaction, under `when`, so it exists exactly when the change does.
+pub fn audit_entry(
+    req: &TenantRequest<'_>,
+    actor: &Actor,
+    event: &str,
+    client_id: Option<&str>,
+    details: serde_json::Value,
+    when: When<'_>,
+) -> Result<Statement> {
     let mut details = details;
     details["actor"] = serde_json::Value::String(actor.label());
     let user = match actor {
         Actor::Admin { user_id } => Some(user_id.as_str()),
         Actor::ApiKey { .. } => None,
     };
-    db.batch(vec![audit_log::insert_statement(
-        db,
+    audit_log::insert_when_statement(
+        req.app.db()?,
         &req.tenant.tenant.id,
         event,
         user,
@@ -171,7 +188,6 @@ pub async fn record(
         &req.incoming.audit_origin(),
         &details,
         req.now,
-    )?])
-    .await?;
-    Ok(())
+        when,
+    )
 }

@@ -5,6 +5,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use worker::Response;
 
+use super::audit_entry;
+use crate::storage::audit::When;
+
 use super::{claims_body, optional_body, paged, record};
 use crate::admin::user::{AdminFlags, AdminUserInput};
 use crate::crypto::random;
@@ -174,17 +177,17 @@ pub async fn delete(req: &TenantRequest<'_>, actor: &Actor, id: &str) -> Result<
     if users::is_last_active_admin(db, &req.tenant.tenant.id, id).await? {
         return Err(last_admin());
     }
-    if !users::delete(db, &req.tenant.tenant.id, id).await? {
-        return Err(Error::NotFound("This user".into()));
-    }
-    record(
+    let audit = audit_entry(
         req,
         actor,
         "user_deleted",
         None,
         json!({ "user_id": id, "username": user.username }),
-    )
-    .await?;
+        When::PreviousChanged,
+    )?;
+    if !users::delete(db, &req.tenant.tenant.id, id, audit).await? {
+        return Err(Error::NotFound("This user".into()));
+    }
     Ok(no_content())
 }
 
