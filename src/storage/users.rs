@@ -167,14 +167,25 @@ pub async fn list_page(
     search: Option<&str>,
     page: &crate::admin::paging::Page,
 ) -> Result<(Vec<UserRow>, i64)> {
-    let filter = "tenant_id = ?1 AND (username LIKE ?2 ESCAPE '\\' OR email LIKE ?2 ESCAPE '\\' \
-        OR first_name LIKE ?2 ESCAPE '\\' OR last_name LIKE ?2 ESCAPE '\\' OR display_name LIKE ?2 ESCAPE '\\')";
+    let filter = format!(
+        "tenant_id = ?1 AND {}",
+        super::db::contains_search(
+            &[
+                "username",
+                "email",
+                "first_name",
+                "last_name",
+                "display_name"
+            ],
+            2
+        )
+    );
     db.page(
         &format!(
             "SELECT {USER_COLUMNS} FROM users WHERE {filter} ORDER BY username LIMIT ?3 OFFSET ?4"
         ),
         &format!("SELECT COUNT(*) AS n FROM users WHERE {filter}"),
-        params![tenant_id, super::db::like_pattern(search)],
+        params![tenant_id, super::db::search_text(search)],
         page,
     )
     .await

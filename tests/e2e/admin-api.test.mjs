@@ -329,6 +329,65 @@ test('settings: validated, and applied to the pages', async () => {
   assert.match(await (await tfetch(`${A.base}/theme.css`)).text(), /#0a7f3f/);
 });
 
+test('search: wildcards are plain characters and no search text, however long, fails', async () => {
+  const T = await tenantWithAdmin(createTenant, 'srch');
+  const c = (method, path, body) => call(T, method, path, body);
+  try {
+    for (const u of [
+      { username: 'snake_case', email: 'snake@example.com', first_name: 'Snake' },
+      { username: 'plain', email: 'plain@example.com', first_name: 'Plain' },
+      { username: 'pct', email: 'pct@example.com', first_name: 'Hundred', last_name: '100%' },
+      { username: 'back', email: 'back@example.com', first_name: 'Back', last_name: 'C:\\dir' },
+    ]) assert.equal((await c('POST', '/api/users', u)).status, 201);
+    for (const g of ['ops_team', 'opsxteam']) assert.equal((await c('POST', '/api/user-groups', { name: g })).status, 201);
+    for (const n of ['My_App', 'MyXApp']) {
+      assert.equal((await c('POST', '/api/oidc/clients', { name: n, callback_urls: ['https://app.example.com/cb'] })).status, 201);
+    }
+    const q = (s) => encodeURIComponent(s);
+    const users = async (s) => {
+      const r = await c('GET', `/api/users?search=${q(s)}`);
+      assert.equal(r.status, 200, `users ${JSON.stringify(s)}: ${r.text}`);
+      return r.json.data.map((u) => u.username).sort();
+    };
+    assert.deepEqual(await users('_'), ['snake_case'], 'a literal _ finds only names holding one');
+    assert.deepEqual(await users('%'), ['pct']);
+    assert.deepEqual(await users('\\'), ['back']);
+    assert.deepEqual(await users('SNAKE_'), ['snake_case'], 'case-insensitive');
+    assert.deepEqual(await users(''), ['ada', 'back', 'pct', 'plain', 'snake_case']);
+    const long = ['_'.repeat(25), '%'.repeat(30), '\\'.repeat(30), 'x'.repeat(200), 'é'.repeat(200), 'a_'.repeat(100)];
+    for (const s of long) assert.deepEqual(await users(s), [], JSON.stringify(s));
+
+    const groups = async (s) => {
+      const r = await c('GET', `/api/user-groups?search=${q(s)}`);
+      assert.equal(r.status, 200, `groups ${JSON.stringify(s)}: ${r.text}`);
+      return r.json.data.map((g) => g.name);
+    };
+    assert.deepEqual(await groups('s_t'), ['ops_team']);
+    const clients = async (s) => {
+      const r = await c('GET', `/api/oidc/clients?search=${q(s)}`);
+      assert.equal(r.status, 200, `clients ${JSON.stringify(s)}: ${r.text}`);
+      return r.json.data.map((x) => x.name);
+    };
+    assert.deepEqual(await clients('my_app'), ['My_App']);
+    // (A client's id is random base64url and may hold a "_": clients are not searched for "_" alone.)
+    assert.deepEqual(await groups('_'), ['ops_team']);
+    for (const s of [...long, '%', '\\']) {
+      assert.deepEqual(await groups(s), [], JSON.stringify(s));
+      assert.deepEqual(await clients(s), [], JSON.stringify(s));
+    }
+    // The audit log filters exactly; long and odd values find nothing and fail nothing.
+    for (const s of [...long, '_', '%', '\\']) {
+      for (const key of ['event', 'user_id', 'client_id']) {
+        const r = await c('GET', `/api/audit-logs?${key}=${q(s)}`);
+        assert.equal(r.status, 200, `audit ${key}=${JSON.stringify(s)}: ${r.text}`);
+        assert.equal(r.json.data.length, 0);
+      }
+    }
+  } finally {
+    T.admin.cleanup();
+  }
+});
+
 test('audit log: sign-ins, failures, token grants and admin changes, filtered and paged', async () => {
   const fred = await member(A, 'fred');
   const client = (await call(A, 'POST', '/api/oidc/clients', { name: 'Audit App', callback_urls: ['https://app.example.com/cb'] })).json;
