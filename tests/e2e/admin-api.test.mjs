@@ -178,13 +178,15 @@ test('users: create, validate, search and page, edit, custom claims in tokens, g
     assert.equal(r.status, 409, r.text);
   }
   assert.equal((await call(A, 'DELETE', `/api/users/${ada.id}`)).status, 409);
-  // Two admins demoting each other at the same moment: exactly one succeeds.
-  assert.equal((await call(A, 'PUT', `/api/users/${grace.id}`, { is_admin: true })).status, 200);
-  const race = await Promise.all([ada.id, grace.id].map((id) => call(A, 'PUT', `/api/users/${id}`, { is_admin: false })));
+  // Two admins who can both sign in (both hold a passkey) demoting each other at the same
+  // moment: exactly one succeeds.
+  const ivy = await member(A, 'ivy');
+  assert.equal((await call(A, 'PUT', `/api/users/${ivy.user.id}`, { is_admin: true })).status, 200);
+  const race = await Promise.all([ada.id, ivy.user.id].map((id) => call(A, 'PUT', `/api/users/${id}`, { is_admin: false })));
   assert.deepEqual(race.map((r) => r.status).sort(), [200, 409], race.map((r) => r.text).join(' / '));
   const stillAdmins = (await call(A, 'GET', '/api/users?limit=100')).json.data.filter((u) => u.is_admin);
   assert.equal(stillAdmins.length, 1);
-  for (const id of [ada.id, grace.id]) await call(A, 'PUT', `/api/users/${id}`, { is_admin: id === ada.id });
+  for (const id of [ada.id, ivy.user.id]) await call(A, 'PUT', `/api/users/${id}`, { is_admin: id === ada.id });
 
   // Delete: the user, passkeys and sessions go; they can no longer sign in.
   const full = await call(A, 'GET', `/api/users/${dave.user.id}`);
@@ -385,6 +387,52 @@ test('search: wildcards are plain characters and no search text, however long, f
     }
   } finally {
     T.admin.cleanup();
+  }
+});
+
+test('the last admin who can sign in stays: admins without a passkey do not count', async () => {
+  const T = await tenantWithAdmin(createTenant, 'lastadm');
+  const c = (method, path, body) => call(T, method, path, body);
+  const b = new Person(T.base);
+  try {
+    const a = await userByName(T, 'ada'); // signed up with a passkey
+    const made = await c('POST', '/api/users', { username: 'bert', email: 'bert@example.com', first_name: 'Bert', is_admin: true });
+    assert.equal(made.status, 201, made.text);
+    assert.equal(made.json.is_admin, true);
+    // Bert is an active admin, but without a passkey nobody can sign in as him.
+    for (const change of [{ is_admin: false }, { disabled: true }]) {
+      const r = await c('PUT', `/api/users/${a.id}`, change);
+      assert.equal(r.status, 409, `${JSON.stringify(change)}: ${r.text}`);
+    }
+    const del = await c('DELETE', `/api/users/${a.id}`);
+    assert.equal(del.status, 409, del.text);
+    const still = (await c('GET', `/api/users/${a.id}`)).json;
+    assert.deepEqual([still.is_admin, still.disabled], [true, false]);
+    await T.admin.signIn();
+    assert.equal((await T.admin.fetch('/account')).status, 200, 'Ada can still sign in');
+    // Bert may lose admin rights: Ada still runs the tenant.
+    assert.equal((await c('PUT', `/api/users/${made.json.id}`, { is_admin: false })).status, 200);
+    assert.equal((await c('PUT', `/api/users/${made.json.id}`, { is_admin: true })).status, 200);
+
+    // Once Bert signs in with a one-time link and adds a passkey, he counts.
+    const link = await c('POST', `/api/users/${made.json.id}/one-time-access-token`);
+    const html = await (await b.fetch(new URL(link.json.url).pathname)).text();
+    const field = (n) => html.match(new RegExp(`name="${n}" value="([^"]+)"`))[1];
+    const signedIn = await b.fetch('/login/code', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: field('token'), csrf_token: field('csrf_token') }),
+    });
+    assert.equal(signedIn.status, 302);
+    await b.signUp(`${T.base}/`); // no link, no profile: adds a passkey to the signed-in account
+    assert.equal((await c('GET', `/api/users/${made.json.id}`)).json.passkeys.length, 1);
+    const demoted = await c('PUT', `/api/users/${a.id}`, { is_admin: false });
+    assert.equal(demoted.status, 200, demoted.text);
+    // Now Bert is the last admin who can sign in.
+    assert.equal((await c('PUT', `/api/users/${made.json.id}`, { disabled: true })).status, 409);
+  } finally {
+    T.admin.cleanup();
+    b.cleanup();
   }
 });
 
