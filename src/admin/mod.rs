@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod custom_claims;
+pub mod group;
 pub mod paging;
 pub mod presets;
 pub mod user;

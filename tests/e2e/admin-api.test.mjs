@@ -436,6 +436,34 @@ test('the last admin who can sign in stays: admins without a passkey do not coun
   }
 });
 
+test('names with bidi overrides or invisible characters are refused, naming the field', async () => {
+  const rlo = '\u202E';
+  for (const [method, path, body, field] of [
+    ['POST', '/api/users', { username: 'mallory', email: 'm@example.com', first_name: `Mal${rlo}lory` }, 'first_name'],
+    ['POST', '/api/users', { username: 'mallory', email: 'm@example.com', first_name: 'M', last_name: `x${rlo}` }, 'last_name'],
+    ['POST', '/api/users', { username: `mal${rlo}`, email: 'm@example.com', first_name: 'M' }, 'username'],
+    ['POST', '/api/users', { username: 'mallory', email: `m${rlo}@example.com`, first_name: 'M' }, 'email'],
+    ['POST', '/api/users', { username: 'mallory', email: 'm@example.com', first_name: 'M', custom_claims: { team: `a${rlo}b` } }, 'custom_claims'],
+    ['POST', '/api/user-groups', { name: `ops${rlo}` }, 'name'],
+    ['POST', '/api/user-groups', { name: 'ops2', friendly_name: `Admins${rlo}` }, 'friendly_name'],
+    ['POST', '/api/user-groups', { name: 'ops3', friendly_name: 'Zero\u200Bwidth' }, 'friendly_name'],
+    ['POST', '/api/oidc/clients', { name: `Payroll${rlo}gpj.exe`, callback_urls: ['https://app.example.com/cb'] }, 'name'],
+    ['POST', '/api/oidc/client-presets/forgejo', { input: 'https://git.example.com', name: `Forgejo${rlo}` }, 'name'],
+    ['POST', '/api/api-keys', { name: `ci${rlo}` }, 'name'],
+    ['PUT', '/api/application-configuration', { display_name: `Acme${rlo}` }, 'display_name'],
+  ]) {
+    const r = await call(A, method, path, body);
+    assert.equal(r.status, 400, `${method} ${path} ${JSON.stringify(body)}: ${r.text}`);
+    assert.equal(r.json.field, field, r.text);
+    assert.match(r.json.message, /U\+(202E|200B)/, r.text);
+  }
+  const grace = await userByName(A, 'grace');
+  const r = await call(A, 'PUT', `/api/users/${grace.id}`, { display_name: `Grace${rlo}` });
+  assert.equal(r.status, 400);
+  assert.equal(r.json.field, 'display_name');
+  assert.equal((await call(A, 'GET', `/api/users?search=mallory`)).json.data.length, 0, 'nothing was created');
+});
+
 test('audit log: sign-ins, failures, token grants and admin changes, filtered and paged', async () => {
   const fred = await member(A, 'fred');
   const client = (await call(A, 'POST', '/api/oidc/clients', { name: 'Audit App', callback_urls: ['https://app.example.com/cb'] })).json;

@@ -11,7 +11,7 @@ use crate::http::request::TenantRequest;
 use crate::http::respond::json as json_response;
 use crate::storage::{tenant_cache, tenants};
 use crate::tenancy::{SignupMode, TenantSettings};
-use crate::validation::field_error;
+use crate::validation::{field_error, plain_text};
 
 pub fn get(req: &TenantRequest<'_>) -> Response {
     let t = &req.tenant.tenant;
@@ -51,6 +51,8 @@ const EDITABLE: [&str; 5] = [
 fn apply(u: Update, name: &mut String, s: &mut TenantSettings) -> Result<()> {
     if let Some(n) = u.display_name {
         let n = n.trim().to_string();
+        // Shown on every login and consent page of the tenant.
+        plain_text("display_name", &n)?;
         if n.is_empty() || n.chars().count() > 100 {
             return Err(field_error("display_name", "1 to 100 characters").into());
         }
@@ -71,6 +73,7 @@ fn apply(u: Update, name: &mut String, s: &mut TenantSettings) -> Result<()> {
             if !ok {
                 return Err(field_error("logo_url", "an https URL").into());
             }
+            plain_text("logo_url", l)?;
         }
         s.logo_url = logo;
     }
