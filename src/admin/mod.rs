@@ -7,4 +7,5 @@ pub mod custom_claims;
 pub mod group;
 pub mod paging;
 pub mod presets;
+pub mod settings;
 pub mod user;

@@ -4,7 +4,8 @@
 // document, tenant A's key finds nothing of tenant B and is refused at B's host.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTenant, tfetch } from './lib/env.mjs';
+import http from 'node:http';
+import { createTenant, tfetch, PORT } from './lib/env.mjs';
 import { Person, tenantWithAdmin, adminApi } from './lib/person.mjs';
 import { login, userinfo, verifyIdToken, tokenRequest, sleep } from './lib/oidc.mjs';
 
@@ -329,6 +330,98 @@ test('settings: validated, and applied to the pages', async () => {
   const login = await (await tfetch(`${A.base}/login`)).text();
   assert.match(login, /Acme Admins/);
   assert.match(await (await tfetch(`${A.base}/theme.css`)).text(), /#0a7f3f/);
+});
+
+test('settings: concurrent changes of different fields all survive', async () => {
+  const T = await tenantWithAdmin(createTenant, 'cfg-race');
+  try {
+    const changes = [
+      { display_name: 'Seven At Once' }, { accent_color: '#123456' }, { logo_url: 'https://logo.example/l.png' },
+      { session_lifetime_secs: 3600 }, { signup_mode: 'open' }, { user_editable_fields: ['first_name'] },
+      { audit_retention_days: 12 },
+    ];
+    const answers = await Promise.all(changes.map((c) => call(T, 'PUT', '/api/application-configuration', c)));
+    for (const a of answers) assert.equal(a.status, 200, a.text);
+    const expect = (config, label) => {
+      assert.equal(config.display_name, 'Seven At Once', label);
+      assert.deepEqual(
+        {
+          accent_color: config.settings.accent_color, logo_url: config.settings.logo_url,
+          session_lifetime_secs: config.settings.session_lifetime_secs, signup_mode: config.settings.signup_mode,
+          user_editable_fields: config.settings.user_editable_fields, audit_retention_days: config.settings.audit_retention_days,
+        },
+        {
+          accent_color: '#123456', logo_url: 'https://logo.example/l.png', session_lifetime_secs: 3600, signup_mode: 'open',
+          user_editable_fields: ['first_name'], audit_retention_days: 12,
+        },
+        label,
+      );
+    };
+    // An empty change answers with what D1 holds (not a cached copy of the tenant).
+    const stored = await call(T, 'PUT', '/api/application-configuration', {});
+    assert.equal(stored.status, 200, stored.text);
+    expect(stored.json, 'as stored');
+    expect((await call(T, 'GET', '/api/application-configuration')).json, 'as served');
+    // Clearing the logo with null works (null is "remove", a left-out field "keep").
+    const cleared = await call(T, 'PUT', '/api/application-configuration', { logo_url: null });
+    assert.equal(cleared.json.settings.logo_url, null);
+    assert.equal(cleared.json.settings.signup_mode, 'open');
+  } finally {
+    T.admin.cleanup();
+  }
+});
+
+/**
+ * Starts a PUT whose JSON body arrives in two parts: the Worker resolves the tenant (and so takes
+ * its copy of the tenant's settings) when the headers arrive, then waits for the rest of the body.
+ * `finish()` sends the rest; `done` resolves to { status, json }.
+ */
+function putInTwoParts(t, path, head, rest) {
+  let settle;
+  const done = new Promise((resolve, reject) => { settle = { resolve, reject }; });
+  const req = http.request({
+    host: '127.0.0.1', port: PORT, method: 'PUT', path,
+    headers: { host: new URL(t.base).host, 'x-api-key': t.apiKey, 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+  }, (res) => {
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (c) => { text += c; });
+    res.on('end', () => settle.resolve({ status: res.statusCode, text, json: JSON.parse(text) }));
+  });
+  req.on('error', (e) => settle.reject(e));
+  req.flushHeaders();
+  req.write(head);
+  return { finish: () => req.end(rest), done };
+}
+
+test('settings: a change made from an older copy of the tenant does not revert a newer one', async () => {
+  // How an older copy arises for real: every isolate serves the tenant from its own memory cache
+  // (30 s) or KV (5 min), and an admin write invalidates only this isolate's memory and KV, so
+  // another location keeps its copy. Locally there is one isolate, so the older copy is made the
+  // way a slow client makes it anywhere: PUT B's headers arrive, the Worker resolves the tenant
+  // (sign-up still invite-only) and waits for B's body; meanwhile PUT A turns open sign-up on and
+  // completes; then B's body arrives and B is written. Writing the whole settings object from
+  // B's copy (the old code) turned sign-up back to invite-only.
+  const T = await tenantWithAdmin(createTenant, 'cfg-stale');
+  try {
+    const before = await call(T, 'GET', '/api/application-configuration');
+    assert.equal(before.json.settings.signup_mode, 'invite_only');
+    const b = putInTwoParts(T, '/api/application-configuration', '{"audit_retention_days":', ' 30}');
+    await sleep(1500);
+    const a = await call(T, 'PUT', '/api/application-configuration', { signup_mode: 'open' });
+    assert.equal(a.status, 200, a.text);
+    assert.equal(a.json.settings.signup_mode, 'open');
+    b.finish();
+    const bDone = await b.done;
+    assert.equal(bDone.status, 200, bDone.text);
+    assert.equal(bDone.json.settings.audit_retention_days, 30);
+    assert.equal(bDone.json.settings.signup_mode, 'open', 'B answers with the settings as stored, A\'s change included');
+    const after = (await call(T, 'GET', '/api/application-configuration')).json.settings;
+    assert.equal(after.signup_mode, 'open', 'A\'s change survived B');
+    assert.equal(after.audit_retention_days, 30);
+  } finally {
+    T.admin.cleanup();
+  }
 });
 
 test('search: wildcards are plain characters and no search text, however long, fails', async () => {

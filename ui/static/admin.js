@@ -481,12 +481,19 @@
     const form = h('form', { id: 'settings-form', onsubmit: (e) => {
       e.preventDefault();
       const v = formValues(e.target);
+      const values = {
+        display_name: v.display_name, accent_color: v.accent_color, logo_url: optional(v.logo_url) ?? null,
+        session_lifetime_secs: Math.round(Number(v.session_hours) * 3600), signup_mode: v.signup_mode,
+        user_editable_fields: editable.filter((f) => v[`edit_${f}`]), audit_retention_days: Number(v.audit_retention_days),
+      };
+      // Only what this admin changed is sent: the server changes just those settings, so another
+      // admin's change made since this page loaded is not overwritten with what it showed then.
+      const shown = { display_name: res.display_name, ...s };
+      const changed = Object.fromEntries(Object.entries(values).filter(([k, val]) => JSON.stringify(val) !== JSON.stringify(shown[k] ?? null)));
       act(e.submitter, async () => {
-        await api('PUT', '/api/application-configuration', {
-          display_name: v.display_name, accent_color: v.accent_color, logo_url: optional(v.logo_url) ?? null,
-          session_lifetime_secs: Math.round(Number(v.session_hours) * 3600), signup_mode: v.signup_mode,
-          user_editable_fields: editable.filter((f) => v[`edit_${f}`]), audit_retention_days: Number(v.audit_retention_days),
-        });
+        const saved = await api('PUT', '/api/application-configuration', changed);
+        res.display_name = saved.display_name;
+        Object.assign(s, saved.settings);
         say('Settings saved. Reload to see a new name or colour.');
       });
     } },
