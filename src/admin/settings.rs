@@ -29,6 +29,8 @@ pub struct SettingsInput {
     pub user_editable_fields: Option<Vec<String>>,
     #[serde(default)]
     pub audit_retention_days: Option<u32>,
+    #[serde(default)]
+    pub emails_verified: Option<bool>,
 }
 
 /// A field that is present, even as `null` (`Some(None)`); serde alone reads `null` as absent.
@@ -116,6 +118,9 @@ impl SettingsInput {
             }
             patch.insert("audit_retention_days".into(), json!(days));
         }
+        if let Some(on) = self.emails_verified {
+            patch.insert("emails_verified".into(), json!(on));
+        }
         Ok(change)
     }
 }
@@ -157,6 +162,14 @@ mod tests {
         assert_eq!(
             c.patch,
             json!({"accent_color": "#0a7f3f", "audit_retention_days": 7})
+                .as_object()
+                .unwrap()
+                .clone()
+        );
+        let c = input(json!({"emails_verified": true})).validate().unwrap();
+        assert_eq!(
+            c.patch,
+            json!({"emails_verified": true})
                 .as_object()
                 .unwrap()
                 .clone()

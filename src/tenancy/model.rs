@@ -54,6 +54,14 @@ pub struct TenantSettings {
     pub user_editable_fields: Vec<String>,
     /// Days audit entries are kept before the scheduled cleanup removes them.
     pub audit_retention_days: u32,
+    /// Whether tokens say every user's email is verified (`email_verified: true`), like Pocket
+    /// ID's "Emails verified" setting. Edge ID never sends a verification mail: addresses are
+    /// typed by the person at sign-up or by an admin. An admin who knows them to be right (a
+    /// company directory, invitation-only sign-up) turns this on for apps that refuse
+    /// unverified emails (oauth2-proxy, for one). Off by default, for new tenants too: with
+    /// open sign-up anyone could claim someone else's address, and an app that links accounts
+    /// by verified email would hand them that person's account.
+    pub emails_verified: bool,
 }
 
 impl Default for TenantSettings {
@@ -69,6 +77,7 @@ impl Default for TenantSettings {
                 "display_name".into(),
             ],
             audit_retention_days: 90,
+            emails_verified: false,
         }
     }
 }
@@ -231,5 +240,9 @@ mod tests {
         assert_eq!(s.accent_color, "#000000");
         assert_eq!(s.signup_mode, SignupMode::InviteOnly);
         assert_eq!(s.session_lifetime_secs, 7 * 24 * 3600);
+        assert!(
+            !s.emails_verified,
+            "tenants stored before the setting existed keep it off"
+        );
     }
 }

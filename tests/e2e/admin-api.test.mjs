@@ -424,6 +424,31 @@ test('settings: a change made from an older copy of the tenant does not revert a
   }
 });
 
+test('emails verified: off by default, and once on, id_token and userinfo say email_verified true', async () => {
+  const T = await tenantWithAdmin(createTenant, 'ev');
+  try {
+    assert.equal((await call(T, 'GET', '/api/application-configuration')).json.settings.emails_verified, false);
+    const client = (await call(T, 'POST', '/api/oidc/clients', {
+      name: 'oauth2-proxy', callback_urls: ['https://app.example.com/cb'], claims_in_id_token: true,
+    })).json;
+    const claims = async () => {
+      const { tokens } = await login(T.base, T.admin, client, { scope: 'openid email' });
+      const { payload } = await verifyIdToken(T.base, tokens.id_token, client.id);
+      const info = await userinfo(T.base, tokens.access_token);
+      assert.equal(payload.email, 'ada@example.com');
+      return { idToken: payload.email_verified, userinfo: info.json.email_verified };
+    };
+    assert.deepEqual(await claims(), { idToken: false, userinfo: false });
+    const on = await call(T, 'PUT', '/api/application-configuration', { emails_verified: true });
+    assert.equal(on.status, 200, on.text);
+    assert.equal(on.json.settings.emails_verified, true);
+    assert.deepEqual(await claims(), { idToken: true, userinfo: true });
+    assert.equal((await call(T, 'PUT', '/api/application-configuration', { emails_verified: 'yes' })).status, 400);
+  } finally {
+    T.admin.cleanup();
+  }
+});
+
 test('search: wildcards are plain characters and no search text, however long, fails', async () => {
   const T = await tenantWithAdmin(createTenant, 'srch');
   const c = (method, path, body) => call(T, method, path, body);

@@ -485,6 +485,7 @@
         display_name: v.display_name, accent_color: v.accent_color, logo_url: optional(v.logo_url) ?? null,
         session_lifetime_secs: Math.round(Number(v.session_hours) * 3600), signup_mode: v.signup_mode,
         user_editable_fields: editable.filter((f) => v[`edit_${f}`]), audit_retention_days: Number(v.audit_retention_days),
+        emails_verified: !!v.emails_verified,
       };
       // Only what this admin changed is sent: the server changes just those settings, so another
       // admin's change made since this page loaded is not overwritten with what it showed then.
@@ -507,6 +508,10 @@
       h('option', { value: 'open', selected: s.signup_mode === 'open' }, 'Anyone may create an account'))),
     h('fieldset', { class: 'checks' }, h('legend', {}, 'Users may edit'),
       editable.map((f) => check(`edit_${f}`, f.replace('_', ' '), s.user_editable_fields.includes(f)))),
+    h('fieldset', { class: 'checks' }, h('legend', {}, 'Email addresses'),
+      check('emails_verified', 'Treat every email address as verified', s.emails_verified),
+      h('p', { class: 'hint' }, 'Tokens then say email_verified: true, which some apps (oauth2-proxy, for one) require. '
+        + 'Edge ID sends no verification mail: turn this on only if you trust the addresses (for example, only admins set them).')),
     h('button', { class: 'primary', type: 'submit' }, 'Save settings'));
     show('Settings', form);
   }
