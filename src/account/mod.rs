@@ -6,6 +6,7 @@ pub mod next;
 use serde::Deserialize;
 
 use crate::validation::field_error as error;
+use crate::validation::plain_text;
 pub use crate::validation::FieldError;
 
 /// Profile fields as submitted (all optional: forms send only what they show).
@@ -37,6 +38,7 @@ pub fn username(raw: Option<&str>) -> Result<String, FieldError> {
     let u = clean(raw)
         .map(|u| u.to_ascii_lowercase())
         .ok_or_else(|| error("username", "A username is required."))?;
+    plain_text("username", &u)?;
     let ok = (2..=32).contains(&u.len())
         && u.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b));
@@ -54,6 +56,8 @@ pub fn email(raw: Option<&str>) -> Result<String, FieldError> {
     let e = clean(raw)
         .map(|e| e.to_ascii_lowercase())
         .ok_or_else(|| error("email", "An email address is required."))?;
+    // Addresses may hold non-ASCII (RFC 6531), but never characters that hide or reorder text.
+    plain_text("email", &e)?;
     let ok = e.len() <= 254
         && e.split_once('@').is_some_and(|(l, d)| {
             !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.')
@@ -76,12 +80,24 @@ fn name(
     if required && v.is_none() {
         return Err(error(field, "This name is required."));
     }
-    if v.as_ref()
-        .is_some_and(|n| n.chars().count() > 64 || n.chars().any(char::is_control))
-    {
-        return Err(error(field, "Names are at most 64 characters."));
+    if let Some(n) = &v {
+        plain_text(field, n)?;
+        if n.chars().count() > 64 {
+            return Err(error(field, "Names are at most 64 characters."));
+        }
     }
     Ok(v)
+}
+
+/// A passkey's name, as its owner types it (the account page lists passkeys by name, and admins
+/// see them on the user's page).
+pub fn passkey_name(raw: &str) -> Result<String, FieldError> {
+    let n = raw.trim();
+    plain_text("name", n)?;
+    if n.is_empty() || n.chars().count() > 64 {
+        return Err(error("name", "A passkey name is 1 to 64 characters."));
+    }
+    Ok(n.to_string())
 }
 
 /// A complete new account's profile (sign-up, invite, first admin).
@@ -217,6 +233,54 @@ mod tests {
         assert_eq!(e.field, "email");
         let e = ProfileChange::validate(&input(&[("first_name", "")]), &editable).unwrap_err();
         assert_eq!(e.field, "first_name");
+    }
+
+    #[test]
+    fn spoofing_characters_are_refused_in_every_profile_field() {
+        let all: Vec<String> = [
+            "first_name",
+            "last_name",
+            "display_name",
+            "username",
+            "email",
+        ]
+        .iter()
+        .map(|f| f.to_string())
+        .collect();
+        for field in [
+            "first_name",
+            "last_name",
+            "display_name",
+            "username",
+            "email",
+        ] {
+            let value = if field == "email" {
+                "ada\u{202E}moc@example.com"
+            } else {
+                "ada\u{202E}moc"
+            };
+            let e = ProfileChange::validate(&input(&[(field, value)]), &all).unwrap_err();
+            assert_eq!(e.field, field);
+            assert!(e.message.contains("U+202E"), "{}", e.message);
+        }
+        let e = NewProfile::validate(&input(&[
+            ("username", "ada"),
+            ("email", "ada@example.com"),
+            ("first_name", "Ada\u{200B}"),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.field, "first_name");
+    }
+
+    #[test]
+    fn passkey_names_are_short_and_visible() {
+        assert_eq!(passkey_name(" YubiKey 5 ").unwrap(), "YubiKey 5");
+        assert_eq!(passkey_name("").unwrap_err().field, "name");
+        assert_eq!(passkey_name(&"x".repeat(65)).unwrap_err().field, "name");
+        assert!(passkey_name("Mac\u{202E}")
+            .unwrap_err()
+            .message
+            .contains("U+202E"));
     }
 
     #[test]

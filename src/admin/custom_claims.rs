@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::oidc::claims::is_provider_claim;
-use crate::validation::{field_error, FieldError};
+use crate::validation::{field_error, plain_multiline_text, plain_text, FieldError};
 
 pub const MAX_CLAIMS: usize = 50;
 /// The JSON of all of one subject's custom claims; tokens must stay small (cookies, headers).
@@ -36,6 +36,21 @@ fn valid_name(name: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || b"_-.:".contains(&b))
 }
 
+/// Every string in a claim value (nested ones too) is shown in the admin console and handed to
+/// apps, which show it: no hidden or reordering characters there either. Object keys inside a
+/// value count as strings too.
+fn visible_strings(value: &Value) -> Result<(), FieldError> {
+    match value {
+        Value::String(s) => plain_multiline_text("custom_claims", s),
+        Value::Array(items) => items.iter().try_for_each(visible_strings),
+        Value::Object(map) => map.iter().try_for_each(|(k, v)| {
+            plain_text("custom_claims", k)?;
+            visible_strings(v)
+        }),
+        Value::Null | Value::Bool(_) | Value::Number(_) => Ok(()),
+    }
+}
+
 /// Validates custom claims; returns them as the object stored in D1.
 pub fn validate(input: CustomClaimsInput) -> Result<Map<String, Value>, FieldError> {
     let pairs: Vec<(String, Value)> = match input {
@@ -63,6 +78,7 @@ pub fn validate(input: CustomClaimsInput) -> Result<Map<String, Value>, FieldErr
     }
     let mut map = Map::new();
     for (name, value) in pairs {
+        plain_text("custom_claims", &name)?;
         if !valid_name(&name) {
             return Err(field_error(
                 "custom_claims",
@@ -81,6 +97,7 @@ pub fn validate(input: CustomClaimsInput) -> Result<Map<String, Value>, FieldErr
                 format!("{name} has no value (remove it instead)"),
             ));
         }
+        visible_strings(&value)?;
         map.insert(name, value);
     }
     if Value::Object(map.clone()).to_string().len() > MAX_JSON_BYTES {
@@ -126,6 +143,16 @@ mod tests {
         }
         assert!(check(json!({"a": null})).is_err());
         assert!(check(json!([{"key": "a", "value": 1}, {"key": "a", "value": 2}])).is_err());
+    }
+
+    #[test]
+    fn hidden_characters_are_refused_in_names_and_values() {
+        let e = check(json!({"team\u{202E}": "x"})).unwrap_err();
+        assert!(e.message.contains("U+202E"), "{}", e.message);
+        assert!(check(json!({"team": "evil\u{202E}moc"})).is_err());
+        assert!(check(json!({"team": ["ok", "zero\u{200B}width"]})).is_err());
+        assert!(check(json!({"address": {"street\u{2066}": "x"}})).is_err());
+        assert!(check(json!({"address": {"formatted": "1 Main St\nSpringfield"}})).is_ok());
     }
 
     #[test]

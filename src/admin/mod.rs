@@ -4,6 +4,8 @@
 
 pub mod api;
 pub mod custom_claims;
+pub mod group;
 pub mod paging;
 pub mod presets;
+pub mod settings;
 pub mod user;

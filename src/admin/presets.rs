@@ -83,7 +83,11 @@ redirect_url = \"{callback}\"\n\
 scope = \"openid email profile groups\"\n\
 email_domains = [\"*\"]\n\
 code_challenge_method = \"S256\"\n\
-cookie_secret = \"<openssl rand -base64 32 | head -c 32>\"\n",
+cookie_secret = \"<openssl rand -base64 32 | head -c 32>\"\n\
+# oauth2-proxy refuses emails that are not verified. Edge ID sends no verification mail:\n\
+# turn on \"Treat every email address as verified\" in this tenant's admin settings\n\
+# (emails_verified), or accept unverified emails here instead:\n\
+# insecure_oidc_allow_unverified_email = true\n",
     },
     Preset {
         id: "caddy-security",

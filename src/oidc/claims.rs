@@ -84,6 +84,24 @@ impl UserClaims {
     }
 }
 
+/// What a tenant's settings say about the claims of all its users. Every claim builder takes
+/// it, so no path can release claims without the tenant's say.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TenantClaims {
+    /// The tenant vouches for every user's email ([`TenantSettings::emails_verified`]).
+    ///
+    /// [`TenantSettings::emails_verified`]: crate::tenancy::TenantSettings::emails_verified
+    pub emails_verified: bool,
+}
+
+impl From<&crate::tenancy::TenantSettings> for TenantClaims {
+    fn from(s: &crate::tenancy::TenantSettings) -> Self {
+        Self {
+            emails_verified: s.emails_verified,
+        }
+    }
+}
+
 /// Which scope releases a custom claim: the standard address and phone claims follow their
 /// scopes; everything else travels with `profile`.
 fn custom_claim_scope(name: &str) -> Scope {
@@ -95,7 +113,11 @@ fn custom_claim_scope(name: &str) -> Scope {
 }
 
 /// The claims the granted scopes release (without `sub`).
-pub fn scope_claims(user: &UserClaims, scopes: &ScopeSet) -> Map<String, Value> {
+pub fn scope_claims(
+    user: &UserClaims,
+    scopes: &ScopeSet,
+    tenant: TenantClaims,
+) -> Map<String, Value> {
     let mut out = Map::new();
     if scopes.contains(Scope::Profile) {
         out.insert("name".into(), json!(user.name()));
@@ -116,7 +138,10 @@ pub fn scope_claims(user: &UserClaims, scopes: &ScopeSet) -> Map<String, Value> 
     if scopes.contains(Scope::Email) {
         if let Some(email) = &user.email {
             out.insert("email".into(), json!(email));
-            out.insert("email_verified".into(), json!(user.email_verified));
+            // Verified when the user's own address was marked so (by an admin), or when the
+            // tenant vouches for every address.
+            let verified = user.email_verified || tenant.emails_verified;
+            out.insert("email_verified".into(), json!(verified));
         }
     }
     if scopes.contains(Scope::Groups) {
@@ -131,8 +156,8 @@ pub fn scope_claims(user: &UserClaims, scopes: &ScopeSet) -> Map<String, Value> 
 }
 
 /// The userinfo response (OIDC Core §5.3.2).
-pub fn userinfo(user: &UserClaims, scopes: &ScopeSet) -> Value {
-    let mut claims = scope_claims(user, scopes);
+pub fn userinfo(user: &UserClaims, scopes: &ScopeSet, tenant: TenantClaims) -> Value {
+    let mut claims = scope_claims(user, scopes, tenant);
     claims.insert("sub".into(), json!(user.sub));
     Value::Object(claims)
 }
@@ -157,11 +182,12 @@ pub struct IdTokenContext<'a> {
     pub lifetime_secs: i64,
     /// Put the scope claims in the id_token (clients that never call userinfo).
     pub include_scope_claims: bool,
+    pub tenant: TenantClaims,
 }
 
 pub fn id_token(user: &UserClaims, ctx: &IdTokenContext<'_>) -> Value {
     let mut claims = if ctx.include_scope_claims {
-        scope_claims(user, ctx.scopes)
+        scope_claims(user, ctx.scopes, ctx.tenant)
     } else {
         Map::new()
     };
@@ -203,11 +229,19 @@ mod tests {
     #[test]
     fn scopes_release_their_claims_only() {
         let u = ada();
-        let c = userinfo(&u, &ScopeSet::parse_lenient("openid email"));
+        let c = userinfo(
+            &u,
+            &ScopeSet::parse_lenient("openid email"),
+            TenantClaims::default(),
+        );
         assert_eq!(c["sub"], "u1");
         assert_eq!(c["email"], "ada@example.com");
         assert!(c.get("name").is_none() && c.get("groups").is_none());
-        let c = userinfo(&u, &ScopeSet::parse_lenient("openid profile groups phone"));
+        let c = userinfo(
+            &u,
+            &ScopeSet::parse_lenient("openid profile groups phone"),
+            TenantClaims::default(),
+        );
         assert_eq!(c["name"], "Ada Lovelace");
         assert_eq!(c["given_name"], "Ada");
         assert_eq!(c["preferred_username"], "ada");
@@ -240,6 +274,7 @@ mod tests {
             now: 100,
             lifetime_secs: 3600,
             include_scope_claims: false,
+            tenant: TenantClaims::default(),
         };
         let t = id_token(&u, &ctx);
         assert_eq!(t["iss"], "https://acme");
@@ -254,5 +289,60 @@ mod tests {
         assert_eq!(t["name"], "Ada Lovelace");
         assert!(t.get("nonce").is_none());
         assert_eq!(t["sub"], "u1");
+    }
+
+    #[test]
+    fn email_verified_is_the_users_flag_or_the_tenants_setting() {
+        let scopes = ScopeSet::parse_lenient("openid email");
+        let vouch = TenantClaims {
+            emails_verified: true,
+        };
+        let mut u = ada();
+        u.email_verified = false;
+        let info = |u: &UserClaims, t| userinfo(u, &scopes, t)["email_verified"].clone();
+        assert_eq!(info(&u, TenantClaims::default()), json!(false));
+        assert_eq!(info(&u, vouch), json!(true), "the tenant vouches");
+        u.email_verified = true;
+        assert_eq!(
+            info(&u, TenantClaims::default()),
+            json!(true),
+            "the user's own flag"
+        );
+        assert_eq!(info(&u, vouch), json!(true));
+
+        // The id_token says the same when it carries the scope claims.
+        u.email_verified = false;
+        let ctx = |tenant| IdTokenContext {
+            issuer: "https://acme",
+            client_id: "app",
+            scopes: &scopes,
+            auth_time: 90,
+            nonce: None,
+            access_token: "tok",
+            now: 100,
+            lifetime_secs: 3600,
+            include_scope_claims: true,
+            tenant,
+        };
+        assert_eq!(
+            id_token(&u, &ctx(TenantClaims::default()))["email_verified"],
+            false
+        );
+        assert_eq!(id_token(&u, &ctx(vouch))["email_verified"], true);
+
+        // No address, no claim: the setting never invents one.
+        u.email = None;
+        assert!(userinfo(&u, &scopes, vouch).get("email_verified").is_none());
+    }
+
+    #[test]
+    fn the_tenant_setting_reaches_the_claims() {
+        let off = crate::tenancy::TenantSettings::default();
+        assert_eq!(TenantClaims::from(&off), TenantClaims::default());
+        let on = crate::tenancy::TenantSettings {
+            emails_verified: true,
+            ..off
+        };
+        assert!(TenantClaims::from(&on).emails_verified);
     }
 }

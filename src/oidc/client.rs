@@ -185,12 +185,14 @@ pub struct ClientInput {
     pub preset: Option<String>,
 }
 
-use crate::validation::field_error;
 pub use crate::validation::FieldError;
+use crate::validation::{field_error, plain_text};
 
 /// A redirect URI must be absolute and carry no fragment (RFC 6749 §3.1.2). `http` is allowed
 /// because self-hosted apps on a LAN often have no TLS; custom schemes serve native apps.
 fn validate_redirect(field: &'static str, uri: &str) -> Result<(), FieldError> {
+    // The URL parser drops tabs and newlines silently; the stored text would still hold them.
+    plain_text(field, uri)?;
     let parsed = url::Url::parse(uri).map_err(|_| {
         if uri.is_ascii() {
             field_error(field, format!("{uri} is not an absolute URL"))
@@ -219,6 +221,7 @@ fn validate_redirect(field: &'static str, uri: &str) -> Result<(), FieldError> {
 
 fn validate_web_url(field: &'static str, value: &Option<String>) -> Result<(), FieldError> {
     if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+        plain_text(field, v)?;
         let ok = url::Url::parse(v).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
         if !ok || v.len() > 2000 {
             return Err(field_error(field, "must be an http(s) URL"));
@@ -231,6 +234,8 @@ impl ClientInput {
     /// Validates every field; returns the signing algorithm the client asked for.
     pub fn validate(&self) -> Result<SigningAlg, FieldError> {
         let name = self.name.trim();
+        // The name is what the consent page and the admin console show.
+        plain_text("name", name)?;
         if name.is_empty() || name.chars().count() > 100 {
             return Err(field_error(
                 "name",
@@ -378,5 +383,21 @@ mod tests {
         assert_eq!(input.validate().unwrap(), SigningAlg::ES256);
         input.name = " ".into();
         assert_eq!(input.validate().unwrap_err().field, "name");
+    }
+
+    #[test]
+    fn names_and_urls_with_hidden_characters_are_refused() {
+        let mut input = ClientInput {
+            name: "Payroll\u{202E}gnp.exe".into(),
+            callback_urls: vec!["https://g.example.com/cb".into()],
+            ..Default::default()
+        };
+        assert_eq!(input.validate().unwrap_err().field, "name");
+        input.name = "Payroll".into();
+        input.callback_urls = vec!["https://g.example.com/c\nb".into()];
+        assert_eq!(input.validate().unwrap_err().field, "callback_urls");
+        input.callback_urls = vec!["https://g.example.com/cb".into()];
+        input.launch_url = Some("https://g.example.com/\u{200B}".into());
+        assert_eq!(input.validate().unwrap_err().field, "launch_url");
     }
 }

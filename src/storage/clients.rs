@@ -131,11 +131,14 @@ pub async fn list(
     search: Option<&str>,
     page: &crate::admin::paging::Page,
 ) -> Result<(Vec<ClientRow>, i64)> {
-    let filter = "c.tenant_id = ?1 AND (c.name LIKE ?2 ESCAPE '\\' OR c.id LIKE ?2 ESCAPE '\\')";
+    let filter = format!(
+        "c.tenant_id = ?1 AND {}",
+        super::db::contains_search(&["c.name", "c.id"], 2)
+    );
     db.page(
         &format!("SELECT {CLIENT_COLUMNS} FROM oidc_clients c WHERE {filter} ORDER BY c.name LIMIT ?3 OFFSET ?4"),
         &format!("SELECT COUNT(*) AS n FROM oidc_clients c WHERE {filter}"),
-        params![tenant_id, super::db::like_pattern(search)],
+        params![tenant_id, super::db::search_text(search)],
         page,
     )
     .await

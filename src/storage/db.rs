@@ -235,17 +235,22 @@ pub fn changes(result: &worker::D1Result) -> u64 {
         .unwrap_or(0) as u64
 }
 
-/// `%search%` for `LIKE ... ESCAPE '\\'`, with LIKE's wildcards escaped so a search for `a_b`
-/// finds only `a_b`.
-pub fn like_pattern(search: Option<&str>) -> String {
-    format!(
-        "%{}%",
-        search
-            .unwrap_or_default()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    )
+/// A case-insensitive "contains" test of `columns` against the search text bound at `?{param}`,
+/// for list searches; an empty search matches every row. `instr`, not `LIKE`: D1 refuses LIKE
+/// patterns longer than 50 bytes (a long search was a 500), and `instr` has no wildcards to
+/// escape (`%`, `_` and `\` are plain characters). `lower` folds ASCII only, as LIKE did.
+/// `columns` are our own column names, never input.
+pub fn contains_search(columns: &[&str], param: usize) -> String {
+    let tests: Vec<String> = columns
+        .iter()
+        .map(|c| format!("instr(lower({c}), lower(?{param})) > 0"))
+        .collect();
+    format!("(?{param} = '' OR {})", tests.join(" OR "))
+}
+
+/// The text a list search binds: none searches for "" (everything).
+pub fn search_text(search: Option<&str>) -> String {
+    search.unwrap_or_default().to_string()
 }
 
 /// The `n` of a `SELECT COUNT(*) AS n` batch result.

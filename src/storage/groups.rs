@@ -23,8 +23,10 @@ pub async fn list(
     search: Option<&str>,
     page: &crate::admin::paging::Page,
 ) -> Result<(Vec<GroupRow>, i64)> {
-    let filter =
-        "g.tenant_id = ?1 AND (g.name LIKE ?2 ESCAPE '\\' OR g.friendly_name LIKE ?2 ESCAPE '\\')";
+    let filter = format!(
+        "g.tenant_id = ?1 AND {}",
+        super::db::contains_search(&["g.name", "g.friendly_name"], 2)
+    );
     db.page(
         &format!(
             "SELECT g.id, g.name, g.friendly_name, g.custom_claims, \
@@ -32,7 +34,7 @@ pub async fn list(
              FROM user_groups g WHERE {filter} ORDER BY g.name LIMIT ?3 OFFSET ?4"
         ),
         &format!("SELECT COUNT(*) AS n FROM user_groups g WHERE {filter}"),
-        params![tenant_id, super::db::like_pattern(search)],
+        params![tenant_id, super::db::search_text(search)],
         page,
     )
     .await

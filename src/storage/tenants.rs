@@ -299,16 +299,44 @@ pub async fn rotate_key(
     Ok(())
 }
 
-pub async fn update_settings(db: &Db, tenant: &Tenant, now: i64) -> Result<()> {
-    db.run(
-        "UPDATE tenants SET display_name = ?2, settings = ?3, updated_at = ?4 WHERE id = ?1",
-        params![
-            &tenant.id,
-            &tenant.display_name,
-            serde_json::to_string(&tenant.settings)?,
-            now
-        ],
-    )
-    .await?;
-    Ok(())
+/// Applies a validated settings change to the tenant's row, in D1 and in one UPDATE: the
+/// display name when given, and the merge patch of only the settings sent (`json_patch`,
+/// RFC 7396). Nothing is written back from a cached copy of the tenant, so a change made
+/// meanwhile by another request (another admin, another isolate whose cache is older) to
+/// another setting survives. Returns the display name and settings as stored after the write;
+/// none when the tenant is gone.
+pub async fn update_settings(
+    db: &Db,
+    tenant_id: &str,
+    change: &crate::admin::settings::SettingsChange,
+    now: i64,
+) -> Result<Option<(String, TenantSettings)>> {
+    #[derive(Deserialize)]
+    struct Stored {
+        display_name: String,
+        settings: String,
+    }
+    // A stored value that is not JSON (never written by us) would make json_patch fail the
+    // query: start from an empty object then, and the defaults fill in the rest.
+    let stored: Option<Stored> = db
+        .first(
+            "UPDATE tenants SET display_name = COALESCE(?2, display_name), \
+               settings = json_patch(CASE WHEN json_valid(settings) THEN settings ELSE '{}' END, ?3), \
+               updated_at = ?4 \
+             WHERE id = ?1 RETURNING display_name, settings",
+            params![
+                tenant_id,
+                change.display_name.clone(),
+                serde_json::Value::Object(change.patch.clone()).to_string(),
+                now
+            ],
+        )
+        .await?;
+    stored
+        .map(|s| {
+            let settings = serde_json::from_str::<TenantSettings>(&s.settings)
+                .map_err(|e| Error::Internal(format!("stored settings: {e}")))?;
+            Ok((s.display_name, settings))
+        })
+        .transpose()
 }

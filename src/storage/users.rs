@@ -167,14 +167,25 @@ pub async fn list_page(
     search: Option<&str>,
     page: &crate::admin::paging::Page,
 ) -> Result<(Vec<UserRow>, i64)> {
-    let filter = "tenant_id = ?1 AND (username LIKE ?2 ESCAPE '\\' OR email LIKE ?2 ESCAPE '\\' \
-        OR first_name LIKE ?2 ESCAPE '\\' OR last_name LIKE ?2 ESCAPE '\\' OR display_name LIKE ?2 ESCAPE '\\')";
+    let filter = format!(
+        "tenant_id = ?1 AND {}",
+        super::db::contains_search(
+            &[
+                "username",
+                "email",
+                "first_name",
+                "last_name",
+                "display_name"
+            ],
+            2
+        )
+    );
     db.page(
         &format!(
             "SELECT {USER_COLUMNS} FROM users WHERE {filter} ORDER BY username LIMIT ?3 OFFSET ?4"
         ),
         &format!("SELECT COUNT(*) AS n FROM users WHERE {filter}"),
-        params![tenant_id, super::db::like_pattern(search)],
+        params![tenant_id, super::db::search_text(search)],
         page,
     )
     .await
@@ -217,7 +228,7 @@ pub async fn create(
 }
 
 /// Whether taking admin rights from (or disabling, or deleting) this user would leave the
-/// tenant without an active admin: then nobody could run it any more.
+/// tenant without an active admin who can sign in: then nobody could run it any more.
 pub async fn is_last_active_admin(db: &Db, tenant_id: &str, user_id: &str) -> Result<bool> {
     #[derive(Deserialize)]
     struct Last {
@@ -226,7 +237,7 @@ pub async fn is_last_active_admin(db: &Db, tenant_id: &str, user_id: &str) -> Re
     let row: Option<Last> = db
         .first(
             &format!(
-                "SELECT (is_admin = 1 AND disabled = 0 AND NOT {ANOTHER_ACTIVE_ADMIN}) AS last \
+                "SELECT (is_admin = 1 AND disabled = 0 AND NOT {ANOTHER_ADMIN_WHO_CAN_SIGN_IN}) AS last \
                  FROM users WHERE tenant_id = ?1 AND id = ?2"
             ),
             params![tenant_id, user_id],
@@ -235,14 +246,19 @@ pub async fn is_last_active_admin(db: &Db, tenant_id: &str, user_id: &str) -> Re
     Ok(row.is_some_and(|r| r.last == 1))
 }
 
-/// True when the tenant (?1) has an active admin other than the user ?2: the one rule behind
-/// "the last active admin stays", shared by the check above and the guarded UPDATE below.
-const ANOTHER_ACTIVE_ADMIN: &str = "EXISTS (SELECT 1 FROM users o WHERE o.tenant_id = ?1 \
-     AND o.id != ?2 AND o.is_admin = 1 AND o.disabled = 0)";
+/// True when the tenant (?1) has an admin other than the user ?2 who can sign in: enabled, and
+/// holding a passkey (this is a passkey-only provider; an admin created through the API has none
+/// until they use a one-time link and add one). The one rule behind "the last admin stays",
+/// shared by the check above and the guarded UPDATE below. Counting admins without a passkey
+/// would let the only admin who can sign in be demoted, disabled or deleted.
+const ANOTHER_ADMIN_WHO_CAN_SIGN_IN: &str = "EXISTS (SELECT 1 FROM users o WHERE o.tenant_id = ?1 \
+     AND o.id != ?2 AND o.is_admin = 1 AND o.disabled = 0 \
+     AND EXISTS (SELECT 1 FROM passkeys p WHERE p.tenant_id = ?1 AND p.user_id = o.id))";
 
 /// Sets the admin-only flags and claims given; false when the change was refused because it
-/// would leave the tenant without an active admin. That rule is part of the UPDATE itself, so
-/// two admins demoting each other at the same moment cannot both succeed (D1 has one writer).
+/// would leave the tenant without an active admin who can sign in. That rule is part of the
+/// UPDATE itself, so two admins demoting each other at the same moment cannot both succeed
+/// (D1 has one writer).
 /// Disabling a user also ends their sessions and revokes every token issued to them, in the
 /// same transaction and only if the user did end up disabled.
 pub async fn update_flags(
@@ -266,7 +282,7 @@ pub async fn update_flags(
            updated_at = ?7 \
          WHERE tenant_id = ?1 AND id = ?2 AND ( \
            NOT (is_admin = 1 AND disabled = 0 AND (COALESCE(?4, 1) = 0 OR COALESCE(?5, 0) = 1)) \
-           OR {ANOTHER_ACTIVE_ADMIN})"
+           OR {ANOTHER_ADMIN_WHO_CAN_SIGN_IN})"
         ),
         params![
             tenant_id,

@@ -57,6 +57,14 @@ pub struct TenantSettings {
     /// Seconds a rotated refresh token still works (yielding the same successor) before a
     /// repeat counts as reuse and revokes the family; 0 = strict. See `oidc::refresh`.
     pub refresh_grace_secs: u32,
+    /// Whether tokens say every user's email is verified (`email_verified: true`), like Pocket
+    /// ID's "Emails verified" setting. Edge ID never sends a verification mail: addresses are
+    /// typed by the person at sign-up or by an admin. An admin who knows them to be right (a
+    /// company directory, invitation-only sign-up) turns this on for apps that refuse
+    /// unverified emails (oauth2-proxy, for one). Off by default, for new tenants too: with
+    /// open sign-up anyone could claim someone else's address, and an app that links accounts
+    /// by verified email would hand them that person's account.
+    pub emails_verified: bool,
 }
 
 impl Default for TenantSettings {
@@ -73,6 +81,7 @@ impl Default for TenantSettings {
             ],
             audit_retention_days: 90,
             refresh_grace_secs: crate::oidc::refresh::DEFAULT_GRACE_SECS,
+            emails_verified: false,
         }
     }
 }
@@ -235,5 +244,9 @@ mod tests {
         assert_eq!(s.accent_color, "#000000");
         assert_eq!(s.signup_mode, SignupMode::InviteOnly);
         assert_eq!(s.session_lifetime_secs, 7 * 24 * 3600);
+        assert!(
+            !s.emails_verified,
+            "tenants stored before the setting existed keep it off"
+        );
     }
 }

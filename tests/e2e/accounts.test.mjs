@@ -133,6 +133,27 @@ test('profile editing: allowed fields change, others are refused with the field 
   assert.equal(changed.status, 200);
   const unknown = await put({ is_admin: true });
   assert.equal(unknown.status, 400);
+  // Characters that reorder or hide text are refused in every field, naming it.
+  for (const [field, value] of [['first_name', 'Ada\u202Eecalevol'], ['last_name', 'Love\u200Blace'], ['email', 'ada\u202E@example.com']]) {
+    const res = await put({ [field]: value });
+    assert.equal(res.status, 400, `${field}: ${res.status}`);
+    const body = await res.json();
+    assert.equal(body.field, field);
+    assert.match(body.message, /U\+20(2E|0B)/);
+  }
+  // Passkey names too.
+  const ada = (await adminApi(T.base, T.apiKey, 'GET', '/api/users?search=ada.king')).json.data[0];
+  const credential = (await adminApi(T.base, T.apiKey, 'GET', `/api/users/${ada.id}`)).json.passkeys[0].credential_id;
+  const rename = (name) =>
+    p.fetch(`/api/account/passkeys/${encodeURIComponent(credential)}/rename`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+      body: JSON.stringify({ name }),
+    });
+  const spoofed = await rename('YubiKey\u202E');
+  assert.equal(spoofed.status, 400);
+  assert.equal((await spoofed.json()).field, 'name');
+  assert.equal((await rename('YubiKey')).status, 200);
 });
 
 test('passkey sign-in attempts are rate limited per tenant and IP', async () => {

@@ -4,7 +4,8 @@
 // document, tenant A's key finds nothing of tenant B and is refused at B's host.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTenant, tfetch } from './lib/env.mjs';
+import http from 'node:http';
+import { createTenant, tfetch, PORT } from './lib/env.mjs';
 import { Person, tenantWithAdmin, adminApi } from './lib/person.mjs';
 import { login, userinfo, verifyIdToken, tokenRequest, sleep } from './lib/oidc.mjs';
 
@@ -178,13 +179,15 @@ test('users: create, validate, search and page, edit, custom claims in tokens, g
     assert.equal(r.status, 409, r.text);
   }
   assert.equal((await call(A, 'DELETE', `/api/users/${ada.id}`)).status, 409);
-  // Two admins demoting each other at the same moment: exactly one succeeds.
-  assert.equal((await call(A, 'PUT', `/api/users/${grace.id}`, { is_admin: true })).status, 200);
-  const race = await Promise.all([ada.id, grace.id].map((id) => call(A, 'PUT', `/api/users/${id}`, { is_admin: false })));
+  // Two admins who can both sign in (both hold a passkey) demoting each other at the same
+  // moment: exactly one succeeds.
+  const ivy = await member(A, 'ivy');
+  assert.equal((await call(A, 'PUT', `/api/users/${ivy.user.id}`, { is_admin: true })).status, 200);
+  const race = await Promise.all([ada.id, ivy.user.id].map((id) => call(A, 'PUT', `/api/users/${id}`, { is_admin: false })));
   assert.deepEqual(race.map((r) => r.status).sort(), [200, 409], race.map((r) => r.text).join(' / '));
   const stillAdmins = (await call(A, 'GET', '/api/users?limit=100')).json.data.filter((u) => u.is_admin);
   assert.equal(stillAdmins.length, 1);
-  for (const id of [ada.id, grace.id]) await call(A, 'PUT', `/api/users/${id}`, { is_admin: id === ada.id });
+  for (const id of [ada.id, ivy.user.id]) await call(A, 'PUT', `/api/users/${id}`, { is_admin: id === ada.id });
 
   // Delete: the user, passkeys and sessions go; they can no longer sign in.
   const full = await call(A, 'GET', `/api/users/${dave.user.id}`);
@@ -327,6 +330,256 @@ test('settings: validated, and applied to the pages', async () => {
   const login = await (await tfetch(`${A.base}/login`)).text();
   assert.match(login, /Acme Admins/);
   assert.match(await (await tfetch(`${A.base}/theme.css`)).text(), /#0a7f3f/);
+});
+
+test('settings: concurrent changes of different fields all survive', async () => {
+  const T = await tenantWithAdmin(createTenant, 'cfg-race');
+  try {
+    const changes = [
+      { display_name: 'Seven At Once' }, { accent_color: '#123456' }, { logo_url: 'https://logo.example/l.png' },
+      { session_lifetime_secs: 3600 }, { signup_mode: 'open' }, { user_editable_fields: ['first_name'] },
+      { audit_retention_days: 12 },
+    ];
+    const answers = await Promise.all(changes.map((c) => call(T, 'PUT', '/api/application-configuration', c)));
+    for (const a of answers) assert.equal(a.status, 200, a.text);
+    const expect = (config, label) => {
+      assert.equal(config.display_name, 'Seven At Once', label);
+      assert.deepEqual(
+        {
+          accent_color: config.settings.accent_color, logo_url: config.settings.logo_url,
+          session_lifetime_secs: config.settings.session_lifetime_secs, signup_mode: config.settings.signup_mode,
+          user_editable_fields: config.settings.user_editable_fields, audit_retention_days: config.settings.audit_retention_days,
+        },
+        {
+          accent_color: '#123456', logo_url: 'https://logo.example/l.png', session_lifetime_secs: 3600, signup_mode: 'open',
+          user_editable_fields: ['first_name'], audit_retention_days: 12,
+        },
+        label,
+      );
+    };
+    // An empty change answers with what D1 holds (not a cached copy of the tenant).
+    const stored = await call(T, 'PUT', '/api/application-configuration', {});
+    assert.equal(stored.status, 200, stored.text);
+    expect(stored.json, 'as stored');
+    expect((await call(T, 'GET', '/api/application-configuration')).json, 'as served');
+    // Clearing the logo with null works (null is "remove", a left-out field "keep").
+    const cleared = await call(T, 'PUT', '/api/application-configuration', { logo_url: null });
+    assert.equal(cleared.json.settings.logo_url, null);
+    assert.equal(cleared.json.settings.signup_mode, 'open');
+  } finally {
+    T.admin.cleanup();
+  }
+});
+
+/**
+ * Starts a PUT whose JSON body arrives in two parts: the Worker resolves the tenant (and so takes
+ * its copy of the tenant's settings) when the headers arrive, then waits for the rest of the body.
+ * `finish()` sends the rest; `done` resolves to { status, json }.
+ */
+function putInTwoParts(t, path, head, rest) {
+  let settle;
+  const done = new Promise((resolve, reject) => { settle = { resolve, reject }; });
+  const req = http.request({
+    host: '127.0.0.1', port: PORT, method: 'PUT', path,
+    headers: { host: new URL(t.base).host, 'x-api-key': t.apiKey, 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+  }, (res) => {
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (c) => { text += c; });
+    res.on('end', () => settle.resolve({ status: res.statusCode, text, json: JSON.parse(text) }));
+  });
+  req.on('error', (e) => settle.reject(e));
+  req.flushHeaders();
+  req.write(head);
+  return { finish: () => req.end(rest), done };
+}
+
+test('settings: a change made from an older copy of the tenant does not revert a newer one', async () => {
+  // How an older copy arises for real: every isolate serves the tenant from its own memory cache
+  // (30 s) or KV (5 min), and an admin write invalidates only this isolate's memory and KV, so
+  // another location keeps its copy. Locally there is one isolate, so the older copy is made the
+  // way a slow client makes it anywhere: PUT B's headers arrive, the Worker resolves the tenant
+  // (sign-up still invite-only) and waits for B's body; meanwhile PUT A turns open sign-up on and
+  // completes; then B's body arrives and B is written. Writing the whole settings object from
+  // B's copy (the old code) turned sign-up back to invite-only.
+  const T = await tenantWithAdmin(createTenant, 'cfg-stale');
+  try {
+    const before = await call(T, 'GET', '/api/application-configuration');
+    assert.equal(before.json.settings.signup_mode, 'invite_only');
+    const b = putInTwoParts(T, '/api/application-configuration', '{"audit_retention_days":', ' 30}');
+    await sleep(1500);
+    const a = await call(T, 'PUT', '/api/application-configuration', { signup_mode: 'open' });
+    assert.equal(a.status, 200, a.text);
+    assert.equal(a.json.settings.signup_mode, 'open');
+    b.finish();
+    const bDone = await b.done;
+    assert.equal(bDone.status, 200, bDone.text);
+    assert.equal(bDone.json.settings.audit_retention_days, 30);
+    assert.equal(bDone.json.settings.signup_mode, 'open', 'B answers with the settings as stored, A\'s change included');
+    const after = (await call(T, 'GET', '/api/application-configuration')).json.settings;
+    assert.equal(after.signup_mode, 'open', 'A\'s change survived B');
+    assert.equal(after.audit_retention_days, 30);
+  } finally {
+    T.admin.cleanup();
+  }
+});
+
+test('emails verified: off by default, and once on, id_token and userinfo say email_verified true', async () => {
+  const T = await tenantWithAdmin(createTenant, 'ev');
+  try {
+    assert.equal((await call(T, 'GET', '/api/application-configuration')).json.settings.emails_verified, false);
+    const client = (await call(T, 'POST', '/api/oidc/clients', {
+      name: 'oauth2-proxy', callback_urls: ['https://app.example.com/cb'], claims_in_id_token: true,
+    })).json;
+    const claims = async () => {
+      const { tokens } = await login(T.base, T.admin, client, { scope: 'openid email' });
+      const { payload } = await verifyIdToken(T.base, tokens.id_token, client.id);
+      const info = await userinfo(T.base, tokens.access_token);
+      assert.equal(payload.email, 'ada@example.com');
+      return { idToken: payload.email_verified, userinfo: info.json.email_verified };
+    };
+    assert.deepEqual(await claims(), { idToken: false, userinfo: false });
+    const on = await call(T, 'PUT', '/api/application-configuration', { emails_verified: true });
+    assert.equal(on.status, 200, on.text);
+    assert.equal(on.json.settings.emails_verified, true);
+    assert.deepEqual(await claims(), { idToken: true, userinfo: true });
+    assert.equal((await call(T, 'PUT', '/api/application-configuration', { emails_verified: 'yes' })).status, 400);
+  } finally {
+    T.admin.cleanup();
+  }
+});
+
+test('search: wildcards are plain characters and no search text, however long, fails', async () => {
+  const T = await tenantWithAdmin(createTenant, 'srch');
+  const c = (method, path, body) => call(T, method, path, body);
+  try {
+    for (const u of [
+      { username: 'snake_case', email: 'snake@example.com', first_name: 'Snake' },
+      { username: 'plain', email: 'plain@example.com', first_name: 'Plain' },
+      { username: 'pct', email: 'pct@example.com', first_name: 'Hundred', last_name: '100%' },
+      { username: 'back', email: 'back@example.com', first_name: 'Back', last_name: 'C:\\dir' },
+    ]) assert.equal((await c('POST', '/api/users', u)).status, 201);
+    for (const g of ['ops_team', 'opsxteam']) assert.equal((await c('POST', '/api/user-groups', { name: g })).status, 201);
+    for (const n of ['My_App', 'MyXApp']) {
+      assert.equal((await c('POST', '/api/oidc/clients', { name: n, callback_urls: ['https://app.example.com/cb'] })).status, 201);
+    }
+    const q = (s) => encodeURIComponent(s);
+    const users = async (s) => {
+      const r = await c('GET', `/api/users?search=${q(s)}`);
+      assert.equal(r.status, 200, `users ${JSON.stringify(s)}: ${r.text}`);
+      return r.json.data.map((u) => u.username).sort();
+    };
+    assert.deepEqual(await users('_'), ['snake_case'], 'a literal _ finds only names holding one');
+    assert.deepEqual(await users('%'), ['pct']);
+    assert.deepEqual(await users('\\'), ['back']);
+    assert.deepEqual(await users('SNAKE_'), ['snake_case'], 'case-insensitive');
+    assert.deepEqual(await users(''), ['ada', 'back', 'pct', 'plain', 'snake_case']);
+    const long = ['_'.repeat(25), '%'.repeat(30), '\\'.repeat(30), 'x'.repeat(200), 'é'.repeat(200), 'a_'.repeat(100)];
+    for (const s of long) assert.deepEqual(await users(s), [], JSON.stringify(s));
+
+    const groups = async (s) => {
+      const r = await c('GET', `/api/user-groups?search=${q(s)}`);
+      assert.equal(r.status, 200, `groups ${JSON.stringify(s)}: ${r.text}`);
+      return r.json.data.map((g) => g.name);
+    };
+    assert.deepEqual(await groups('s_t'), ['ops_team']);
+    const clients = async (s) => {
+      const r = await c('GET', `/api/oidc/clients?search=${q(s)}`);
+      assert.equal(r.status, 200, `clients ${JSON.stringify(s)}: ${r.text}`);
+      return r.json.data.map((x) => x.name);
+    };
+    assert.deepEqual(await clients('my_app'), ['My_App']);
+    // (A client's id is random base64url and may hold a "_": clients are not searched for "_" alone.)
+    assert.deepEqual(await groups('_'), ['ops_team']);
+    for (const s of [...long, '%', '\\']) {
+      assert.deepEqual(await groups(s), [], JSON.stringify(s));
+      assert.deepEqual(await clients(s), [], JSON.stringify(s));
+    }
+    // The audit log filters exactly; long and odd values find nothing and fail nothing.
+    for (const s of [...long, '_', '%', '\\']) {
+      for (const key of ['event', 'user_id', 'client_id']) {
+        const r = await c('GET', `/api/audit-logs?${key}=${q(s)}`);
+        assert.equal(r.status, 200, `audit ${key}=${JSON.stringify(s)}: ${r.text}`);
+        assert.equal(r.json.data.length, 0);
+      }
+    }
+  } finally {
+    T.admin.cleanup();
+  }
+});
+
+test('the last admin who can sign in stays: admins without a passkey do not count', async () => {
+  const T = await tenantWithAdmin(createTenant, 'lastadm');
+  const c = (method, path, body) => call(T, method, path, body);
+  const b = new Person(T.base);
+  try {
+    const a = await userByName(T, 'ada'); // signed up with a passkey
+    const made = await c('POST', '/api/users', { username: 'bert', email: 'bert@example.com', first_name: 'Bert', is_admin: true });
+    assert.equal(made.status, 201, made.text);
+    assert.equal(made.json.is_admin, true);
+    // Bert is an active admin, but without a passkey nobody can sign in as him.
+    for (const change of [{ is_admin: false }, { disabled: true }]) {
+      const r = await c('PUT', `/api/users/${a.id}`, change);
+      assert.equal(r.status, 409, `${JSON.stringify(change)}: ${r.text}`);
+    }
+    const del = await c('DELETE', `/api/users/${a.id}`);
+    assert.equal(del.status, 409, del.text);
+    const still = (await c('GET', `/api/users/${a.id}`)).json;
+    assert.deepEqual([still.is_admin, still.disabled], [true, false]);
+    await T.admin.signIn();
+    assert.equal((await T.admin.fetch('/account')).status, 200, 'Ada can still sign in');
+    // Bert may lose admin rights: Ada still runs the tenant.
+    assert.equal((await c('PUT', `/api/users/${made.json.id}`, { is_admin: false })).status, 200);
+    assert.equal((await c('PUT', `/api/users/${made.json.id}`, { is_admin: true })).status, 200);
+
+    // Once Bert signs in with a one-time link and adds a passkey, he counts.
+    const link = await c('POST', `/api/users/${made.json.id}/one-time-access-token`);
+    const html = await (await b.fetch(new URL(link.json.url).pathname)).text();
+    const field = (n) => html.match(new RegExp(`name="${n}" value="([^"]+)"`))[1];
+    const signedIn = await b.fetch('/login/code', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: field('token'), csrf_token: field('csrf_token') }),
+    });
+    assert.equal(signedIn.status, 302);
+    await b.signUp(`${T.base}/`); // no link, no profile: adds a passkey to the signed-in account
+    assert.equal((await c('GET', `/api/users/${made.json.id}`)).json.passkeys.length, 1);
+    const demoted = await c('PUT', `/api/users/${a.id}`, { is_admin: false });
+    assert.equal(demoted.status, 200, demoted.text);
+    // Now Bert is the last admin who can sign in.
+    assert.equal((await c('PUT', `/api/users/${made.json.id}`, { disabled: true })).status, 409);
+  } finally {
+    T.admin.cleanup();
+    b.cleanup();
+  }
+});
+
+test('names with bidi overrides or invisible characters are refused, naming the field', async () => {
+  const rlo = '\u202E';
+  for (const [method, path, body, field] of [
+    ['POST', '/api/users', { username: 'mallory', email: 'm@example.com', first_name: `Mal${rlo}lory` }, 'first_name'],
+    ['POST', '/api/users', { username: 'mallory', email: 'm@example.com', first_name: 'M', last_name: `x${rlo}` }, 'last_name'],
+    ['POST', '/api/users', { username: `mal${rlo}`, email: 'm@example.com', first_name: 'M' }, 'username'],
+    ['POST', '/api/users', { username: 'mallory', email: `m${rlo}@example.com`, first_name: 'M' }, 'email'],
+    ['POST', '/api/users', { username: 'mallory', email: 'm@example.com', first_name: 'M', custom_claims: { team: `a${rlo}b` } }, 'custom_claims'],
+    ['POST', '/api/user-groups', { name: `ops${rlo}` }, 'name'],
+    ['POST', '/api/user-groups', { name: 'ops2', friendly_name: `Admins${rlo}` }, 'friendly_name'],
+    ['POST', '/api/user-groups', { name: 'ops3', friendly_name: 'Zero\u200Bwidth' }, 'friendly_name'],
+    ['POST', '/api/oidc/clients', { name: `Payroll${rlo}gpj.exe`, callback_urls: ['https://app.example.com/cb'] }, 'name'],
+    ['POST', '/api/oidc/client-presets/forgejo', { input: 'https://git.example.com', name: `Forgejo${rlo}` }, 'name'],
+    ['POST', '/api/api-keys', { name: `ci${rlo}` }, 'name'],
+    ['PUT', '/api/application-configuration', { display_name: `Acme${rlo}` }, 'display_name'],
+  ]) {
+    const r = await call(A, method, path, body);
+    assert.equal(r.status, 400, `${method} ${path} ${JSON.stringify(body)}: ${r.text}`);
+    assert.equal(r.json.field, field, r.text);
+    assert.match(r.json.message, /U\+(202E|200B)/, r.text);
+  }
+  const grace = await userByName(A, 'grace');
+  const r = await call(A, 'PUT', `/api/users/${grace.id}`, { display_name: `Grace${rlo}` });
+  assert.equal(r.status, 400);
+  assert.equal(r.json.field, 'display_name');
+  assert.equal((await call(A, 'GET', `/api/users?search=mallory`)).json.data.length, 0, 'nothing was created');
 });
 
 test('audit log: sign-ins, failures, token grants and admin changes, filtered and paged', async () => {

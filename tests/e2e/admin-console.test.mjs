@@ -205,6 +205,22 @@ test('admin console: user, invite, group, Cloudflare Access client from its pres
       await noLeaks(page);
       await shot(page, `11-${heading.toLowerCase().replace(' ', '-')}`);
     }
+    // Settings: saving sends only what the admin changed (so another admin's change to another
+    // setting, made since this page loaded, is not overwritten), here "emails verified".
+    await page.goto(`${base}/admin#/settings`);
+    await page.waitForSelector('#settings-form');
+    assert.equal(await page.isChecked('#emails_verified'), false);
+    await page.check('#emails_verified');
+    const [put] = await Promise.all([
+      page.waitForRequest((r) => r.method() === 'PUT' && r.url().endsWith('/api/application-configuration')),
+      page.click('#settings-form button[type="submit"]'),
+    ]);
+    assert.deepEqual(put.postDataJSON(), { emails_verified: true });
+    await page.waitForFunction(() => document.getElementById('status').textContent.includes('Settings saved'));
+    await page.reload();
+    await page.waitForSelector('#settings-form');
+    assert.equal(await page.isChecked('#emails_verified'), true);
+
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${base}/admin#/users`);
     await page.waitForSelector('h1:text("Users")');

@@ -481,12 +481,20 @@
     const form = h('form', { id: 'settings-form', onsubmit: (e) => {
       e.preventDefault();
       const v = formValues(e.target);
+      const values = {
+        display_name: v.display_name, accent_color: v.accent_color, logo_url: optional(v.logo_url) ?? null,
+        session_lifetime_secs: Math.round(Number(v.session_hours) * 3600), signup_mode: v.signup_mode,
+        user_editable_fields: editable.filter((f) => v[`edit_${f}`]), audit_retention_days: Number(v.audit_retention_days),
+        emails_verified: !!v.emails_verified,
+      };
+      // Only what this admin changed is sent: the server changes just those settings, so another
+      // admin's change made since this page loaded is not overwritten with what it showed then.
+      const shown = { display_name: res.display_name, ...s };
+      const changed = Object.fromEntries(Object.entries(values).filter(([k, val]) => JSON.stringify(val) !== JSON.stringify(shown[k] ?? null)));
       act(e.submitter, async () => {
-        await api('PUT', '/api/application-configuration', {
-          display_name: v.display_name, accent_color: v.accent_color, logo_url: optional(v.logo_url) ?? null,
-          session_lifetime_secs: Math.round(Number(v.session_hours) * 3600), signup_mode: v.signup_mode,
-          user_editable_fields: editable.filter((f) => v[`edit_${f}`]), audit_retention_days: Number(v.audit_retention_days),
-        });
+        const saved = await api('PUT', '/api/application-configuration', changed);
+        res.display_name = saved.display_name;
+        Object.assign(s, saved.settings);
         say('Settings saved. Reload to see a new name or colour.');
       });
     } },
@@ -500,6 +508,10 @@
       h('option', { value: 'open', selected: s.signup_mode === 'open' }, 'Anyone may create an account'))),
     h('fieldset', { class: 'checks' }, h('legend', {}, 'Users may edit'),
       editable.map((f) => check(`edit_${f}`, f.replace('_', ' '), s.user_editable_fields.includes(f)))),
+    h('fieldset', { class: 'checks' }, h('legend', {}, 'Email addresses'),
+      check('emails_verified', 'Treat every email address as verified', s.emails_verified),
+      h('p', { class: 'hint' }, 'Tokens then say email_verified: true, which some apps (oauth2-proxy, for one) require. '
+        + 'Edge ID sends no verification mail: turn this on only if you trust the addresses (for example, only admins set them).')),
     h('button', { class: 'primary', type: 'submit' }, 'Save settings'));
     show('Settings', form);
   }

@@ -280,13 +280,8 @@ pub async fn passkey_api(mut req: TenantRequest<'_>, id: &str, delete: bool) -> 
         }
     } else {
         let body: RenameBody = req.incoming.json().await?;
-        let name = body.name.trim();
-        if name.is_empty() || name.chars().count() > 64 {
-            return Err(Error::BadRequest(
-                "A passkey name is 1 to 64 characters.".into(),
-            ));
-        }
-        if !passkeys::rename(db, &tenant_id, &current.user.id, id, name).await? {
+        let name = crate::account::passkey_name(&body.name)?;
+        if !passkeys::rename(db, &tenant_id, &current.user.id, id, &name).await? {
             return Err(Error::NotFound("This passkey".into()));
         }
     }

@@ -184,6 +184,8 @@ impl Operator<'_> {
         let slug = body.slug.trim().to_ascii_lowercase();
         validate_slug(&slug).map_err(|e| Error::BadRequest(e.to_string()))?;
         let display_name = body.display_name.trim();
+        // Shown on every login and consent page of the tenant.
+        crate::validation::plain_text("display_name", display_name)?;
         if display_name.is_empty() || display_name.chars().count() > 80 {
             return Err(Error::BadRequest(
                 "display_name must be 1 to 80 characters".into(),
@@ -383,6 +385,8 @@ impl Operator<'_> {
             .map(|d| self.now + d.clamp(1, 3650) * 86400);
         let id = random::id();
         let name = body.name.unwrap_or_else(|| "operator".into());
+        // Listed in the tenant's admin console.
+        crate::validation::plain_text("name", &name)?;
         crate::storage::api_keys::create(
             self.db()?,
             &tenant.id,

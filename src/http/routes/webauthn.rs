@@ -403,6 +403,13 @@ fn passkey_name(user_agent: Option<&str>) -> String {
 pub async fn register_finish(mut req: TenantRequest<'_>) -> Result<Response> {
     session::require_same_origin(&req)?;
     let body: FinishBody = req.incoming.json().await?;
+    // A name given is checked before the challenge is spent, so a bad one costs no ceremony.
+    let given_name = clean(body.name.as_deref())
+        .map(|n| -> Result<String> {
+            crate::validation::plain_text("name", &n)?;
+            Ok(n.chars().take(64).collect())
+        })
+        .transpose()?;
     let db = req.app.db()?;
     let tenant_id = req.tenant.tenant.id.clone();
     let (challenge, _) = take_challenge(&req, &body.credential, vec![]).await?;
@@ -422,9 +429,7 @@ pub async fn register_finish(mut req: TenantRequest<'_>) -> Result<Response> {
         &b64_decode(&challenge.challenge)?,
         &body.credential,
     )?;
-    let name = clean(body.name.as_deref())
-        .map(|n| n.chars().take(64).collect())
-        .unwrap_or_else(|| passkey_name(req.incoming.user_agent().as_deref()));
+    let name = given_name.unwrap_or_else(|| passkey_name(req.incoming.user_agent().as_deref()));
     let credential_id = b64(&registered.credential_id);
     let public_key = b64(&registered.public_key_cose);
     let transports = serde_json::to_string(&registered.transports)?;

@@ -12,7 +12,7 @@ use crate::http::admin::Actor;
 use crate::http::request::TenantRequest;
 use crate::http::respond::{json as json_response, no_content};
 use crate::storage::api_keys::{self, NewApiKey};
-use crate::validation::field_error;
+use crate::validation::{field_error, plain_text};
 
 pub async fn list(req: &TenantRequest<'_>) -> Result<Response> {
     let keys = api_keys::list(req.app.db()?, &req.tenant.tenant.id).await?;
@@ -33,7 +33,8 @@ const TEN_YEARS: i64 = 3650 * 86400;
 pub async fn create(mut req: TenantRequest<'_>, actor: &Actor) -> Result<Response> {
     let body: NewKey = req.incoming.json().await?;
     let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+    plain_text("name", name)?;
+    if name.is_empty() || name.chars().count() > 100 {
         return Err(field_error("name", "1 to 100 characters").into());
     }
     if let Some(at) = body.expires_at {

@@ -64,30 +64,12 @@ struct GroupInput {
     custom_claims: Option<CustomClaimsInput>,
 }
 
-/// Group names appear in the `groups` claim, where apps match them: keep them simple.
 fn group_name(raw: &str) -> Result<String> {
-    let name = raw.trim().to_string();
-    let ok = (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
-    if ok {
-        Ok(name)
-    } else {
-        Err(field_error(
-            "name",
-            "1 to 64 letters, digits, dashes, dots or underscores",
-        )
-        .into())
-    }
+    Ok(crate::admin::group::name(raw)?)
 }
 
 fn friendly_name(raw: &str) -> Result<String> {
-    let f = raw.trim();
-    if f.is_empty() || f.chars().count() > 100 || f.chars().any(char::is_control) {
-        return Err(field_error("friendly_name", "1 to 100 characters").into());
-    }
-    Ok(f.to_string())
+    Ok(crate::admin::group::friendly_name(raw)?)
 }
 
 pub async fn create(mut req: TenantRequest<'_>, actor: &Actor) -> Result<Response> {

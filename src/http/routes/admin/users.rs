@@ -115,7 +115,9 @@ pub async fn create(mut req: TenantRequest<'_>, actor: &Actor) -> Result<Respons
 
 fn last_admin() -> Error {
     Error::Conflict(
-        "This is the tenant's last active admin: make someone else an admin first.".into(),
+        "This is the tenant's last active admin who can sign in: make someone else an admin \
+         and have them add a passkey first."
+            .into(),
     )
 }
 

@@ -243,6 +243,7 @@ async fn respond(
             now: req.now,
             lifetime_secs: ID_TOKEN_TTL,
             include_scope_claims: client.claims_in_id_token,
+            tenant: (&req.tenant.tenant.settings).into(),
         },
     );
     let id_token = sign_jwt(req.app, &req.tenant, client.id_token_alg, "JWT", &claims).await?;

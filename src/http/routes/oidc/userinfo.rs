@@ -62,6 +62,10 @@ pub async fn userinfo(mut req: TenantRequest<'_>) -> Result<Response> {
     let scopes = ScopeSet::parse_lenient(&token.scope);
     Ok(json(
         200,
-        &claims::userinfo(&user.claims(&found.groups), &scopes),
+        &claims::userinfo(
+            &user.claims(&found.groups),
+            &scopes,
+            (&req.tenant.tenant.settings).into(),
+        ),
     ))
 }
