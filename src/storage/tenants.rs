@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::db::{rows, Db};
+use super::db::{rows, Db, Statement};
 use crate::crypto::jwk::SigningAlg;
 use crate::error::{Error, Result};
 use crate::params;
@@ -305,38 +305,67 @@ pub async fn rotate_key(
 /// meanwhile by another request (another admin, another isolate whose cache is older) to
 /// another setting survives. Returns the display name and settings as stored after the write;
 /// none when the tenant is gone.
+/// What a settings change left in D1, with the tenant's custom domains (whose cached
+/// snapshots the caller invalidates).
+pub struct UpdatedSettings {
+    pub display_name: String,
+    pub settings: TenantSettings,
+    pub domains: Vec<String>,
+}
+
+/// Applies a settings change to the row in D1 (a JSON merge patch of only the settings sent,
+/// never a blob from a cached snapshot) in one batch with its `audit` entry and the read of the
+/// tenant's domains. `None` when the tenant is gone.
 pub async fn update_settings(
     db: &Db,
     tenant_id: &str,
     change: &crate::admin::settings::SettingsChange,
     now: i64,
-) -> Result<Option<(String, TenantSettings)>> {
+    audit: Statement,
+) -> Result<Option<UpdatedSettings>> {
     #[derive(Deserialize)]
     struct Stored {
         display_name: String,
         settings: String,
     }
+    #[derive(Deserialize)]
+    struct Domain {
+        host: String,
+    }
     // A stored value that is not JSON (never written by us) would make json_patch fail the
     // query: start from an empty object then, and the defaults fill in the rest.
-    let stored: Option<Stored> = db
-        .first(
-            "UPDATE tenants SET display_name = COALESCE(?2, display_name), \
-               settings = json_patch(CASE WHEN json_valid(settings) THEN settings ELSE '{}' END, ?3), \
-               updated_at = ?4 \
-             WHERE id = ?1 RETURNING display_name, settings",
-            params![
-                tenant_id,
-                change.display_name.clone(),
-                serde_json::Value::Object(change.patch.clone()).to_string(),
-                now
-            ],
-        )
+    let results = db
+        .batch(vec![
+            db.statement(
+                "UPDATE tenants SET display_name = COALESCE(?2, display_name), \
+                   settings = json_patch(CASE WHEN json_valid(settings) THEN settings ELSE '{}' END, ?3), \
+                   updated_at = ?4 \
+                 WHERE id = ?1 RETURNING display_name, settings",
+                params![
+                    tenant_id,
+                    change.display_name.clone(),
+                    serde_json::Value::Object(change.patch.clone()).to_string(),
+                    now
+                ],
+            )?,
+            audit,
+            db.statement(
+                "SELECT host FROM tenant_domains WHERE tenant_id = ?1 ORDER BY host",
+                params![tenant_id],
+            )?,
+        ])
         .await?;
-    stored
-        .map(|s| {
-            let settings = serde_json::from_str::<TenantSettings>(&s.settings)
-                .map_err(|e| Error::Internal(format!("stored settings: {e}")))?;
-            Ok((s.display_name, settings))
-        })
-        .transpose()
+    let Some(stored) = super::db::first_row::<Stored>(&results[0])? else {
+        return Ok(None);
+    };
+    let settings = serde_json::from_str::<TenantSettings>(&stored.settings)
+        .map_err(|e| Error::Internal(format!("stored settings: {e}")))?;
+    Ok(Some(UpdatedSettings {
+        display_name: stored.display_name,
+        settings,
+        domains: rows::<Domain>(&results[2])?
+            .into_iter()
+            .map(|d| d.host)
+            .collect(),
+    }))
 }

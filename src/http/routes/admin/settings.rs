@@ -3,12 +3,13 @@
 use serde_json::json;
 use worker::Response;
 
-use super::record;
+use super::audit_entry;
 use crate::admin::settings::SettingsInput;
 use crate::error::{Error, Result};
 use crate::http::admin::Actor;
 use crate::http::request::TenantRequest;
 use crate::http::respond::json as json_response;
+use crate::storage::audit::When;
 use crate::storage::{tenant_cache, tenants};
 
 pub fn get(req: &TenantRequest<'_>) -> Response {
@@ -27,30 +28,30 @@ pub async fn update(mut req: TenantRequest<'_>, actor: &Actor) -> Result<Respons
     let change = body.validate()?;
     let db = req.app.db()?;
     let tenant = &req.tenant.tenant;
-    let (display_name, settings) = tenants::update_settings(db, &tenant.id, &change, req.now)
-        .await?
-        .ok_or(Error::UnknownTenant)?;
-    // Every host of the tenant serves the new settings at once in this isolate, and within the
-    // memory TTL elsewhere.
-    let mut hosts = vec![req.incoming.host.name.clone()];
-    hosts.extend(tenants::domains(db, &tenant.id).await?);
-    hosts.push(format!("{}.{}", tenant.slug, req.app.base_domain));
-    tenant_cache::invalidate(&req.app.kv()?, &hosts).await?;
-    // Which settings changed, for the audit log.
+    // Which settings changed, for the audit log (written in the update's own batch).
     let mut fields: Vec<&str> = change.patch.keys().map(String::as_str).collect();
     if change.display_name.is_some() {
         fields.insert(0, "display_name");
     }
-    record(
+    let audit = audit_entry(
         &req,
         actor,
         "settings_updated",
         None,
         json!({ "fields": fields }),
-    )
-    .await?;
+        When::PreviousChanged,
+    )?;
+    let updated = tenants::update_settings(db, &tenant.id, &change, req.now, audit)
+        .await?
+        .ok_or(Error::UnknownTenant)?;
+    // Every host of the tenant serves the new settings at once in this isolate, and within the
+    // memory TTL elsewhere.
+    let mut hosts = vec![req.incoming.host.name.clone()];
+    hosts.extend(updated.domains);
+    hosts.push(format!("{}.{}", tenant.slug, req.app.base_domain));
+    tenant_cache::invalidate(&req.app.kv()?, &hosts).await?;
     Ok(json_response(
         200,
-        &json!({ "display_name": display_name, "settings": settings }),
+        &json!({ "display_name": updated.display_name, "settings": updated.settings }),
     ))
 }
