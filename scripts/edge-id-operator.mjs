@@ -53,8 +53,18 @@ function localSecret() {
 
 const url = (flag('--url') ?? process.env.OPERATOR_URL ?? 'http://localhost:8787').replace(/\/$/, '');
 const secret = flag('--secret') ?? process.env.OPERATOR_SECRET ?? localSecret();
-const overlapDays = flag('--overlap-days');
-const days = flag('--days');
+// Whole numbers only: Number('abc') is NaN, which JSON.stringify sends as null.
+const integer = (name) => {
+  const raw = flag(name);
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw)) {
+    console.error(`${name} takes a whole number of days, not ${JSON.stringify(raw)}`);
+    process.exit(2);
+  }
+  return Number(raw);
+};
+const overlapDays = integer('--overlap-days');
+const days = integer('--days');
 const asJson = bool('--json');
 const accessPreset = bool('--access');
 const publicClient = bool('--public');
@@ -159,7 +169,7 @@ async function run() {
     case 'rotate-keys':
       res = await call('POST', `/tenants/${need(slug, 'slug')}/keys/rotate`, {
         alg: arg2,
-        overlap_days: overlapDays === undefined ? undefined : Number(overlapDays),
+        overlap_days: overlapDays,
       });
       break;
     case 'key-self-test':
@@ -178,7 +188,7 @@ async function run() {
     case 'api-key':
       res = await call('POST', `/tenants/${need(slug, 'slug')}/api-keys`, {
         name: arg2,
-        expires_in_days: days === undefined ? undefined : Number(days),
+        expires_in_days: days,
       });
       break;
     default:

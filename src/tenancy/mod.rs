@@ -6,6 +6,7 @@
 
 pub mod host;
 pub mod model;
+pub mod operator;
 pub mod retention;
 
 pub use host::{classify_host, issuer_for, validate_slug, HostError, HostKind, RequestHost};

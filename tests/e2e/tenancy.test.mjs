@@ -5,6 +5,9 @@ import { createLocalJWKSet, jwtVerify, decodeProtectedHeader } from 'jose';
 import {
   PORT, operator, createTenant, tenantBase, tfetch, getJson, uniqueSlug,
 } from './lib/env.mjs';
+import { adminApi } from './lib/person.mjs';
+
+const kidOf = (token) => decodeProtectedHeader(token).kid;
 
 async function selfTestTokens(slug) {
   const res = await operator('POST', `/tenants/${slug}/keys/self-test`);
@@ -182,4 +185,62 @@ test('key rotation makes a new key current and keeps the old one published for t
   assert.ok(!kids.includes(newKid), 'a key retired with no overlap is unpublished at once');
   assert.ok(kids.includes(oldKid), 'the key retired with a 7-day overlap stays');
   assert.equal(kids.length, 3);
+});
+
+test('the operator API refuses malformed bodies and mints or rotates nothing', async () => {
+  const a = await createTenant('strict');
+  const base = tenantBase(a.slug);
+  const lister = await operator('POST', `/tenants/${a.slug}/api-keys`, { name: 'lister', expires_in_days: 1 });
+  assert.equal(lister.status, 201, lister.text);
+  const apiKeys = async () => (await adminApi(base, lister.json.api_key, 'GET', '/api/api-keys')).json.data.map((k) => k.id);
+  const keysBefore = await apiKeys();
+  for (const [body, field, code = 'invalid_request'] of [
+    ['{"expires_in_days":"30"}', 'expires_in_days'],
+    ['{"expires_in_days":30.5}', 'expires_in_days'],
+    ['{"expires_in_days":1e30}', 'expires_in_days'],
+    ['{"expires_in_days":null}', 'expires_in_days'],
+    ['{"expires_in_days":0}', 'expires_in_days', 'invalid_field'],
+    ['{"expire_in_days":30}', 'expire_in_days'],
+    ['{"name":7}', 'name'],
+    ['{"expires_in_days":30,}', undefined],
+    ['{"expires_in_days":30', undefined],
+    ['[30]', undefined],
+  ]) {
+    const res = await operator('POST', `/tenants/${a.slug}/api-keys`, body);
+    assert.equal(res.status, 400, `${body} -> ${res.status} ${res.text}`);
+    // A body that is not what the route takes is invalid_request; a well-formed value out of
+    // range is invalid_field, as in the admin API. Both name the field when there is one.
+    assert.equal(res.json.error, code, res.text);
+    assert.equal(res.json.field, field, `${body}: ${res.text}`);
+  }
+  assert.deepEqual(await apiKeys(), keysBefore, 'a malformed body minted a key');
+  // Everything is optional there: an empty body is a key that never expires, as documented.
+  const empty = await operator('POST', `/tenants/${a.slug}/api-keys`, '');
+  assert.equal(empty.status, 201, empty.text);
+  assert.equal(empty.json.expires_at, null);
+
+  const kids = async () => (await jwksOf(base)).keys.map((k) => k.kid).sort();
+  const signing = async () => Object.values(await selfTestTokens(a.slug)).map(kidOf).sort();
+  const [jwksBefore, signingBefore] = [await kids(), await signing()];
+  for (const [body, field] of [
+    ['{"alg":256}', 'alg'],
+    ['{"alg":"HS256"}', 'alg'],
+    ['{"alg":"RS256",}', undefined],
+    ['{"overlap_days":"7"}', 'overlap_days'],
+    ['{"overlap_days":1.5}', 'overlap_days'],
+    ['{"immediate":"yes"}', 'immediate'],
+    ['{"algorithm":"RS256"}', 'algorithm'],
+    ['null', undefined],
+  ]) {
+    const res = await operator('POST', `/tenants/${a.slug}/keys/rotate`, body);
+    assert.equal(res.status, 400, `${body} -> ${res.status} ${res.text}`);
+    assert.equal(res.json.field, field, `${body}: ${res.text}`);
+  }
+  assert.deepEqual(await kids(), jwksBefore, 'a malformed body rotated a key');
+  assert.deepEqual(await signing(), signingBefore);
+  // Create and domain bodies are required.
+  assert.equal((await operator('POST', '/tenants', '')).status, 400);
+  const domain = await operator('POST', `/tenants/${a.slug}/domains`, '{"host":["x.example"]}');
+  assert.equal(domain.status, 400);
+  assert.equal(domain.json.field, 'host');
 });

@@ -29,14 +29,15 @@ export function tenantBase(slug) {
   return `http://${slug}.localhost:${PORT}`;
 }
 
+/** Calls the operator API; `body` is an object (sent as JSON) or a string (sent as is). */
 export async function operator(method, path, body, secret = OPERATOR_SECRET) {
   const res = await tfetch(`${PLATFORM}/operator/api${path}`, {
     method,
     headers: {
       ...(secret === null ? {} : { authorization: `Bearer ${secret}` }),
-      ...(body ? { 'content-type': 'application/json' } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
     },
-    body: body ? JSON.stringify(body) : undefined,
+    body: body === undefined || typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
   let json;
