@@ -4,6 +4,7 @@
 //! domain), with its own issuer, keys, users and clients. The host is the only input that
 //! selects a tenant, so a request can never reach another tenant's data by a path or parameter.
 
+pub mod cache;
 pub mod host;
 pub mod model;
 pub mod operator;

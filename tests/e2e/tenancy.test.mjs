@@ -244,3 +244,38 @@ test('the operator API refuses malformed bodies and mints or rotates nothing', a
   assert.equal(domain.status, 400);
   assert.equal(domain.json.field, 'host');
 });
+
+test('after delete and remove_domain the host answers 404 at once, even with requests in flight', async () => {
+  // Requests keep arriving while the operator writes: a request served between a cache
+  // invalidation and the D1 write it was for would cache the old tenant again.
+  const hammer = (url) => {
+    let stop = false;
+    const loops = Array.from({ length: 8 }, async () => {
+      while (!stop) await tfetch(url).then((r) => r.arrayBuffer()).catch(() => {});
+    });
+    return async () => {
+      stop = true;
+      await Promise.all(loops);
+    };
+  };
+  for (let round = 0; round < 3; round++) {
+    const a = await createTenant('gone');
+    const host = `login.${a.slug}-corp.test`;
+    assert.equal((await operator('POST', `/tenants/${a.slug}/domains`, { host })).status, 201);
+    const onDomain = `http://${host}:${PORT}/.well-known/openid-configuration`;
+    const onSlug = `${tenantBase(a.slug)}/.well-known/jwks.json`;
+    assert.equal((await tfetch(onDomain)).status, 200);
+
+    let stop = hammer(onDomain);
+    const removed = await operator('DELETE', `/tenants/${a.slug}/domains/${host}`);
+    await stop();
+    assert.equal(removed.status, 200, removed.text);
+    assert.equal((await tfetch(onDomain)).status, 404, 'the removed domain still serves the tenant');
+
+    stop = hammer(onSlug);
+    const deleted = await operator('DELETE', `/tenants/${a.slug}`);
+    await stop();
+    assert.equal(deleted.status, 200, deleted.text);
+    assert.equal((await tfetch(onSlug)).status, 404, 'the deleted tenant is still served');
+  }
+});

@@ -131,8 +131,15 @@ impl Operator<'_> {
         Ok(hosts)
     }
 
+    /// Forgets the cached snapshots of the tenant's hosts. Called after the write committed;
+    /// a write that removes hosts (delete, remove_domain) collects them before and passes them
+    /// to [`Self::invalidate_hosts`].
     async fn invalidate(&self, tenant: &Tenant) -> Result<()> {
-        tenant_cache::invalidate(&self.app.kv()?, &self.hosts(tenant).await?).await
+        self.invalidate_hosts(&self.hosts(tenant).await?).await
+    }
+
+    async fn invalidate_hosts(&self, hosts: &[String]) -> Result<()> {
+        tenant_cache::invalidate(&self.app.kv()?, hosts).await
     }
 
     async fn view(&self, incoming: &Incoming, tenant: &Tenant) -> Result<Value> {
@@ -197,11 +204,13 @@ impl Operator<'_> {
         Ok(json_response(201, &view))
     }
 
-    async fn delete(&self, incoming: &Incoming, slug: &str) -> Result<Response> {
+    async fn delete(&self, _incoming: &Incoming, slug: &str) -> Result<Response> {
         let tenant = self.tenant(slug).await?;
-        let _ = incoming;
-        self.invalidate(&tenant).await?;
+        // The hosts are read before the delete (its custom domains go with it) and forgotten
+        // after it: invalidating first let a request in between cache the tenant again.
+        let hosts = self.hosts(&tenant).await?;
         tenants::delete(self.db()?, &tenant.id).await?;
+        self.invalidate_hosts(&hosts).await?;
         Ok(json_response(200, &json!({ "deleted": slug })))
     }
 
@@ -268,11 +277,13 @@ impl Operator<'_> {
 
     async fn remove_domain(&self, incoming: &Incoming, slug: &str, host: &str) -> Result<Response> {
         let tenant = self.tenant(slug).await?;
-        // Invalidate first, while the domain still maps to the tenant.
-        self.invalidate(&tenant).await?;
+        // Collect the hosts while the domain still maps to the tenant; forget them only once
+        // the unmapping has committed.
+        let hosts = self.hosts(&tenant).await?;
         if !tenants::remove_domain(self.db()?, &tenant.id, &host.to_ascii_lowercase()).await? {
             return Err(Error::NotFound(format!("Domain {host}")));
         }
+        self.invalidate_hosts(&hosts).await?;
         Ok(json_response(200, &self.view(incoming, &tenant).await?))
     }
 
