@@ -18,7 +18,11 @@ const USAGE = `usage: edge-id-operator <command>
   setup-link <slug>                     a fresh first-admin link (only before anyone signed up)
   add-domain <slug> <host>              serve the tenant on a custom domain too
   remove-domain <slug> <host>
-  rotate-keys <slug> [RS256|ES256] [--overlap-days N]
+  rotate-keys <slug> [RS256|ES256] [--overlap-days N] [--immediate]
+                                        publish a new key; it signs once every cached JWKS
+                                        holds it (1.2 to 2.2 hours: hourly promotion).
+                                        --immediate: emergency (leaked key), signs at once;
+                                        clients with a cached JWKS fail until they re-fetch
   key-self-test <slug>                  sign probe tokens with the current keys
   api-key <slug> [name] [--days N]      mint an admin API key for the tenant's REST API
   add-client <slug> <name> <callback-url> [--access] [--public]
@@ -65,6 +69,7 @@ const integer = (name) => {
 };
 const overlapDays = integer('--overlap-days');
 const days = integer('--days');
+const immediate = bool('--immediate');
 const asJson = bool('--json');
 const accessPreset = bool('--access');
 const publicClient = bool('--public');
@@ -170,6 +175,7 @@ async function run() {
       res = await call('POST', `/tenants/${need(slug, 'slug')}/keys/rotate`, {
         alg: arg2,
         overlap_days: overlapDays,
+        immediate: immediate || undefined,
       });
       break;
     case 'key-self-test':

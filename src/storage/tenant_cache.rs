@@ -30,8 +30,10 @@ thread_local! {
         RefCell::new(BoundedCache::new(UNKNOWN_HOSTS_CAPACITY, UNKNOWN_HOST_TTL_MS));
 }
 
+/// `v2`: snapshots gained the `next` key state; a v1 entry written by the previous version
+/// during a deployment must not be read as current.
 fn kv_key(host: &str) -> String {
-    format!("tenant:v1:{host}")
+    format!("tenant:v2:{host}")
 }
 
 fn now_ms() -> u64 {

@@ -1,5 +1,5 @@
 //! The per-isolate cache of tenant snapshots, as a small pure type, and the lifetimes of every
-//! snapshot cache layer.
+//! snapshot cache layer (the key lifecycle in `tenancy::keys` builds on them).
 //!
 //! A Workers isolate lives for many requests, so anything kept in its memory must be bounded:
 //! the cache of unknown hosts used to be a map that only ever grew, one entry per random
@@ -21,6 +21,14 @@ pub const KNOWN_HOSTS_CAPACITY: usize = 4096;
 pub const UNKNOWN_HOSTS_CAPACITY: usize = 1024;
 /// How long a snapshot lives in KV.
 pub const SNAPSHOT_KV_TTL_SECS: i64 = 300;
+/// KV is eventually consistent: a write or delete can take this long to reach every location.
+pub const KV_PROPAGATION_SECS: i64 = 60;
+/// The longest any cache layer may serve a snapshot older than the last write to the tenant:
+/// a snapshot read just before the write can land in KV just after the invalidation, live
+/// there for its TTL, be seen elsewhere for the propagation delay, then sit in an isolate's
+/// memory.
+pub const SNAPSHOT_MAX_STALENESS_SECS: i64 =
+    SNAPSHOT_KV_TTL_SECS + KV_PROPAGATION_SECS + (SNAPSHOT_MEMORY_TTL_MS / 1000) as i64;
 
 struct Entry<V> {
     value: V,
@@ -171,5 +179,10 @@ mod tests {
         assert_eq!(c.get(&"acme", 6), Some("fresh snapshot"));
         c.invalidate([&"acme"]);
         assert_eq!(c.get(&"acme", 7), None);
+    }
+
+    #[test]
+    fn the_staleness_bound_covers_every_layer() {
+        assert_eq!(SNAPSHOT_MAX_STALENESS_SECS, 300 + 60 + 30);
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod cache;
 pub mod host;
+pub mod keys;
 pub mod model;
 pub mod operator;
 pub mod retention;

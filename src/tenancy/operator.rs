@@ -7,8 +7,7 @@ use serde::Deserialize;
 use crate::crypto::jwk::SigningAlg;
 use crate::validation::{field_error, present, FieldError};
 
-/// How long a replaced key stays published after a rotation, unless the call says otherwise.
-pub const DEFAULT_OVERLAP_SECS: i64 = 7 * 86_400;
+use super::keys::DEFAULT_OVERLAP_SECS;
 
 /// `POST /operator/api/tenants`.
 #[derive(Debug, Deserialize)]
@@ -36,12 +35,16 @@ pub struct RotateInput {
     /// How long the replaced key stays published after it stops signing (default 7).
     #[serde(default, deserialize_with = "present")]
     pub overlap_days: Option<i64>,
+    /// Emergency: the new key signs at once instead of after the JWKS caches have expired.
+    #[serde(default)]
+    pub immediate: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rotation {
     pub algs: Vec<SigningAlg>,
     pub overlap_secs: i64,
+    pub immediate: bool,
 }
 
 impl RotateInput {
@@ -56,7 +59,11 @@ impl RotateInput {
             Some(d) if (0..=365).contains(&d) => d * 86_400,
             Some(_) => return Err(field_error("overlap_days", "0 to 365 days")),
         };
-        Ok(Rotation { algs, overlap_secs })
+        Ok(Rotation {
+            algs,
+            overlap_secs,
+            immediate: self.immediate,
+        })
     }
 }
 
@@ -179,6 +186,10 @@ mod tests {
             Err(Some("overlap_days".into()))
         );
         assert_eq!(
+            rotate(r#"{"immediate":"yes"}"#),
+            Err(Some("immediate".into()))
+        );
+        assert_eq!(
             rotate(r#"{"algorithm":"RS256"}"#),
             Err(Some("algorithm".into()))
         );
@@ -192,13 +203,15 @@ mod tests {
             Ok(Rotation {
                 algs: SigningAlg::ALL.to_vec(),
                 overlap_secs: DEFAULT_OVERLAP_SECS,
+                immediate: false
             })
         );
         assert_eq!(
-            rotate(r#"{"alg":"ES256","overlap_days":0}"#),
+            rotate(r#"{"alg":"ES256","overlap_days":0,"immediate":true}"#),
             Ok(Rotation {
                 algs: vec![SigningAlg::ES256],
                 overlap_secs: 0,
+                immediate: true
             })
         );
     }

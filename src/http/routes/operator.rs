@@ -16,6 +16,7 @@ use crate::http::request::Incoming;
 use crate::http::respond::json as json_response;
 use crate::platform::{clock, webcrypto};
 use crate::storage::{tenant_cache, tenants};
+use crate::tenancy::keys::{self, KeyChange};
 use crate::tenancy::operator::{ApiKeyInput, CreateTenantInput, DomainInput, RotateInput};
 use crate::tenancy::{validate_slug, RequestHost, Tenant, TenantSettings, TenantStatus};
 
@@ -39,10 +40,7 @@ pub async fn handle(app: &App, mut incoming: Incoming) -> Result<Response> {
             let body: CreateTenantInput = incoming.json().await?;
             ctx.create(&incoming, body).await
         }
-        (Method::Get, ["tenants", slug]) => {
-            let tenant = ctx.tenant(slug).await?;
-            Ok(json_response(200, &ctx.view(&incoming, &tenant).await?))
-        }
+        (Method::Get, ["tenants", slug]) => ctx.show(&incoming, slug).await,
         (Method::Delete, ["tenants", slug]) => ctx.delete(&incoming, slug).await,
         (Method::Post, ["tenants", slug, "suspend"]) => {
             ctx.set_status(&incoming, slug, TenantStatus::Suspended)
@@ -140,6 +138,29 @@ impl Operator<'_> {
 
     async fn invalidate_hosts(&self, hosts: &[String]) -> Result<()> {
         tenant_cache::invalidate(&self.app.kv()?, hosts).await
+    }
+
+    /// One tenant with its signing keys and their lifecycle state.
+    async fn show(&self, incoming: &Incoming, slug: &str) -> Result<Response> {
+        let tenant = self.tenant(slug).await?;
+        let mut view = self.view(incoming, &tenant).await?;
+        let keys: Vec<Value> = tenants::keys(self.db()?, &tenant.id)
+            .await?
+            .iter()
+            .filter(|k| keys::is_published(k, self.now))
+            .map(|k| {
+                json!({
+                    "kid": k.kid,
+                    "alg": k.alg.as_str(),
+                    "status": k.status.as_str(),
+                    "created_at": k.created_at,
+                    "signs_from": keys::signs_from(k),
+                    "published_until": k.expires_at,
+                })
+            })
+            .collect();
+        view["keys"] = json!(keys);
+        Ok(json_response(200, &view))
     }
 
     async fn view(&self, incoming: &Incoming, tenant: &Tenant) -> Result<Value> {
@@ -287,24 +308,40 @@ impl Operator<'_> {
         Ok(json_response(200, &self.view(incoming, &tenant).await?))
     }
 
+    /// Rotates the tenant's keys. Normally the new key is published now and signs once every
+    /// cached JWKS holds it (the promotion trigger, `routes::maintenance`); `immediate` is the
+    /// emergency path that signs with it at once.
     async fn rotate(&self, slug: &str, body: RotateInput) -> Result<Response> {
         let rotation = body.validate()?;
         let tenant = self.tenant(slug).await?;
+        let existing = tenants::keys(self.db()?, &tenant.id).await?;
         let master = self.app.master_key()?;
-        let mut new_kids = Vec::new();
-        for alg in rotation.algs {
-            let key = webcrypto::generate_signing_key(alg, &master, self.now).await?;
-            tenants::rotate_key(
-                self.db()?,
-                &tenant.id,
-                &key,
-                self.now + rotation.overlap_secs,
-            )
-            .await?;
-            new_kids.push(json!({ "alg": alg.as_str(), "kid": key.kid }));
+        let mut changes = Vec::new();
+        for alg in &rotation.algs {
+            let key = webcrypto::generate_signing_key(*alg, &master, self.now).await?;
+            changes.extend(keys::rotation(
+                &existing,
+                key,
+                rotation.overlap_secs,
+                rotation.immediate,
+            ));
         }
+        // Both algorithms in one transaction: a failure rotates neither.
+        tenants::apply_key_changes(self.db()?, &tenant.id, &changes).await?;
         self.invalidate(&tenant).await?;
-        Ok(json_response(200, &json!({ "current": new_kids })))
+        let rotated: Vec<Value> = changes
+            .iter()
+            .filter_map(|c| match c {
+                KeyChange::Insert(k) => Some(json!({
+                    "alg": k.alg.as_str(),
+                    "kid": k.kid,
+                    "status": k.status.as_str(),
+                    "signs_from": keys::signs_from(k).unwrap_or(k.created_at),
+                })),
+                _ => None,
+            })
+            .collect();
+        Ok(json_response(200, &json!({ "keys": rotated })))
     }
 
     /// Signs a short-lived probe token with each current key, so an operator (and the test

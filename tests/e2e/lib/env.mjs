@@ -49,6 +49,16 @@ export async function operator(method, path, body, secret = OPERATOR_SECRET) {
   return { status: res.status, json, text, headers: res.headers };
 }
 
+/**
+ * Runs the Worker's scheduled handler for the trigger `cron` as if it fired at `timeMs` (unix
+ * milliseconds), through wrangler dev's local trigger endpoint.
+ */
+export async function runScheduled(cron, timeMs) {
+  const res = await tfetch(`${PLATFORM}/cdn-cgi/local/scheduled?cron=${encodeURIComponent(cron)}&time=${timeMs}`);
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`scheduled ${cron} at ${timeMs}: ${res.status} ${text}`);
+}
+
 /** A unique slug per test so suites running in parallel never share a tenant. */
 export function uniqueSlug(prefix = 't') {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
