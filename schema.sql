@@ -24,15 +24,19 @@ CREATE TABLE IF NOT EXISTS tenant_domains (
 );
 CREATE INDEX IF NOT EXISTS tenant_domains_tenant ON tenant_domains(tenant_id);
 
+-- Key lifecycle (src/tenancy/keys.rs): 'next' (published, not signing) -> 'current' (signs)
+-- -> 'retired' (published until expires_at) -> deleted. overlap_secs: for a 'next' key, how
+-- long the key it replaces stays published once it signs.
 CREATE TABLE IF NOT EXISTS signing_keys (
   kid                 TEXT PRIMARY KEY,
   tenant_id           TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
   alg                 TEXT NOT NULL CHECK (alg IN ('RS256', 'ES256')),
   public_jwk          TEXT NOT NULL,
   sealed_private_key  TEXT NOT NULL,
-  status              TEXT NOT NULL CHECK (status IN ('current', 'retired')),
+  status              TEXT NOT NULL CHECK (status IN ('next', 'current', 'retired')),
   created_at          INTEGER NOT NULL,
-  expires_at          INTEGER
+  expires_at          INTEGER,
+  overlap_secs        INTEGER
 );
 CREATE INDEX IF NOT EXISTS signing_keys_tenant ON signing_keys(tenant_id);
 
@@ -190,7 +194,7 @@ CREATE TABLE IF NOT EXISTS interactions (
   request     TEXT NOT NULL,
   created_at  INTEGER NOT NULL,
   expires_at  INTEGER NOT NULL,
-  browser_hash TEXT                         -- hash of the starting browser's cookie (0006)
+  browser_hash TEXT                         -- hash of the starting browser's cookie (0005)
 );
 
 -- A grant is the family of tokens issued from one authorization code.

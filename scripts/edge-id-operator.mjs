@@ -18,7 +18,11 @@ const USAGE = `usage: edge-id-operator <command>
   setup-link <slug>                     a fresh first-admin link (only before anyone signed up)
   add-domain <slug> <host>              serve the tenant on a custom domain too
   remove-domain <slug> <host>
-  rotate-keys <slug> [RS256|ES256] [--overlap-days N]
+  rotate-keys <slug> [RS256|ES256] [--overlap-days N] [--immediate]
+                                        publish a new key; it signs once every cached JWKS
+                                        holds it (1.2 to 2.2 hours: hourly promotion).
+                                        --immediate: emergency (leaked key), signs at once;
+                                        clients with a cached JWKS fail until they re-fetch
   key-self-test <slug>                  sign probe tokens with the current keys
   api-key <slug> [name] [--days N]      mint an admin API key for the tenant's REST API
   add-client <slug> <name> <callback-url> [--access] [--public]
@@ -53,8 +57,19 @@ function localSecret() {
 
 const url = (flag('--url') ?? process.env.OPERATOR_URL ?? 'http://localhost:8787').replace(/\/$/, '');
 const secret = flag('--secret') ?? process.env.OPERATOR_SECRET ?? localSecret();
-const overlapDays = flag('--overlap-days');
-const days = flag('--days');
+// Whole numbers only: Number('abc') is NaN, which JSON.stringify sends as null.
+const integer = (name) => {
+  const raw = flag(name);
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw)) {
+    console.error(`${name} takes a whole number of days, not ${JSON.stringify(raw)}`);
+    process.exit(2);
+  }
+  return Number(raw);
+};
+const overlapDays = integer('--overlap-days');
+const days = integer('--days');
+const immediate = bool('--immediate');
 const asJson = bool('--json');
 const accessPreset = bool('--access');
 const publicClient = bool('--public');
@@ -159,7 +174,8 @@ async function run() {
     case 'rotate-keys':
       res = await call('POST', `/tenants/${need(slug, 'slug')}/keys/rotate`, {
         alg: arg2,
-        overlap_days: overlapDays === undefined ? undefined : Number(overlapDays),
+        overlap_days: overlapDays,
+        immediate: immediate || undefined,
       });
       break;
     case 'key-self-test':
@@ -178,7 +194,7 @@ async function run() {
     case 'api-key':
       res = await call('POST', `/tenants/${need(slug, 'slug')}/api-keys`, {
         name: arg2,
-        expires_in_days: days === undefined ? undefined : Number(days),
+        expires_in_days: days,
       });
       break;
     default:

@@ -15,6 +15,10 @@ pub enum Error {
     /// The request is malformed (bad JSON, missing field, invalid value).
     #[error("{0}")]
     BadRequest(String),
+    /// A JSON body that is not what the route takes (not JSON, wrong shape, a field of the
+    /// wrong type, missing or unknown): nothing was done. Names the field when one is at fault.
+    #[error("{0}")]
+    Body(crate::validation::BodyError),
     /// One field of a submitted form or JSON body is invalid; the UI points at it.
     #[error("{field}: {message}")]
     Invalid {
@@ -60,6 +64,12 @@ impl From<OAuthError> for Error {
 impl From<serde_json::Error> for Error {
     fn from(e: serde_json::Error) -> Self {
         Error::BadRequest(format!("invalid JSON: {e}"))
+    }
+}
+
+impl From<crate::validation::BodyError> for Error {
+    fn from(e: crate::validation::BodyError) -> Self {
+        Error::Body(e)
     }
 }
 

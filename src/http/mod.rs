@@ -24,10 +24,11 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
 }
 
 #[event(scheduled)]
-async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     console_error_panic_hook::set_once();
     let app = app::App::new(env);
-    if let Err(e) = routes::maintenance::run(&app).await {
-        worker::console_error!("scheduled cleanup failed: {e}");
+    let cron = event.cron();
+    if let Err(e) = routes::maintenance::run(&app, &cron, event.schedule()).await {
+        worker::console_error!("scheduled job ({cron}) failed: {e}");
     }
 }

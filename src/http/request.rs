@@ -88,9 +88,24 @@ impl Incoming {
         Ok(url::form_urlencoded::parse(&bytes).into_owned().collect())
     }
 
+    /// A JSON object body, parsed strictly (`validation::parse_json_object`): malformed or
+    /// wrongly typed input is a 400 naming the field, never a default.
     pub async fn json<T: DeserializeOwned>(&mut self) -> Result<T> {
         let bytes = self.body_bytes().await?;
-        Ok(serde_json::from_slice(&bytes)?)
+        Ok(crate::validation::parse_json_object(&bytes)?)
+    }
+
+    /// A JSON object body whose every field is optional: an empty body is `T::default()`, any
+    /// other body must parse exactly like [`Self::json`].
+    pub async fn optional_json<T: DeserializeOwned + Default>(&mut self) -> Result<T> {
+        let bytes = self.body_bytes().await?;
+        Ok(crate::validation::parse_optional_json_object(&bytes)?)
+    }
+
+    /// A JSON body that may be any value `T` accepts (not only an object), parsed strictly.
+    pub async fn json_value<T: DeserializeOwned>(&mut self) -> Result<T> {
+        let bytes = self.body_bytes().await?;
+        Ok(crate::validation::parse_json_value(&bytes)?)
     }
 }
 

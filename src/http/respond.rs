@@ -35,8 +35,14 @@ pub fn error_response(err: &Error, style: ErrorStyle, realm: &str) -> Response {
         }
         ErrorStyle::Api => {
             let mut body = serde_json::json!({ "error": code, "message": message });
-            if let Error::Invalid { field, .. } = err {
-                body["field"] = serde_json::json!(field);
+            match err {
+                Error::Invalid { field, .. } => body["field"] = serde_json::json!(field),
+                Error::Body(e) => {
+                    if let Some(field) = &e.field {
+                        body["field"] = serde_json::json!(field);
+                    }
+                }
+                _ => {}
             }
             json(status, &body)
         }
@@ -58,6 +64,7 @@ fn describe(err: &Error) -> (u16, &'static str, String) {
     match err {
         Error::OAuth(e) => (e.http_status(), e.code.as_str(), e.description.clone()),
         Error::BadRequest(m) => (400, "invalid_request", m.clone()),
+        Error::Body(e) => (400, "invalid_request", e.message.clone()),
         Error::Invalid { message, .. } => (400, "invalid_field", message.clone()),
         Error::Unauthenticated => (401, "unauthorized", "Authentication is required.".into()),
         Error::Forbidden(m) => (403, "forbidden", m.clone()),

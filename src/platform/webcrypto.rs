@@ -127,6 +127,7 @@ pub async fn generate_signing_key(
         status: KeyStatus::Current,
         created_at: now,
         expires_at: None,
+        overlap_secs: None,
     })
 }
 

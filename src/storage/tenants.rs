@@ -6,6 +6,7 @@ use super::db::{rows, Db, Statement};
 use crate::crypto::jwk::SigningAlg;
 use crate::error::{Error, Result};
 use crate::params;
+use crate::tenancy::keys::KeyChange;
 use crate::tenancy::{
     HostKind, KeyStatus, SigningKeyRecord, Tenant, TenantSettings, TenantSnapshot, TenantStatus,
 };
@@ -43,6 +44,7 @@ struct KeyRow {
     status: String,
     created_at: i64,
     expires_at: Option<i64>,
+    overlap_secs: Option<i64>,
 }
 
 impl KeyRow {
@@ -58,13 +60,14 @@ impl KeyRow {
             sealed_private_key: self.sealed_private_key,
             created_at: self.created_at,
             expires_at: self.expires_at,
+            overlap_secs: self.overlap_secs,
         })
     }
 }
 
 const TENANT_COLUMNS: &str = "id, slug, display_name, status, settings, created_at";
 const KEY_COLUMNS: &str =
-    "kid, alg, public_jwk, sealed_private_key, status, created_at, expires_at";
+    "kid, alg, public_jwk, sealed_private_key, status, created_at, expires_at, overlap_secs";
 
 /// Loads the tenant a host names together with its keys, in one D1 round trip.
 pub async fn load_snapshot(db: &Db, kind: &HostKind) -> Result<Option<TenantSnapshot>> {
@@ -164,7 +167,7 @@ pub async fn create(
 
 fn insert_key(db: &Db, tenant_id: &str, key: &SigningKeyRecord) -> Result<super::db::Statement> {
     db.statement(
-        &format!("INSERT INTO signing_keys (tenant_id, {KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+        &format!("INSERT INTO signing_keys (tenant_id, {KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
         params![
             tenant_id,
             &key.kid,
@@ -173,7 +176,8 @@ fn insert_key(db: &Db, tenant_id: &str, key: &SigningKeyRecord) -> Result<super:
             &key.sealed_private_key,
             key.status.as_str(),
             key.created_at,
-            key.expires_at
+            key.expires_at,
+            key.overlap_secs
         ],
     )
 }
@@ -274,37 +278,126 @@ pub async fn remove_domain(db: &Db, tenant_id: &str, host: &str) -> Result<bool>
         > 0)
 }
 
-/// Makes `new_key` current for its algorithm; the previous current key is retired and stays
-/// published until `retire_until` so tokens it signed keep verifying.
-pub async fn rotate_key(
-    db: &Db,
-    tenant_id: &str,
-    new_key: &SigningKeyRecord,
-    retire_until: i64,
-) -> Result<()> {
-    db.batch(vec![
-        db.statement(
-            "UPDATE signing_keys SET status = 'retired', expires_at = ?3 \
-             WHERE tenant_id = ?1 AND alg = ?2 AND status = 'current'",
-            params![tenant_id, new_key.alg.as_str(), retire_until],
-        )?,
-        insert_key(db, tenant_id, new_key)?,
-        db.statement(
-            "DELETE FROM signing_keys WHERE tenant_id = ?1 AND status = 'retired' \
-             AND expires_at IS NOT NULL AND expires_at <= ?2",
-            params![tenant_id, new_key.created_at],
-        )?,
-    ])
-    .await?;
+/// A tenant's signing keys, newest first.
+pub async fn keys(db: &Db, tenant_id: &str) -> Result<Vec<SigningKeyRecord>> {
+    db.all::<KeyRow>(
+        &format!(
+            "SELECT {KEY_COLUMNS} FROM signing_keys WHERE tenant_id = ?1 ORDER BY created_at DESC"
+        ),
+        params![tenant_id],
+    )
+    .await?
+    .into_iter()
+    .map(KeyRow::into_record)
+    .collect()
+}
+
+/// Applies key changes decided by `tenancy::keys` in one transaction. Every statement is
+/// guarded by the state it expects, so a change computed from a read that a concurrent write
+/// overtook does nothing rather than something half-done.
+pub async fn apply_key_changes(db: &Db, tenant_id: &str, changes: &[KeyChange]) -> Result<()> {
+    let mut statements = Vec::new();
+    for change in changes {
+        match change {
+            KeyChange::DropNext { alg } => statements.push(db.statement(
+                "DELETE FROM signing_keys WHERE tenant_id = ?1 AND alg = ?2 AND status = 'next'",
+                params![tenant_id, alg.as_str()],
+            )?),
+            KeyChange::RetireCurrent { alg, until } => statements.push(db.statement(
+                "UPDATE signing_keys SET status = 'retired', expires_at = ?3 \
+                 WHERE tenant_id = ?1 AND alg = ?2 AND status = 'current'",
+                params![tenant_id, alg.as_str(), *until],
+            )?),
+            KeyChange::Insert(key) => statements.push(insert_key(db, tenant_id, key)?),
+            KeyChange::Promote {
+                kid,
+                alg,
+                retire_until,
+            } => {
+                // Retire the current key only while `kid` is still waiting: if a rotation
+                // dropped it meanwhile, neither statement changes anything.
+                statements.push(db.statement(
+                    "UPDATE signing_keys SET status = 'retired', expires_at = ?4 \
+                     WHERE tenant_id = ?1 AND alg = ?2 AND status = 'current' AND EXISTS \
+                     (SELECT 1 FROM signing_keys WHERE tenant_id = ?1 AND kid = ?3 AND status = 'next')",
+                    params![tenant_id, alg.as_str(), kid, *retire_until],
+                )?);
+                statements.push(db.statement(
+                    "UPDATE signing_keys SET status = 'current', overlap_secs = NULL \
+                     WHERE tenant_id = ?1 AND kid = ?2 AND status = 'next'",
+                    params![tenant_id, kid],
+                )?);
+            }
+            KeyChange::Remove { kid } => statements.push(db.statement(
+                "DELETE FROM signing_keys WHERE tenant_id = ?1 AND kid = ?2 AND status = 'retired'",
+                params![tenant_id, kid],
+            )?),
+        }
+    }
+    if !statements.is_empty() {
+        db.batch(statements).await?;
+    }
     Ok(())
 }
 
-/// Applies a validated settings change to the tenant's row, in D1 and in one UPDATE: the
-/// display name when given, and the merge patch of only the settings sent (`json_patch`,
-/// RFC 7396). Nothing is written back from a cached copy of the tenant, so a change made
-/// meanwhile by another request (another admin, another isolate whose cache is older) to
-/// another setting survives. Returns the display name and settings as stored after the write;
-/// none when the tenant is gone.
+/// A tenant whose keys the promotion trigger has to look at.
+pub struct KeyWork {
+    pub tenant_id: String,
+    pub slug: String,
+    pub keys: Vec<SigningKeyRecord>,
+}
+
+/// Every key of the tenants that have a key waiting to sign or a retired key past its
+/// publication, in one query (`tenancy::keys::due_changes` decides what happens to them).
+pub async fn key_work(db: &Db, now: i64) -> Result<Vec<KeyWork>> {
+    #[derive(Deserialize)]
+    struct Row {
+        tenant_id: String,
+        slug: String,
+        kid: String,
+        alg: String,
+        public_jwk: String,
+        sealed_private_key: String,
+        status: String,
+        created_at: i64,
+        expires_at: Option<i64>,
+        overlap_secs: Option<i64>,
+    }
+    let rows = db
+        .all::<Row>(
+            "SELECT k.tenant_id, t.slug, k.kid, k.alg, k.public_jwk, k.sealed_private_key, \
+             k.status, k.created_at, k.expires_at, k.overlap_secs \
+             FROM signing_keys k JOIN tenants t ON t.id = k.tenant_id \
+             WHERE k.tenant_id IN (SELECT tenant_id FROM signing_keys WHERE status = 'next' \
+             OR (status = 'retired' AND expires_at <= ?1)) ORDER BY k.tenant_id",
+            params![now],
+        )
+        .await?;
+    let mut work: Vec<KeyWork> = Vec::new();
+    for row in rows {
+        let key = KeyRow {
+            kid: row.kid,
+            alg: row.alg,
+            public_jwk: row.public_jwk,
+            sealed_private_key: row.sealed_private_key,
+            status: row.status,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            overlap_secs: row.overlap_secs,
+        }
+        .into_record()?;
+        match work.last_mut() {
+            Some(w) if w.tenant_id == row.tenant_id => w.keys.push(key),
+            _ => work.push(KeyWork {
+                tenant_id: row.tenant_id,
+                slug: row.slug,
+                keys: vec![key],
+            }),
+        }
+    }
+    Ok(work)
+}
+
 /// What a settings change left in D1, with the tenant's custom domains (whose cached
 /// snapshots the caller invalidates).
 pub struct UpdatedSettings {

@@ -4,8 +4,11 @@
 //! domain), with its own issuer, keys, users and clients. The host is the only input that
 //! selects a tenant, so a request can never reach another tenant's data by a path or parameter.
 
+pub mod cache;
 pub mod host;
+pub mod keys;
 pub mod model;
+pub mod operator;
 pub mod retention;
 
 pub use host::{classify_host, issuer_for, validate_slug, HostError, HostKind, RequestHost};

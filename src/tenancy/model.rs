@@ -99,6 +99,9 @@ pub struct Tenant {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum KeyStatus {
+    /// Published in the JWKS, not signing yet: waits until every cached JWKS holds it
+    /// (`tenancy::keys`).
+    Next,
     /// Signs new tokens (one per algorithm).
     Current,
     /// No longer signs, still published until `expires_at` so tokens it signed keep verifying.
@@ -108,6 +111,7 @@ pub enum KeyStatus {
 impl KeyStatus {
     pub fn as_str(self) -> &'static str {
         match self {
+            KeyStatus::Next => "next",
             KeyStatus::Current => "current",
             KeyStatus::Retired => "retired",
         }
@@ -115,6 +119,7 @@ impl KeyStatus {
 
     pub fn parse(s: &str) -> Option<Self> {
         match s {
+            "next" => Some(KeyStatus::Next),
             "current" => Some(KeyStatus::Current),
             "retired" => Some(KeyStatus::Retired),
             _ => None,
@@ -134,15 +139,9 @@ pub struct SigningKeyRecord {
     pub created_at: i64,
     /// When a retired key leaves the JWKS.
     pub expires_at: Option<i64>,
-}
-
-impl SigningKeyRecord {
-    pub fn is_published(&self, now: i64) -> bool {
-        match self.status {
-            KeyStatus::Current => true,
-            KeyStatus::Retired => self.expires_at.is_none_or(|t| t > now),
-        }
-    }
+    /// For a `next` key: how long the key it replaces stays published once this one signs.
+    #[serde(default)]
+    pub overlap_secs: Option<i64>,
 }
 
 /// Everything the hot path needs about a tenant, cached in KV and isolate memory so discovery,
@@ -158,13 +157,14 @@ impl TenantSnapshot {
         self.tenant.status == TenantStatus::Active
     }
 
-    /// The published key set: current keys and retired keys still in their overlap window.
+    /// The published key set: next keys, current keys and retired keys still in their overlap
+    /// window (`tenancy::keys` decides).
     pub fn jwks(&self, now: i64) -> Jwks {
         Jwks {
             keys: self
                 .keys
                 .iter()
-                .filter(|k| k.is_published(now))
+                .filter(|k| super::keys::is_published(k, now))
                 .map(|k| k.public_jwk.clone())
                 .collect(),
         }
@@ -172,9 +172,7 @@ impl TenantSnapshot {
 
     /// The key that signs new tokens for `alg`.
     pub fn current_key(&self, alg: SigningAlg) -> Option<&SigningKeyRecord> {
-        self.keys
-            .iter()
-            .find(|k| k.alg == alg && k.status == KeyStatus::Current)
+        super::keys::signing_key(&self.keys, alg)
     }
 }
 
@@ -206,11 +204,12 @@ mod tests {
             status,
             created_at: 0,
             expires_at,
+            overlap_secs: None,
         }
     }
 
     #[test]
-    fn jwks_keeps_retired_keys_during_overlap_only() {
+    fn jwks_publishes_next_keys_and_retired_keys_during_overlap_only() {
         let snap = TenantSnapshot {
             tenant: Tenant {
                 id: "t".into(),
@@ -223,6 +222,7 @@ mod tests {
             keys: vec![
                 key("new", SigningAlg::RS256, KeyStatus::Current, None),
                 key("old", SigningAlg::RS256, KeyStatus::Retired, Some(100)),
+                key("next", SigningAlg::RS256, KeyStatus::Next, None),
             ],
         };
         let kids = |now| {
@@ -232,8 +232,8 @@ mod tests {
                 .map(|k| k.kid)
                 .collect::<Vec<_>>()
         };
-        assert_eq!(kids(50), vec!["new", "old"]);
-        assert_eq!(kids(100), vec!["new"]);
+        assert_eq!(kids(50), vec!["new", "old", "next"]);
+        assert_eq!(kids(100), vec!["new", "next"]);
         assert_eq!(snap.current_key(SigningAlg::RS256).unwrap().kid, "new");
         assert!(snap.current_key(SigningAlg::ES256).is_none());
     }

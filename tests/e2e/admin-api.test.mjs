@@ -320,6 +320,33 @@ test('API keys: created once, listed without values, deleted keys stop working',
   assert.equal((await adminApi(A.base, k.json.api_key, 'GET', '/api/users')).status, 401);
 });
 
+test('malformed or wrongly typed bodies are refused naming the field, and change nothing', async () => {
+  const keys = async () => (await call(A, 'GET', '/api/api-keys')).json.data.map((k) => k.id).sort();
+  const before = await keys();
+  for (const [method, path, body, field] of [
+    ['POST', '/api/api-keys', '{"name":"ci","expires_at":"4102444800"}', 'expires_at'],
+    ['POST', '/api/api-keys', '{"name":"ci","expires_at":4102444800.5}', 'expires_at'],
+    ['POST', '/api/api-keys', '{"name":"ci","expires_at":1e30}', 'expires_at'],
+    ['POST', '/api/api-keys', '{"name":"ci","scopes":["all"]}', 'scopes'],
+    ['POST', '/api/api-keys', '{"name":"ci",}', undefined],
+    ['POST', '/api/api-keys', '', undefined],
+    ['POST', '/api/api-keys', '["ci"]', undefined],
+    ['POST', '/api/signup-tokens', '{"expires_in_minutes":"60"}', 'expires_in_minutes'],
+    ['POST', '/api/signup-tokens', '{"expires_in_minutes":60,}', undefined],
+    ['POST', '/api/users', '{"username":"zelda","email":"zelda@example.com","first_name":["Zelda"]}', 'first_name'],
+    ['PUT', '/api/application-configuration', '{"session_lifetime_secs":"3600"}', 'session_lifetime_secs'],
+    ['PUT', '/api/application-configuration', '{"session_lifetime_secs":-1}', 'session_lifetime_secs'],
+    ['POST', '/api/oidc/clients', '{"name":"x","callback_urls":["https://a.example/cb",7]}', 'callback_urls'],
+  ]) {
+    const res = await call(A, method, path, body);
+    assert.equal(res.status, 400, `${method} ${path} ${body} -> ${res.status} ${res.text}`);
+    assert.equal(res.json.error, 'invalid_request', res.text);
+    assert.equal(res.json.field, field, `${method} ${path} ${body}: ${res.text}`);
+  }
+  assert.deepEqual(await keys(), before, 'a malformed body minted a key');
+  assert.equal(await userByName(A, 'zelda'), undefined);
+});
+
 test('settings: validated, and applied to the pages', async () => {
   assert.equal((await call(A, 'PUT', '/api/application-configuration', { accent_color: 'red' })).json.field, 'accent_color');
   assert.equal((await call(A, 'PUT', '/api/application-configuration', { logo_url: 'http://insecure.example/logo.png' })).json.field, 'logo_url');

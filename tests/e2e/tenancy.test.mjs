@@ -3,8 +3,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLocalJWKSet, jwtVerify, decodeProtectedHeader } from 'jose';
 import {
-  PORT, operator, createTenant, tenantBase, tfetch, getJson, uniqueSlug,
+  PORT, operator, createTenant, tenantBase, tfetch, getJson, uniqueSlug, runScheduled,
 } from './lib/env.mjs';
+import { adminApi } from './lib/person.mjs';
+
+/** The key-promotion trigger (src/tenancy/keys.rs PROMOTION_CRON, wrangler.toml). */
+const PROMOTION_CRON = '47 * * * *';
+const kidOf = (token) => decodeProtectedHeader(token).kid;
 
 async function selfTestTokens(slug) {
   const res = await operator('POST', `/tenants/${slug}/keys/self-test`);
@@ -161,15 +166,16 @@ test('a custom domain serves its tenant with its own issuer', async () => {
   assert.equal((await tfetch(`http://${host}:${PORT}/.well-known/openid-configuration`)).status, 404);
 });
 
-test('key rotation makes a new key current and keeps the old one published for the overlap', async () => {
+test('an emergency rotation makes a new key current at once and keeps the old one published for the overlap', async () => {
   const a = await createTenant('rot');
   const before = await selfTestTokens(a.slug);
   const oldKid = decodeProtectedHeader(before.RS256).kid;
-  const rotated = await operator('POST', `/tenants/${a.slug}/keys/rotate`, { alg: 'RS256', overlap_days: 7 });
+  const rotated = await operator('POST', `/tenants/${a.slug}/keys/rotate`, { alg: 'RS256', overlap_days: 7, immediate: true });
   assert.equal(rotated.status, 200, rotated.text);
   const after = await selfTestTokens(a.slug);
   const newKid = decodeProtectedHeader(after.RS256).kid;
   assert.notEqual(newKid, oldKid);
+  assert.deepEqual(rotated.json.keys, [{ alg: 'RS256', kid: newKid, status: 'current', signs_from: rotated.json.keys[0].signs_from }]);
   assert.equal(decodeProtectedHeader(after.ES256).kid, decodeProtectedHeader(before.ES256).kid);
   const jwks = await jwksOf(tenantBase(a.slug));
   assert.deepEqual(jwks.keys.map((k) => k.kid).sort(), [oldKid, newKid, decodeProtectedHeader(after.ES256).kid].sort());
@@ -177,9 +183,175 @@ test('key rotation makes a new key current and keeps the old one published for t
   await jwtVerify(before.RS256, set);
   await jwtVerify(after.RS256, set);
   // Overlap 0: the retired key leaves the JWKS at once.
-  await operator('POST', `/tenants/${a.slug}/keys/rotate`, { alg: 'RS256', overlap_days: 0 });
+  await operator('POST', `/tenants/${a.slug}/keys/rotate`, { alg: 'RS256', overlap_days: 0, immediate: true });
   const kids = (await jwksOf(tenantBase(a.slug))).keys.map((k) => k.kid);
   assert.ok(!kids.includes(newKid), 'a key retired with no overlap is unpublished at once');
   assert.ok(kids.includes(oldKid), 'the key retired with a 7-day overlap stays');
   assert.equal(kids.length, 3);
+});
+
+test('a rotation publishes the new key first and signs with it only once every cached JWKS holds it', async () => {
+  const a = await createTenant('rollover');
+  const base = tenantBase(a.slug);
+  // A relying party that fetched the JWKS before the rotation and keeps it as long as the
+  // response allows (go-oidc v2 does, and never re-fetches for an unknown kid).
+  const first = await tfetch(`${base}/.well-known/jwks.json`);
+  const cacheControl = first.headers.get('cache-control');
+  const maxAge = Number(cacheControl.match(/max-age=(\d+)/)[1]);
+  const staleWhileRevalidate = Number(cacheControl.match(/stale-while-revalidate=(\d+)/)[1]);
+  const cachedJwks = createLocalJWKSet(await first.json());
+  const before = await selfTestTokens(a.slug);
+  const oldKid = kidOf(before.RS256);
+
+  const rotated = await operator('POST', `/tenants/${a.slug}/keys/rotate`, { alg: 'RS256' });
+  assert.equal(rotated.status, 200, rotated.text);
+  // Not signing yet: the client's copy from before the rotation verifies what is issued now.
+  const issued = await selfTestTokens(a.slug);
+  assert.equal(kidOf(issued.RS256), oldKid, 'the new key signs before any cached JWKS holds it');
+  for (const alg of ['RS256', 'ES256']) await jwtVerify(issued[alg], cachedJwks);
+  // ...but published at once.
+  const [next] = rotated.json.keys;
+  assert.equal(next.status, 'next');
+  const fresh = await jwksOf(base);
+  assert.ok(fresh.keys.some((k) => k.kid === next.kid), 'the next key is published at once');
+  const keysNow = (await operator('GET', `/tenants/${a.slug}`)).json.keys;
+  const publishedAt = keysNow.find((k) => k.kid === next.kid).created_at;
+  assert.deepEqual(keysNow.filter((k) => k.alg === 'RS256').map((k) => [k.kid, k.status]).sort(),
+    [[next.kid, 'next'], [oldKid, 'current']].sort());
+  assert.ok(next.signs_from - publishedAt >= maxAge + staleWhileRevalidate,
+    `signs after ${next.signs_from - publishedAt}s, caches may hold the JWKS ${maxAge + staleWhileRevalidate}s`);
+
+  // The promotion trigger before the key has been published for max-age +
+  // stale-while-revalidate changes nothing.
+  await runScheduled(PROMOTION_CRON, (publishedAt + maxAge + staleWhileRevalidate - 1) * 1000);
+  const stillOld = await selfTestTokens(a.slug);
+  assert.equal(kidOf(stillOld.RS256), oldKid, 'promoted before every cached JWKS could hold the key');
+  await jwtVerify(stillOld.RS256, cachedJwks);
+  const served = await tfetch(`${base}/.well-known/openid-configuration`);
+  assert.equal(served.status, 200);
+
+  // Once it has been (signs_from): the new key signs. Every client holds a JWKS fetched after
+  // the rotation by then, and that JWKS verifies the new tokens.
+  await runScheduled(PROMOTION_CRON, next.signs_from * 1000);
+  const promoted = await selfTestTokens(a.slug);
+  assert.equal(kidOf(promoted.RS256), next.kid);
+  await jwtVerify(promoted.RS256, createLocalJWKSet(fresh));
+  // The old key stays published for the overlap, so tokens it signed keep verifying.
+  const afterJwks = createLocalJWKSet(await jwksOf(base));
+  await jwtVerify(before.RS256, afterJwks);
+  await jwtVerify(promoted.RS256, afterJwks);
+  const states = (await operator('GET', `/tenants/${a.slug}`)).json.keys.filter((k) => k.alg === 'RS256');
+  assert.deepEqual(states.map((k) => [k.kid, k.status]).sort(), [[next.kid, 'current'], [oldKid, 'retired']].sort());
+  assert.ok(states.find((k) => k.kid === oldKid).published_until >= next.signs_from + 7 * 86400);
+});
+
+test('an emergency rotation drops a pending key and signs at once', async () => {
+  const a = await createTenant('urgent');
+  const oldKid = kidOf((await selfTestTokens(a.slug)).RS256);
+  const pending = (await operator('POST', `/tenants/${a.slug}/keys/rotate`, { alg: 'RS256' })).json.keys[0];
+  assert.equal(pending.status, 'next');
+  const urgent = await operator('POST', `/tenants/${a.slug}/keys/rotate`, { alg: 'RS256', immediate: true, overlap_days: 1 });
+  assert.equal(urgent.status, 200, urgent.text);
+  const [key] = urgent.json.keys;
+  assert.equal(key.status, 'current');
+  assert.equal(kidOf((await selfTestTokens(a.slug)).RS256), key.kid);
+  const kids = (await jwksOf(tenantBase(a.slug))).keys.map((k) => k.kid);
+  assert.ok(kids.includes(oldKid), 'the replaced key stays published for its overlap');
+  assert.ok(!kids.includes(pending.kid), 'the pending key, which never signed, is gone');
+  // ...and is not promoted over the emergency key later.
+  await runScheduled(PROMOTION_CRON, (pending.signs_from + 3600) * 1000);
+  assert.equal(kidOf((await selfTestTokens(a.slug)).RS256), key.kid);
+});
+
+test('the operator API refuses malformed bodies and mints or rotates nothing', async () => {
+  const a = await createTenant('strict');
+  const base = tenantBase(a.slug);
+  const lister = await operator('POST', `/tenants/${a.slug}/api-keys`, { name: 'lister', expires_in_days: 1 });
+  assert.equal(lister.status, 201, lister.text);
+  const apiKeys = async () => (await adminApi(base, lister.json.api_key, 'GET', '/api/api-keys')).json.data.map((k) => k.id);
+  const keysBefore = await apiKeys();
+  for (const [body, field, code = 'invalid_request'] of [
+    ['{"expires_in_days":"30"}', 'expires_in_days'],
+    ['{"expires_in_days":30.5}', 'expires_in_days'],
+    ['{"expires_in_days":1e30}', 'expires_in_days'],
+    ['{"expires_in_days":null}', 'expires_in_days'],
+    ['{"expires_in_days":0}', 'expires_in_days', 'invalid_field'],
+    ['{"expire_in_days":30}', 'expire_in_days'],
+    ['{"name":7}', 'name'],
+    ['{"expires_in_days":30,}', undefined],
+    ['{"expires_in_days":30', undefined],
+    ['[30]', undefined],
+  ]) {
+    const res = await operator('POST', `/tenants/${a.slug}/api-keys`, body);
+    assert.equal(res.status, 400, `${body} -> ${res.status} ${res.text}`);
+    // A body that is not what the route takes is invalid_request; a well-formed value out of
+    // range is invalid_field, as in the admin API. Both name the field when there is one.
+    assert.equal(res.json.error, code, res.text);
+    assert.equal(res.json.field, field, `${body}: ${res.text}`);
+  }
+  assert.deepEqual(await apiKeys(), keysBefore, 'a malformed body minted a key');
+  // Everything is optional there: an empty body is a key that never expires, as documented.
+  const empty = await operator('POST', `/tenants/${a.slug}/api-keys`, '');
+  assert.equal(empty.status, 201, empty.text);
+  assert.equal(empty.json.expires_at, null);
+
+  const kids = async () => (await jwksOf(base)).keys.map((k) => k.kid).sort();
+  const signing = async () => Object.values(await selfTestTokens(a.slug)).map(kidOf).sort();
+  const [jwksBefore, signingBefore] = [await kids(), await signing()];
+  for (const [body, field] of [
+    ['{"alg":256}', 'alg'],
+    ['{"alg":"HS256"}', 'alg'],
+    ['{"alg":"RS256",}', undefined],
+    ['{"overlap_days":"7"}', 'overlap_days'],
+    ['{"overlap_days":1.5}', 'overlap_days'],
+    ['{"immediate":"yes"}', 'immediate'],
+    ['{"algorithm":"RS256"}', 'algorithm'],
+    ['null', undefined],
+  ]) {
+    const res = await operator('POST', `/tenants/${a.slug}/keys/rotate`, body);
+    assert.equal(res.status, 400, `${body} -> ${res.status} ${res.text}`);
+    assert.equal(res.json.field, field, `${body}: ${res.text}`);
+  }
+  assert.deepEqual(await kids(), jwksBefore, 'a malformed body rotated a key');
+  assert.deepEqual(await signing(), signingBefore);
+  // Create and domain bodies are required.
+  assert.equal((await operator('POST', '/tenants', '')).status, 400);
+  const domain = await operator('POST', `/tenants/${a.slug}/domains`, '{"host":["x.example"]}');
+  assert.equal(domain.status, 400);
+  assert.equal(domain.json.field, 'host');
+});
+
+test('after delete and remove_domain the host answers 404 at once, even with requests in flight', async () => {
+  // Requests keep arriving while the operator writes: a request served between a cache
+  // invalidation and the D1 write it was for would cache the old tenant again.
+  const hammer = (url) => {
+    let stop = false;
+    const loops = Array.from({ length: 8 }, async () => {
+      while (!stop) await tfetch(url).then((r) => r.arrayBuffer()).catch(() => {});
+    });
+    return async () => {
+      stop = true;
+      await Promise.all(loops);
+    };
+  };
+  for (let round = 0; round < 3; round++) {
+    const a = await createTenant('gone');
+    const host = `login.${a.slug}-corp.test`;
+    assert.equal((await operator('POST', `/tenants/${a.slug}/domains`, { host })).status, 201);
+    const onDomain = `http://${host}:${PORT}/.well-known/openid-configuration`;
+    const onSlug = `${tenantBase(a.slug)}/.well-known/jwks.json`;
+    assert.equal((await tfetch(onDomain)).status, 200);
+
+    let stop = hammer(onDomain);
+    const removed = await operator('DELETE', `/tenants/${a.slug}/domains/${host}`);
+    await stop();
+    assert.equal(removed.status, 200, removed.text);
+    assert.equal((await tfetch(onDomain)).status, 404, 'the removed domain still serves the tenant');
+
+    stop = hammer(onSlug);
+    const deleted = await operator('DELETE', `/tenants/${a.slug}`);
+    await stop();
+    assert.equal(deleted.status, 200, deleted.text);
+    assert.equal((await tfetch(onSlug)).status, 404, 'the deleted tenant is still served');
+  }
 });

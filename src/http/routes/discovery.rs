@@ -9,9 +9,6 @@ use crate::oidc::discovery;
 
 /// Metadata changes only when features ship: cache it for an hour.
 const METADATA_CACHE: &str = "public, max-age=3600, stale-while-revalidate=86400";
-/// Keys change on rotation: keep caches short so a new kid is seen within minutes (the old key
-/// stays published through the overlap, so tokens keep verifying meanwhile).
-const JWKS_CACHE: &str = "public, max-age=300, stale-while-revalidate=3600";
 
 fn cacheable(value: &serde_json::Value, cache_control: &str) -> Response {
     let mut resp = json(200, value);
@@ -36,5 +33,11 @@ pub fn oauth_authorization_server(req: &TenantRequest<'_>) -> Response {
 
 pub fn jwks(req: &TenantRequest<'_>) -> Response {
     let jwks = req.tenant.jwks(req.now);
-    cacheable(&serde_json::to_value(&jwks).unwrap_or_default(), JWKS_CACHE)
+    // Keys change on rotation. The lifetime is `tenancy::keys`'s: a rotated key is published
+    // at least max-age + stale-while-revalidate before it signs, so clients that cache the
+    // JWKS this long never meet an unknown kid.
+    cacheable(
+        &serde_json::to_value(&jwks).unwrap_or_default(),
+        &crate::tenancy::keys::jwks_cache_control(),
+    )
 }

@@ -4,7 +4,6 @@
 //! Authenticated by `Authorization: Bearer <OPERATOR_SECRET>` (a Worker secret), compared in
 //! constant time. Without the secret configured the API is off (503), never open.
 
-use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::{Method, Response};
 
@@ -17,12 +16,12 @@ use crate::http::request::Incoming;
 use crate::http::respond::json as json_response;
 use crate::platform::{clock, webcrypto};
 use crate::storage::{tenant_cache, tenants};
+use crate::tenancy::keys::{self, KeyChange};
+use crate::tenancy::operator::{ApiKeyInput, CreateTenantInput, DomainInput, RotateInput};
 use crate::tenancy::{validate_slug, RequestHost, Tenant, TenantSettings, TenantStatus};
 
 /// How long a first-admin setup link works.
 const SETUP_LINK_TTL_SECS: i64 = 7 * 24 * 3600;
-/// How long a retired key stays in the JWKS after a rotation, by default.
-const DEFAULT_OVERLAP_DAYS: i64 = 7;
 
 pub async fn handle(app: &App, mut incoming: Incoming) -> Result<Response> {
     authorize(app, &incoming)?;
@@ -38,13 +37,10 @@ pub async fn handle(app: &App, mut incoming: Incoming) -> Result<Response> {
     match (incoming.method.clone(), segments.as_slice()) {
         (Method::Get, ["tenants"]) => ctx.list(&incoming).await,
         (Method::Post, ["tenants"]) => {
-            let body: CreateTenant = incoming.json().await?;
+            let body: CreateTenantInput = incoming.json().await?;
             ctx.create(&incoming, body).await
         }
-        (Method::Get, ["tenants", slug]) => {
-            let tenant = ctx.tenant(slug).await?;
-            Ok(json_response(200, &ctx.view(&incoming, &tenant).await?))
-        }
+        (Method::Get, ["tenants", slug]) => ctx.show(&incoming, slug).await,
         (Method::Delete, ["tenants", slug]) => ctx.delete(&incoming, slug).await,
         (Method::Post, ["tenants", slug, "suspend"]) => {
             ctx.set_status(&incoming, slug, TenantStatus::Suspended)
@@ -55,15 +51,17 @@ pub async fn handle(app: &App, mut incoming: Incoming) -> Result<Response> {
         }
         (Method::Post, ["tenants", slug, "setup-link"]) => ctx.setup_link(&incoming, slug).await,
         (Method::Post, ["tenants", slug, "domains"]) => {
-            let body: DomainBody = incoming.json().await?;
+            let body: DomainInput = incoming.json().await?;
             ctx.add_domain(&incoming, slug, &body.host).await
         }
         (Method::Delete, ["tenants", slug, "domains", host]) => {
             ctx.remove_domain(&incoming, slug, host).await
         }
         (Method::Post, ["tenants", slug, "keys", "rotate"]) => {
-            let body: RotateBody = incoming.json().await.unwrap_or_default();
-            ctx.rotate(&incoming, slug, body).await
+            // Parsed and validated before anything is touched: a malformed body rotates
+            // nothing (it used to fall back to "rotate both keys").
+            let body: RotateInput = incoming.optional_json().await?;
+            ctx.rotate(slug, body).await
         }
         (Method::Post, ["tenants", slug, "keys", "self-test"]) => {
             ctx.key_self_test(&incoming, slug).await
@@ -73,8 +71,9 @@ pub async fn handle(app: &App, mut incoming: Incoming) -> Result<Response> {
             ctx.create_client(slug, body).await
         }
         (Method::Post, ["tenants", slug, "api-keys"]) => {
-            let body: ApiKeyBody = incoming.json().await.unwrap_or_default();
-            ctx.api_key(&incoming, slug, body).await
+            // A malformed body used to mint a key that never expires; now it mints nothing.
+            let body: ApiKeyInput = incoming.optional_json().await?;
+            ctx.api_key(slug, body).await
         }
         _ => Err(Error::NotFound("This operator API route".into())),
     }
@@ -94,31 +93,6 @@ fn authorize(app: &App, incoming: &Incoming) -> Result<()> {
         return Err(Error::Unauthenticated);
     }
     Ok(())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateTenant {
-    slug: String,
-    display_name: String,
-}
-
-#[derive(Deserialize)]
-struct DomainBody {
-    host: String,
-}
-
-#[derive(Deserialize, Default)]
-struct RotateBody {
-    /// Rotate only this algorithm's key; both when absent.
-    alg: Option<String>,
-    overlap_days: Option<i64>,
-}
-
-#[derive(Deserialize, Default)]
-struct ApiKeyBody {
-    name: Option<String>,
-    expires_in_days: Option<i64>,
 }
 
 struct Operator<'a> {
@@ -155,8 +129,38 @@ impl Operator<'_> {
         Ok(hosts)
     }
 
+    /// Forgets the cached snapshots of the tenant's hosts. Called after the write committed;
+    /// a write that removes hosts (delete, remove_domain) collects them before and passes them
+    /// to [`Self::invalidate_hosts`].
     async fn invalidate(&self, tenant: &Tenant) -> Result<()> {
-        tenant_cache::invalidate(&self.app.kv()?, &self.hosts(tenant).await?).await
+        self.invalidate_hosts(&self.hosts(tenant).await?).await
+    }
+
+    async fn invalidate_hosts(&self, hosts: &[String]) -> Result<()> {
+        tenant_cache::invalidate(&self.app.kv()?, hosts).await
+    }
+
+    /// One tenant with its signing keys and their lifecycle state.
+    async fn show(&self, incoming: &Incoming, slug: &str) -> Result<Response> {
+        let tenant = self.tenant(slug).await?;
+        let mut view = self.view(incoming, &tenant).await?;
+        let keys: Vec<Value> = tenants::keys(self.db()?, &tenant.id)
+            .await?
+            .iter()
+            .filter(|k| keys::is_published(k, self.now))
+            .map(|k| {
+                json!({
+                    "kid": k.kid,
+                    "alg": k.alg.as_str(),
+                    "status": k.status.as_str(),
+                    "created_at": k.created_at,
+                    "signs_from": keys::signs_from(k),
+                    "published_until": k.expires_at,
+                })
+            })
+            .collect();
+        view["keys"] = json!(keys);
+        Ok(json_response(200, &view))
     }
 
     async fn view(&self, incoming: &Incoming, tenant: &Tenant) -> Result<Value> {
@@ -180,7 +184,7 @@ impl Operator<'_> {
         Ok(json_response(200, &json!({ "tenants": out })))
     }
 
-    async fn create(&self, incoming: &Incoming, body: CreateTenant) -> Result<Response> {
+    async fn create(&self, incoming: &Incoming, body: CreateTenantInput) -> Result<Response> {
         let slug = body.slug.trim().to_ascii_lowercase();
         validate_slug(&slug).map_err(|e| Error::BadRequest(e.to_string()))?;
         let display_name = body.display_name.trim();
@@ -223,11 +227,13 @@ impl Operator<'_> {
         Ok(json_response(201, &view))
     }
 
-    async fn delete(&self, incoming: &Incoming, slug: &str) -> Result<Response> {
+    async fn delete(&self, _incoming: &Incoming, slug: &str) -> Result<Response> {
         let tenant = self.tenant(slug).await?;
-        let _ = incoming;
-        self.invalidate(&tenant).await?;
+        // The hosts are read before the delete (its custom domains go with it) and forgotten
+        // after it: invalidating first let a request in between cache the tenant again.
+        let hosts = self.hosts(&tenant).await?;
         tenants::delete(self.db()?, &tenant.id).await?;
+        self.invalidate_hosts(&hosts).await?;
         Ok(json_response(200, &json!({ "deleted": slug })))
     }
 
@@ -294,41 +300,50 @@ impl Operator<'_> {
 
     async fn remove_domain(&self, incoming: &Incoming, slug: &str, host: &str) -> Result<Response> {
         let tenant = self.tenant(slug).await?;
-        // Invalidate first, while the domain still maps to the tenant.
-        self.invalidate(&tenant).await?;
+        // Collect the hosts while the domain still maps to the tenant; forget them only once
+        // the unmapping has committed.
+        let hosts = self.hosts(&tenant).await?;
         if !tenants::remove_domain(self.db()?, &tenant.id, &host.to_ascii_lowercase()).await? {
             return Err(Error::NotFound(format!("Domain {host}")));
         }
+        self.invalidate_hosts(&hosts).await?;
         Ok(json_response(200, &self.view(incoming, &tenant).await?))
     }
 
-    async fn rotate(&self, incoming: &Incoming, slug: &str, body: RotateBody) -> Result<Response> {
+    /// Rotates the tenant's keys. Normally the new key is published now and signs once every
+    /// cached JWKS holds it (the promotion trigger, `routes::maintenance`); `immediate` is the
+    /// emergency path that signs with it at once.
+    async fn rotate(&self, slug: &str, body: RotateInput) -> Result<Response> {
+        let rotation = body.validate()?;
         let tenant = self.tenant(slug).await?;
-        let algs = match body.alg.as_deref() {
-            None => SigningAlg::ALL.to_vec(),
-            Some(a) => vec![SigningAlg::parse(a)
-                .ok_or_else(|| Error::BadRequest("alg must be RS256 or ES256".into()))?],
-        };
-        let overlap_days = body.overlap_days.unwrap_or(DEFAULT_OVERLAP_DAYS);
-        if !(0..=365).contains(&overlap_days) {
-            return Err(Error::BadRequest("overlap_days must be 0 to 365".into()));
-        }
+        let existing = tenants::keys(self.db()?, &tenant.id).await?;
         let master = self.app.master_key()?;
-        let mut new_kids = Vec::new();
-        for alg in algs {
-            let key = webcrypto::generate_signing_key(alg, &master, self.now).await?;
-            tenants::rotate_key(
-                self.db()?,
-                &tenant.id,
-                &key,
-                self.now + overlap_days * 86400,
-            )
-            .await?;
-            new_kids.push(json!({ "alg": alg.as_str(), "kid": key.kid }));
+        let mut changes = Vec::new();
+        for alg in &rotation.algs {
+            let key = webcrypto::generate_signing_key(*alg, &master, self.now).await?;
+            changes.extend(keys::rotation(
+                &existing,
+                key,
+                rotation.overlap_secs,
+                rotation.immediate,
+            ));
         }
+        // Both algorithms in one transaction: a failure rotates neither.
+        tenants::apply_key_changes(self.db()?, &tenant.id, &changes).await?;
         self.invalidate(&tenant).await?;
-        let _ = incoming;
-        Ok(json_response(200, &json!({ "current": new_kids })))
+        let rotated: Vec<Value> = changes
+            .iter()
+            .filter_map(|c| match c {
+                KeyChange::Insert(k) => Some(json!({
+                    "alg": k.alg.as_str(),
+                    "kid": k.kid,
+                    "status": k.status.as_str(),
+                    "signs_from": keys::signs_from(k).unwrap_or(k.created_at),
+                })),
+                _ => None,
+            })
+            .collect();
+        Ok(json_response(200, &json!({ "keys": rotated })))
     }
 
     /// Signs a short-lived probe token with each current key, so an operator (and the test
@@ -372,27 +387,18 @@ impl Operator<'_> {
     }
 
     /// Mints an API key for the tenant's admin REST API (scripts, provisioning, tests).
-    async fn api_key(
-        &self,
-        _incoming: &Incoming,
-        slug: &str,
-        body: ApiKeyBody,
-    ) -> Result<Response> {
+    async fn api_key(&self, slug: &str, body: ApiKeyInput) -> Result<Response> {
+        let request = body.validate()?;
         let tenant = self.tenant(slug).await?;
         let key = crate::storage::api_keys::generate();
-        let expires_at = body
-            .expires_in_days
-            .map(|d| self.now + d.clamp(1, 3650) * 86400);
+        let expires_at = request.expires_in_days.map(|d| self.now + d * 86400);
         let id = random::id();
-        let name = body.name.unwrap_or_else(|| "operator".into());
-        // Listed in the tenant's admin console.
-        crate::validation::plain_text("name", &name)?;
         crate::storage::api_keys::create(
             self.db()?,
             &tenant.id,
             &crate::storage::api_keys::NewApiKey {
                 id: &id,
-                name: &name,
+                name: &request.name,
                 key: &key,
                 created_by: "operator",
                 expires_at,
@@ -402,7 +408,7 @@ impl Operator<'_> {
         .await?;
         Ok(json_response(
             201,
-            &json!({ "id": id, "name": name, "api_key": key, "expires_at": expires_at }),
+            &json!({ "id": id, "name": request.name, "api_key": key, "expires_at": expires_at }),
         ))
     }
 }

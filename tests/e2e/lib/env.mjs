@@ -29,14 +29,15 @@ export function tenantBase(slug) {
   return `http://${slug}.localhost:${PORT}`;
 }
 
+/** Calls the operator API; `body` is an object (sent as JSON) or a string (sent as is). */
 export async function operator(method, path, body, secret = OPERATOR_SECRET) {
   const res = await tfetch(`${PLATFORM}/operator/api${path}`, {
     method,
     headers: {
       ...(secret === null ? {} : { authorization: `Bearer ${secret}` }),
-      ...(body ? { 'content-type': 'application/json' } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
     },
-    body: body ? JSON.stringify(body) : undefined,
+    body: body === undefined || typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
   let json;
@@ -46,6 +47,16 @@ export async function operator(method, path, body, secret = OPERATOR_SECRET) {
     json = undefined;
   }
   return { status: res.status, json, text, headers: res.headers };
+}
+
+/**
+ * Runs the Worker's scheduled handler for the trigger `cron` as if it fired at `timeMs` (unix
+ * milliseconds), through wrangler dev's local trigger endpoint.
+ */
+export async function runScheduled(cron, timeMs) {
+  const res = await tfetch(`${PLATFORM}/cdn-cgi/local/scheduled?cron=${encodeURIComponent(cron)}&time=${timeMs}`);
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`scheduled ${cron} at ${timeMs}: ${res.status} ${text}`);
 }
 
 /** A unique slug per test so suites running in parallel never share a tenant. */

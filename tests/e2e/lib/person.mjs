@@ -158,14 +158,15 @@ export async function tenantWithAdmin(createTenant, prefix) {
 }
 
 /** Calls the tenant admin API with an API key. */
+/** Calls the admin API; `body` is an object (sent as JSON) or a string (sent as is). */
 export async function adminApi(base, apiKey, method, path, body) {
   const res = await tfetch(base + path, {
     method,
     headers: {
       'x-api-key': apiKey,
-      ...(body ? { 'content-type': 'application/json' } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
     },
-    body: body ? JSON.stringify(body) : undefined,
+    body: body === undefined || typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
   let json;

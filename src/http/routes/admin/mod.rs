@@ -9,7 +9,6 @@ pub mod groups;
 pub mod settings;
 pub mod users;
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::json;
 use worker::{Method, Response};
@@ -127,24 +126,11 @@ fn paged<T: Serialize>(data: &[T], page: &Page, total: i64) -> Response {
     )
 }
 
-/// A JSON body that may be absent (then the type's default).
-async fn optional_body<T: DeserializeOwned + Default>(req: &mut TenantRequest<'_>) -> Result<T> {
-    let has_body = req
-        .incoming
-        .header("content-length")
-        .is_some_and(|l| l != "0");
-    if has_body {
-        req.incoming.json().await
-    } else {
-        Ok(T::default())
-    }
-}
-
 /// A custom-claims body (object or Pocket ID's key/value list), validated.
 async fn claims_body(
     req: &mut TenantRequest<'_>,
 ) -> Result<serde_json::Map<String, serde_json::Value>> {
-    let input: crate::admin::custom_claims::CustomClaimsInput = req.incoming.json().await?;
+    let input: crate::admin::custom_claims::CustomClaimsInput = req.incoming.json_value().await?;
     Ok(crate::admin::custom_claims::validate(input)?)
 }
 

@@ -8,7 +8,7 @@ use worker::Response;
 use super::audit_entry;
 use crate::storage::audit::When;
 
-use super::{claims_body, optional_body, paged, record};
+use super::{claims_body, paged, record};
 use crate::admin::user::{AdminFlags, AdminUserInput};
 use crate::crypto::random;
 use crate::error::{Error, Result};
@@ -307,7 +307,7 @@ pub async fn one_time_access_token(
     actor: &Actor,
     user_id: &str,
 ) -> Result<Response> {
-    let body: LinkBody = optional_body(&mut req).await?;
+    let body: LinkBody = req.incoming.optional_json().await?;
     let minutes = lifetime(body.expires_in_minutes, 60, 7 * 24 * 60)?;
     let db = req.app.db()?;
     let tenant_id = &req.tenant.tenant.id;
@@ -343,7 +343,7 @@ pub async fn one_time_access_token(
 
 /// `POST /api/signup-tokens`: an invitation link that creates one account. Seven days by default.
 pub async fn signup_token(mut req: TenantRequest<'_>, actor: &Actor) -> Result<Response> {
-    let body: LinkBody = optional_body(&mut req).await?;
+    let body: LinkBody = req.incoming.optional_json().await?;
     let minutes = lifetime(body.expires_in_minutes, 7 * 24 * 60, 30 * 24 * 60)?;
     let expires_at = req.now + minutes * 60;
     let token = ceremonies::create_link(
