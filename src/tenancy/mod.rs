@@ -6,7 +6,6 @@
 
 pub mod host;
 pub mod model;
-pub mod retention;
 
 pub use host::{classify_host, issuer_for, validate_slug, HostError, HostKind, RequestHost};
 pub use model::{

@@ -1,11 +1,11 @@
 //! The scheduled cleanup (cron trigger): expired one-time state, sessions, parked
 //! authorization requests, codes, tokens and grants, and audit entries past each tenant's
-//! retention. The SQL is `tenancy::retention::CLEANUP`, tested natively against the schema.
+//! retention. The SQL is `storage::retention::CLEANUP`, tested natively against the schema.
 
 use crate::error::Result;
 use crate::http::app::App;
 use crate::platform::clock;
-use crate::tenancy::retention::CLEANUP;
+use crate::storage::retention::CLEANUP;
 
 pub async fn run(app: &App) -> Result<()> {
     let db = app.db()?;
