@@ -10,7 +10,9 @@
 //!   - [`account`], [`admin`]: what users and admins may submit, validated; client presets
 //!   - [`ui`]: server-rendered pages (askama templates from `ui/templates`)
 //! * a thin Workers layer, compiled only for `wasm32`:
-//!   - `storage`: D1 and KV repositories
+//!   - [`storage`]: D1 and KV repositories, the only place SQL is written (its binding-free
+//!     part, the scheduled cleanup's SQL, also compiles natively so it is tested against the
+//!     schema)
 //!   - `http`: the fetch/scheduled entry points, router and route handlers
 //!
 //! Everything in the pure core takes the current time and randomness as inputs where it can,
@@ -22,6 +24,7 @@ pub mod crypto;
 pub mod error;
 pub mod oidc;
 pub mod passkey;
+pub mod storage;
 pub mod tenancy;
 pub mod ui;
 pub mod validation;
@@ -30,5 +33,3 @@ pub mod validation;
 mod http;
 #[cfg(target_arch = "wasm32")]
 mod platform;
-#[cfg(target_arch = "wasm32")]
-mod storage;

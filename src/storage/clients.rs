@@ -306,3 +306,23 @@ pub async fn delete(
         .await?;
     Ok(changes(&results[2]) > 0)
 }
+
+/// An app a user may launch from their account page.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LaunchableApp {
+    pub name: String,
+    pub launch_url: String,
+}
+
+/// The tenant's clients with a launch URL that this user may use (no group restriction, or one
+/// of the user's groups), by name.
+pub async fn launchable_by(db: &Db, tenant_id: &str, user_id: &str) -> Result<Vec<LaunchableApp>> {
+    db.all(
+        "SELECT c.name, c.launch_url FROM oidc_clients c WHERE c.tenant_id = ?1 \
+         AND c.launch_url IS NOT NULL AND (NOT EXISTS (SELECT 1 FROM oidc_client_groups g WHERE g.client_id = c.id) \
+         OR EXISTS (SELECT 1 FROM oidc_client_groups g JOIN user_group_members m ON m.group_id = g.group_id \
+         WHERE g.client_id = c.id AND m.user_id = ?2)) ORDER BY c.name",
+        params![tenant_id, user_id],
+    )
+    .await
+}

@@ -227,6 +227,86 @@ pub async fn create(
     Ok(())
 }
 
+/// An account as a sign-up ceremony creates it.
+#[derive(Debug, Clone, Copy)]
+pub struct NewSignup<'a> {
+    pub id: &'a str,
+    pub username: &'a str,
+    pub email: &'a str,
+    pub first_name: &'a str,
+    pub last_name: Option<&'a str>,
+    pub is_admin: bool,
+    /// The hash of the one-time link (invite or first admin) the sign-up spends; `None` for
+    /// open sign-up.
+    pub link_hash: Option<&'a str>,
+}
+
+/// What a sign-up did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignUp {
+    /// The account, its passkey and its session exist, and the link is spent.
+    Created,
+    /// The link had expired or was already used (for instance by a racing sign-up): nothing
+    /// was written.
+    LinkSpent,
+}
+
+/// Creates an account from a sign-up: the user, the spending of its link, its first passkey,
+/// its session and the audit entry, as one batch (one transaction on D1's single writer).
+///
+/// The user row is inserted only while the link is still unused and unexpired, so of two
+/// sign-ups racing for one link exactly one creates an account; the loser's passkey and
+/// session inserts find no user and write nothing. `session` is the new session's insert
+/// ([`super::sessions::insert_statement`], conditional on the user existing) and `audit` must
+/// be written only if that session was created ([`super::audit::When::SessionCreated`] with
+/// its id hash), so a sign-up that lost the race leaves no trace of an account.
+pub async fn sign_up(
+    db: &Db,
+    tenant_id: &str,
+    account: &NewSignup<'_>,
+    passkey: &super::passkeys::NewPasskey<'_>,
+    session: Statement,
+    audit: Statement,
+    now: i64,
+) -> Result<SignUp> {
+    let statements = vec![
+        db.statement(
+            "INSERT INTO users (id, tenant_id, username, email, email_verified, first_name, last_name, is_admin, created_at, updated_at) \
+             SELECT ?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, ?8 WHERE ?9 IS NULL OR EXISTS (SELECT 1 FROM one_time_tokens \
+             WHERE token_hash = ?9 AND tenant_id = ?2 AND used_at IS NULL AND expires_at > ?8)",
+            params![
+                account.id,
+                tenant_id,
+                account.username,
+                account.email,
+                account.first_name,
+                account.last_name,
+                account.is_admin,
+                now,
+                account.link_hash
+            ],
+        )?,
+        db.statement(
+            "UPDATE one_time_tokens SET used_at = ?3, user_id = ?4 WHERE token_hash = ?1 AND tenant_id = ?2 AND used_at IS NULL",
+            params![account.link_hash, tenant_id, now, account.id],
+        )?,
+        super::passkeys::insert_statement(db, tenant_id, account.id, passkey, now)?,
+        session,
+        audit,
+    ];
+    let results = db
+        .batch(statements)
+        .await
+        .map_err(super::db::unique_violation(
+            "That username, email address or passkey is already in use.",
+        ))?;
+    Ok(if super::db::changes(&results[0]) == 1 {
+        SignUp::Created
+    } else {
+        SignUp::LinkSpent
+    })
+}
+
 /// Whether taking admin rights from (or disabling, or deleting) this user would leave the
 /// tenant without an active admin who can sign in: then nobody could run it any more.
 pub async fn is_last_active_admin(db: &Db, tenant_id: &str, user_id: &str) -> Result<bool> {

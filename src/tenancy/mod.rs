@@ -9,7 +9,6 @@ pub mod host;
 pub mod keys;
 pub mod model;
 pub mod operator;
-pub mod retention;
 
 pub use host::{classify_host, issuer_for, validate_slug, HostError, HostKind, RequestHost};
 pub use model::{

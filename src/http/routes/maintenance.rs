@@ -2,7 +2,7 @@
 //!
 //! - the hourly cleanup: expired one-time state, sessions, parked authorization requests,
 //!   codes, tokens and grants, and audit entries past each tenant's retention. The SQL is
-//!   `tenancy::retention::CLEANUP`, tested natively against the schema.
+//!   `storage::retention::CLEANUP`, tested natively against the schema.
 //! - the hourly key promotion (`tenancy::keys::PROMOTION_CRON`): `next` keys that have been
 //!   published long enough start signing, retired keys past their publication are deleted.
 //!   It has its own trigger so neither job waits for or fails with the other.
@@ -10,9 +10,9 @@
 use crate::error::Result;
 use crate::http::app::App;
 use crate::platform::clock;
+use crate::storage::retention::CLEANUP;
 use crate::storage::{tenant_cache, tenants};
 use crate::tenancy::keys::{self, KeyChange};
-use crate::tenancy::retention::CLEANUP;
 
 /// Tenants whose keys one promotion run changes at most: each costs up to two D1 queries and
 /// an invocation may make 50 on the free plan. The rest wait for the next run.

@@ -19,13 +19,13 @@ use crate::http::limits::{self, Limit};
 use crate::http::request::TenantRequest;
 use crate::http::respond::{json as json_response, set_header};
 use crate::http::session;
-use crate::params;
 use crate::passkey::{self, RelyingParty, StoredPasskey, UserEntity};
 use crate::storage::audit::When;
 use crate::storage::ceremonies::{self, ChallengeRow, LinkPurpose};
 use crate::storage::db::unique_violation;
 use crate::storage::db::{changes, rows, Statement};
 use crate::storage::passkeys::{self, NewPasskey, PasskeyRow};
+use crate::storage::users::{self, NewSignup, SignUp};
 use crate::storage::{audit, sessions};
 use crate::tenancy::SignupMode;
 
@@ -297,13 +297,8 @@ async fn signup(
 ) -> Result<(String, Ceremony, UserEntity)> {
     let p = NewProfile::validate(profile)?;
     let db = req.app.db()?;
-    if crate::storage::users::username_or_email_taken(
-        db,
-        &req.tenant.tenant.id,
-        &p.username,
-        Some(&p.email),
-    )
-    .await?
+    if users::username_or_email_taken(db, &req.tenant.tenant.id, &p.username, Some(&p.email))
+        .await?
     {
         return Err(Error::Conflict(
             "That username or email address is already in use.".into(),
@@ -456,31 +451,38 @@ pub async fn register_finish(mut req: TenantRequest<'_>) -> Result<Response> {
             last_name,
         } => {
             let (session_id, session_insert, lifetime) = start_session(&req, &user_id)?;
-            let statements = vec![
-                // The account exists only if the link is still unused: the batch is one
-                // transaction on D1's single writer, so of two racing sign-ups one wins.
-                db.statement(
-                    "INSERT INTO users (id, tenant_id, username, email, email_verified, first_name, last_name, is_admin, created_at, updated_at) \
-                     SELECT ?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, ?8 WHERE ?9 IS NULL OR EXISTS (SELECT 1 FROM one_time_tokens \
-                     WHERE token_hash = ?9 AND tenant_id = ?2 AND used_at IS NULL AND expires_at > ?8)",
-                    params![&user_id, &tenant_id, &username, &email, &first_name, last_name.clone(), admin, req.now, token_hash.clone()],
-                )?,
-                db.statement(
-                    "UPDATE one_time_tokens SET used_at = ?3, user_id = ?4 WHERE token_hash = ?1 AND tenant_id = ?2 AND used_at IS NULL",
-                    params![token_hash.clone(), &tenant_id, req.now, &user_id],
-                )?,
-                passkeys::insert_statement(db, &tenant_id, &user_id, &new_passkey, req.now)?,
+            let account = NewSignup {
+                id: &user_id,
+                username: &username,
+                email: &email,
+                first_name: &first_name,
+                last_name: last_name.as_deref(),
+                is_admin: admin,
+                link_hash: token_hash.as_deref(),
+            };
+            // Written only if the batch created the account (and so its session).
+            let audit = audit::insert_when_statement(
+                db,
+                &tenant_id,
+                "sign_up",
+                Some(&user_id),
+                None,
+                &origin,
+                &json!({ "admin": admin, "passkey": name }),
+                req.now,
+                When::SessionCreated(&secret_hash(&session_id)),
+            )?;
+            let outcome = users::sign_up(
+                db,
+                &tenant_id,
+                &account,
+                &new_passkey,
                 session_insert,
-                // Written only if this batch created the account (and so its session): a
-                // sign-up that lost a race for its link leaves no trace of an account.
-                audit::insert_when_statement(db, &tenant_id, "sign_up", Some(&user_id), None, &origin,
-                    &json!({ "admin": admin, "passkey": name }), req.now,
-                    When::SessionCreated(&secret_hash(&session_id)))?,
-            ];
-            let results = db.batch(statements).await.map_err(unique_violation(
-                "That username, email address or passkey is already in use.",
-            ))?;
-            if changes(&results[0]) != 1 {
+                audit,
+                req.now,
+            )
+            .await?;
+            if outcome == SignUp::LinkSpent {
                 return Err(Error::BadRequest(
                     "This link has expired or was already used.".into(),
                 ));

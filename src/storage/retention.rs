@@ -1,6 +1,6 @@
 //! What the hourly cleanup (cron trigger) deletes, as SQL over the schema in `schema.sql`.
-//! Each statement takes the current unix time as `?1`. Kept here, free of Workers types, so the
-//! native tests run it against the real schema in SQLite.
+//! Each statement takes the current unix time as `?1`. Free of Workers types, so it compiles
+//! natively and the tests below run it against the real schema in SQLite.
 
 /// Expired one-time state, sessions, parked requests, codes, tokens and grants, then audit
 /// entries older than each tenant's `audit_retention_days` (90 when unset).
@@ -31,8 +31,10 @@ mod tests {
         let db = Connection::open_in_memory().unwrap();
         db.execute_batch(include_str!("../../schema.sql")).unwrap();
         db.execute_batch(
-            "INSERT INTO tenants VALUES ('t1', 'a', 'A', 'active', '{\"audit_retention_days\": 1}', 0, 0);
-             INSERT INTO tenants VALUES ('t2', 'b', 'B', 'active', '{}', 0, 0);
+            "INSERT INTO tenants (id, slug, display_name, settings, created_at, updated_at) \
+             VALUES ('t1', 'a', 'A', '{\"audit_retention_days\": 1}', 0, 0);
+             INSERT INTO tenants (id, slug, display_name, settings, created_at, updated_at) \
+             VALUES ('t2', 'b', 'B', '{}', 0, 0);
              INSERT INTO users (id, tenant_id, username, created_at, updated_at) VALUES ('u', 't1', 'ada', 0, 0);",
         )
         .unwrap();
