@@ -130,12 +130,66 @@ pub async fn rename(
         > 0)
 }
 
-pub async fn delete(db: &Db, tenant_id: &str, user_id: &str, credential_id: &str) -> Result<bool> {
-    Ok(db
-        .run(
-            "DELETE FROM passkeys WHERE tenant_id = ?1 AND user_id = ?2 AND credential_id = ?3",
-            params![tenant_id, user_id, credential_id],
-        )
-        .await?
-        > 0)
+/// What deleting a passkey did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasskeyDeletion {
+    Deleted,
+    NotFound,
+    /// Refused: it is the last passkey of the last enabled admin who can sign in, and without
+    /// it nobody could administer the tenant.
+    LastAdminPasskey,
+}
+
+/// Deletes a passkey unless it is the last one of the tenant's last admin who can sign in; the
+/// rule is inside the DELETE, so two removals racing cannot both pass it.
+pub async fn delete(
+    db: &Db,
+    tenant_id: &str,
+    user_id: &str,
+    credential_id: &str,
+) -> Result<PasskeyDeletion> {
+    let last_admin_key = format!(
+        "NOT {} AND (SELECT COUNT(*) FROM passkeys k WHERE k.tenant_id = ?1 AND k.user_id = ?2) = 1",
+        super::users::NOT_THE_LAST_ADMIN
+    );
+    let results = db
+        .batch(vec![
+            db.statement(
+                &format!(
+                    "DELETE FROM passkeys WHERE tenant_id = ?1 AND user_id = ?2 AND credential_id = ?3 \
+                     AND NOT ({last_admin_key})"
+                ),
+                params![tenant_id, user_id, credential_id],
+            )?,
+            db.statement(
+                &format!(
+                    "SELECT ({last_admin_key}) AS n FROM passkeys \
+                     WHERE tenant_id = ?1 AND user_id = ?2 AND credential_id = ?3"
+                ),
+                params![tenant_id, user_id, credential_id],
+            )?,
+        ])
+        .await?;
+    Ok(if super::db::changes(&results[0]) > 0 {
+        PasskeyDeletion::Deleted
+    } else if super::db::count(&results[1])? == 1 {
+        PasskeyDeletion::LastAdminPasskey
+    } else {
+        PasskeyDeletion::NotFound
+    })
+}
+
+impl PasskeyDeletion {
+    /// The error a person or admin sees when the deletion did not happen.
+    pub fn into_result(self) -> Result<()> {
+        match self {
+            PasskeyDeletion::Deleted => Ok(()),
+            PasskeyDeletion::NotFound => Err(crate::error::Error::NotFound("This passkey".into())),
+            PasskeyDeletion::LastAdminPasskey => Err(crate::error::Error::Conflict(
+                "This is the last passkey of the only admin who can sign in: add another admin \
+                 (or another passkey) first."
+                    .into(),
+            )),
+        }
+    }
 }

@@ -335,6 +335,14 @@ const ANOTHER_ADMIN_WHO_CAN_SIGN_IN: &str = "EXISTS (SELECT 1 FROM users o WHERE
      AND o.id != ?2 AND o.is_admin = 1 AND o.disabled = 0 \
      AND EXISTS (SELECT 1 FROM passkeys p WHERE p.tenant_id = ?1 AND p.user_id = o.id))";
 
+/// The user ?2 of tenant ?1 is not the last enabled admin who can sign in (see
+/// [`ANOTHER_ADMIN_WHO_CAN_SIGN_IN`]); guards deletes inside their own statements.
+pub(crate) const NOT_THE_LAST_ADMIN: &str =
+    "NOT EXISTS (SELECT 1 FROM users l WHERE l.tenant_id = ?1 \
+     AND l.id = ?2 AND l.is_admin = 1 AND l.disabled = 0 AND NOT EXISTS (SELECT 1 FROM users o \
+     WHERE o.tenant_id = ?1 AND o.id != ?2 AND o.is_admin = 1 AND o.disabled = 0 \
+     AND EXISTS (SELECT 1 FROM passkeys p WHERE p.tenant_id = ?1 AND p.user_id = o.id)))";
+
 /// Sets the admin-only flags and claims given; false when the change was refused because it
 /// would leave the tenant without an active admin who can sign in. That rule is part of the
 /// UPDATE itself, so two admins demoting each other at the same moment cannot both succeed
@@ -460,10 +468,14 @@ pub async fn sessions_of(
 /// key, so they are deleted here, and a grant's access and refresh tokens cascade from it.
 /// Deletes a user with everything theirs; `audit` (written only if the user row went) joins the
 /// same batch.
+///
+/// Every statement is guarded by the last-admin rule, so two admins deleting each other (or the
+/// last two admins who can sign in) at the same moment cannot both succeed: D1 has one writer,
+/// and the second batch sees the first one's result.
 pub async fn delete(db: &Db, tenant_id: &str, user_id: &str, audit: Statement) -> Result<bool> {
     let owned = |table: &str| {
         db.statement(
-            &format!("DELETE FROM {table} WHERE tenant_id = ?1 AND user_id = ?2"),
+            &format!("DELETE FROM {table} WHERE tenant_id = ?1 AND user_id = ?2 AND {NOT_THE_LAST_ADMIN}"),
             params![tenant_id, user_id],
         )
     };
@@ -471,7 +483,7 @@ pub async fn delete(db: &Db, tenant_id: &str, user_id: &str, audit: Statement) -
         owned("authorization_codes")?,
         owned("grants")?,
         db.statement(
-            "DELETE FROM users WHERE tenant_id = ?1 AND id = ?2 RETURNING id",
+            &format!("DELETE FROM users WHERE tenant_id = ?1 AND id = ?2 AND {NOT_THE_LAST_ADMIN} RETURNING id"),
             params![tenant_id, user_id],
         )?,
         audit,

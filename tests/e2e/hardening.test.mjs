@@ -224,3 +224,38 @@ test('two sign-ups racing for one invitation: one account, one sign_up entry', a
   assert.equal(signUps.length, 1, JSON.stringify(signUps));
   assert.equal(signUps[0].user_id, users[0].id);
 });
+
+// Finding 7, continued: the guard must hold against races and passkey removal too.
+test('the last admin who can sign in keeps their last passkey, and racing deletes leave one admin', async () => {
+  const solo = await tenantWithAdmin(createTenant, 'hard-solo');
+  people.push(solo.admin);
+  const call = (method, path, body) => adminApi(solo.base, solo.apiKey, method, path, body);
+  const ada = (await call('GET', '/api/users?search=ada')).json.data[0];
+  const credential = (await call('GET', `/api/users/${ada.id}`)).json.passkeys[0].credential_id;
+  // Through the admin API...
+  const byAdmin = await call('DELETE', `/api/users/${ada.id}/passkeys/${encodeURIComponent(credential)}`);
+  assert.equal(byAdmin.status, 409, byAdmin.text);
+  // ...and on her own account page, even confirmed.
+  const page = await (await solo.admin.fetch('/account')).text();
+  const csrf = page.match(/data-csrf="([^"]+)"/)[1];
+  const own = await solo.admin.fetch(`/api/account/passkeys/${encodeURIComponent(credential)}?confirm_last=1`, {
+    method: 'DELETE',
+    headers: { 'x-csrf-token': csrf },
+  });
+  assert.equal(own.status, 409);
+  assert.equal(await solo.admin.signIn(), '/account', 'the passkey still signs her in');
+
+  // A second admin who can sign in: the two delete each other at once through the API.
+  const invite = await call('POST', '/api/signup-tokens');
+  const bea = new Person(solo.base);
+  people.push(bea);
+  await bea.signUp(invite.json.url, { username: 'bea', email: 'bea@example.com', first_name: 'Bea' });
+  const beaId = (await call('GET', '/api/users?search=bea')).json.data[0].id;
+  assert.equal((await call('PUT', `/api/users/${beaId}`, { is_admin: true })).status, 200);
+  const statuses = (await Promise.all([call('DELETE', `/api/users/${ada.id}`), call('DELETE', `/api/users/${beaId}`)]))
+    .map((r) => r.status)
+    .sort();
+  assert.deepEqual(statuses, [204, 409], 'exactly one of the last two admins can go');
+  const admins = (await call('GET', '/api/users?limit=100')).json.data.filter((u) => u.is_admin && !u.disabled);
+  assert.equal(admins.length, 1);
+});

@@ -275,9 +275,9 @@ pub async fn passkey_api(mut req: TenantRequest<'_>, id: &str, delete: bool) -> 
                 "This is your only passkey: confirm that you want to delete it.".into(),
             ));
         }
-        if !passkeys::delete(db, &tenant_id, &current.user.id, id).await? {
-            return Err(Error::NotFound("This passkey".into()));
-        }
+        passkeys::delete(db, &tenant_id, &current.user.id, id)
+            .await?
+            .into_result()?;
     } else {
         let body: RenameBody = req.incoming.json().await?;
         let name = crate::account::passkey_name(&body.name)?;

@@ -188,7 +188,15 @@ pub async fn delete(req: &TenantRequest<'_>, actor: &Actor, id: &str) -> Result<
         When::PreviousChanged,
     )?;
     if !users::delete(db, &req.tenant.tenant.id, id, audit).await? {
-        return Err(Error::NotFound("This user".into()));
+        // Refused inside the batch: another request made this user the last admin meanwhile,
+        // or deleted them.
+        return Err(
+            if users::is_last_active_admin(db, &req.tenant.tenant.id, id).await? {
+                last_admin()
+            } else {
+                Error::NotFound("This user".into())
+            },
+        );
     }
     Ok(no_content())
 }
@@ -267,9 +275,9 @@ pub async fn delete_passkey(
     id: &str,
     credential_id: &str,
 ) -> Result<Response> {
-    if !passkeys::delete(req.app.db()?, &req.tenant.tenant.id, id, credential_id).await? {
-        return Err(Error::NotFound("This passkey".into()));
-    }
+    passkeys::delete(req.app.db()?, &req.tenant.tenant.id, id, credential_id)
+        .await?
+        .into_result()?;
     record(
         req,
         actor,
