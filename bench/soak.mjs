@@ -17,6 +17,7 @@
 import { performance } from 'node:perf_hooks';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { loadavg } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import { createLocalJWKSet, jwtVerify } from 'jose';
@@ -398,6 +399,7 @@ function chooseOp() {
 
 process.stderr.write(`setup done (${people.length} signed-in people); mix running\n`);
 const mixStart = performance.now();
+const loadBefore = loadavg()[0];
 let progressAt = 0;
 await Promise.all(
   Array.from({ length: CONCURRENCY }, async () => {
@@ -418,6 +420,7 @@ await Promise.all(
   }),
 );
 const mixSeconds = (performance.now() - mixStart) / 1000;
+const loadAfter = loadavg()[0];
 
 // ---------------------------------------------------------------- phase 3: token check
 process.stderr.write('checking every issued token\n');
@@ -593,6 +596,7 @@ const out = [];
 out.push(`# Edge ID soak — ${new Date().toISOString()}`);
 out.push('');
 out.push(`Loopback (127.0.0.1:${PORT}), release Worker in local workerd (wrangler dev, fresh local D1/KV), ${process.env.SOAK_MACHINE ?? ''}`.trim());
+out.push(`Machine load (1-min load average) at the start and end of the mix: ${f(loadBefore, 2)}, ${f(loadAfter, 2)} (other work on the machine shares its cores).`);
 out.push(`Rate limits: ${REAL_LIMITS ? "wrangler.toml's (429 at limited endpoints counted as expected)" : 'raised for the soak (generated wrangler config; the limiter bindings still run on every request)'}. Seed ${num('SOAK_SEED', 1)}.`);
 out.push('');
 out.push(`## Mix: ${mix.sum.n} requests, concurrency ${CONCURRENCY}, ${f(mixSeconds, 1)} s, ${f(mix.sum.n / mixSeconds, 0)} req/s, per-request timeout ${TIMEOUT_MS / 1000} s`);
