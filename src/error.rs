@@ -55,6 +55,19 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+impl Error {
+    /// The HTTP status of this error at an OAuth endpoint (token, userinfo, introspection,
+    /// revocation), where it is sent as `oauth`. A rate limit stays 429 (RFC 6585, with
+    /// `Retry-After`) under the `temporarily_unavailable` code: that code's own status, 503,
+    /// would tell clients and monitoring the server is down when it is refusing one caller.
+    pub fn oauth_http_status(&self, oauth: &OAuthError) -> u16 {
+        match self {
+            Error::RateLimited => 429,
+            _ => oauth.http_status(),
+        }
+    }
+}
+
 impl From<OAuthError> for Error {
     fn from(e: OAuthError) -> Self {
         Error::OAuth(e)
@@ -91,5 +104,31 @@ impl From<crate::validation::FieldError> for Error {
 impl From<crate::passkey::PasskeyError> for Error {
     fn from(e: crate::passkey::PasskeyError) -> Self {
         Error::Passkey(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oidc::error::ErrorCode;
+
+    #[test]
+    fn a_rate_limit_is_429_at_oauth_endpoints_too() {
+        let oauth = OAuthError::new(ErrorCode::TemporarilyUnavailable, "slow down");
+        assert_eq!(Error::RateLimited.oauth_http_status(&oauth), 429);
+    }
+
+    #[test]
+    fn other_errors_keep_their_oauth_status() {
+        let bad_secret = OAuthError::invalid_client("bad secret");
+        assert_eq!(
+            Error::OAuth(bad_secret.clone()).oauth_http_status(&bad_secret),
+            401
+        );
+        let server = OAuthError::new(ErrorCode::ServerError, "boom");
+        assert_eq!(
+            Error::Internal("boom".into()).oauth_http_status(&server),
+            500
+        );
     }
 }

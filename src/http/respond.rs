@@ -27,7 +27,7 @@ pub fn error_response(err: &Error, style: ErrorStyle, realm: &str) -> Response {
                 Error::OAuth(e) => e.clone(),
                 _ => OAuthError::new(oauth_code_for(err), message.clone()),
             };
-            let mut resp = json(oauth.http_status(), &oauth.to_json());
+            let mut resp = json(err.oauth_http_status(&oauth), &oauth.to_json());
             if let Some(challenge) = oauth.www_authenticate(realm) {
                 let _ = resp.headers_mut().set("WWW-Authenticate", &challenge);
             }

@@ -10,7 +10,7 @@ import { tfetch, operator } from './env.mjs';
 
 const SOFT_AUTH = process.env.EDGE_ID_SOFT_AUTHENTICATOR ?? 'target/release/soft-authenticator';
 
-function softAuth(args, input) {
+export function softAuth(args, input) {
   return new Promise((resolve, reject) => {
     const child = execFile(SOFT_AUTH, args, (err, stdout, stderr) => {
       if (err) reject(new Error(`soft-authenticator ${args[0]}: ${stderr || err.message}`));
