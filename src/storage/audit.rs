@@ -29,6 +29,12 @@ pub enum When<'a> {
     /// The statement just before this one in the batch changed a row (SQLite's `changes()`,
     /// which counts the statement's own rows, not those of cascades it triggered).
     PreviousChanged,
+    /// The row `id` of `table` (one of our tables, never input) exists in this tenant at this
+    /// point of the batch.
+    RowExists {
+        table: &'static str,
+        id: &'a str,
+    },
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -69,16 +75,20 @@ pub fn insert_when_statement(
     when: When<'_>,
 ) -> Result<Statement> {
     let (condition, session) = match when {
-        When::Always => ("1", None),
+        When::Always => ("1".to_string(), None),
         When::SessionCreated(h) => (
-            "EXISTS (SELECT 1 FROM sessions WHERE id_hash = ?13)",
+            "EXISTS (SELECT 1 FROM sessions WHERE id_hash = ?13)".to_string(),
             Some(h),
         ),
         When::SessionRefused(h) => (
-            "NOT EXISTS (SELECT 1 FROM sessions WHERE id_hash = ?13)",
+            "NOT EXISTS (SELECT 1 FROM sessions WHERE id_hash = ?13)".to_string(),
             Some(h),
         ),
-        When::PreviousChanged => ("changes() > 0", None),
+        When::PreviousChanged => ("changes() > 0".to_string(), None),
+        When::RowExists { table, id } => (
+            format!("EXISTS (SELECT 1 FROM {table} WHERE id = ?13 AND tenant_id = ?2)"),
+            Some(id),
+        ),
     };
     db.statement(
         &format!(

@@ -177,6 +177,21 @@ impl Db {
             .unwrap_or(0) as u64)
     }
 
+    /// Runs one write and, in the same batch (one transaction), the statement that records it
+    /// (an audit entry, usually `audit::When::PreviousChanged`); returns the rows the write
+    /// changed. The record exists exactly when the write committed.
+    pub async fn run_recorded(
+        &self,
+        sql: &str,
+        params: Vec<Param>,
+        record: Statement,
+    ) -> Result<u64> {
+        let results = self
+            .batch(vec![self.statement(sql, params)?, record])
+            .await?;
+        Ok(changes(&results[0]))
+    }
+
     /// One page of rows and the total count under the same filter, in one round trip. `select`
     /// ends with `LIMIT ?{n+1} OFFSET ?{n+2}`, where n is the number of `filter` parameters.
     pub async fn page<T: DeserializeOwned>(

@@ -41,26 +41,34 @@ pub async fn list(
 }
 
 /// Creates a group; a name the tenant already uses is a conflict (the UNIQUE constraint).
+/// A group about to be created.
+pub struct NewGroup<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub friendly_name: &'a str,
+    pub custom_claims: &'a serde_json::Map<String, serde_json::Value>,
+}
+
 pub async fn create(
     db: &Db,
     tenant_id: &str,
-    id: &str,
-    name: &str,
-    friendly_name: &str,
-    custom_claims: &serde_json::Map<String, serde_json::Value>,
+    group: &NewGroup<'_>,
     now: i64,
+    audit: Statement,
 ) -> Result<()> {
-    db.run(
+    let name = group.name;
+    db.run_recorded(
         "INSERT INTO user_groups (id, tenant_id, name, friendly_name, custom_claims, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
-            id,
+            group.id,
             tenant_id,
             name,
-            friendly_name,
-            serde_json::Value::Object(custom_claims.clone()).to_string(),
+            group.friendly_name,
+            serde_json::Value::Object(group.custom_claims.clone()).to_string(),
             now
         ],
+        audit,
     )
     .await
     .map_err(super::db::unique_violation(format!(
@@ -76,6 +84,7 @@ pub async fn set_members(
     tenant_id: &str,
     group_id: &str,
     user_ids: &[String],
+    audit: Statement,
 ) -> Result<bool> {
     if !db.all_exist("users", tenant_id, user_ids).await? {
         return Err(Error::Invalid {
@@ -101,6 +110,8 @@ pub async fn set_members(
                 &format!("SELECT 1 AS n WHERE {exists}"),
                 params![group_id, tenant_id],
             )?,
+            // The caller's entry, recorded only when the group exists (`When::RowExists`).
+            audit,
         ])
         .await?;
     Ok(super::db::first_row::<serde_json::Value>(&results[2])?.is_some())
@@ -157,13 +168,15 @@ pub async fn update(
     name: Option<&str>,
     friendly_name: Option<&str>,
     custom_claims: Option<&serde_json::Map<String, serde_json::Value>>,
+    audit: Statement,
 ) -> Result<bool> {
     let claims = custom_claims.map(|c| serde_json::Value::Object(c.clone()).to_string());
     let changed = db
-        .run(
+        .run_recorded(
             "UPDATE user_groups SET name = COALESCE(?3, name), friendly_name = COALESCE(?4, friendly_name), \
              custom_claims = COALESCE(?5, custom_claims) WHERE tenant_id = ?1 AND id = ?2",
             params![tenant_id, group_id, name, friendly_name, claims],
+            audit,
         )
         .await
         .map_err(super::db::unique_violation(
@@ -189,14 +202,19 @@ pub async fn clients_restricted_only_to(
 }
 
 /// Deletes a group; its memberships and client restrictions go by the schema's
-/// `ON DELETE CASCADE`. False when the group is not in the tenant.
-/// Deletes a group; `audit` (written only if the group went) joins the same batch.
+/// `ON DELETE CASCADE`. False when the group is not in the tenant, or when a client is
+/// restricted to it alone (checked inside the DELETE, so a restriction added meanwhile cannot
+/// slip through and leave that client open to everyone). `audit` (written only if the group
+/// went) joins the same batch.
 pub async fn delete(db: &Db, tenant_id: &str, group_id: &str, audit: Statement) -> Result<bool> {
     // RETURNING, not meta.changes: D1 reports 0 changes for a delete that cascaded.
     let results = db
         .batch(vec![
             db.statement(
-                "DELETE FROM user_groups WHERE id = ?1 AND tenant_id = ?2 RETURNING id",
+                "DELETE FROM user_groups WHERE id = ?1 AND tenant_id = ?2 AND NOT EXISTS ( \
+                   SELECT 1 FROM oidc_client_groups cg WHERE cg.group_id = ?1 \
+                   AND (SELECT COUNT(*) FROM oidc_client_groups o WHERE o.client_id = cg.client_id) = 1) \
+                 RETURNING id",
                 params![group_id, tenant_id],
             )?,
             audit,

@@ -200,9 +200,10 @@ pub async fn create(
     profile: &crate::account::NewProfile,
     flags: &crate::admin::user::AdminFlags,
     now: i64,
+    audit: Statement,
 ) -> Result<()> {
     let claims = flags.custom_claims.clone().unwrap_or_default();
-    db.run(
+    db.run_recorded(
         "INSERT INTO users (id, tenant_id, username, email, email_verified, first_name, last_name, \
          is_admin, disabled, custom_claims, created_at, updated_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
@@ -219,6 +220,7 @@ pub async fn create(
             serde_json::Value::Object(claims).to_string(),
             now
         ],
+        audit,
     )
     .await
     .map_err(super::db::unique_violation(
@@ -466,8 +468,7 @@ pub async fn sessions_of(
 /// is in the tenant. Passkeys, sessions, consents, links and memberships go by the schema's
 /// `ON DELETE CASCADE` (as a tenant's rows do); grants and codes name the user without a foreign
 /// key, so they are deleted here, and a grant's access and refresh tokens cascade from it.
-/// Deletes a user with everything theirs; `audit` (written only if the user row went) joins the
-/// same batch.
+/// `audit` (written only if the user row went) joins the same batch.
 ///
 /// Every statement is guarded by the last-admin rule, so two admins deleting each other (or the
 /// last two admins who can sign in) at the same moment cannot both succeed: D1 has one writer,

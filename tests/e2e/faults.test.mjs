@@ -211,3 +211,26 @@ test('deleting a user: a failed D1 call deletes nothing, the retry deletes every
     assert.notEqual((await p.fetch('/account')).status, 200, 'the session ended with the user');
   }
 });
+
+test('creating a user or a group: whatever D1 call fails, the audit entry exists exactly when the change does', { skip }, async () => {
+  const entries = async (event, needle) => (await adminApi(T.base, T.apiKey, 'GET', `/api/audit-logs?event=${event}&limit=100`))
+    .json.data.filter((e) => JSON.stringify(e.details).includes(`"${needle}"`)).length;
+  for (const [kind, path, body, list, event, name] of [
+    ['user', '/api/users', (i) => ({ username: `made${i}`, email: `made${i}@example.com`, first_name: 'M' }), (i) => `/api/users?search=made${i}`, 'user_created', (i) => `made${i}`],
+    ['group', '/api/user-groups', (i) => ({ name: `made-${i}` }), (i) => `/api/user-groups?search=made-${i}`, 'group_created', (i) => `made-${i}`],
+  ]) {
+    const { res, calls } = await d1Calls((f) => api('POST', path, body('probe'), f));
+    assert.equal(res.status, 201, kind);
+    for (let n = 1; n <= calls.length; n++) {
+      const what = `create ${kind}, call ${n} (${calls[n - 1]})`;
+      await assertCleanError(await api('POST', path, body(n), n), 'api', what);
+      const created = ((await adminApi(T.base, T.apiKey, 'GET', list(n))).json.data ?? []).length;
+      // The write and its entry are one transaction: both or neither (a call failing after the
+      // commit, such as reading the new row back, leaves both).
+      assert.equal(await entries(event, name(n)), created, `${what}: ${created} ${kind}(s), as many ${event} entries`);
+      const retry = await api('POST', path, body(n));
+      assert.equal(retry.status, created ? 409 : 201, `${what}: the retry`);
+      assert.equal(await entries(event, name(n)), 1, `${what}: exactly one ${event} entry in the end`);
+    }
+  }
+});

@@ -9,7 +9,7 @@ use worker::Response;
 use super::audit_entry;
 use crate::storage::audit::When;
 
-use super::{claims_body, record};
+use super::claims_body;
 use crate::admin::custom_claims::{self, CustomClaimsInput};
 use crate::crypto::random;
 use crate::error::{Error, Result};
@@ -86,17 +86,27 @@ pub async fn create(mut req: TenantRequest<'_>, actor: &Actor) -> Result<Respons
     let id = random::id();
     let db = req.app.db()?;
     let tenant_id = req.tenant.tenant.id.clone();
+    let audit = audit_entry(
+        &req,
+        actor,
+        "group_created",
+        None,
+        json!({ "group": name }),
+        When::PreviousChanged,
+    )?;
     groups::create(
         db,
         &tenant_id,
-        &id,
-        &name,
-        &friendly,
-        &claims.unwrap_or_default(),
+        &groups::NewGroup {
+            id: &id,
+            name: &name,
+            friendly_name: &friendly,
+            custom_claims: &claims.unwrap_or_default(),
+        },
         req.now,
+        audit,
     )
     .await?;
-    record(&req, actor, "group_created", None, json!({ "group": name })).await?;
     get(&req, &id).await.map(|r| r.with_status(201))
 }
 
@@ -145,6 +155,14 @@ struct Change<'a> {
 }
 
 async fn apply(req: &TenantRequest<'_>, actor: &Actor, id: &str, c: Change<'_>) -> Result<()> {
+    let audit = audit_entry(
+        req,
+        actor,
+        "group_updated",
+        None,
+        json!({ "group_id": id }),
+        When::PreviousChanged,
+    )?;
     let found = groups::update(
         req.app.db()?,
         &req.tenant.tenant.id,
@@ -152,12 +170,13 @@ async fn apply(req: &TenantRequest<'_>, actor: &Actor, id: &str, c: Change<'_>) 
         c.name,
         c.friendly_name,
         c.custom_claims,
+        audit,
     )
     .await?;
     if !found {
         return Err(Error::NotFound("This group".into()));
     }
-    record(req, actor, "group_updated", None, json!({ "group_id": id })).await
+    Ok(())
 }
 
 /// `DELETE /api/user-groups/{id}`. Refused while a client is restricted to this group alone:
@@ -182,7 +201,17 @@ pub async fn delete(req: &TenantRequest<'_>, actor: &Actor, id: &str) -> Result<
         When::PreviousChanged,
     )?;
     if !groups::delete(db, tenant_id, id, audit).await? {
-        return Err(Error::NotFound("This group".into()));
+        // Refused inside the DELETE when a client became restricted to it alone meanwhile.
+        return Err(
+            if groups::clients_restricted_only_to(db, tenant_id, id)
+                .await?
+                .is_empty()
+            {
+                Error::NotFound("This group".into())
+            } else {
+                Error::Conflict("A client is now restricted to this group alone.".into())
+            },
+        );
     }
     Ok(no_content())
 }
@@ -199,16 +228,27 @@ pub async fn set_members(mut req: TenantRequest<'_>, actor: &Actor, id: &str) ->
     if body.user_ids.len() > 1000 {
         return Err(field_error("user_ids", "at most 1000 per call").into());
     }
-    if !groups::set_members(req.app.db()?, &req.tenant.tenant.id, id, &body.user_ids).await? {
-        return Err(Error::NotFound("This group".into()));
-    }
-    record(
+    let audit = audit_entry(
         &req,
         actor,
         "group_members_set",
         None,
         json!({ "group_id": id, "count": body.user_ids.len() }),
+        When::RowExists {
+            table: "user_groups",
+            id,
+        },
+    )?;
+    if !groups::set_members(
+        req.app.db()?,
+        &req.tenant.tenant.id,
+        id,
+        &body.user_ids,
+        audit,
     )
-    .await?;
+    .await?
+    {
+        return Err(Error::NotFound("This group".into()));
+    }
     get(&req, id).await
 }

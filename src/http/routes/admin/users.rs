@@ -100,13 +100,22 @@ pub async fn create(mut req: TenantRequest<'_>, actor: &Actor) -> Result<Respons
     let (profile, flags) = input.validate_new()?;
     let db = req.app.db()?;
     let id = random::id();
-    users::create(db, &req.tenant.tenant.id, &id, &profile, &flags, req.now).await?;
-    record(
+    let audit = audit_entry(
         &req,
         actor,
         "user_created",
         None,
         json!({ "user_id": id, "username": profile.username }),
+        When::PreviousChanged,
+    )?;
+    users::create(
+        db,
+        &req.tenant.tenant.id,
+        &id,
+        &profile,
+        &flags,
+        req.now,
+        audit,
     )
     .await?;
     let user = load(db, &req, &id).await?;
