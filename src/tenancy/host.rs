@@ -32,6 +32,12 @@ impl RequestHost {
         if name.is_empty() || name.len() > 253 || !valid_labels {
             return Err(HostError::Invalid);
         }
+        // URLs read a host whose last label is a number as an IPv4 address (`1.2.3` is
+        // 1.2.0.3, `0x7f.1` is 127.0.0.1, `127.0.07.0.0.1` is no address at all): such a name
+        // must be a plain dotted quad, or the issuer built from it would name another host.
+        if ends_in_number(&name) && name.parse::<std::net::Ipv4Addr>().is_err() {
+            return Err(HostError::Invalid);
+        }
         Ok(Self { name, port })
     }
 
@@ -48,6 +54,15 @@ impl RequestHost {
     pub fn is_loopback(&self) -> bool {
         self.name == "localhost" || self.name.ends_with(".localhost") || self.name == "127.0.0.1"
     }
+}
+
+/// The URL Standard's "ends in a number" test (for lowercase names without a trailing dot).
+fn ends_in_number(name: &str) -> bool {
+    let last = name.rsplit('.').next().unwrap_or_default();
+    let hex = last
+        .strip_prefix("0x")
+        .is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
+    hex || (!last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -163,6 +178,33 @@ mod tests {
             "a.com:x",
         ] {
             assert!(RequestHost::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// Found by the `host` fuzz target: names a URL reads as (invalid or other) IPv4 addresses
+    /// gave issuers that did not parse, or named another host.
+    #[test]
+    fn numeric_names_must_be_dotted_quads() {
+        for bad in [
+            "127.0.07.0.0.1",
+            "1.2.3",
+            "0127.0.0.1",
+            "a.0x7f",
+            "x.0x",
+            "example.123",
+            "256.0.0.1",
+        ] {
+            assert!(RequestHost::parse(bad).is_err(), "{bad}");
+        }
+        for good in [
+            "127.0.0.1:8787",
+            "10.0.0.1",
+            "a1.example.com",
+            "123.example.com",
+        ] {
+            let host = host(good);
+            let url = url::Url::parse(&issuer_for(&host, false)).unwrap();
+            assert_eq!(url.host_str(), Some(host.name.as_str()), "{good}");
         }
     }
 
