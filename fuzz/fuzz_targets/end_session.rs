@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
             .map(|(_, v)| v.clone())
             .filter(|v| !v.is_empty())
     };
-    let hint = hint::verify(get("id_token_hint").as_deref(), &jwks(), ISSUER);
+    let hint = hint::verify(get("id_token_hint").as_deref(), jwks(), ISSUER);
     let client = match &hint {
         Hint::Valid { client_id, .. } => clients().into_iter().find(|c| &c.id == client_id),
         _ => None,

@@ -15,8 +15,8 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let token = String::from_utf8_lossy(data);
     let keys = jwks();
-    let verified = jws::verify(&token, &keys);
-    match hint::verify(Some(&token), &keys, ISSUER) {
+    let verified = jws::verify(&token, keys);
+    match hint::verify(Some(&token), keys, ISSUER) {
         Hint::Valid { sub, client_id } => {
             let claims = verified.expect("a valid hint has a verified signature");
             assert_eq!(claims["iss"], ISSUER);
@@ -29,6 +29,6 @@ fuzz_target!(|data: &[u8]| {
     }
     // Without published keys nothing verifies; for another issuer no hint is valid.
     assert!(jws::verify(&token, &Jwks::default()).is_err());
-    let other = hint::verify(Some(&token), &keys, "https://other.example.com");
+    let other = hint::verify(Some(&token), keys, "https://other.example.com");
     assert!(!matches!(other, Hint::Valid { .. }));
 });

@@ -10,7 +10,7 @@ use edge_id::passkey::{
     client_data_challenge, parse_assertion, verify_assertion, verify_registration, PublicKey,
     StoredPasskey,
 };
-use edge_id_fuzz::{es256_cose_key, passkey_key, rp, CHALLENGE};
+use edge_id_fuzz::{rp, stored_passkey_cose, CHALLENGE};
 use libfuzzer_sys::fuzz_target;
 use serde::Deserialize;
 use serde_json::Value;
@@ -32,12 +32,12 @@ fuzz_target!(|data: &[u8]| {
     };
     let credential = &body.credential;
     let echoed = client_data_challenge(credential);
-    let stored_key = es256_cose_key(&passkey_key());
+    let stored_key = stored_passkey_cose();
 
     if let Ok(assertion) = parse_assertion(credential) {
         for stored_count in [0, 5] {
             let stored = StoredPasskey {
-                public_key_cose: &stored_key,
+                public_key_cose: stored_key,
                 sign_count: stored_count,
             };
             if let Ok(outcome) = verify_assertion(&rp(), &CHALLENGE, &assertion, stored) {

@@ -218,8 +218,20 @@ pub fn assertion_json(count: u32) -> Value {
     })
 }
 
+/// The tenant's published keys (built once: targets call this on every input).
+pub fn jwks() -> &'static Jwks {
+    static JWKS: std::sync::OnceLock<Jwks> = std::sync::OnceLock::new();
+    JWKS.get_or_init(build_jwks)
+}
+
+/// The passkey's stored COSE key (built once).
+pub fn stored_passkey_cose() -> &'static [u8] {
+    static KEY: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| es256_cose_key(&passkey_key()))
+}
+
 /// The tenant's published keys: the ES256 key seeds are signed with, and an RS256 key.
-pub fn jwks() -> Jwks {
+fn build_jwks() -> Jwks {
     let point = token_key().verifying_key().to_encoded_point(false);
     let es = PublicJwk {
         kty: "EC".into(),
@@ -641,8 +653,7 @@ mod tests {
 
     #[test]
     fn token_seed_verifies() {
-        let hint =
-            edge_id::oidc::hint::verify(Some(&id_token(&id_token_claims())), &jwks(), ISSUER);
+        let hint = edge_id::oidc::hint::verify(Some(&id_token(&id_token_claims())), jwks(), ISSUER);
         assert!(
             matches!(hint, edge_id::oidc::logout::Hint::Valid { .. }),
             "{hint:?}"
