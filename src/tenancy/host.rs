@@ -32,10 +32,15 @@ impl RequestHost {
         if name.is_empty() || name.len() > 253 || !valid_labels {
             return Err(HostError::Invalid);
         }
-        // URLs read a host whose last label is a number as an IPv4 address (`1.2.3` is
-        // 1.2.0.3, `0x7f.1` is 127.0.0.1, `127.0.07.0.0.1` is no address at all): such a name
-        // must be a plain dotted quad, or the issuer built from it would name another host.
-        if ends_in_number(&name) && name.parse::<std::net::Ipv4Addr>().is_err() {
+        // The issuer is `https://<name>`: the name must be exactly what a URL makes of it.
+        // URLs read a name whose last label is a number as an IPv4 address (`1.2.3` is
+        // 1.2.0.3, `127.0.07.0.0.1` is no address) and check `xn--` labels as punycode.
+        let same = match url::Host::parse(&name) {
+            Ok(url::Host::Domain(d)) => d == name,
+            Ok(url::Host::Ipv4(ip)) => ip.to_string() == name,
+            _ => false,
+        };
+        if !same {
             return Err(HostError::Invalid);
         }
         Ok(Self { name, port })
@@ -54,15 +59,6 @@ impl RequestHost {
     pub fn is_loopback(&self) -> bool {
         self.name == "localhost" || self.name.ends_with(".localhost") || self.name == "127.0.0.1"
     }
-}
-
-/// The URL Standard's "ends in a number" test (for lowercase names without a trailing dot).
-fn ends_in_number(name: &str) -> bool {
-    let last = name.rsplit('.').next().unwrap_or_default();
-    let hex = last
-        .strip_prefix("0x")
-        .is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
-    hex || (!last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -181,10 +177,10 @@ mod tests {
         }
     }
 
-    /// Found by the `host` fuzz target: names a URL reads as (invalid or other) IPv4 addresses
-    /// gave issuers that did not parse, or named another host.
+    /// Found by the `host` fuzz target: names a URL reads as (invalid or other) IPv4 addresses,
+    /// or with invalid punycode labels, gave issuers that did not parse or named another host.
     #[test]
-    fn numeric_names_must_be_dotted_quads() {
+    fn names_must_be_what_a_url_makes_of_them() {
         for bad in [
             "127.0.07.0.0.1",
             "1.2.3",
@@ -193,6 +189,8 @@ mod tests {
             "x.0x",
             "example.123",
             "256.0.0.1",
+            "xn--n.localhost--7",
+            "xn--n.example.com",
         ] {
             assert!(RequestHost::parse(bad).is_err(), "{bad}");
         }
