@@ -19,5 +19,8 @@ cargo clippy --lib --target wasm32-unknown-unknown --quiet -- -D warnings
 log "native unit and ceremony tests"
 cargo test --workspace --quiet
 
+log "fuzz targets, a short pass (5 s each)"
+bash "$ROOT/scripts/fuzz.sh" 5
+
 bash "$ROOT/scripts/e2e.sh"
 log "all tests passed"

@@ -283,12 +283,14 @@ pub struct Credentials<'a> {
     pub client_secret: Option<&'a str>,
 }
 
-/// The app's origin (`https://host[:port]`), from what the admin typed.
+/// The app's origin (`https://host[:port]`), from what the admin typed. The host must fit in
+/// DNS (253 characters), so the callback built from it is always a valid client URL.
 fn app_origin(raw: &str) -> Result<url::Url, FieldError> {
     let raw = raw.trim();
     let parsed = url::Url::parse(raw)
         .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .filter(|u| u.host_str().is_some_and(|h| h.len() <= 253))
         .ok_or_else(|| field_error("input", "the app's URL, like https://app.example.com"))?;
     Ok(parsed)
 }
@@ -462,6 +464,21 @@ mod tests {
         assert!(f.snippet.contains("Client secret: sec"));
         assert!(p.fill("bad team!", None, &endpoints(), None).is_err());
         assert!(p.fill("-x", None, &endpoints(), None).is_err());
+    }
+
+    /// Found by the `admin_json` fuzz target: an app URL with a 2,000-character host gave a
+    /// callback the client validation then refused, naming a field the admin never sent.
+    #[test]
+    fn an_app_host_longer_than_dns_allows_is_an_input_error() {
+        let p = find("forgejo").unwrap();
+        let long = format!("https://{}.example.com", "a.".repeat(1000));
+        assert_eq!(
+            p.fill(&long, None, &endpoints(), None).unwrap_err().field,
+            "input"
+        );
+        let longest = format!("https://{}.com", "a".repeat(249));
+        let f = p.fill(&longest, None, &endpoints(), None).unwrap();
+        f.client.validate().unwrap();
     }
 
     #[test]

@@ -18,10 +18,14 @@ mod registration;
 pub use assertion::{
     parse_assertion, verify_assertion, AssertionOutcome, ParsedAssertion, StoredPasskey,
 };
-pub use client_data::client_data_challenge;
+pub use authenticator_data::{AttestedCredential, AuthenticatorData};
+pub use client_data::{client_data_challenge, ClientData};
+pub use cose_key::PublicKey;
 pub use error::PasskeyError;
 pub use options::{creation_options, request_options};
-pub use registration::{verify_registration, RegisteredPasskey};
+pub use registration::{
+    parse_attestation_object, verify_registration, AttestationObject, RegisteredPasskey,
+};
 
 /// The relying party a ceremony is for: one tenant host.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -23,13 +23,16 @@ pub struct RegisteredPasskey {
     pub attestation_format: String,
 }
 
-struct AttestationObject {
-    fmt: String,
-    att_stmt: Vec<(Cbor, Cbor)>,
-    auth_data: Vec<u8>,
+/// A decoded `attestationObject` (WebAuthn §6.5): format, statement and authenticator data.
+#[derive(Debug, Clone)]
+pub struct AttestationObject {
+    pub fmt: String,
+    pub att_stmt: Vec<(Cbor, Cbor)>,
+    pub auth_data: Vec<u8>,
 }
 
-fn parse_attestation_object(bytes: &[u8]) -> Result<AttestationObject, PasskeyError> {
+/// Decodes the CBOR `attestationObject` a registration response carries.
+pub fn parse_attestation_object(bytes: &[u8]) -> Result<AttestationObject, PasskeyError> {
     let bad = PasskeyError::Malformed("attestationObject");
     let value: Cbor = ciborium::de::from_reader(bytes).map_err(|_| bad.clone())?;
     let map = value.into_map().map_err(|_| bad.clone())?;

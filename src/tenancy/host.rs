@@ -32,6 +32,17 @@ impl RequestHost {
         if name.is_empty() || name.len() > 253 || !valid_labels {
             return Err(HostError::Invalid);
         }
+        // The issuer is `https://<name>`: the name must be exactly what a URL makes of it.
+        // URLs read a name whose last label is a number as an IPv4 address (`1.2.3` is
+        // 1.2.0.3, `127.0.07.0.0.1` is no address) and check `xn--` labels as punycode.
+        let same = match url::Host::parse(&name) {
+            Ok(url::Host::Domain(d)) => d == name,
+            Ok(url::Host::Ipv4(ip)) => ip.to_string() == name,
+            _ => false,
+        };
+        if !same {
+            return Err(HostError::Invalid);
+        }
         Ok(Self { name, port })
     }
 
@@ -163,6 +174,35 @@ mod tests {
             "a.com:x",
         ] {
             assert!(RequestHost::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// Found by the `host` fuzz target: names a URL reads as (invalid or other) IPv4 addresses,
+    /// or with invalid punycode labels, gave issuers that did not parse or named another host.
+    #[test]
+    fn names_must_be_what_a_url_makes_of_them() {
+        for bad in [
+            "127.0.07.0.0.1",
+            "1.2.3",
+            "0127.0.0.1",
+            "a.0x7f",
+            "x.0x",
+            "example.123",
+            "256.0.0.1",
+            "xn--n.localhost--7",
+            "xn--n.example.com",
+        ] {
+            assert!(RequestHost::parse(bad).is_err(), "{bad}");
+        }
+        for good in [
+            "127.0.0.1:8787",
+            "10.0.0.1",
+            "a1.example.com",
+            "123.example.com",
+        ] {
+            let host = host(good);
+            let url = url::Url::parse(&issuer_for(&host, false)).unwrap();
+            assert_eq!(url.host_str(), Some(host.name.as_str()), "{good}");
         }
     }
 
