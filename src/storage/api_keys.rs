@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::db::Db;
+use super::db::{Db, Statement};
 use crate::crypto::hash::secret_hash;
 use crate::error::Result;
 use crate::params;
@@ -78,11 +78,13 @@ pub async fn create(db: &Db, tenant_id: &str, new: &NewApiKey<'_>, now: i64) -> 
     Ok(())
 }
 
-pub async fn delete(db: &Db, tenant_id: &str, id: &str) -> Result<bool> {
+/// Deletes an API key; `audit` (written only if the key went) joins the same batch.
+pub async fn delete(db: &Db, tenant_id: &str, id: &str, audit: Statement) -> Result<bool> {
     Ok(db
-        .run(
+        .run_recorded(
             "DELETE FROM api_keys WHERE tenant_id = ?1 AND id = ?2",
             params![tenant_id, id],
+            audit,
         )
         .await?
         == 1)

@@ -99,22 +99,37 @@ impl LinkPurpose {
     }
 }
 
-/// Creates a one-time link and returns its secret token (only the hash is stored).
+/// A one-time link about to be created.
+pub struct NewLink<'a> {
+    pub purpose: LinkPurpose,
+    /// The user a login link signs in (`None` for invitations).
+    pub user_id: Option<&'a str>,
+    pub created_by: &'a str,
+    pub expires_at: i64,
+}
+
+/// Creates a one-time link and returns its secret token (only the hash is stored); `audit`
+/// joins the same batch.
 pub async fn create_link(
     db: &Db,
     tenant_id: &str,
-    purpose: LinkPurpose,
-    user_id: Option<&str>,
-    created_by: &str,
+    link: &NewLink<'_>,
     now: i64,
-    expires_at: i64,
+    audit: Statement,
 ) -> Result<String> {
     let token = crate::crypto::random::token();
-    db.run(
+    let NewLink {
+        purpose,
+        user_id,
+        created_by,
+        expires_at,
+    } = *link;
+    db.run_recorded(
         "INSERT INTO one_time_tokens (token_hash, tenant_id, purpose, user_id, created_by, created_at, expires_at) \
          SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 \
          WHERE ?4 IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = ?4 AND tenant_id = ?2)",
         params![secret_hash(&token), tenant_id, purpose.as_str(), user_id, created_by, now, expires_at],
+        audit,
     )
     .await?;
     Ok(token)

@@ -266,18 +266,19 @@ pub async fn set_secret(
     client_id: &str,
     secret_hash: &str,
     now: i64,
+    audit: Option<Statement>,
 ) -> Result<bool> {
-    let changed = db
-        .run(
-            "UPDATE oidc_clients SET secret_hash = ?3, updated_at = ?4 \
-             WHERE tenant_id = ?1 AND id = ?2 AND is_public = 0",
-            params![tenant_id, client_id, secret_hash, now],
-        )
-        .await?;
-    Ok(changed > 0)
+    let mut statements = vec![db.statement(
+        "UPDATE oidc_clients SET secret_hash = ?3, updated_at = ?4 \
+         WHERE tenant_id = ?1 AND id = ?2 AND is_public = 0",
+        params![tenant_id, client_id, secret_hash, now],
+    )?];
+    // The caller's audit entry, right after the UPDATE (`When::PreviousChanged`).
+    statements.extend(audit);
+    let results = db.batch(statements).await?;
+    Ok(changes(&results[0]) > 0)
 }
 
-/// Deletes a client and revokes everything issued to it.
 /// Deletes a client, ending its grants; `audit` (written only if the client went) joins the
 /// same batch.
 pub async fn delete(

@@ -147,32 +147,33 @@ pub async fn delete(
     tenant_id: &str,
     user_id: &str,
     credential_id: &str,
+    audit: Option<Statement>,
 ) -> Result<PasskeyDeletion> {
     let last_admin_key = format!(
         "NOT {} AND (SELECT COUNT(*) FROM passkeys k WHERE k.tenant_id = ?1 AND k.user_id = ?2) = 1",
         super::users::NOT_THE_LAST_ADMIN
     );
-    let results = db
-        .batch(vec![
-            db.statement(
-                &format!(
-                    "DELETE FROM passkeys WHERE tenant_id = ?1 AND user_id = ?2 AND credential_id = ?3 \
-                     AND NOT ({last_admin_key})"
-                ),
-                params![tenant_id, user_id, credential_id],
-            )?,
-            db.statement(
-                &format!(
-                    "SELECT ({last_admin_key}) AS n FROM passkeys \
+    let mut statements = vec![db.statement(
+        &format!(
+            "DELETE FROM passkeys WHERE tenant_id = ?1 AND user_id = ?2 AND credential_id = ?3 \
+             AND NOT ({last_admin_key})"
+        ),
+        params![tenant_id, user_id, credential_id],
+    )?];
+    // The caller's audit entry, right after the DELETE (`When::PreviousChanged`).
+    statements.extend(audit);
+    let checked = statements.len();
+    statements.push(db.statement(
+        &format!(
+            "SELECT ({last_admin_key}) AS n FROM passkeys \
                      WHERE tenant_id = ?1 AND user_id = ?2 AND credential_id = ?3"
-                ),
-                params![tenant_id, user_id, credential_id],
-            )?,
-        ])
-        .await?;
+        ),
+        params![tenant_id, user_id, credential_id],
+    )?);
+    let results = db.batch(statements).await?;
     Ok(if super::db::changes(&results[0]) > 0 {
         PasskeyDeletion::Deleted
-    } else if super::db::count(&results[1])? == 1 {
+    } else if super::db::count(&results[checked])? == 1 {
         PasskeyDeletion::LastAdminPasskey
     } else {
         PasskeyDeletion::NotFound

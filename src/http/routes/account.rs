@@ -275,7 +275,19 @@ pub async fn passkey_api(mut req: TenantRequest<'_>, id: &str, delete: bool) -> 
                 "This is your only passkey: confirm that you want to delete it.".into(),
             ));
         }
-        passkeys::delete(db, &tenant_id, &current.user.id, id)
+        // The person's own removal is audited like an admin's, in the same batch.
+        let audit = audit::insert_when_statement(
+            db,
+            &tenant_id,
+            "passkey_removed",
+            Some(&current.user.id),
+            None,
+            &req.incoming.audit_origin(),
+            &serde_json::json!({ "user_id": current.user.id, "credential_id": id, "by": "self" }),
+            req.now,
+            audit::When::PreviousChanged,
+        )?;
+        passkeys::delete(db, &tenant_id, &current.user.id, id, Some(audit))
             .await?
             .into_result()?;
     } else {

@@ -5,13 +5,14 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::Response;
 
-use super::record;
+use super::{audit_entry, record};
 use crate::crypto::random;
 use crate::error::{Error, Result};
 use crate::http::admin::Actor;
 use crate::http::request::TenantRequest;
 use crate::http::respond::{json as json_response, no_content};
 use crate::storage::api_keys::{self, NewApiKey};
+use crate::storage::audit::When;
 use crate::validation::{field_error, plain_text};
 
 pub async fn list(req: &TenantRequest<'_>) -> Result<Response> {
@@ -72,16 +73,16 @@ pub async fn create(mut req: TenantRequest<'_>, actor: &Actor) -> Result<Respons
 }
 
 pub async fn delete(req: &TenantRequest<'_>, actor: &Actor, id: &str) -> Result<Response> {
-    if !api_keys::delete(req.app.db()?, &req.tenant.tenant.id, id).await? {
-        return Err(Error::NotFound("This API key".into()));
-    }
-    record(
+    let audit = audit_entry(
         req,
         actor,
         "api_key_deleted",
         None,
         json!({ "api_key_id": id }),
-    )
-    .await?;
+        When::PreviousChanged,
+    )?;
+    if !api_keys::delete(req.app.db()?, &req.tenant.tenant.id, id, audit).await? {
+        return Err(Error::NotFound("This API key".into()));
+    }
     Ok(no_content())
 }

@@ -138,6 +138,7 @@ pub async fn update(mut req: TenantRequest<'_>, actor: &Actor, id: &str) -> Resu
             id,
             &secret_hash(s),
             req.now,
+            None,
         )
         .await?;
     }
@@ -175,18 +176,26 @@ pub async fn regenerate_secret(
     id: &str,
 ) -> Result<Response> {
     let secret = random::alphanumeric(SECRET_LEN);
+    let audit = audit_entry(
+        req,
+        actor,
+        "client_secret_regenerated",
+        Some(id),
+        json!({}),
+        When::PreviousChanged,
+    )?;
     if !clients::set_secret(
         req.app.db()?,
         &req.tenant.tenant.id,
         id,
         &secret_hash(&secret),
         req.now,
+        Some(audit),
     )
     .await?
     {
         return Err(Error::NotFound("This confidential client".into()));
     }
-    record(req, actor, "client_secret_regenerated", Some(id), json!({})).await?;
     Ok(json_response(
         200,
         &json!({ "client_id": id, "client_secret": secret }),

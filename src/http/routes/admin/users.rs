@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::http::admin::Actor;
 use crate::http::request::TenantRequest;
 use crate::http::respond::{json as json_response, no_content};
-use crate::storage::ceremonies::{self, LinkPurpose};
+use crate::storage::ceremonies::{self, LinkPurpose, NewLink};
 use crate::storage::users::{self, UserRow};
 use crate::storage::{db::Db, passkeys};
 
@@ -227,22 +227,22 @@ pub async fn sign_out_everywhere(
 ) -> Result<Response> {
     let db = req.app.db()?;
     load(db, req, id).await?;
-    let statements = users::sign_out_statements(
+    let mut statements = users::sign_out_statements(
         db,
         &req.tenant.tenant.id,
         id,
         req.now,
         users::SignOut::Always,
     )?;
-    db.batch(statements).await?;
-    record(
+    statements.push(audit_entry(
         req,
         actor,
         "user_signed_out",
         None,
         json!({ "user_id": id }),
-    )
-    .await?;
+        When::RowExists { table: "users", id },
+    )?);
+    db.batch(statements).await?;
     Ok(no_content())
 }
 
@@ -284,17 +284,23 @@ pub async fn delete_passkey(
     id: &str,
     credential_id: &str,
 ) -> Result<Response> {
-    passkeys::delete(req.app.db()?, &req.tenant.tenant.id, id, credential_id)
-        .await?
-        .into_result()?;
-    record(
+    let audit = audit_entry(
         req,
         actor,
         "passkey_removed",
         None,
         json!({ "user_id": id, "credential_id": credential_id }),
+        When::PreviousChanged,
+    )?;
+    passkeys::delete(
+        req.app.db()?,
+        &req.tenant.tenant.id,
+        id,
+        credential_id,
+        Some(audit),
     )
-    .await?;
+    .await?
+    .into_result()?;
     Ok(no_content())
 }
 
@@ -330,22 +336,25 @@ pub async fn one_time_access_token(
     let tenant_id = &req.tenant.tenant.id;
     load(db, &req, user_id).await?;
     let expires_at = req.now + minutes * 60;
-    let token = ceremonies::create_link(
-        db,
-        tenant_id,
-        LinkPurpose::Login,
-        Some(user_id),
-        &actor.label(),
-        req.now,
-        expires_at,
-    )
-    .await?;
-    record(
+    let audit = audit_entry(
         &req,
         actor,
         "one_time_link_created",
         None,
         json!({ "user_id": user_id }),
+        When::PreviousChanged,
+    )?;
+    let token = ceremonies::create_link(
+        db,
+        tenant_id,
+        &NewLink {
+            purpose: LinkPurpose::Login,
+            user_id: Some(user_id),
+            created_by: &actor.label(),
+            expires_at,
+        },
+        req.now,
+        audit,
     )
     .await?;
     Ok(json_response(
@@ -363,17 +372,27 @@ pub async fn signup_token(mut req: TenantRequest<'_>, actor: &Actor) -> Result<R
     let body: LinkBody = req.incoming.optional_json().await?;
     let minutes = lifetime(body.expires_in_minutes, 7 * 24 * 60, 30 * 24 * 60)?;
     let expires_at = req.now + minutes * 60;
+    let audit = audit_entry(
+        &req,
+        actor,
+        "invite_created",
+        None,
+        json!({}),
+        When::PreviousChanged,
+    )?;
     let token = ceremonies::create_link(
         req.app.db()?,
         &req.tenant.tenant.id,
-        LinkPurpose::Invite,
-        None,
-        &actor.label(),
+        &NewLink {
+            purpose: LinkPurpose::Invite,
+            user_id: None,
+            created_by: &actor.label(),
+            expires_at,
+        },
         req.now,
-        expires_at,
+        audit,
     )
     .await?;
-    record(&req, actor, "invite_created", None, json!({})).await?;
     Ok(json_response(
         201,
         &json!({
