@@ -517,6 +517,7 @@ pub async fn set_groups(
     tenant_id: &str,
     user_id: &str,
     group_ids: &[String],
+    audit: Statement,
 ) -> Result<()> {
     if !db.all_exist("user_groups", tenant_id, group_ids).await? {
         return Err(crate::error::Error::Invalid {
@@ -537,6 +538,8 @@ pub async fn set_groups(
             ),
             params![user_id, tenant_id, serde_json::to_string(group_ids)?],
         )?,
+        // The caller's entry, recorded only when the user exists (`When::RowExists`).
+        audit,
     ])
     .await?;
     Ok(())

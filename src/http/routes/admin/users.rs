@@ -264,15 +264,15 @@ pub async fn set_groups(mut req: TenantRequest<'_>, actor: &Actor, id: &str) -> 
     let db = req.app.db()?;
     let tenant_id = req.tenant.tenant.id.clone();
     load(db, &req, id).await?;
-    users::set_groups(db, &tenant_id, id, &body.group_ids).await?;
-    record(
+    let audit = audit_entry(
         &req,
         actor,
         "user_groups_set",
         None,
         json!({ "user_id": id, "group_ids": body.group_ids }),
-    )
-    .await?;
+        When::RowExists { table: "users", id },
+    )?;
+    users::set_groups(db, &tenant_id, id, &body.group_ids, audit).await?;
     let groups = users::groups_of(db, &tenant_id, id).await?;
     Ok(json_response(200, &json!({ "data": groups })))
 }
