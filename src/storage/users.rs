@@ -92,48 +92,73 @@ pub async fn username_or_email_taken(
 
 /// Applies a validated profile change. A username or email that another account holds is a
 /// conflict reported on that field.
-pub async fn update_profile(
+/// Refuses a username or email another user of the tenant holds (a friendly field error; the
+/// UNIQUE constraints still decide a race).
+async fn check_profile_free(
     db: &Db,
     tenant_id: &str,
     user_id: &str,
     change: &crate::account::ProfileChange,
-    now: i64,
 ) -> Result<()> {
-    if change.username.is_some() || change.email.is_some() {
-        #[derive(Deserialize)]
-        struct Taken {
-            field: String,
-        }
-        let taken: Option<Taken> = db
-            .first(
-                "SELECT CASE WHEN username = ?3 THEN 'username' ELSE 'email' END AS field FROM users \
-                 WHERE tenant_id = ?1 AND id != ?2 AND (username = ?3 OR email = ?4) LIMIT 1",
-                params![tenant_id, user_id, change.username.clone(), change.email.clone()],
-            )
-            .await?;
-        if let Some(t) = taken {
+    if change.username.is_none() && change.email.is_none() {
+        return Ok(());
+    }
+    #[derive(Deserialize)]
+    struct Taken {
+        field: String,
+    }
+    let taken: Option<Taken> = db
+        .first(
+            "SELECT CASE WHEN username = ?3 THEN 'username' ELSE 'email' END AS field FROM users \
+             WHERE tenant_id = ?1 AND id != ?2 AND (username = ?3 OR email = ?4) LIMIT 1",
+            params![
+                tenant_id,
+                user_id,
+                change.username.clone(),
+                change.email.clone()
+            ],
+        )
+        .await?;
+    match taken {
+        None => Ok(()),
+        Some(t) => {
             let field = if t.field == "username" {
                 "username"
             } else {
                 "email"
             };
-            return Err(crate::error::Error::Invalid {
+            Err(crate::error::Error::Invalid {
                 field,
-                message: format!("That {} is already in use.", field.replace('_', " ")),
-            });
+                message: format!("That {field} is already in use."),
+            })
         }
     }
+}
+
+/// The UPDATE of a profile change, applied only when `guard` (SQL over ?1 tenant, ?2 user,
+/// ?12/?13 the admin flags asked for) holds.
+fn profile_statement(
+    db: &Db,
+    tenant_id: &str,
+    user_id: &str,
+    change: &crate::account::ProfileChange,
+    now: i64,
+    flags: Option<&crate::admin::user::AdminFlags>,
+) -> Result<Statement> {
     // COALESCE keeps fields not in the change; the *_set flags distinguish "clear" from "keep".
-    db.run(
-        "UPDATE users SET \
-           first_name = CASE WHEN ?3 THEN ?4 ELSE first_name END, \
-           last_name = CASE WHEN ?5 THEN ?6 ELSE last_name END, \
-           display_name = CASE WHEN ?7 THEN ?8 ELSE display_name END, \
-           username = COALESCE(?9, username), \
-           email = COALESCE(?10, email), \
-           email_verified = CASE WHEN ?10 IS NOT NULL AND ?10 != email THEN 0 ELSE email_verified END, \
-           updated_at = ?11 \
-         WHERE tenant_id = ?1 AND id = ?2",
+    db.statement(
+        &format!(
+            "UPDATE users SET \
+               first_name = CASE WHEN ?3 THEN ?4 ELSE first_name END, \
+               last_name = CASE WHEN ?5 THEN ?6 ELSE last_name END, \
+               display_name = CASE WHEN ?7 THEN ?8 ELSE display_name END, \
+               username = COALESCE(?9, username), \
+               email = COALESCE(?10, email), \
+               email_verified = CASE WHEN ?10 IS NOT NULL AND ?10 != email THEN 0 ELSE email_verified END, \
+               updated_at = ?11 \
+             WHERE tenant_id = ?1 AND id = ?2 AND {}",
+            keeps_an_admin("?12", "?13")
+        ),
         params![
             tenant_id,
             user_id,
@@ -145,10 +170,29 @@ pub async fn update_profile(
             change.display_name.clone().flatten(),
             change.username.clone(),
             change.email.clone(),
-            now
+            now,
+            flags.and_then(|f| f.is_admin),
+            flags.and_then(|f| f.disabled)
         ],
     )
-    .await?;
+}
+
+const TAKEN: &str = "That username or email address is already in use.";
+
+/// A person's own profile change (account page).
+pub async fn update_profile(
+    db: &Db,
+    tenant_id: &str,
+    user_id: &str,
+    change: &crate::account::ProfileChange,
+    now: i64,
+) -> Result<()> {
+    check_profile_free(db, tenant_id, user_id, change).await?;
+    db.batch(vec![profile_statement(
+        db, tenant_id, user_id, change, now, None,
+    )?])
+    .await
+    .map_err(super::db::unique_violation(TAKEN))?;
     Ok(())
 }
 
@@ -356,13 +400,33 @@ pub async fn update_flags(
     tenant_id: &str,
     user_id: &str,
     flags: &crate::admin::user::AdminFlags,
+    profile: Option<&crate::account::ProfileChange>,
     now: i64,
+    audit: Statement,
 ) -> Result<bool> {
+    if let Some(change) = profile {
+        check_profile_free(db, tenant_id, user_id, change).await?;
+    }
     let claims = flags
         .custom_claims
         .clone()
         .map(|c| serde_json::Value::Object(c).to_string());
-    let mut statements = vec![db.statement(
+    // The profile change first (an explicit email_verified below then wins over the reset a new
+    // email causes), both under the same last-admin rule, evaluated on the same row: both or
+    // neither.
+    let mut statements = Vec::new();
+    if let Some(change) = profile {
+        statements.push(profile_statement(
+            db,
+            tenant_id,
+            user_id,
+            change,
+            now,
+            Some(flags),
+        )?);
+    }
+    let flags_at = statements.len();
+    statements.push(db.statement(
         &format!(
             "UPDATE users SET \
            email_verified = COALESCE(?3, email_verified), \
@@ -370,9 +434,8 @@ pub async fn update_flags(
            disabled = COALESCE(?5, disabled), \
            custom_claims = COALESCE(?6, custom_claims), \
            updated_at = ?7 \
-         WHERE tenant_id = ?1 AND id = ?2 AND ( \
-           NOT (is_admin = 1 AND disabled = 0 AND (COALESCE(?4, 1) = 0 OR COALESCE(?5, 0) = 1)) \
-           OR {ANOTHER_ADMIN_WHO_CAN_SIGN_IN})"
+         WHERE tenant_id = ?1 AND id = ?2 AND {}",
+            keeps_an_admin("?4", "?5")
         ),
         params![
             tenant_id,
@@ -383,7 +446,8 @@ pub async fn update_flags(
             claims,
             now
         ],
-    )?];
+    )?);
+    statements.push(audit);
     if flags.disabled == Some(true) {
         statements.extend(sign_out_statements(
             db,
@@ -393,8 +457,21 @@ pub async fn update_flags(
             SignOut::IfDisabled,
         )?);
     }
-    let results = db.batch(statements).await?;
-    Ok(results.first().is_some_and(|r| super::db::changes(r) == 1))
+    let results = db
+        .batch(statements)
+        .await
+        .map_err(super::db::unique_violation(TAKEN))?;
+    Ok(super::db::changes(&results[flags_at]) == 1)
+}
+
+/// The last-admin rule for an update of user ?2 of tenant ?1 asking for `is_admin`/`disabled`
+/// (parameter names): the change may not take away the tenant's last enabled admin who can
+/// sign in.
+fn keeps_an_admin(is_admin: &str, disabled: &str) -> String {
+    format!(
+        "(NOT (is_admin = 1 AND disabled = 0 AND (COALESCE({is_admin}, 1) = 0 OR COALESCE({disabled}, 0) = 1)) \
+         OR {ANOTHER_ADMIN_WHO_CAN_SIGN_IN})"
+    )
 }
 
 /// When [`sign_out_statements`] applies: always (an admin's "sign out everywhere"), or only if

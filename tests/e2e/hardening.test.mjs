@@ -259,3 +259,30 @@ test('the last admin who can sign in keeps their last passkey, and racing delete
   const admins = (await call('GET', '/api/users?limit=100')).json.data.filter((u) => u.is_admin && !u.disabled);
   assert.equal(admins.length, 1);
 });
+
+test('an admin update refused by the last-admin rule changes nothing, not even the profile part', async () => {
+  const duo = await tenantWithAdmin(createTenant, 'hard-duo');
+  people.push(duo.admin);
+  const call = (method, path, body) => adminApi(duo.base, duo.apiKey, method, path, body);
+  const ada = (await call('GET', '/api/users?search=ada')).json.data[0];
+  const invite = await call('POST', '/api/signup-tokens');
+  const cy = new Person(duo.base);
+  people.push(cy);
+  await cy.signUp(invite.json.url, { username: 'cy', email: 'cy@example.com', first_name: 'Cy' });
+  const cyId = (await call('GET', '/api/users?search=cy')).json.data[0].id;
+  assert.equal((await call('PUT', `/api/users/${cyId}`, { is_admin: true })).status, 200);
+  // Both demote themselves at once, each also renaming: one wins, the other changes nothing.
+  const [a, c] = await Promise.all([
+    call('PUT', `/api/users/${ada.id}`, { is_admin: false, first_name: 'Renamed-A' }),
+    call('PUT', `/api/users/${cyId}`, { is_admin: false, first_name: 'Renamed-C' }),
+  ]);
+  assert.deepEqual([a.status, c.status].sort(), [200, 409]);
+  const loser = a.status === 409 ? ada.id : cyId;
+  const kept = (await call('GET', `/api/users/${loser}`)).json;
+  assert.equal(kept.is_admin, true);
+  assert.doesNotMatch(kept.first_name, /^Renamed/, 'the refused update left the profile alone');
+  // A plain refused demotion of the last admin leaves the profile alone too.
+  const last = await call('PUT', `/api/users/${loser}`, { is_admin: false, first_name: 'Renamed-again' });
+  assert.equal(last.status, 409);
+  assert.doesNotMatch((await call('GET', `/api/users/${loser}`)).json.first_name, /^Renamed/);
+});

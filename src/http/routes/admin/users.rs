@@ -8,7 +8,7 @@ use worker::Response;
 use super::audit_entry;
 use crate::storage::audit::When;
 
-use super::{claims_body, paged, record};
+use super::{claims_body, paged};
 use crate::admin::user::{AdminFlags, AdminUserInput};
 use crate::crypto::random;
 use crate::error::{Error, Result};
@@ -141,17 +141,24 @@ pub async fn update(mut req: TenantRequest<'_>, actor: &Actor, id: &str) -> Resu
     if loses_admin && users::is_last_active_admin(db, &tenant_id, id).await? {
         return Err(last_admin());
     }
-    users::update_profile(db, &tenant_id, id, &change, req.now).await?;
-    // The same rule again inside the UPDATE, for two admins demoting each other at once.
-    if !users::update_flags(db, &tenant_id, id, &flags, req.now).await? {
-        return Err(last_admin());
-    }
     let event = match flags.disabled {
         Some(true) => "user_disabled",
         Some(false) => "user_enabled",
         None => "user_updated",
     };
-    record(&req, actor, event, None, json!({ "user_id": id })).await?;
+    let audit = audit_entry(
+        &req,
+        actor,
+        event,
+        None,
+        json!({ "user_id": id }),
+        When::PreviousChanged,
+    )?;
+    // The same rule again inside the UPDATEs, for two admins demoting each other at once: the
+    // profile and the flags change together or not at all.
+    if !users::update_flags(db, &tenant_id, id, &flags, Some(&change), req.now, audit).await? {
+        return Err(last_admin());
+    }
     Ok(json_response(
         200,
         &UserView::from(load(db, &req, id).await?),
@@ -171,8 +178,15 @@ pub async fn set_custom_claims(
         custom_claims: Some(claims.clone()),
         ..AdminFlags::default()
     };
-    users::update_flags(db, &req.tenant.tenant.id, id, &flags, req.now).await?;
-    record(&req, actor, "user_updated", None, json!({ "user_id": id })).await?;
+    let audit = audit_entry(
+        &req,
+        actor,
+        "user_updated",
+        None,
+        json!({ "user_id": id }),
+        When::PreviousChanged,
+    )?;
+    users::update_flags(db, &req.tenant.tenant.id, id, &flags, None, req.now, audit).await?;
     Ok(json_response(200, &claims))
 }
 
