@@ -60,8 +60,15 @@ pub struct NewApiKey<'a> {
     pub expires_at: Option<i64>,
 }
 
-pub async fn create(db: &Db, tenant_id: &str, new: &NewApiKey<'_>, now: i64) -> Result<()> {
-    db.run(
+/// Stores a new API key (hashed); `audit`, when given, joins the same batch.
+pub async fn create(
+    db: &Db,
+    tenant_id: &str,
+    new: &NewApiKey<'_>,
+    now: i64,
+    audit: Option<Statement>,
+) -> Result<()> {
+    let insert = db.statement(
         "INSERT INTO api_keys (id, tenant_id, name, key_hash, created_by, created_at, expires_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
@@ -73,8 +80,9 @@ pub async fn create(db: &Db, tenant_id: &str, new: &NewApiKey<'_>, now: i64) -> 
             now,
             new.expires_at
         ],
-    )
-    .await?;
+    )?;
+    db.batch(std::iter::once(insert).chain(audit).collect())
+        .await?;
     Ok(())
 }
 

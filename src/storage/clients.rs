@@ -180,6 +180,8 @@ pub enum SaveMode<'a> {
 
 /// Inserts or updates a client and its group list in one transaction; false when the client
 /// to update does not exist in the tenant.
+// The client's own fields come as one input; the rest is how and when it is written.
+#[allow(clippy::too_many_arguments)]
 pub async fn save(
     db: &Db,
     tenant_id: &str,
@@ -188,6 +190,7 @@ pub async fn save(
     alg: SigningAlg,
     now: i64,
     mode: SaveMode<'_>,
+    audit: Option<Statement>,
 ) -> Result<bool> {
     let groups = group_ids(db, tenant_id, &input.allowed_user_groups).await?;
     let blank = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
@@ -244,6 +247,8 @@ pub async fn save(
             ],
         )?
     }];
+    // The caller's audit entry, right after the INSERT/UPDATE (`When::PreviousChanged`).
+    statements.extend(audit);
     statements.push(db.statement(
         "DELETE FROM oidc_client_groups WHERE client_id = ?1 \
          AND EXISTS (SELECT 1 FROM oidc_clients WHERE id = ?1 AND tenant_id = ?2)",

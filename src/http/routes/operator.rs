@@ -382,7 +382,10 @@ impl Operator<'_> {
     ) -> Result<Response> {
         let tenant = self.tenant(slug).await?;
         let created =
-            super::admin::clients::create_client(self.db()?, &tenant.id, &input, self.now).await?;
+            super::admin::clients::create_client(self.db()?, &tenant.id, &input, self.now, |_| {
+                Ok(None::<crate::storage::db::Statement>)
+            })
+            .await?;
         Ok(json_response(201, &created))
     }
 
@@ -404,6 +407,7 @@ impl Operator<'_> {
                 expires_at,
             },
             self.now,
+            None,
         )
         .await?;
         Ok(json_response(

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::Response;
 
-use super::{audit_entry, record};
+use super::audit_entry;
 use crate::crypto::random;
 use crate::error::{Error, Result};
 use crate::http::admin::Actor;
@@ -45,6 +45,14 @@ pub async fn create(mut req: TenantRequest<'_>, actor: &Actor) -> Result<Respons
     }
     let id = random::id();
     let key = api_keys::generate();
+    let audit = audit_entry(
+        &req,
+        actor,
+        "api_key_created",
+        None,
+        json!({ "api_key_id": id, "name": name }),
+        When::PreviousChanged,
+    )?;
     api_keys::create(
         req.app.db()?,
         &req.tenant.tenant.id,
@@ -56,14 +64,7 @@ pub async fn create(mut req: TenantRequest<'_>, actor: &Actor) -> Result<Respons
             expires_at: body.expires_at,
         },
         req.now,
-    )
-    .await?;
-    record(
-        &req,
-        actor,
-        "api_key_created",
-        None,
-        json!({ "api_key_id": id, "name": name }),
+        Some(audit),
     )
     .await?;
     Ok(json_response(

@@ -7,8 +7,8 @@ use worker::Response;
 
 use super::audit_entry;
 use crate::storage::audit::When;
+use crate::storage::db::Statement;
 
-use super::record;
 use crate::admin::presets::{self, Credentials, FilledPreset};
 use crate::crypto::hash::secret_hash;
 use crate::crypto::random;
@@ -69,12 +69,14 @@ async fn input(
 }
 
 /// Validates and creates a client; returns its view with the secret (shown once). Shared by the
-/// tenant admin API and the operator API.
+/// tenant admin API and the operator API. `audit` makes the audit entry for the new client id,
+/// written in the same batch as the client (the operator path has none).
 pub async fn create_client(
     db: &crate::storage::db::Db,
     tenant_id: &str,
     input: &ClientInput,
     now: i64,
+    audit: impl FnOnce(&str) -> Result<Option<Statement>>,
 ) -> Result<serde_json::Value> {
     let alg = input.validate()?;
     let id = random::alphanumeric(24);
@@ -89,6 +91,7 @@ pub async fn create_client(
         SaveMode::Create {
             secret_hash: secret.as_deref().map(secret_hash).as_deref(),
         },
+        audit(&id)?,
     )
     .await?;
     let view = clients::find(db, tenant_id, &id)
@@ -100,16 +103,19 @@ pub async fn create_client(
 
 pub async fn create(mut req: TenantRequest<'_>, actor: &Actor) -> Result<Response> {
     let input: ClientInput = req.incoming.json().await?;
-    let created = create_client(req.app.db()?, &req.tenant.tenant.id, &input, req.now).await?;
-    let id = created["id"].as_str().unwrap_or_default().to_string();
-    record(
-        &req,
-        actor,
-        "client_created",
-        Some(&id),
-        json!({ "name": input.name }),
-    )
-    .await?;
+    let entry = |id: &str| {
+        audit_entry(
+            &req,
+            actor,
+            "client_created",
+            Some(id),
+            json!({ "name": input.name }),
+            When::PreviousChanged,
+        )
+        .map(Some)
+    };
+    let created =
+        create_client(req.app.db()?, &req.tenant.tenant.id, &input, req.now, entry).await?;
     Ok(json_response(201, &created))
 }
 
@@ -118,6 +124,14 @@ pub async fn update(mut req: TenantRequest<'_>, actor: &Actor, id: &str) -> Resu
     let before = load(&req, id).await?;
     // A public client made confidential needs a secret: generate one and show it.
     let secret = (before.is_public && !input.is_public).then(|| random::alphanumeric(SECRET_LEN));
+    let audit = audit_entry(
+        &req,
+        actor,
+        "client_updated",
+        Some(id),
+        json!({ "name": input.name }),
+        When::PreviousChanged,
+    )?;
     let found = clients::save(
         req.app.db()?,
         &req.tenant.tenant.id,
@@ -126,6 +140,7 @@ pub async fn update(mut req: TenantRequest<'_>, actor: &Actor, id: &str) -> Resu
         alg,
         req.now,
         SaveMode::Update,
+        Some(audit),
     )
     .await?;
     if !found {
@@ -142,14 +157,6 @@ pub async fn update(mut req: TenantRequest<'_>, actor: &Actor, id: &str) -> Resu
         )
         .await?;
     }
-    record(
-        &req,
-        actor,
-        "client_updated",
-        Some(id),
-        json!({ "name": input.name }),
-    )
-    .await?;
     let view = load(&req, id).await?;
     Ok(json_response(200, &view_with_secret(view, secret)))
 }
@@ -251,11 +258,23 @@ pub async fn create_from_preset(
     let endpoints = Endpoints::for_issuer(&req.issuer);
     let mut filled = preset.fill(&body.input, body.name.as_deref(), &endpoints, None)?;
     filled.client.allowed_user_groups = body.allowed_user_groups;
+    let entry = |id: &str| {
+        audit_entry(
+            &req,
+            actor,
+            "client_created",
+            Some(id),
+            json!({ "name": filled.client.name, "preset": preset.id }),
+            When::PreviousChanged,
+        )
+        .map(Some)
+    };
     let created = create_client(
         req.app.db()?,
         &req.tenant.tenant.id,
         &filled.client,
         req.now,
+        entry,
     )
     .await?;
     let id = created["id"].as_str().unwrap_or_default().to_string();
@@ -264,14 +283,6 @@ pub async fn create_from_preset(
         client_secret: created["client_secret"].as_str(),
     };
     let setup = preset.fill(&body.input, body.name.as_deref(), &endpoints, Some(&creds))?;
-    record(
-        &req,
-        actor,
-        "client_created",
-        Some(&id),
-        json!({ "name": filled.client.name, "preset": preset.id }),
-    )
-    .await?;
     Ok(json_response(
         201,
         &json!({ "client": created, "setup": setup }),

@@ -134,21 +134,6 @@ async fn claims_body(
     Ok(crate::admin::custom_claims::validate(input)?)
 }
 
-/// Records an admin change in the audit log, in a round trip of its own. Prefer
-/// [`audit_entry`] inside the change's own batch where the storage operation takes one.
-pub async fn record(
-    req: &TenantRequest<'_>,
-    actor: &Actor,
-    event: &str,
-    client_id: Option<&str>,
-    details: serde_json::Value,
-) -> Result<()> {
-    let db = req.app.db()?;
-    let entry = audit_entry(req, actor, event, client_id, details, When::Always)?;
-    db.batch(vec![entry]).await?;
-    Ok(())
-}
-
 /// The audit entry of an admin change, as a statement that joins the change's batch: it is
 /// written in the same transaction, under `when`, so it exists exactly when the change does.
 pub fn audit_entry(
