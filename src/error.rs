@@ -48,7 +48,11 @@ pub enum Error {
     /// The request's host names no tenant, or a suspended one.
     #[error("no identity provider is served at this address")]
     UnknownTenant,
-    /// Storage, crypto or platform failure: logged, shown to users as a generic error.
+    /// A database failure no operation expected (a UNIQUE conflict an operation expects is
+    /// mapped to [`Error::Conflict`] or a field error there): logged, shown as a generic error.
+    #[error("storage: {0}")]
+    Storage(crate::storage::db::StorageError),
+    /// Crypto or platform failure: logged, shown to users as a generic error.
     #[error("internal error: {0}")]
     Internal(String),
 }

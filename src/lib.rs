@@ -31,5 +31,4 @@ pub mod validation;
 
 #[cfg(target_arch = "wasm32")]
 mod http;
-#[cfg(target_arch = "wasm32")]
-mod platform;
+pub mod platform;

@@ -1,10 +1,10 @@
 //! Deployment-wide configuration and bindings, read from the Worker environment.
 
-use worker::kv::KvStore;
 use worker::Env;
 
 use crate::crypto::envelope::MasterKey;
 use crate::error::{Error, Result};
+use crate::storage::backend::{d1::D1, kv::Kv};
 use crate::storage::db::Db;
 
 pub struct App {
@@ -23,7 +23,7 @@ impl App {
         let var = |name: &str| env.var(name).ok().map(|v| v.to_string());
         let base_domain = var("BASE_DOMAIN").unwrap_or_else(|| "localhost".into());
         let expose_metrics = var("EXPOSE_METRICS").is_some_and(|v| v == "1");
-        let db = env.d1("DB").ok().map(Db::new);
+        let db = env.d1("DB").ok().map(|d1| Db::new(D1(d1)));
         Self {
             env,
             base_domain,
@@ -52,9 +52,10 @@ impl App {
             .ok_or_else(|| Error::Internal("the D1 binding DB is missing".into()))
     }
 
-    pub fn kv(&self) -> Result<KvStore> {
+    pub fn kv(&self) -> Result<Kv> {
         self.env
             .kv("CACHE")
+            .map(Kv)
             .map_err(|_| Error::Internal("the KV binding CACHE is missing".into()))
     }
 

@@ -17,8 +17,10 @@ pub enum ErrorStyle {
 
 /// Converts any handler failure to a response. Internal details are logged, never shown.
 pub fn error_response(err: &Error, style: ErrorStyle, realm: &str) -> Response {
-    if let Error::Internal(detail) = err {
-        worker::console_error!("internal error: {detail}");
+    match err {
+        Error::Internal(detail) => worker::console_error!("internal error: {detail}"),
+        Error::Storage(cause) => worker::console_error!("storage error: {cause}"),
+        _ => {}
     }
     let (status, code, message) = describe(err);
     let response = match style {
@@ -87,7 +89,7 @@ fn describe(err: &Error) -> (u16, &'static str, String) {
             "unknown_tenant",
             "No identity provider is served at this address.".into(),
         ),
-        Error::Internal(_) => (
+        Error::Internal(_) | Error::Storage(_) => (
             500,
             "server_error",
             "Something went wrong on our side. Please try again.".into(),
@@ -100,7 +102,7 @@ fn oauth_code_for(err: &Error) -> ErrorCode {
         Error::Unauthenticated => ErrorCode::InvalidClient,
         Error::Forbidden(_) => ErrorCode::AccessDenied,
         Error::RateLimited => ErrorCode::TemporarilyUnavailable,
-        Error::Internal(_) => ErrorCode::ServerError,
+        Error::Internal(_) | Error::Storage(_) => ErrorCode::ServerError,
         _ => ErrorCode::InvalidRequest,
     }
 }

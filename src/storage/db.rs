@@ -1,21 +1,24 @@
-//! A thin, typed wrapper over the D1 binding.
+//! The one door to the database: statements, batches and their results, over a [`Backend`].
 //!
-//! Why a wrapper: every query goes through one place, which (1) converts parameters to the
-//! JS values D1 expects (D1 numbers are f64, so i64 timestamps go over as f64, exact below 2^53),
-//! (2) maps D1 failures to [`Error::Internal`] once, and (3) counts queries per request so the
-//! benchmark can report D1 round trips per endpoint (`x-edge-id-d1-queries` when metrics are on).
+//! Two backends implement it: D1 in the Worker and SQLite (rusqlite, loading `schema.sql`) in
+//! native tests, so every storage operation and use case is tested natively against the real
+//! schema and SQL. Why a front over the backend: every query goes through one place, which
+//! (1) checks the parameter count of numbered parameters, (2) classifies database failures once
+//! ([`StorageError`]: a UNIQUE violation is a conflict an operation may expect, anything else is
+//! internal), and (3) counts round trips per request so the benchmark can report them
+//! (`x-edge-id-d1-queries` when metrics are on).
 
 use std::cell::Cell;
 use std::rc::Rc;
 
 use serde::de::DeserializeOwned;
-use wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement};
+use serde_json::{Map, Value};
 
+pub use super::backend::Backend;
 use crate::error::{Error, Result};
 
 /// A bound SQL parameter.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Param {
     Text(String),
     Int(i64),
@@ -53,16 +56,6 @@ impl<T: Into<Param>> From<Option<T>> for Param {
     }
 }
 
-impl Param {
-    fn to_js(&self) -> JsValue {
-        match self {
-            Param::Text(s) => JsValue::from_str(s),
-            Param::Int(n) => JsValue::from_f64(*n as f64),
-            Param::Null => JsValue::null(),
-        }
-    }
-}
-
 /// Builds a parameter list: `params![a, b, c]`.
 #[macro_export]
 macro_rules! params {
@@ -88,69 +81,125 @@ fn highest_numbered_param(sql: &str) -> Option<usize> {
     highest
 }
 
-/// A statement ready to run alone or in a batch.
-pub struct Statement(D1PreparedStatement);
+/// A statement ready to run alone or in a batch: SQL text and its bound parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    pub sql: String,
+    pub params: Vec<Param>,
+}
+
+/// What one statement returned: its rows (column name to JSON value, as D1 gives them) and the
+/// number of rows it changed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueryResult {
+    pub rows: Vec<Map<String, Value>>,
+    pub changes: u64,
+}
+
+/// A database failure, classified once here so no caller searches error text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageError {
+    pub kind: StorageFailure,
+    /// The backend's message: logged, never sent.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageFailure {
+    /// A UNIQUE or PRIMARY KEY constraint refused the write (a name or slug already taken).
+    Unique,
+    /// Any other constraint (FOREIGN KEY, CHECK, NOT NULL): a bug or a row deleted meanwhile.
+    Constraint,
+    /// The statement, the binding or the database failed.
+    Failed,
+}
+
+impl StorageError {
+    /// Classifies a backend's error message. Both D1 and SQLite report constraint failures in
+    /// SQLite's words ("UNIQUE constraint failed: users.email").
+    pub fn classify(reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        let kind = if reason.contains("UNIQUE constraint failed")
+            || reason.contains("PRIMARY KEY constraint failed")
+        {
+            StorageFailure::Unique
+        } else if reason.contains("constraint failed") {
+            StorageFailure::Constraint
+        } else {
+            StorageFailure::Failed
+        };
+        Self { kind, reason }
+    }
+}
+
+impl std::fmt::Display for StorageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}: {}", self.kind, self.reason)
+    }
+}
 
 #[derive(Clone)]
 pub struct Db {
-    d1: Rc<D1Database>,
+    backend: Rc<dyn Backend>,
     queries: Rc<Cell<u32>>,
-    /// Wall-clock milliseconds spent waiting for D1 (benchmarks: `x-edge-id-timing`).
+    /// Wall-clock milliseconds spent waiting for the database (benchmarks: `x-edge-id-timing`).
     waited_ms: Rc<Cell<f64>>,
 }
 
-fn d1_error(e: worker::Error) -> Error {
-    Error::Internal(format!("D1: {e}"))
-}
-
 impl Db {
-    pub fn new(d1: D1Database) -> Self {
+    pub fn new(backend: impl Backend + 'static) -> Self {
         Self {
-            d1: Rc::new(d1),
+            backend: Rc::new(backend),
             queries: Rc::new(Cell::new(0)),
             waited_ms: Rc::new(Cell::new(0.0)),
         }
     }
 
-    /// D1 round trips made through this handle (a batch counts once: it is one round trip).
+    /// Database round trips made through this handle (a batch counts once: it is one trip).
     pub fn round_trips(&self) -> u32 {
         self.queries.get()
     }
 
-    /// Milliseconds spent waiting for D1 through this handle.
+    /// Milliseconds spent waiting for the database through this handle.
     pub fn waited_ms(&self) -> f64 {
         self.waited_ms.get()
     }
 
-    fn count(&self) {
-        self.queries.set(self.queries.get() + 1);
-    }
-
-    fn waited_since(&self, start: f64) {
-        self.waited_ms
-            .set(self.waited_ms.get() + crate::platform::clock::now_ms() - start);
-    }
-
     /// Prepares a statement. With numbered parameters (`?N`) D1 expects exactly as many
     /// bindings as the highest number used, so a shared parameter list is cut to that length:
-    /// the statements of one batch can then share one list.
+    /// the statements of one batch can then share one list. Fewer parameters than the SQL
+    /// numbers is a bug, refused here rather than bound as NULL.
     pub fn statement(&self, sql: &str, mut params: Vec<Param>) -> Result<Statement> {
         if let Some(highest) = highest_numbered_param(sql) {
+            if params.len() < highest {
+                return Err(Error::Internal(format!(
+                    "statement numbers ?{highest} but binds {} parameters: {sql}",
+                    params.len()
+                )));
+            }
             params.truncate(highest);
         }
-        let js: Vec<JsValue> = params.iter().map(Param::to_js).collect();
-        let stmt = self.d1.prepare(sql).bind(&js).map_err(d1_error)?;
-        Ok(Statement(stmt))
+        Ok(Statement {
+            sql: sql.to_string(),
+            params,
+        })
+    }
+
+    /// Sends statements in one round trip; more than one run atomically (D1 batches are
+    /// transactions, and so are the SQLite backend's).
+    async fn execute(&self, statements: Vec<Statement>) -> Result<Vec<QueryResult>> {
+        self.queries.set(self.queries.get() + 1);
+        let start = crate::platform::clock::now_ms();
+        let result = self.backend.execute(statements).await;
+        self.waited_ms
+            .set(self.waited_ms.get() + crate::platform::clock::now_ms() - start);
+        result.map_err(Error::Storage)
     }
 
     /// Runs a query and deserializes every row.
     pub async fn all<T: DeserializeOwned>(&self, sql: &str, params: Vec<Param>) -> Result<Vec<T>> {
-        let stmt = self.statement(sql, params)?;
-        self.count();
-        let start = crate::platform::clock::now_ms();
-        let result = stmt.0.all().await.map_err(d1_error);
-        self.waited_since(start);
-        result?.results::<T>().map_err(d1_error)
+        let results = self.execute(vec![self.statement(sql, params)?]).await?;
+        rows(&results[0])
     }
 
     /// Runs a query and deserializes the first row, if any.
@@ -164,17 +213,8 @@ impl Db {
 
     /// Runs a statement for its effect; returns the number of rows changed.
     pub async fn run(&self, sql: &str, params: Vec<Param>) -> Result<u64> {
-        let stmt = self.statement(sql, params)?;
-        self.count();
-        let start = crate::platform::clock::now_ms();
-        let result = stmt.0.run().await.map_err(d1_error);
-        self.waited_since(start);
-        let result = result?;
-        Ok(result
-            .meta()
-            .map_err(d1_error)?
-            .and_then(|m| m.changes)
-            .unwrap_or(0) as u64)
+        let results = self.execute(vec![self.statement(sql, params)?]).await?;
+        Ok(changes(&results[0]))
     }
 
     /// Runs one write and, in the same batch (one transaction), the statement that records it
@@ -213,41 +253,35 @@ impl Db {
         Ok((rows(&results[0])?, self::count(&results[1])?))
     }
 
-    /// Runs statements in one round trip, atomically (D1 batches are transactions).
-    pub async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<worker::D1Result>> {
+    /// Runs statements in one round trip, atomically: all commit or none does.
+    pub async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<QueryResult>> {
         if statements.is_empty() {
             return Ok(vec![]);
         }
-        self.count();
-        let start = crate::platform::clock::now_ms();
-        let result = self
-            .d1
-            .batch(statements.into_iter().map(|s| s.0).collect())
-            .await
-            .map_err(d1_error);
-        self.waited_since(start);
-        result
+        self.execute(statements).await
     }
 }
 
 /// Rows of a batch result, deserialized.
-pub fn rows<T: DeserializeOwned>(result: &worker::D1Result) -> Result<Vec<T>> {
-    result.results::<T>().map_err(d1_error)
+pub fn rows<T: DeserializeOwned>(result: &QueryResult) -> Result<Vec<T>> {
+    result
+        .rows
+        .iter()
+        .map(|row| {
+            serde_json::from_value(Value::Object(row.clone()))
+                .map_err(|e| Error::Internal(format!("a stored row does not read back: {e}")))
+        })
+        .collect()
 }
 
 /// The first row of a batch result, if any.
-pub fn first_row<T: DeserializeOwned>(result: &worker::D1Result) -> Result<Option<T>> {
+pub fn first_row<T: DeserializeOwned>(result: &QueryResult) -> Result<Option<T>> {
     Ok(rows(result)?.into_iter().next())
 }
 
 /// Rows changed by a batch statement.
-pub fn changes(result: &worker::D1Result) -> u64 {
-    result
-        .meta()
-        .ok()
-        .flatten()
-        .and_then(|m| m.changes)
-        .unwrap_or(0) as u64
+pub fn changes(result: &QueryResult) -> u64 {
+    result.changes
 }
 
 /// A case-insensitive "contains" test of `columns` against the search text bound at `?{param}`,
@@ -269,7 +303,7 @@ pub fn search_text(search: Option<&str>) -> String {
 }
 
 /// The `n` of a `SELECT COUNT(*) AS n` batch result.
-pub fn count(result: &worker::D1Result) -> Result<i64> {
+pub fn count(result: &QueryResult) -> Result<i64> {
     #[derive(serde::Deserialize)]
     struct Count {
         n: i64,
@@ -282,7 +316,10 @@ pub fn count(result: &worker::D1Result) -> Result<i64> {
 pub fn unique_violation(message: impl Into<String>) -> impl FnOnce(Error) -> Error {
     let message = message.into();
     move |e| match e {
-        Error::Internal(m) if m.contains("UNIQUE") => Error::Conflict(message),
+        Error::Storage(StorageError {
+            kind: StorageFailure::Unique,
+            ..
+        }) => Error::Conflict(message),
         other => other,
     }
 }

@@ -303,7 +303,7 @@ pub struct Rotation<'a> {
 pub enum RotationOutcome {
     /// Tokens were issued (by the rotation, or as a grace-period repeat of it).
     Issued {
-        user: UserRow,
+        user: Box<UserRow>,
         groups: Vec<GroupClaimsRow>,
     },
     /// The user is disabled or no longer allowed to use the client: nothing changed.
@@ -381,7 +381,7 @@ pub async fn rotate_refresh(db: &Db, r: &Rotation<'_>) -> Result<RotationOutcome
     if super::db::changes(&results[1]) > 0 {
         if let Some(user) = first_row(&results[3])? {
             return Ok(RotationOutcome::Issued {
-                user,
+                user: Box::new(user),
                 groups: rows(&results[4])?,
             });
         }

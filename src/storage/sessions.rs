@@ -70,7 +70,7 @@ pub fn find_statements(
 }
 
 /// Reads the results of [`find_statements`].
-pub fn from_results(results: &[worker::D1Result]) -> Result<Option<SessionWithUser>> {
+pub fn from_results(results: &[super::db::QueryResult]) -> Result<Option<SessionWithUser>> {
     let session = rows::<Row>(&results[0])?.into_iter().next();
     let user = rows::<UserRow>(&results[1])?.into_iter().next();
     Ok(match (session, user) {

@@ -9,8 +9,7 @@
 
 use std::cell::RefCell;
 
-use worker::kv::KvStore;
-
+use super::backend::Cache;
 use super::db::Db;
 use super::tenants;
 use crate::error::{Error, Result};
@@ -43,7 +42,7 @@ fn now_ms() -> u64 {
 /// The snapshot for the tenant served at `host` (`kind` is its classification).
 pub async fn snapshot_for(
     db: &Db,
-    kv: &KvStore,
+    kv: &dyn Cache,
     host: &str,
     kind: &HostKind,
 ) -> Result<Option<TenantSnapshot>> {
@@ -68,20 +67,17 @@ pub async fn snapshot_for(
     };
     let from_kv = kv
         .get(&kv_key(host))
-        .json::<TenantSnapshot>()
         .await
-        .ok()
-        .flatten();
+        .and_then(|text| serde_json::from_str::<TenantSnapshot>(&text).ok());
     let snapshot = match from_kv {
         Some(s) => Some(s),
         None => {
             let loaded = tenants::load_snapshot(db, kind).await?;
             if let (Some(s), true) = (&loaded, still_valid()) {
                 // A failed cache write only costs a later D1 read; never fail the request on it.
-                if let Ok(put) = kv.put(&kv_key(host), s) {
-                    let _ = put
-                        .expiration_ttl(SNAPSHOT_KV_TTL_SECS as u64)
-                        .execute()
+                if let Ok(text) = serde_json::to_string(s) {
+                    let _ = kv
+                        .put(&kv_key(host), text, SNAPSHOT_KV_TTL_SECS as u64)
                         .await;
                 }
             }
@@ -99,7 +95,7 @@ pub async fn snapshot_for(
 /// Forgets every cached snapshot of a tenant, by the hosts it is served on. Call it after the
 /// write that made them stale has committed: invalidating first lets a request in between
 /// cache the old state again, for the whole TTL.
-pub async fn invalidate(kv: &KvStore, hosts: &[String]) -> Result<()> {
+pub async fn invalidate(kv: &dyn Cache, hosts: &[String]) -> Result<()> {
     // Memory is invalidated on both sides of the KV deletes. Before: a load that read the old
     // state from D1 and has not written KV yet skips its write. After: a load that read KV
     // while the deletes were under way (and may have got the old snapshot) is not cached.

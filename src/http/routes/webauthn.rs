@@ -111,7 +111,7 @@ async fn take_challenge(
     req: &TenantRequest<'_>,
     credential: &Value,
     extra: Vec<Statement>,
-) -> Result<(ChallengeRow, Vec<worker::D1Result>)> {
+) -> Result<(ChallengeRow, Vec<crate::storage::db::QueryResult>)> {
     let db = req.app.db()?;
     let echoed = passkey::client_data_challenge(credential)?;
     let mut statements = vec![ceremonies::take_challenge_statement(

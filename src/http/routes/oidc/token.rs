@@ -190,7 +190,7 @@ async fn refresh(
     )
     .await?;
     let (user, groups) = match outcome {
-        RotationOutcome::Issued { user, groups } => (user, groups),
+        RotationOutcome::Issued { user, groups } => (*user, groups),
         RotationOutcome::NoAccess => {
             return Err(OAuthError::invalid_grant(
                 "the user is disabled or no longer allowed to use this application",
