@@ -27,6 +27,7 @@ pub mod passkey;
 pub mod storage;
 pub mod tenancy;
 pub mod ui;
+pub mod usecase;
 pub mod validation;
 
 #[cfg(target_arch = "wasm32")]

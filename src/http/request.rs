@@ -118,3 +118,16 @@ pub struct TenantRequest<'a> {
     pub issuer: String,
     pub now: i64,
 }
+
+impl TenantRequest<'_> {
+    /// The context a use case runs in.
+    pub fn ctx(&self) -> crate::error::Result<crate::usecase::Ctx<'_>> {
+        Ok(crate::usecase::Ctx {
+            db: self.app.db()?,
+            tenant: &self.tenant,
+            issuer: &self.issuer,
+            now: self.now,
+            origin: self.incoming.audit_origin(),
+        })
+    }
+}

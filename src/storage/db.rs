@@ -343,3 +343,178 @@ impl Db {
         Ok(count(&found[0])? == unique.len() as i64)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::testing::{db, run, tenant, user};
+
+    #[test]
+    fn numbered_parameters_are_cut_to_the_highest_used_and_too_few_are_refused() {
+        let db = db();
+        let s = db
+            .statement("SELECT ?2 AS b, ?1 AS a", crate::params!["a", "b", "c"])
+            .unwrap();
+        assert_eq!(s.params.len(), 2);
+        assert!(db
+            .statement("SELECT ?3", crate::params!["a"])
+            .is_err_and(|e| e.to_string().contains("?3")));
+    }
+
+    #[test]
+    fn a_batch_is_one_round_trip_and_all_or_nothing() {
+        let db = db();
+        run(async {
+            let t = tenant(&db, "acme").await;
+            let before = db.round_trips();
+            // The second insert breaks the UNIQUE(tenant_id, username) rule: the first must
+            // not survive it.
+            let insert = |id: &str, name: &str| {
+                db.statement(
+                    "INSERT INTO users (id, tenant_id, username, email, first_name, created_at, updated_at) \
+                     VALUES (?1, ?2, ?3, ?4, 'x', 0, 0)",
+                    crate::params![id, &t.id, name, format!("{id}@example.com")],
+                )
+                .unwrap()
+            };
+            let err = db
+                .batch(vec![insert("u1", "same"), insert("u2", "same")])
+                .await
+                .unwrap_err();
+            assert_eq!(db.round_trips(), before + 1);
+            assert!(
+                matches!(
+                    &err,
+                    Error::Storage(StorageError {
+                        kind: StorageFailure::Unique,
+                        ..
+                    })
+                ),
+                "{err:?}"
+            );
+            let n: Vec<serde_json::Value> = db
+                .all(
+                    "SELECT id FROM users WHERE tenant_id = ?1",
+                    crate::params![&t.id],
+                )
+                .await
+                .unwrap();
+            assert!(n.is_empty(), "the batch's first insert was kept: {n:?}");
+        });
+    }
+
+    #[test]
+    fn unique_violations_become_the_given_conflict_and_other_failures_stay_internal() {
+        let db = db();
+        run(async {
+            let t = tenant(&db, "acme").await;
+            user(&db, &t.id, "alice", false).await;
+            let dup = db
+                .run(
+                    "INSERT INTO users (id, tenant_id, username, email, first_name, created_at, updated_at) \
+                     VALUES ('x', ?1, 'alice', 'other@example.com', 'x', 0, 0)",
+                    crate::params![&t.id],
+                )
+                .await
+                .map_err(unique_violation("taken"))
+                .unwrap_err();
+            assert!(
+                matches!(dup, Error::Conflict(ref m) if m == "taken"),
+                "{dup:?}"
+            );
+            // A foreign key failure is not a conflict: it is a bug, reported as storage.
+            let fk = db
+                .run(
+                    "INSERT INTO users (id, tenant_id, username, email, first_name, created_at, updated_at) \
+                     VALUES ('y', 'no-such-tenant', 'bob', 'bob@example.com', 'x', 0, 0)",
+                    vec![],
+                )
+                .await
+                .map_err(unique_violation("taken"))
+                .unwrap_err();
+            assert!(
+                matches!(
+                    fk,
+                    Error::Storage(StorageError {
+                        kind: StorageFailure::Constraint,
+                        ..
+                    })
+                ),
+                "{fk:?}"
+            );
+        });
+    }
+
+    #[test]
+    fn changes_count_writes_only() {
+        let db = db();
+        run(async {
+            let t = tenant(&db, "acme").await;
+            user(&db, &t.id, "alice", false).await;
+            let results = db
+                .batch(vec![
+                    db.statement(
+                        "UPDATE users SET first_name = 'A' WHERE tenant_id = ?1",
+                        crate::params![&t.id],
+                    )
+                    .unwrap(),
+                    db.statement("SELECT COUNT(*) AS n FROM users", vec![])
+                        .unwrap(),
+                ])
+                .await
+                .unwrap();
+            assert_eq!(changes(&results[0]), 1);
+            assert_eq!(
+                changes(&results[1]),
+                0,
+                "a read after a write changes nothing"
+            );
+            assert_eq!(count(&results[1]).unwrap(), 1);
+        });
+    }
+
+    #[test]
+    fn search_is_case_insensitive_and_wildcards_are_plain() {
+        let db = db();
+        run(async {
+            let t = tenant(&db, "acme").await;
+            user(&db, &t.id, "alice", false).await;
+            user(&db, &t.id, "al_ce", false).await;
+            let find = |text: &str| {
+                let sql = format!(
+                    "SELECT username FROM users WHERE tenant_id = ?1 AND {} ORDER BY username",
+                    contains_search(&["username", "email"], 2)
+                );
+                let db = db.clone();
+                let text = text.to_string();
+                let tenant = t.id.clone();
+                async move {
+                    db.all::<serde_json::Value>(&sql, crate::params![&tenant, text])
+                        .await
+                        .unwrap()
+                        .len()
+                }
+            };
+            assert_eq!(find("ALI").await, 1);
+            assert_eq!(find("_").await, 1, "_ is a character, not a wildcard");
+            assert_eq!(find("").await, 2);
+            assert_eq!(find(&"x".repeat(200)).await, 0, "a long search is no error");
+        });
+    }
+
+    #[test]
+    fn all_exist_checks_every_id_in_the_tenant() {
+        let db = db();
+        run(async {
+            let a = tenant(&db, "acme").await;
+            let b = tenant(&db, "beta").await;
+            let alice = user(&db, &a.id, "alice", false).await;
+            let bob = user(&db, &b.id, "bob", false).await;
+            assert!(db
+                .all_exist("users", &a.id, &[alice.clone(), alice.clone()])
+                .await
+                .unwrap());
+            assert!(!db.all_exist("users", &a.id, &[alice, bob]).await.unwrap());
+        });
+    }
+}

@@ -4,14 +4,10 @@
 
 use worker::{Method, Response};
 
-use crate::crypto::hash::secret_hash;
 use crate::error::Result;
 use crate::http::request::TenantRequest;
 use crate::http::respond::json;
-use crate::oidc::claims;
 use crate::oidc::error::OAuthError;
-use crate::oidc::scope::ScopeSet;
-use crate::storage::grants;
 
 /// The bearer token of a protected-resource request.
 pub async fn bearer_token(req: &mut TenantRequest<'_>) -> Result<String> {
@@ -47,25 +43,6 @@ pub async fn bearer_token(req: &mut TenantRequest<'_>) -> Result<String> {
 
 pub async fn userinfo(mut req: TenantRequest<'_>) -> Result<Response> {
     let token = bearer_token(&mut req).await?;
-    let found = grants::find_access_token(
-        req.app.db()?,
-        &req.tenant.tenant.id,
-        &secret_hash(&token),
-        req.now,
-    )
-    .await?;
-    let (Some(token), Some(user)) = (found.token, found.user) else {
-        return Err(
-            OAuthError::invalid_token("the access token is invalid, expired or revoked").into(),
-        );
-    };
-    let scopes = ScopeSet::parse_lenient(&token.scope);
-    Ok(json(
-        200,
-        &claims::userinfo(
-            &user.claims(&found.groups),
-            &scopes,
-            (&req.tenant.tenant.settings).into(),
-        ),
-    ))
+    let claims = crate::usecase::userinfo::claims_for(&req.ctx()?, &token).await?;
+    Ok(json(200, &claims))
 }

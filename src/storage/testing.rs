@@ -1,0 +1,85 @@
+//! Fixtures for native tests of storage operations and use cases: a fresh SQLite database
+//! loaded with `schema.sql`, and the rows most tests start from, written through the storage
+//! operations themselves (no fixture SQL that could drift from the real writes).
+
+use std::future::Future;
+
+use super::audit::Origin;
+use super::backend::sqlite::Sqlite;
+use super::db::Db;
+use crate::account::NewProfile;
+use crate::admin::user::AdminFlags;
+use crate::oidc::client::ClientInput;
+use crate::tenancy::{Tenant, TenantSettings, TenantStatus};
+
+/// A fixed "now" for tests (2026-01-01T00:00:00Z), so expiry arithmetic is reproducible.
+pub const NOW: i64 = 1_767_225_600;
+
+/// A fresh, private database with the schema loaded.
+pub fn db() -> Db {
+    Db::new(Sqlite::in_memory().expect("schema.sql loads into SQLite"))
+}
+
+/// Runs a future to completion on this thread (storage futures are not `Send`).
+pub fn run<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a current-thread runtime")
+        .block_on(future)
+}
+
+/// An active tenant `slug` with default settings and no signing keys (keys are WebCrypto's,
+/// and no storage operation needs one).
+pub async fn tenant(db: &Db, slug: &str) -> Tenant {
+    let tenant = Tenant {
+        id: format!("tenant-{slug}"),
+        slug: slug.to_string(),
+        display_name: format!("{slug} Inc."),
+        status: TenantStatus::Active,
+        settings: TenantSettings::default(),
+        created_at: NOW,
+    };
+    super::tenants::create(db, &tenant, &[], &format!("setup-{slug}"), NOW + 3600)
+        .await
+        .expect("tenant created");
+    tenant
+}
+
+/// A user `username` of the tenant (`username@example.com`); returns the user's id.
+pub async fn user(db: &Db, tenant_id: &str, username: &str, is_admin: bool) -> String {
+    let id = format!("user-{username}");
+    let profile = NewProfile {
+        username: username.to_string(),
+        email: format!("{username}@example.com"),
+        first_name: username.to_string(),
+        last_name: None,
+    };
+    let flags = AdminFlags {
+        is_admin: Some(is_admin),
+        ..AdminFlags::default()
+    };
+    let audit = super::audit::insert_statement(
+        db,
+        tenant_id,
+        "user_created",
+        Some(&id),
+        None,
+        &Origin::default(),
+        &serde_json::json!({}),
+        NOW,
+    )
+    .expect("audit statement");
+    super::users::create(db, tenant_id, &id, &profile, &flags, NOW, audit)
+        .await
+        .expect("user created");
+    id
+}
+
+/// A client input with one callback URL, as a form would send it.
+pub fn client_input(name: &str) -> ClientInput {
+    ClientInput {
+        name: name.to_string(),
+        callback_urls: vec![format!("https://{name}.example.com/callback")],
+        ..ClientInput::default()
+    }
+}
