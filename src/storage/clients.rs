@@ -164,8 +164,9 @@ async fn group_ids(db: &Db, tenant_id: &str, names: &[String]) -> Result<Vec<Str
                 .iter()
                 .find(|g| &g.name == n || &g.id == n)
                 .map(|g| g.id.clone())
-                .ok_or_else(|| {
-                    Error::BadRequest(format!("allowed_user_groups: no group named {n}"))
+                .ok_or_else(|| Error::Invalid {
+                    field: "allowed_user_groups",
+                    message: format!("There is no group named {n}."),
                 })
         })
         .collect()

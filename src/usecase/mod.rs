@@ -13,9 +13,9 @@ use serde_json::Value;
 
 use crate::crypto::jwk::SigningAlg;
 use crate::error::Result;
-use crate::storage::audit::Origin;
+use crate::storage::audit::{self, Origin, When};
 use crate::storage::backend::LocalFuture;
-use crate::storage::db::Db;
+use crate::storage::db::{Db, Statement};
 use crate::tenancy::TenantSnapshot;
 
 /// What every tenant use case works with: the database, the tenant, its issuer, the request's
@@ -35,6 +35,76 @@ impl Ctx<'_> {
     }
 }
 
+/// Who changed something, for the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// A tenant admin API key.
+    ApiKey { id: String },
+    /// A signed-in tenant admin.
+    Admin { user_id: String },
+    /// The deployment's operator (the operator API's bearer token).
+    Operator,
+}
+
+impl Actor {
+    pub fn label(&self) -> String {
+        match self {
+            Actor::ApiKey { id } => format!("api_key:{id}"),
+            Actor::Admin { user_id } => format!("user:{user_id}"),
+            Actor::Operator => "operator".to_string(),
+        }
+    }
+
+    /// The user the entry is about as its author, when a person made the change.
+    fn user_id(&self) -> Option<&str> {
+        match self {
+            Actor::Admin { user_id } => Some(user_id),
+            Actor::ApiKey { .. } | Actor::Operator => None,
+        }
+    }
+}
+
+/// The author of a change: who, and from where the request came.
+#[derive(Debug, Clone)]
+pub struct Author {
+    pub actor: Actor,
+    pub origin: Origin,
+}
+
+/// What an admin change records: the event, the client it concerns, and details (the actor's
+/// label is added). The entry joins the change's batch under `when`, so it is written in the
+/// same transaction and exists exactly when the change does.
+pub struct Record<'a> {
+    pub event: &'a str,
+    pub client_id: Option<&'a str>,
+    pub details: Value,
+    pub when: When<'a>,
+}
+
+impl Author {
+    pub fn audit_statement(
+        &self,
+        db: &Db,
+        tenant_id: &str,
+        record: Record<'_>,
+        now: i64,
+    ) -> Result<Statement> {
+        let mut details = record.details;
+        details["actor"] = Value::String(self.actor.label());
+        audit::insert_when_statement(
+            db,
+            tenant_id,
+            record.event,
+            self.actor.user_id(),
+            record.client_id,
+            &self.origin,
+            &details,
+            now,
+            record.when,
+        )
+    }
+}
+
 /// Signs JWTs with the tenant's current key for an algorithm.
 pub trait Signer {
     /// `claims` as a compact JWS with header `typ`, signed by the tenant's current `alg` key.
@@ -46,4 +116,5 @@ pub trait Signer {
         claims: &'a Value,
     ) -> LocalFuture<'a, Result<String>>;
 }
+pub mod clients;
 pub mod userinfo;

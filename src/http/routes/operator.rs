@@ -33,6 +33,7 @@ pub async fn handle(app: &App, mut incoming: Incoming) -> Result<Response> {
     let ctx = Operator {
         app,
         now: clock::now(),
+        origin: incoming.audit_origin(),
     };
     match (incoming.method.clone(), segments.as_slice()) {
         (Method::Get, ["tenants"]) => ctx.list(&incoming).await,
@@ -98,6 +99,8 @@ fn authorize(app: &App, incoming: &Incoming) -> Result<()> {
 struct Operator<'a> {
     app: &'a App,
     now: i64,
+    /// Where the request came from, for the tenant's audit log.
+    origin: crate::storage::audit::Origin,
 }
 
 impl Operator<'_> {
@@ -381,12 +384,20 @@ impl Operator<'_> {
         input: crate::oidc::client::ClientInput,
     ) -> Result<Response> {
         let tenant = self.tenant(slug).await?;
-        let created =
-            super::admin::clients::create_client(self.db()?, &tenant.id, &input, self.now, |_| {
-                Ok(None::<crate::storage::db::Statement>)
-            })
-            .await?;
-        Ok(json_response(201, &created))
+        let author = crate::usecase::Author {
+            actor: crate::usecase::Actor::Operator,
+            origin: self.origin.clone(),
+        };
+        let created = crate::usecase::clients::create_client(
+            self.db()?,
+            &tenant.id,
+            &input,
+            self.now,
+            &author,
+            json!({}),
+        )
+        .await?;
+        Ok(json_response(201, &created.to_json()))
     }
 
     /// Mints an API key for the tenant's admin REST API (scripts, provisioning, tests).

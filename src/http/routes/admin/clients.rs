@@ -7,7 +7,6 @@ use worker::Response;
 
 use super::audit_entry;
 use crate::storage::audit::When;
-use crate::storage::db::Statement;
 
 use crate::admin::presets::{self, Credentials, FilledPreset};
 use crate::crypto::hash::secret_hash;
@@ -19,15 +18,10 @@ use crate::http::respond::json as json_response;
 use crate::oidc::client::ClientInput;
 use crate::oidc::discovery::Endpoints;
 use crate::storage::clients::{self, ClientView, SaveMode};
-
-const SECRET_LEN: usize = 48;
+use crate::usecase::clients::{create_client, ClientWithSecret, SECRET_LEN};
 
 fn view_with_secret(view: ClientView, secret: Option<String>) -> serde_json::Value {
-    let mut v = serde_json::to_value(view).unwrap_or_default();
-    if let Some(s) = secret {
-        v["client_secret"] = json!(s);
-    }
-    v
+    ClientWithSecret { view, secret }.to_json()
 }
 
 async fn load(req: &TenantRequest<'_>, id: &str) -> Result<ClientView> {
@@ -68,55 +62,18 @@ async fn input(
     Ok((input, alg))
 }
 
-/// Validates and creates a client; returns its view with the secret (shown once). Shared by the
-/// tenant admin API and the operator API. `audit` makes the audit entry for the new client id,
-/// written in the same batch as the client (the operator path has none).
-pub async fn create_client(
-    db: &crate::storage::db::Db,
-    tenant_id: &str,
-    input: &ClientInput,
-    now: i64,
-    audit: impl FnOnce(&str) -> Result<Option<Statement>>,
-) -> Result<serde_json::Value> {
-    let alg = input.validate()?;
-    let id = random::alphanumeric(24);
-    let secret = (!input.is_public).then(|| random::alphanumeric(SECRET_LEN));
-    clients::save(
-        db,
-        tenant_id,
-        &id,
-        input,
-        alg,
-        now,
-        SaveMode::Create {
-            secret_hash: secret.as_deref().map(secret_hash).as_deref(),
-        },
-        audit(&id)?,
-    )
-    .await?;
-    let view = clients::find(db, tenant_id, &id)
-        .await?
-        .map(|row| row.view())
-        .ok_or_else(|| Error::Internal("created client not found".into()))?;
-    Ok(view_with_secret(view, secret))
-}
-
 pub async fn create(mut req: TenantRequest<'_>, actor: &Actor) -> Result<Response> {
     let input: ClientInput = req.incoming.json().await?;
-    let entry = |id: &str| {
-        audit_entry(
-            &req,
-            actor,
-            "client_created",
-            Some(id),
-            json!({ "name": input.name }),
-            When::PreviousChanged,
-        )
-        .map(Some)
-    };
-    let created =
-        create_client(req.app.db()?, &req.tenant.tenant.id, &input, req.now, entry).await?;
-    Ok(json_response(201, &created))
+    let created = create_client(
+        req.app.db()?,
+        &req.tenant.tenant.id,
+        &input,
+        req.now,
+        &super::author(&req, actor),
+        json!({}),
+    )
+    .await?;
+    Ok(json_response(201, &created.to_json()))
 }
 
 pub async fn update(mut req: TenantRequest<'_>, actor: &Actor, id: &str) -> Result<Response> {
@@ -258,25 +215,16 @@ pub async fn create_from_preset(
     let endpoints = Endpoints::for_issuer(&req.issuer);
     let mut filled = preset.fill(&body.input, body.name.as_deref(), &endpoints, None)?;
     filled.client.allowed_user_groups = body.allowed_user_groups;
-    let entry = |id: &str| {
-        audit_entry(
-            &req,
-            actor,
-            "client_created",
-            Some(id),
-            json!({ "name": filled.client.name, "preset": preset.id }),
-            When::PreviousChanged,
-        )
-        .map(Some)
-    };
     let created = create_client(
         req.app.db()?,
         &req.tenant.tenant.id,
         &filled.client,
         req.now,
-        entry,
+        &super::author(&req, actor),
+        json!({ "preset": preset.id }),
     )
-    .await?;
+    .await?
+    .to_json();
     let id = created["id"].as_str().unwrap_or_default().to_string();
     let creds = Credentials {
         client_id: &id,

@@ -18,8 +18,9 @@ use crate::error::{Error, Result};
 use crate::http::admin::{require_admin, Actor};
 use crate::http::request::TenantRequest;
 use crate::http::respond::json as json_response;
-use crate::storage::audit::{self as audit_log, When};
+use crate::storage::audit::When;
 use crate::storage::db::Statement;
+use crate::usecase::{Author, Record};
 
 /// Dispatches the admin API; `None` when the path is not one of its routes.
 pub async fn route(req: TenantRequest<'_>) -> Option<Result<Response>> {
@@ -134,6 +135,14 @@ async fn claims_body(
     Ok(crate::admin::custom_claims::validate(input)?)
 }
 
+/// The author of an admin change made by this request.
+pub fn author(req: &TenantRequest<'_>, actor: &Actor) -> Author {
+    Author {
+        actor: actor.clone(),
+        origin: req.incoming.audit_origin(),
+    }
+}
+
 /// The audit entry of an admin change, as a statement that joins the change's batch: it is
 /// written in the same transaction, under `when`, so it exists exactly when the change does.
 pub fn audit_entry(
@@ -144,21 +153,15 @@ pub fn audit_entry(
     details: serde_json::Value,
     when: When<'_>,
 ) -> Result<Statement> {
-    let mut details = details;
-    details["actor"] = serde_json::Value::String(actor.label());
-    let user = match actor {
-        Actor::Admin { user_id } => Some(user_id.as_str()),
-        Actor::ApiKey { .. } => None,
-    };
-    audit_log::insert_when_statement(
+    author(req, actor).audit_statement(
         req.app.db()?,
         &req.tenant.tenant.id,
-        event,
-        user,
-        client_id,
-        &req.incoming.audit_origin(),
-        &details,
+        Record {
+            event,
+            client_id,
+            details,
+            when,
+        },
         req.now,
-        when,
     )
 }
