@@ -597,46 +597,35 @@ mod tests {
             let t = tenant(&db, "acme").await;
             let mut model: Vec<SigningKeyRecord> = Vec::new();
             let mut now = NOW;
-            let steps: Vec<Box<dyn Fn(&[SigningKeyRecord], i64) -> Vec<KeyChange>>> = vec![
-                Box::new(|keys, now| {
-                    rotation(
-                        keys,
-                        key("a", SigningAlg::RS256, KeyStatus::Next, now),
-                        3600,
-                        false,
-                    )
-                }),
-                Box::new(|keys, now| due_changes(keys, now)),
-                Box::new(|keys, now| {
-                    rotation(
-                        keys,
-                        key("b", SigningAlg::RS256, KeyStatus::Next, now),
-                        3600,
-                        false,
-                    )
-                }),
-                Box::new(|keys, now| {
-                    rotation(
-                        keys,
-                        key("c", SigningAlg::RS256, KeyStatus::Next, now),
-                        3600,
-                        false,
-                    )
-                }),
-                Box::new(|keys, now| due_changes(keys, now)),
-                Box::new(|keys, now| {
-                    rotation(
-                        keys,
-                        key("d", SigningAlg::RS256, KeyStatus::Current, now),
-                        60,
-                        true,
-                    )
-                }),
-                Box::new(|keys, now| due_changes(keys, now)),
+            // A rotation (kid, immediate) or, with no kid, a run of the promotion trigger.
+            let steps = [
+                Some(("a", false)),
+                None,
+                Some(("b", false)),
+                Some(("c", false)),
+                None,
+                Some(("d", true)),
+                None,
             ];
             for step in steps {
                 let stored = keys(&db, &t.id).await.unwrap();
-                let changes = step(&stored, now);
+                let changes = match step {
+                    Some((kid, immediate)) => {
+                        let status = if immediate {
+                            KeyStatus::Current
+                        } else {
+                            KeyStatus::Next
+                        };
+                        let overlap = if immediate { 60 } else { 3600 };
+                        rotation(
+                            &stored,
+                            key(kid, SigningAlg::RS256, status, now),
+                            overlap,
+                            immediate,
+                        )
+                    }
+                    None => due_changes(&stored, now),
+                };
                 apply_key_changes(&db, &t.id, &changes).await.unwrap();
                 apply(&mut model, changes);
                 let state = |k: &SigningKeyRecord| {

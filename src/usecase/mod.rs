@@ -116,5 +116,6 @@ pub trait Signer {
         claims: &'a Value,
     ) -> LocalFuture<'a, Result<String>>;
 }
+pub mod api_keys;
 pub mod clients;
 pub mod userinfo;

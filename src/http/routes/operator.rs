@@ -104,6 +104,14 @@ struct Operator<'a> {
 }
 
 impl Operator<'_> {
+    /// The operator as the author of a change, for the tenant's audit log.
+    fn author(&self) -> crate::usecase::Author {
+        crate::usecase::Author {
+            actor: crate::usecase::Actor::Operator,
+            origin: self.origin.clone(),
+        }
+    }
+
     fn db(&self) -> Result<&crate::storage::db::Db> {
         self.app.db()
     }
@@ -384,10 +392,7 @@ impl Operator<'_> {
         input: crate::oidc::client::ClientInput,
     ) -> Result<Response> {
         let tenant = self.tenant(slug).await?;
-        let author = crate::usecase::Author {
-            actor: crate::usecase::Actor::Operator,
-            origin: self.origin.clone(),
-        };
+        let author = self.author();
         let created = crate::usecase::clients::create_client(
             self.db()?,
             &tenant.id,
@@ -404,26 +409,15 @@ impl Operator<'_> {
     async fn api_key(&self, slug: &str, body: ApiKeyInput) -> Result<Response> {
         let request = body.validate()?;
         let tenant = self.tenant(slug).await?;
-        let key = crate::storage::api_keys::generate();
-        let expires_at = request.expires_in_days.map(|d| self.now + d * 86400);
-        let id = random::id();
-        crate::storage::api_keys::create(
+        let minted = crate::usecase::api_keys::create(
             self.db()?,
             &tenant.id,
-            &crate::storage::api_keys::NewApiKey {
-                id: &id,
-                name: &request.name,
-                key: &key,
-                created_by: "operator",
-                expires_at,
-            },
+            &request.name,
+            request.expires_in_days.map(|d| self.now + d * 86400),
             self.now,
-            None,
+            &self.author(),
         )
         .await?;
-        Ok(json_response(
-            201,
-            &json!({ "id": id, "name": request.name, "api_key": key, "expires_at": expires_at }),
-        ))
+        Ok(json_response(201, &minted))
     }
 }

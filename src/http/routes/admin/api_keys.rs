@@ -5,14 +5,11 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::Response;
 
-use super::audit_entry;
-use crate::crypto::random;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::http::admin::Actor;
 use crate::http::request::TenantRequest;
 use crate::http::respond::{json as json_response, no_content};
-use crate::storage::api_keys::{self, NewApiKey};
-use crate::storage::audit::When;
+use crate::storage::api_keys;
 use crate::validation::{field_error, plain_text};
 
 pub async fn list(req: &TenantRequest<'_>) -> Result<Response> {
@@ -43,47 +40,26 @@ pub async fn create(mut req: TenantRequest<'_>, actor: &Actor) -> Result<Respons
             return Err(field_error("expires_at", "a time in the future, within ten years").into());
         }
     }
-    let id = random::id();
-    let key = api_keys::generate();
-    let audit = audit_entry(
-        &req,
-        actor,
-        "api_key_created",
-        None,
-        json!({ "api_key_id": id, "name": name }),
-        When::PreviousChanged,
-    )?;
-    api_keys::create(
+    let minted = crate::usecase::api_keys::create(
         req.app.db()?,
         &req.tenant.tenant.id,
-        &NewApiKey {
-            id: &id,
-            name,
-            key: &key,
-            created_by: &actor.label(),
-            expires_at: body.expires_at,
-        },
+        name,
+        body.expires_at,
         req.now,
-        Some(audit),
+        &super::author(&req, actor),
     )
     .await?;
-    Ok(json_response(
-        201,
-        &json!({ "id": id, "name": name, "api_key": key, "expires_at": body.expires_at }),
-    ))
+    Ok(json_response(201, &minted))
 }
 
 pub async fn delete(req: &TenantRequest<'_>, actor: &Actor, id: &str) -> Result<Response> {
-    let audit = audit_entry(
-        req,
-        actor,
-        "api_key_deleted",
-        None,
-        json!({ "api_key_id": id }),
-        When::PreviousChanged,
-    )?;
-    if !api_keys::delete(req.app.db()?, &req.tenant.tenant.id, id, audit).await? {
-        return Err(Error::NotFound("This API key".into()));
-    }
+    crate::usecase::api_keys::delete(
+        req.app.db()?,
+        &req.tenant.tenant.id,
+        id,
+        req.now,
+        &super::author(req, actor),
+    )
+    .await?;
     Ok(no_content())
 }
