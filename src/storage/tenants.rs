@@ -400,6 +400,7 @@ pub async fn key_work(db: &Db, now: i64) -> Result<Vec<KeyWork>> {
 
 /// What a settings change left in D1, with the tenant's custom domains (whose cached
 /// snapshots the caller invalidates).
+#[derive(Debug)]
 pub struct UpdatedSettings {
     pub display_name: String,
     pub settings: TenantSettings,

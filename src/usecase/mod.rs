@@ -118,4 +118,5 @@ pub trait Signer {
 }
 pub mod api_keys;
 pub mod clients;
+pub mod settings;
 pub mod userinfo;
