@@ -11,6 +11,7 @@ use crate::account::NewProfile;
 use crate::admin::user::AdminFlags;
 use crate::oidc::client::ClientInput;
 use crate::tenancy::{Tenant, TenantSettings, TenantStatus};
+use crate::usecase::{Actor, AdminCtx, Author};
 
 /// A fixed "now" for tests (2026-01-01T00:00:00Z), so expiry arithmetic is reproducible.
 pub const NOW: i64 = 1_767_225_600;
@@ -81,5 +82,21 @@ pub fn client_input(name: &str) -> ClientInput {
         name: name.to_string(),
         callback_urls: vec![format!("https://{name}.example.com/callback")],
         ..ClientInput::default()
+    }
+}
+
+/// An admin use case's context at [`NOW`], acting as `actor` from 192.0.2.7.
+pub fn admin_ctx<'a>(db: &'a Db, tenant_id: &'a str, actor: Actor) -> AdminCtx<'a> {
+    AdminCtx {
+        db,
+        tenant_id,
+        now: NOW,
+        author: Author {
+            actor,
+            origin: Origin {
+                ip: Some("192.0.2.7".into()),
+                ..Origin::default()
+            },
+        },
     }
 }

@@ -4,12 +4,11 @@
 
 use serde_json::json;
 
-use super::{Author, Record};
+use super::AdminCtx;
 use crate::crypto::random;
 use crate::error::{Error, Result};
 use crate::storage::api_keys::{self, NewApiKey};
 use crate::storage::audit::When;
-use crate::storage::db::Db;
 
 /// A key just minted: `api_key` is its value, shown this once.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -22,38 +21,26 @@ pub struct MintedKey {
 
 /// Mints a key named `name` (validated by the caller's input type) that expires at
 /// `expires_at` (none: never), recorded as `api_key_created` in the same batch.
-pub async fn create(
-    db: &Db,
-    tenant_id: &str,
-    name: &str,
-    expires_at: Option<i64>,
-    now: i64,
-    author: &Author,
-) -> Result<MintedKey> {
+pub async fn create(ctx: &AdminCtx<'_>, name: &str, expires_at: Option<i64>) -> Result<MintedKey> {
     let id = random::id();
     let key = api_keys::generate();
-    let audit = author.audit_statement(
-        db,
-        tenant_id,
-        Record {
-            event: "api_key_created",
-            client_id: None,
-            details: json!({ "api_key_id": id, "name": name }),
-            when: When::PreviousChanged,
-        },
-        now,
+    let audit = ctx.audit(
+        "api_key_created",
+        None,
+        json!({ "api_key_id": id, "name": name }),
+        When::PreviousChanged,
     )?;
     api_keys::create(
-        db,
-        tenant_id,
+        ctx.db,
+        ctx.tenant_id,
         &NewApiKey {
             id: &id,
             name,
             key: &key,
-            created_by: &author.actor.label(),
+            created_by: &ctx.author.actor.label(),
             expires_at,
         },
-        now,
+        ctx.now,
         Some(audit),
     )
     .await?;
@@ -66,19 +53,14 @@ pub async fn create(
 }
 
 /// Deletes key `id` of the tenant, recorded as `api_key_deleted`; not found when there is none.
-pub async fn delete(db: &Db, tenant_id: &str, id: &str, now: i64, author: &Author) -> Result<()> {
-    let audit = author.audit_statement(
-        db,
-        tenant_id,
-        Record {
-            event: "api_key_deleted",
-            client_id: None,
-            details: json!({ "api_key_id": id }),
-            when: When::PreviousChanged,
-        },
-        now,
+pub async fn delete(ctx: &AdminCtx<'_>, id: &str) -> Result<()> {
+    let audit = ctx.audit(
+        "api_key_deleted",
+        None,
+        json!({ "api_key_id": id }),
+        When::PreviousChanged,
     )?;
-    if !api_keys::delete(db, tenant_id, id, audit).await? {
+    if !api_keys::delete(ctx.db, ctx.tenant_id, id, audit).await? {
         return Err(Error::NotFound("This API key".into()));
     }
     Ok(())
@@ -88,15 +70,13 @@ pub async fn delete(db: &Db, tenant_id: &str, id: &str, now: i64, author: &Autho
 mod tests {
     use super::*;
     use crate::admin::paging::Page;
-    use crate::storage::audit::{self, AuditFilter, Origin};
-    use crate::storage::testing::{db, run, tenant, NOW};
+    use crate::storage::audit::{self, AuditFilter};
+    use crate::storage::db::Db;
+    use crate::storage::testing::{admin_ctx, db, run, tenant, NOW};
     use crate::usecase::Actor;
 
-    fn operator() -> Author {
-        Author {
-            actor: Actor::Operator,
-            origin: Origin::default(),
-        }
+    fn operator<'a>(db: &'a Db, tenant_id: &'a str) -> AdminCtx<'a> {
+        admin_ctx(db, tenant_id, Actor::Operator)
     }
 
     async fn events(db: &Db, tenant_id: &str) -> Vec<String> {
@@ -113,7 +93,7 @@ mod tests {
         run(async {
             let a = tenant(&db, "acme").await;
             let b = tenant(&db, "beta").await;
-            let key = create(&db, &a.id, "ci", Some(NOW + 60), NOW, &operator())
+            let key = create(&operator(&db, &a.id), "ci", Some(NOW + 60))
                 .await
                 .unwrap();
             assert!(key.api_key.starts_with("eid_"));
@@ -147,18 +127,14 @@ mod tests {
         run(async {
             let a = tenant(&db, "acme").await;
             let b = tenant(&db, "beta").await;
-            let key = create(&db, &a.id, "ci", None, NOW, &operator())
-                .await
-                .unwrap();
-            let other = delete(&db, &b.id, &key.id, NOW, &operator())
-                .await
-                .unwrap_err();
+            let key = create(&operator(&db, &a.id), "ci", None).await.unwrap();
+            let other = delete(&operator(&db, &b.id), &key.id).await.unwrap_err();
             assert!(matches!(other, Error::NotFound(_)), "{other:?}");
             assert!(
                 events(&db, &b.id).await.is_empty(),
                 "a refused delete records nothing"
             );
-            delete(&db, &a.id, &key.id, NOW, &operator()).await.unwrap();
+            delete(&operator(&db, &a.id), &key.id).await.unwrap();
             assert!(api_keys::authenticate(&db, &a.id, &key.api_key, NOW)
                 .await
                 .unwrap()

@@ -4,14 +4,13 @@
 
 use serde_json::json;
 
-use super::{Author, Record};
+use super::AdminCtx;
 use crate::crypto::hash::secret_hash;
 use crate::crypto::random;
 use crate::error::{Error, Result};
 use crate::oidc::client::ClientInput;
 use crate::storage::audit::When;
 use crate::storage::clients::{self, ClientView, SaveMode};
-use crate::storage::db::Db;
 
 pub const SECRET_LEN: usize = 48;
 
@@ -36,36 +35,24 @@ impl ClientWithSecret {
 /// Validates and creates a client in the tenant, with its audit entry (`client_created`, whose
 /// details are `details` plus the name and the author) in the same batch.
 pub async fn create_client(
-    db: &Db,
-    tenant_id: &str,
+    ctx: &AdminCtx<'_>,
     input: &ClientInput,
-    now: i64,
-    author: &Author,
     details: serde_json::Value,
 ) -> Result<ClientWithSecret> {
+    let (db, tenant_id) = (ctx.db, ctx.tenant_id);
     let alg = input.validate()?;
     let id = random::alphanumeric(24);
     let secret = (!input.is_public).then(|| random::alphanumeric(SECRET_LEN));
     let mut details = details;
     details["name"] = json!(input.name);
-    let audit = author.audit_statement(
-        db,
-        tenant_id,
-        Record {
-            event: "client_created",
-            client_id: Some(&id),
-            details,
-            when: When::PreviousChanged,
-        },
-        now,
-    )?;
+    let audit = ctx.audit("client_created", Some(&id), details, When::PreviousChanged)?;
     clients::save(
         db,
         tenant_id,
         &id,
         input,
         alg,
-        now,
+        ctx.now,
         SaveMode::Create {
             secret_hash: secret.as_deref().map(secret_hash).as_deref(),
         },
@@ -83,19 +70,10 @@ pub async fn create_client(
 mod tests {
     use super::*;
     use crate::admin::paging::Page;
-    use crate::storage::audit::{self, AuditFilter, Origin};
-    use crate::storage::testing::{client_input, db, run, tenant, NOW};
+    use crate::storage::audit::{self, AuditFilter};
+    use crate::storage::db::Db;
+    use crate::storage::testing::{admin_ctx, client_input, db, run, tenant};
     use crate::usecase::Actor;
-
-    fn by(actor: Actor) -> Author {
-        Author {
-            actor,
-            origin: Origin {
-                ip: Some("192.0.2.7".into()),
-                ..Origin::default()
-            },
-        }
-    }
 
     async fn audit_of(db: &Db, tenant_id: &str) -> Vec<audit::AuditEntry> {
         let filter = AuditFilter {
@@ -115,11 +93,8 @@ mod tests {
                 user_id: "user-root".into(),
             };
             let created = create_client(
-                &db,
-                &t.id,
+                &admin_ctx(&db, &t.id, admin),
                 &client_input("wiki"),
-                NOW,
-                &by(admin),
                 json!({ "preset": "x" }),
             )
             .await
@@ -163,7 +138,7 @@ mod tests {
                 pkce_enabled: true,
                 ..client_input("spa")
             };
-            let created = create_client(&db, &t.id, &input, NOW, &by(Actor::Operator), json!({}))
+            let created = create_client(&admin_ctx(&db, &t.id, Actor::Operator), &input, json!({}))
                 .await
                 .unwrap();
             assert!(created.secret.is_none());
@@ -184,7 +159,7 @@ mod tests {
                 callback_urls: vec!["not a url".into()],
                 ..client_input("bad")
             };
-            let err = create_client(&db, &t.id, &input, NOW, &by(Actor::Operator), json!({}))
+            let err = create_client(&admin_ctx(&db, &t.id, Actor::Operator), &input, json!({}))
                 .await
                 .unwrap_err();
             assert!(matches!(err, Error::Invalid { .. }), "{err:?}");
@@ -203,7 +178,7 @@ mod tests {
                 allowed_user_groups: vec!["no-such-group".into()],
                 ..client_input("wiki")
             };
-            let err = create_client(&db, &t.id, &input, NOW, &by(Actor::Operator), json!({}))
+            let err = create_client(&admin_ctx(&db, &t.id, Actor::Operator), &input, json!({}))
                 .await
                 .unwrap_err();
             assert!(matches!(err, Error::Invalid { .. }), "{err:?}");

@@ -105,6 +105,38 @@ impl Author {
     }
 }
 
+/// What an admin use case works with: the database, the tenant, the time, and who is acting
+/// (an admin, an API key or the operator) for the audit entries it writes.
+pub struct AdminCtx<'a> {
+    pub db: &'a Db,
+    pub tenant_id: &'a str,
+    pub now: i64,
+    pub author: Author,
+}
+
+impl AdminCtx<'_> {
+    /// The audit entry of a change this use case makes, to join the change's batch.
+    pub fn audit(
+        &self,
+        event: &str,
+        client_id: Option<&str>,
+        details: Value,
+        when: When<'_>,
+    ) -> Result<Statement> {
+        self.author.audit_statement(
+            self.db,
+            self.tenant_id,
+            Record {
+                event,
+                client_id,
+                details,
+                when,
+            },
+            self.now,
+        )
+    }
+}
+
 /// Signs JWTs with the tenant's current key for an algorithm.
 pub trait Signer {
     /// `claims` as a compact JWS with header `typ`, signed by the tenant's current `alg` key.

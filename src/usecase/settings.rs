@@ -2,12 +2,11 @@
 
 use serde_json::json;
 
-use super::{Author, Record};
+use super::AdminCtx;
 use crate::admin::settings::SettingsChange;
 use crate::error::{Error, Result};
 use crate::storage::audit::When;
 use crate::storage::backend::Cache;
-use crate::storage::db::Db;
 use crate::storage::tenant_cache;
 use crate::storage::tenants::{self, UpdatedSettings};
 
@@ -16,30 +15,22 @@ use crate::storage::tenants::{self, UpdatedSettings};
 /// fields changed in the same batch, and forgets the cached snapshots of every host the tenant
 /// is served on (`hosts` plus its custom domains) so they serve the new settings.
 pub async fn update(
-    db: &Db,
+    ctx: &AdminCtx<'_>,
     cache: &dyn Cache,
-    tenant_id: &str,
     change: &SettingsChange,
     hosts: Vec<String>,
-    now: i64,
-    author: &Author,
 ) -> Result<UpdatedSettings> {
     let mut fields: Vec<&str> = change.patch.keys().map(String::as_str).collect();
     if change.display_name.is_some() {
         fields.insert(0, "display_name");
     }
-    let audit = author.audit_statement(
-        db,
-        tenant_id,
-        Record {
-            event: "settings_updated",
-            client_id: None,
-            details: json!({ "fields": fields }),
-            when: When::PreviousChanged,
-        },
-        now,
+    let audit = ctx.audit(
+        "settings_updated",
+        None,
+        json!({ "fields": fields }),
+        When::PreviousChanged,
     )?;
-    let updated = tenants::update_settings(db, tenant_id, change, now, audit)
+    let updated = tenants::update_settings(ctx.db, ctx.tenant_id, change, ctx.now, audit)
         .await?
         .ok_or(Error::UnknownTenant)?;
     let mut hosts = hosts;
@@ -52,9 +43,9 @@ pub async fn update(
 mod tests {
     use super::*;
     use crate::admin::settings::SettingsInput;
-    use crate::storage::audit::Origin;
     use crate::storage::backend::memory_cache::MemoryCache;
-    use crate::storage::testing::{db, run, tenant, NOW};
+    use crate::storage::db::Db;
+    use crate::storage::testing::{admin_ctx, db, run, tenant, NOW};
     use crate::tenancy::HostKind;
     use crate::usecase::Actor;
 
@@ -65,13 +56,11 @@ mod tests {
             .unwrap()
     }
 
-    fn admin() -> Author {
-        Author {
-            actor: Actor::Admin {
-                user_id: "user-root".into(),
-            },
-            origin: Origin::default(),
-        }
+    fn admin<'a>(db: &'a Db, tenant_id: &'a str) -> AdminCtx<'a> {
+        let actor = Actor::Admin {
+            user_id: "user-root".into(),
+        };
+        admin_ctx(db, tenant_id, actor)
     }
 
     #[test]
@@ -82,24 +71,18 @@ mod tests {
             let t = tenant(&db, "acme").await;
             let hosts = vec!["acme.id.test".to_string()];
             update(
-                &db,
+                &admin(&db, &t.id),
                 &cache,
-                &t.id,
                 &change(json!({ "display_name": "Acme" })),
                 hosts.clone(),
-                NOW,
-                &admin(),
             )
             .await
             .unwrap();
             let after = update(
-                &db,
+                &admin(&db, &t.id),
                 &cache,
-                &t.id,
                 &change(json!({ "refresh_grace_secs": 0 })),
                 hosts,
-                NOW,
-                &admin(),
             )
             .await
             .unwrap();
@@ -134,13 +117,10 @@ mod tests {
             }
             assert_eq!(cache.len(), 2, "both hosts were cached in KV");
             update(
-                &db,
+                &admin(&db, &t.id),
                 &cache,
-                &t.id,
                 &change(json!({ "display_name": "Acme" })),
                 vec!["acme.id.test".into()],
-                NOW,
-                &admin(),
             )
             .await
             .unwrap();
@@ -169,13 +149,10 @@ mod tests {
             let t = tenant(&db, "acme").await;
             tenants::delete(&db, &t.id).await.unwrap();
             let err = update(
-                &db,
+                &admin(&db, &t.id),
                 &cache,
-                &t.id,
                 &change(json!({ "display_name": "X" })),
                 vec![],
-                NOW,
-                &admin(),
             )
             .await
             .unwrap_err();

@@ -104,12 +104,18 @@ struct Operator<'a> {
 }
 
 impl Operator<'_> {
-    /// The operator as the author of a change, for the tenant's audit log.
-    fn author(&self) -> crate::usecase::Author {
-        crate::usecase::Author {
-            actor: crate::usecase::Actor::Operator,
-            origin: self.origin.clone(),
-        }
+    /// The context of an admin use case the operator runs in a tenant (the operator is the
+    /// author in the tenant's audit log).
+    fn admin_ctx<'a>(&'a self, tenant_id: &'a str) -> Result<crate::usecase::AdminCtx<'a>> {
+        Ok(crate::usecase::AdminCtx {
+            db: self.db()?,
+            tenant_id,
+            now: self.now,
+            author: crate::usecase::Author {
+                actor: crate::usecase::Actor::Operator,
+                origin: self.origin.clone(),
+            },
+        })
     }
 
     fn db(&self) -> Result<&crate::storage::db::Db> {
@@ -392,16 +398,9 @@ impl Operator<'_> {
         input: crate::oidc::client::ClientInput,
     ) -> Result<Response> {
         let tenant = self.tenant(slug).await?;
-        let author = self.author();
-        let created = crate::usecase::clients::create_client(
-            self.db()?,
-            &tenant.id,
-            &input,
-            self.now,
-            &author,
-            json!({}),
-        )
-        .await?;
+        let created =
+            crate::usecase::clients::create_client(&self.admin_ctx(&tenant.id)?, &input, json!({}))
+                .await?;
         Ok(json_response(201, &created.to_json()))
     }
 
@@ -409,13 +408,11 @@ impl Operator<'_> {
     async fn api_key(&self, slug: &str, body: ApiKeyInput) -> Result<Response> {
         let request = body.validate()?;
         let tenant = self.tenant(slug).await?;
+        let expires_at = request.expires_in_days.map(|d| self.now + d * 86400);
         let minted = crate::usecase::api_keys::create(
-            self.db()?,
-            &tenant.id,
+            &self.admin_ctx(&tenant.id)?,
             &request.name,
-            request.expires_in_days.map(|d| self.now + d * 86400),
-            self.now,
-            &self.author(),
+            expires_at,
         )
         .await?;
         Ok(json_response(201, &minted))

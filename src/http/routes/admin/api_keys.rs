@@ -40,26 +40,12 @@ pub async fn create(mut req: TenantRequest<'_>, actor: &Actor) -> Result<Respons
             return Err(field_error("expires_at", "a time in the future, within ten years").into());
         }
     }
-    let minted = crate::usecase::api_keys::create(
-        req.app.db()?,
-        &req.tenant.tenant.id,
-        name,
-        body.expires_at,
-        req.now,
-        &super::author(&req, actor),
-    )
-    .await?;
+    let ctx = super::admin_ctx(&req, actor)?;
+    let minted = crate::usecase::api_keys::create(&ctx, name, body.expires_at).await?;
     Ok(json_response(201, &minted))
 }
 
 pub async fn delete(req: &TenantRequest<'_>, actor: &Actor, id: &str) -> Result<Response> {
-    crate::usecase::api_keys::delete(
-        req.app.db()?,
-        &req.tenant.tenant.id,
-        id,
-        req.now,
-        &super::author(req, actor),
-    )
-    .await?;
+    crate::usecase::api_keys::delete(&super::admin_ctx(req, actor)?, id).await?;
     Ok(no_content())
 }

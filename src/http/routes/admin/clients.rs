@@ -64,15 +64,7 @@ async fn input(
 
 pub async fn create(mut req: TenantRequest<'_>, actor: &Actor) -> Result<Response> {
     let input: ClientInput = req.incoming.json().await?;
-    let created = create_client(
-        req.app.db()?,
-        &req.tenant.tenant.id,
-        &input,
-        req.now,
-        &super::author(&req, actor),
-        json!({}),
-    )
-    .await?;
+    let created = create_client(&super::admin_ctx(&req, actor)?, &input, json!({})).await?;
     Ok(json_response(201, &created.to_json()))
 }
 
@@ -216,11 +208,8 @@ pub async fn create_from_preset(
     let mut filled = preset.fill(&body.input, body.name.as_deref(), &endpoints, None)?;
     filled.client.allowed_user_groups = body.allowed_user_groups;
     let created = create_client(
-        req.app.db()?,
-        &req.tenant.tenant.id,
+        &super::admin_ctx(&req, actor)?,
         &filled.client,
-        req.now,
-        &super::author(&req, actor),
         json!({ "preset": preset.id }),
     )
     .await?

@@ -20,7 +20,7 @@ use crate::http::request::TenantRequest;
 use crate::http::respond::json as json_response;
 use crate::storage::audit::When;
 use crate::storage::db::Statement;
-use crate::usecase::{Author, Record};
+use crate::usecase::{AdminCtx, Author, Record};
 
 /// Dispatches the admin API; `None` when the path is not one of its routes.
 pub async fn route(req: TenantRequest<'_>) -> Option<Result<Response>> {
@@ -141,6 +141,16 @@ pub fn author(req: &TenantRequest<'_>, actor: &Actor) -> Author {
         actor: actor.clone(),
         origin: req.incoming.audit_origin(),
     }
+}
+
+/// The context of an admin use case run for this request by `actor`.
+pub fn admin_ctx<'a>(req: &'a TenantRequest<'_>, actor: &Actor) -> Result<AdminCtx<'a>> {
+    Ok(AdminCtx {
+        db: req.app.db()?,
+        tenant_id: &req.tenant.tenant.id,
+        now: req.now,
+        author: author(req, actor),
+    })
 }
 
 /// The audit entry of an admin change, as a statement that joins the change's batch: it is

@@ -28,16 +28,8 @@ pub async fn update(mut req: TenantRequest<'_>, actor: &Actor) -> Result<Respons
         req.incoming.host.name.clone(),
         format!("{}.{}", tenant.slug, req.app.base_domain),
     ];
-    let updated = crate::usecase::settings::update(
-        req.app.db()?,
-        &req.app.kv()?,
-        &tenant.id,
-        &change,
-        hosts,
-        req.now,
-        &super::author(&req, actor),
-    )
-    .await?;
+    let ctx = super::admin_ctx(&req, actor)?;
+    let updated = crate::usecase::settings::update(&ctx, &req.app.kv()?, &change, hosts).await?;
     Ok(json_response(
         200,
         &json!({ "display_name": updated.display_name, "settings": updated.settings }),
