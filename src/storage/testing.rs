@@ -46,6 +46,9 @@ pub async fn tenant(db: &Db, slug: &str) -> Tenant {
     tenant
 }
 
+/// The audit event of rows made by fixtures, so tests can tell them from what they test.
+pub const FIXTURE_EVENT: &str = "fixture";
+
 /// A user `username` of the tenant (`username@example.com`); returns the user's id.
 pub async fn user(db: &Db, tenant_id: &str, username: &str, is_admin: bool) -> String {
     let id = format!("user-{username}");
@@ -62,7 +65,7 @@ pub async fn user(db: &Db, tenant_id: &str, username: &str, is_admin: bool) -> S
     let audit = super::audit::insert_statement(
         db,
         tenant_id,
-        "user_created",
+        FIXTURE_EVENT,
         Some(&id),
         None,
         &Origin::default(),
@@ -99,4 +102,22 @@ pub fn admin_ctx<'a>(db: &'a Db, tenant_id: &'a str, actor: Actor) -> AdminCtx<'
             },
         },
     }
+}
+
+/// A passkey `credential_id` of the user (placeholder key material: storage never reads it).
+pub async fn passkey(db: &Db, tenant_id: &str, user_id: &str, credential_id: &str) {
+    let new = super::passkeys::NewPasskey {
+        credential_id,
+        name: "Test key",
+        public_key: "pQECAyYgASFYIA",
+        algorithm: -7,
+        sign_count: 0,
+        backup_eligible: true,
+        backup_state: true,
+        transports: "[]",
+        aaguid: "00000000-0000-0000-0000-000000000000",
+    };
+    let insert = super::passkeys::insert_statement(db, tenant_id, user_id, &new, NOW)
+        .expect("passkey statement");
+    db.batch(vec![insert]).await.expect("passkey stored");
 }

@@ -152,3 +152,4 @@ pub mod api_keys;
 pub mod clients;
 pub mod settings;
 pub mod userinfo;
+pub mod users;

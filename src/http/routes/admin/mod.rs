@@ -56,13 +56,13 @@ async fn dispatch(req: TenantRequest<'_>, method: Method, segments: &[&str]) -> 
     let actor = require_admin(&req).await?;
     let a = &actor;
     match (method, segments) {
-        (Get, ["api", "users"]) => users::list(&req).await,
+        (Get, ["api", "users"]) => users::list(&req, a).await,
         (Post, ["api", "users"]) => users::create(req, a).await,
-        (Get, ["api", "users", id]) => users::get(&req, id).await,
+        (Get, ["api", "users", id]) => users::get(&req, a, id).await,
         (Put, ["api", "users", id]) => users::update(req, a, id).await,
         (Delete, ["api", "users", id]) => users::delete(&req, a, id).await,
         (Put, ["api", "users", id, "user-groups"]) => users::set_groups(req, a, id).await,
-        (Get, ["api", "users", id, "sessions"]) => users::sessions(&req, id).await,
+        (Get, ["api", "users", id, "sessions"]) => users::sessions(&req, a, id).await,
         (Delete, ["api", "users", id, "sessions"]) => users::sign_out_everywhere(&req, a, id).await,
         (Delete, ["api", "users", id, "passkeys", cred]) => {
             users::delete_passkey(&req, a, id, cred).await
