@@ -150,6 +150,7 @@ pub trait Signer {
 }
 pub mod api_keys;
 pub mod clients;
+pub mod groups;
 pub mod settings;
 pub mod userinfo;
 pub mod users;

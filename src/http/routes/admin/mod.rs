@@ -75,9 +75,9 @@ async fn dispatch(req: TenantRequest<'_>, method: Method, segments: &[&str]) -> 
         (Put, ["api", "custom-claims", "user-group", id]) => {
             groups::set_custom_claims(req, a, id).await
         }
-        (Get, ["api", "user-groups"]) => groups::list(&req).await,
+        (Get, ["api", "user-groups"]) => groups::list(&req, a).await,
         (Post, ["api", "user-groups"]) => groups::create(req, a).await,
-        (Get, ["api", "user-groups", id]) => groups::get(&req, id).await,
+        (Get, ["api", "user-groups", id]) => groups::get(&req, a, id).await,
         (Put, ["api", "user-groups", id]) => groups::update(req, a, id).await,
         (Delete, ["api", "user-groups", id]) => groups::delete(&req, a, id).await,
         (Put, ["api", "user-groups", id, "users"]) => groups::set_members(req, a, id).await,
