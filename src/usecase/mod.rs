@@ -71,40 +71,6 @@ pub struct Author {
     pub origin: Origin,
 }
 
-/// What an admin change records: the event, the client it concerns, and details (the actor's
-/// label is added). The entry joins the change's batch under `when`, so it is written in the
-/// same transaction and exists exactly when the change does.
-pub struct Record<'a> {
-    pub event: &'a str,
-    pub client_id: Option<&'a str>,
-    pub details: Value,
-    pub when: When<'a>,
-}
-
-impl Author {
-    pub fn audit_statement(
-        &self,
-        db: &Db,
-        tenant_id: &str,
-        record: Record<'_>,
-        now: i64,
-    ) -> Result<Statement> {
-        let mut details = record.details;
-        details["actor"] = Value::String(self.actor.label());
-        audit::insert_when_statement(
-            db,
-            tenant_id,
-            record.event,
-            self.actor.user_id(),
-            record.client_id,
-            &self.origin,
-            &details,
-            now,
-            record.when,
-        )
-    }
-}
-
 /// What an admin use case works with: the database, the tenant, the time, and who is acting
 /// (an admin, an API key or the operator) for the audit entries it writes.
 pub struct AdminCtx<'a> {
@@ -115,7 +81,9 @@ pub struct AdminCtx<'a> {
 }
 
 impl AdminCtx<'_> {
-    /// The audit entry of a change this use case makes, to join the change's batch.
+    /// The audit entry of a change this use case makes (the actor's label is added to the
+    /// details), to join the change's batch under `when`: it is written in the same
+    /// transaction and exists exactly when the change does.
     pub fn audit(
         &self,
         event: &str,
@@ -123,16 +91,18 @@ impl AdminCtx<'_> {
         details: Value,
         when: When<'_>,
     ) -> Result<Statement> {
-        self.author.audit_statement(
+        let mut details = details;
+        details["actor"] = Value::String(self.author.actor.label());
+        audit::insert_when_statement(
             self.db,
             self.tenant_id,
-            Record {
-                event,
-                client_id,
-                details,
-                when,
-            },
+            event,
+            self.author.actor.user_id(),
+            client_id,
+            &self.author.origin,
+            &details,
             self.now,
+            when,
         )
     }
 }

@@ -18,9 +18,7 @@ use crate::error::{Error, Result};
 use crate::http::admin::{require_admin, Actor};
 use crate::http::request::TenantRequest;
 use crate::http::respond::json as json_response;
-use crate::storage::audit::When;
-use crate::storage::db::Statement;
-use crate::usecase::{AdminCtx, Author, Record};
+use crate::usecase::{AdminCtx, Author};
 
 /// Dispatches the admin API; `None` when the path is not one of its routes.
 pub async fn route(req: TenantRequest<'_>) -> Option<Result<Response>> {
@@ -81,9 +79,9 @@ async fn dispatch(req: TenantRequest<'_>, method: Method, segments: &[&str]) -> 
         (Put, ["api", "user-groups", id]) => groups::update(req, a, id).await,
         (Delete, ["api", "user-groups", id]) => groups::delete(&req, a, id).await,
         (Put, ["api", "user-groups", id, "users"]) => groups::set_members(req, a, id).await,
-        (Get, ["api", "oidc", "clients"]) => clients::list(&req).await,
+        (Get, ["api", "oidc", "clients"]) => clients::list(&req, a).await,
         (Post, ["api", "oidc", "clients"]) => clients::create(req, a).await,
-        (Get, ["api", "oidc", "clients", id]) => clients::get(&req, id).await,
+        (Get, ["api", "oidc", "clients", id]) => clients::get(&req, a, id).await,
         (Put, ["api", "oidc", "clients", id]) => clients::update(req, a, id).await,
         (Delete, ["api", "oidc", "clients", id]) => clients::delete(&req, a, id).await,
         (Post, ["api", "oidc", "clients", id, "secret"]) => {
@@ -135,43 +133,15 @@ async fn claims_body(
     Ok(crate::admin::custom_claims::validate(input)?)
 }
 
-/// The author of an admin change made by this request.
-pub fn author(req: &TenantRequest<'_>, actor: &Actor) -> Author {
-    Author {
-        actor: actor.clone(),
-        origin: req.incoming.audit_origin(),
-    }
-}
-
 /// The context of an admin use case run for this request by `actor`.
 pub fn admin_ctx<'a>(req: &'a TenantRequest<'_>, actor: &Actor) -> Result<AdminCtx<'a>> {
     Ok(AdminCtx {
         db: req.app.db()?,
         tenant_id: &req.tenant.tenant.id,
         now: req.now,
-        author: author(req, actor),
-    })
-}
-
-/// The audit entry of an admin change, as a statement that joins the change's batch: it is
-/// written in the same transaction, under `when`, so it exists exactly when the change does.
-pub fn audit_entry(
-    req: &TenantRequest<'_>,
-    actor: &Actor,
-    event: &str,
-    client_id: Option<&str>,
-    details: serde_json::Value,
-    when: When<'_>,
-) -> Result<Statement> {
-    author(req, actor).audit_statement(
-        req.app.db()?,
-        &req.tenant.tenant.id,
-        Record {
-            event,
-            client_id,
-            details,
-            when,
+        author: Author {
+            actor: actor.clone(),
+            origin: req.incoming.audit_origin(),
         },
-        req.now,
-    )
+    })
 }
