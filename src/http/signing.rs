@@ -26,3 +26,34 @@ pub async fn sign_jwt(
     app.record_sign_ms(crate::platform::clock::now_ms() - start);
     Ok(jws::compact(&input, &signature))
 }
+
+/// The Worker's [`Signer`](crate::usecase::Signer): WebCrypto with the tenant's sealed keys.
+pub struct WebCryptoSigner<'a>(pub &'a App);
+
+impl crate::usecase::Signer for WebCryptoSigner<'_> {
+    fn sign_jwt<'a>(
+        &'a self,
+        tenant: &'a TenantSnapshot,
+        alg: SigningAlg,
+        typ: &'a str,
+        claims: &'a Value,
+    ) -> crate::storage::backend::LocalFuture<'a, Result<String>> {
+        Box::pin(sign_jwt(self.0, tenant, alg, typ, claims))
+    }
+}
+
+/// The Worker's [`KeyMaker`](crate::usecase::KeyMaker): WebCrypto key generation, the private
+/// key sealed with the deployment's master key.
+pub struct WebCryptoKeyMaker<'a>(pub &'a App);
+
+impl crate::usecase::KeyMaker for WebCryptoKeyMaker<'_> {
+    fn generate(
+        &self,
+        alg: SigningAlg,
+        now: i64,
+    ) -> crate::storage::backend::LocalFuture<'_, Result<crate::tenancy::SigningKeyRecord>> {
+        Box::pin(
+            async move { webcrypto::generate_signing_key(alg, &self.0.master_key()?, now).await },
+        )
+    }
+}

@@ -121,3 +121,24 @@ pub async fn passkey(db: &Db, tenant_id: &str, user_id: &str, credential_id: &st
         .expect("passkey statement");
     db.batch(vec![insert]).await.expect("passkey stored");
 }
+
+/// Makes placeholder signing keys (`kid` numbered in order), for use cases that create keys.
+#[derive(Default)]
+pub struct TestKeyMaker {
+    made: std::cell::Cell<u32>,
+}
+
+impl crate::usecase::KeyMaker for TestKeyMaker {
+    fn generate(
+        &self,
+        alg: crate::crypto::jwk::SigningAlg,
+        now: i64,
+    ) -> super::backend::LocalFuture<'_, crate::error::Result<crate::tenancy::SigningKeyRecord>>
+    {
+        self.made.set(self.made.get() + 1);
+        let kid = format!("test-key-{}", self.made.get());
+        let status = crate::tenancy::KeyStatus::Current;
+        let key = crate::tenancy::keys::tests::key(&kid, alg, status, now);
+        Box::pin(std::future::ready(Ok(key)))
+    }
+}

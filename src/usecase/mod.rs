@@ -16,7 +16,7 @@ use crate::error::Result;
 use crate::storage::audit::{self, Origin, When};
 use crate::storage::backend::LocalFuture;
 use crate::storage::db::{Db, Statement};
-use crate::tenancy::TenantSnapshot;
+use crate::tenancy::{SigningKeyRecord, TenantSnapshot};
 
 /// What every tenant use case works with: the database, the tenant, its issuer, the request's
 /// time and where the request came from (for audit entries).
@@ -107,6 +107,12 @@ impl AdminCtx<'_> {
     }
 }
 
+/// Makes new signing keys (WebCrypto in the Worker, sealed with the master key; a fixed test
+/// key natively).
+pub trait KeyMaker {
+    fn generate(&self, alg: SigningAlg, now: i64) -> LocalFuture<'_, Result<SigningKeyRecord>>;
+}
+
 /// Signs JWTs with the tenant's current key for an algorithm.
 pub trait Signer {
     /// `claims` as a compact JWS with header `typ`, signed by the tenant's current `alg` key.
@@ -121,6 +127,8 @@ pub trait Signer {
 pub mod api_keys;
 pub mod clients;
 pub mod groups;
+pub mod maintenance;
 pub mod settings;
+pub mod tenants;
 pub mod userinfo;
 pub mod users;
