@@ -46,10 +46,7 @@ pub fn error_response(err: &Error, style: ErrorStyle, realm: &str) -> Response {
             }
             json(status, &body)
         }
-        ErrorStyle::Page => html(
-            status,
-            &super::routes::pages::error_page(status, &message, code),
-        ),
+        ErrorStyle::Page => html(status, &crate::ui::error_page(status, &message, code)),
     };
     if matches!(err, Error::RateLimited) {
         let mut response = response;
