@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod assets;
 pub mod clients;
 pub mod discovery;
 pub mod maintenance;
@@ -49,8 +50,8 @@ pub async fn tenant(req: TenantRequest<'_>) -> Result<Response> {
         (Method::Get | Method::Post, "/api/oidc/end-session") => {
             oidc::end_session::end_session(req).await
         }
-        (Method::Post, "/api/oidc/introspect") => oidc::tokens_admin::introspect(req).await,
-        (Method::Post, "/api/oidc/revoke") => oidc::tokens_admin::revoke(req).await,
+        (Method::Post, "/api/oidc/introspect") => oidc::introspection::introspect(req).await,
+        (Method::Post, "/api/oidc/revoke") => oidc::revocation::revoke(req).await,
         (Method::Options, p) if oidc::cors_path(p) => Ok(oidc::preflight()),
         (Method::Get, "/") => Ok(super::respond::redirect("/account")),
         (Method::Get, "/login") => account::login_page(req).await,
@@ -64,8 +65,8 @@ pub async fn tenant(req: TenantRequest<'_>) -> Result<Response> {
         (Method::Get, "/account") => account::account_page(req).await,
         (Method::Get, "/admin") => admin::console::page(req).await,
         (Method::Post, "/logout") => account::logout(req).await,
-        (Method::Get, "/theme.css") => Ok(account::theme(&req)),
-        (Method::Get, p) if p.starts_with("/static/") => account::static_asset(p),
+        (Method::Get, "/theme.css") => Ok(assets::theme(&req)),
+        (Method::Get, p) if p.starts_with("/static/") => assets::static_asset(p),
         (Method::Get, p) if p.starts_with("/setup/") => {
             let token = p.trim_start_matches("/setup/").to_string();
             account::setup_page(req, &token).await

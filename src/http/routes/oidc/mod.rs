@@ -4,14 +4,16 @@
 
 pub mod authorize;
 pub mod end_session;
+pub mod introspection;
+pub mod revocation;
 pub mod token;
-pub mod tokens_admin;
 pub mod userinfo;
 
 use crate::error::Result;
 use crate::http::request::TenantRequest;
-use crate::oidc::client::ClientCredentials;
+use crate::oidc::client::{Client, ClientCredentials};
 use crate::oidc::error::OAuthError;
+use crate::storage::clients;
 
 /// The token, introspection and revocation endpoints take form posts only (RFC 6749 §3.2);
 /// they are rate limited per tenant and client IP.
@@ -39,6 +41,20 @@ pub fn client_credentials(
         form_value(form, "client_id"),
         form_value(form, "client_secret"),
     )?)
+}
+
+/// The client a back-channel request (introspection, revocation) authenticates as.
+pub async fn authenticated_client(
+    req: &TenantRequest<'_>,
+    form: &[(String, String)],
+) -> Result<Client> {
+    let creds = client_credentials(req, form)?;
+    let client = clients::find(req.app.db()?, &req.tenant.tenant.id, &creds.client_id)
+        .await?
+        .map(|row| row.to_client())
+        .ok_or_else(|| OAuthError::invalid_client("client authentication failed"))?;
+    creds.authenticate(&client)?;
+    Ok(client)
 }
 
 /// Endpoints browser apps (single-page apps with PKCE) call directly: token, userinfo and
