@@ -135,7 +135,11 @@ pub struct Route {
     pub path: PathPattern,
     pub caller: Caller,
     pub errors: ErrorStyle,
-    /// Browser apps of any origin may call it (no cookies involved, see `allow_cors`).
+    /// Browser apps of any origin may call it: the endpoints single-page apps (PKCE) call
+    /// directly, token, userinfo and revocation. They take no cookies (credentials are the
+    /// client's or a bearer token), so a wildcard origin without
+    /// `Access-Control-Allow-Credentials` is safe. Introspection stays off: it is for resource
+    /// servers, and confidential clients' secrets have no place in a browser.
     pub cors: bool,
     pub limit: Option<Limit>,
     /// Listed in the admin API's OpenAPI document.
