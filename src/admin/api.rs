@@ -15,8 +15,7 @@ fn string() -> Value {
 /// `json!` literals of the same would compile to code several times larger.
 const SCHEMAS: &str = include_str!("openapi-schemas.json");
 
-/// The request body schemas by name.
-pub fn schemas() -> Map<String, Value> {
+fn schemas() -> Map<String, Value> {
     serde_json::from_str(SCHEMAS).unwrap_or_default()
 }
 
