@@ -265,42 +265,27 @@ fn matching_finds_the_route_and_its_parameters() {
 
 #[test]
 fn a_route_serves_its_host_methods_and_shape_only() {
-    let found = |site, method, path| match match_route(site, method, path) {
-        Lookup::Found(m) => Some(m.route.id),
-        _ => None,
-    };
-    assert_eq!(
-        found(Site::Tenant, Method::Get, "/healthz"),
-        Some(RouteId::HealthCheck)
-    );
-    assert_eq!(
-        found(Site::Platform, Method::Get, "/healthz"),
-        Some(RouteId::HealthCheck)
-    );
-    assert_eq!(
-        found(Site::Tenant, Method::Get, "/operator/api/tenants"),
-        None
-    );
-    assert_eq!(
-        found(Site::Platform, Method::Get, "/.well-known/jwks.json"),
-        None
-    );
-    assert_eq!(found(Site::Tenant, Method::Get, "/api/oidc/token"), None);
-    assert_eq!(
-        found(Site::Tenant, Method::Get, "/api/users/"),
-        None,
-        "an empty id"
-    );
-    assert_eq!(found(Site::Tenant, Method::Get, "/api/users/a/b"), None);
-    assert_eq!(found(Site::Tenant, Method::Get, "/"), Some(RouteId::Home));
-    assert_eq!(
-        found(Site::Platform, Method::Get, "/"),
-        Some(RouteId::PlatformHome)
-    );
-    assert_eq!(
-        found(Site::Tenant, Method::Post, "/authorize"),
-        Some(RouteId::Authorize)
-    );
+    use Method::{Get, Post};
+    use Site::{Platform, Tenant};
+    let cases = [
+        (Tenant, Get, "/healthz", Some(RouteId::HealthCheck)),
+        (Platform, Get, "/healthz", Some(RouteId::HealthCheck)),
+        (Tenant, Get, "/operator/api/tenants", None),
+        (Platform, Get, "/.well-known/jwks.json", None),
+        (Tenant, Get, "/api/oidc/token", None),
+        (Tenant, Get, "/api/users/", None), // an empty id
+        (Tenant, Get, "/api/users/a/b", None),
+        (Tenant, Get, "/", Some(RouteId::Home)),
+        (Platform, Get, "/", Some(RouteId::PlatformHome)),
+        (Tenant, Post, "/authorize", Some(RouteId::Authorize)),
+    ];
+    for (site, method, path, expected) in cases {
+        let found = match match_route(site, method, path) {
+            Lookup::Found(m) => Some(m.route.id),
+            _ => None,
+        };
+        assert_eq!(found, expected, "{site:?} {method:?} {path}");
+    }
 }
 
 #[test]
