@@ -467,9 +467,9 @@ pub async fn update_settings(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::testing::{db, run, tenant, user, NOW};
     use crate::tenancy::keys::tests::{apply, key};
     use crate::tenancy::keys::{due_changes, rotation, PROMOTION_DELAY_SECS};
+    use crate::testing::{db, run, tenant, user, NOW};
 
     #[test]
     fn a_snapshot_is_found_by_slug_and_by_custom_domain_with_its_keys() {

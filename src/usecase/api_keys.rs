@@ -72,7 +72,7 @@ mod tests {
     use crate::admin::paging::Page;
     use crate::storage::audit::{self, AuditFilter};
     use crate::storage::db::Db;
-    use crate::storage::testing::{admin_ctx, db, run, tenant, NOW};
+    use crate::testing::{admin_ctx, db, run, tenant, NOW};
     use crate::usecase::Actor;
 
     fn operator<'a>(db: &'a Db, tenant_id: &'a str) -> AdminCtx<'a> {

@@ -222,7 +222,7 @@ mod tests {
     use super::*;
     use crate::storage::audit::{self, AuditFilter};
     use crate::storage::db::Db;
-    use crate::storage::testing::{admin_ctx, client_input, db, run, tenant};
+    use crate::testing::{admin_ctx, client_input, db, run, tenant};
     use crate::usecase::Actor;
 
     async fn audit_of(db: &Db, tenant_id: &str) -> Vec<audit::AuditEntry> {

@@ -219,7 +219,7 @@ pub async fn set_members(ctx: &AdminCtx<'_>, id: &str, user_ids: &[String]) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::testing::{admin_ctx, client_input, db, run, tenant, user};
+    use crate::testing::{admin_ctx, client_input, db, run, tenant, user};
     use crate::usecase::Actor;
 
     fn input(json: Value) -> GroupInput {

@@ -78,10 +78,10 @@ mod tests {
     use super::*;
     use crate::crypto::jwk::SigningAlg;
     use crate::storage::backend::memory_cache::MemoryCache;
-    use crate::storage::testing::{db, run, TestKeyMaker, NOW};
     use crate::tenancy::keys::PROMOTION_DELAY_SECS;
     use crate::tenancy::operator::Rotation;
     use crate::tenancy::{HostKind, KeyStatus};
+    use crate::testing::{db, run, TestKeyMaker, NOW};
     use crate::usecase::tenants::{self as tenant_admin, OperatorCtx};
 
     /// `n` tenants, each with a `next` ES256 key waiting to sign.

@@ -45,8 +45,8 @@ mod tests {
     use crate::admin::settings::SettingsInput;
     use crate::storage::backend::memory_cache::MemoryCache;
     use crate::storage::db::Db;
-    use crate::storage::testing::{admin_ctx, db, run, tenant, NOW};
     use crate::tenancy::HostKind;
+    use crate::testing::{admin_ctx, db, run, tenant, NOW};
     use crate::usecase::Actor;
 
     fn change(json: serde_json::Value) -> SettingsChange {

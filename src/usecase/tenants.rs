@@ -305,9 +305,9 @@ pub async fn key_self_test(
 mod tests {
     use super::*;
     use crate::storage::backend::memory_cache::MemoryCache;
-    use crate::storage::testing::{db, run, user, TestKeyMaker, NOW};
     use crate::tenancy::operator::RotateInput;
     use crate::tenancy::KeyStatus;
+    use crate::testing::{db, run, user, TestKeyMaker, NOW};
 
     fn ctx<'a>(db: &'a Db, cache: &'a MemoryCache) -> OperatorCtx<'a> {
         OperatorCtx {

@@ -341,7 +341,7 @@ mod tests {
     use crate::admin::paging::Page;
     use crate::storage::audit::{self, AuditFilter};
     use crate::storage::db::Db;
-    use crate::storage::testing::{admin_ctx, db, passkey, run, tenant, user, FIXTURE_EVENT};
+    use crate::testing::{admin_ctx, db, passkey, run, tenant, user, FIXTURE_EVENT};
     use crate::usecase::Actor;
 
     fn input(json: Value) -> AdminUserInput {

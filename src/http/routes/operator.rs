@@ -1,94 +1,73 @@
 //! The operator API on the platform host: create, list, inspect, suspend, resume and delete
 //! tenants; map custom domains; rotate keys; issue setup links and tenant API keys.
 //!
-//! Authenticated by `Authorization: Bearer <OPERATOR_SECRET>` (a Worker secret), compared in
-//! constant time. Without the secret configured the API is off (503), never open.
+//! Authenticated by `Authorization: Bearer <OPERATOR_SECRET>` (a Worker secret), which the
+//! router checks for every route of the table's operator API (`http::admission`).
 
 use serde_json::{json, Value};
-use worker::{Method, Response};
+use worker::Response;
 
-use crate::crypto::hash::secrets_equal;
 use crate::error::{Error, Result};
 use crate::http::app::App;
 use crate::http::request::Incoming;
 use crate::http::respond::json as json_response;
 use crate::http::signing::{WebCryptoKeyMaker, WebCryptoSigner};
 use crate::platform::clock;
+use crate::route_table::{OperatorRoute, Params};
 use crate::tenancy::operator::{ApiKeyInput, CreateTenantInput, DomainInput, RotateInput};
 use crate::tenancy::{RequestHost, TenantStatus};
 use crate::usecase::tenants::{self, OperatorCtx, SetupToken, TenantInfo};
 
-pub async fn handle(app: &App, mut incoming: Incoming) -> Result<Response> {
-    authorize(app, &incoming)?;
-    let path = incoming
-        .path
-        .trim_start_matches("/operator/api/")
-        .to_string();
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+/// Dispatches an operator API route; the router has checked the operator's secret.
+pub async fn handle(
+    app: &App,
+    mut incoming: Incoming,
+    route: OperatorRoute,
+    params: &Params<'_>,
+) -> Result<Response> {
+    use OperatorRoute as R;
     let ctx = Operator {
         app,
         now: clock::now(),
         origin: incoming.audit_origin(),
     };
-    match (incoming.method.clone(), segments.as_slice()) {
-        (Method::Get, ["tenants"]) => ctx.list(&incoming).await,
-        (Method::Post, ["tenants"]) => {
+    let slug = params.get("slug");
+    match route {
+        R::ListTenants => ctx.list(&incoming).await,
+        R::CreateTenant => {
             let body: CreateTenantInput = incoming.json().await?;
             ctx.create(&incoming, body).await
         }
-        (Method::Get, ["tenants", slug]) => ctx.show(&incoming, slug).await,
-        (Method::Delete, ["tenants", slug]) => ctx.delete(&incoming, slug).await,
-        (Method::Post, ["tenants", slug, "suspend"]) => {
+        R::ShowTenant => ctx.show(&incoming, slug).await,
+        R::DeleteTenant => ctx.delete(&incoming, slug).await,
+        R::SuspendTenant => {
             ctx.set_status(&incoming, slug, TenantStatus::Suspended)
                 .await
         }
-        (Method::Post, ["tenants", slug, "resume"]) => {
-            ctx.set_status(&incoming, slug, TenantStatus::Active).await
-        }
-        (Method::Post, ["tenants", slug, "setup-link"]) => ctx.setup_link(&incoming, slug).await,
-        (Method::Post, ["tenants", slug, "domains"]) => {
+        R::ResumeTenant => ctx.set_status(&incoming, slug, TenantStatus::Active).await,
+        R::SetupLink => ctx.setup_link(&incoming, slug).await,
+        R::AddDomain => {
             let body: DomainInput = incoming.json().await?;
             ctx.add_domain(&incoming, slug, &body.host).await
         }
-        (Method::Delete, ["tenants", slug, "domains", host]) => {
-            ctx.remove_domain(&incoming, slug, host).await
-        }
-        (Method::Post, ["tenants", slug, "keys", "rotate"]) => {
+        R::RemoveDomain => ctx.remove_domain(&incoming, slug, params.get("host")).await,
+        R::RotateKeys => {
             // Parsed and validated before anything is touched: a malformed body rotates
             // nothing (it used to fall back to "rotate both keys").
             let body: RotateInput = incoming.optional_json().await?;
             ctx.rotate(slug, body).await
         }
-        (Method::Post, ["tenants", slug, "keys", "self-test"]) => {
-            ctx.key_self_test(&incoming, slug).await
-        }
-        (Method::Post, ["tenants", slug, "clients"]) => {
+        R::KeySelfTest => ctx.key_self_test(&incoming, slug).await,
+        R::CreateClient => {
             let body: crate::oidc::client::ClientInput = incoming.json().await?;
             ctx.create_client(slug, body).await
         }
-        (Method::Post, ["tenants", slug, "api-keys"]) => {
+        R::CreateApiKey => {
             // A malformed body used to mint a key that never expires; now it mints nothing.
             let body: ApiKeyInput = incoming.optional_json().await?;
             ctx.api_key(slug, body).await
         }
-        _ => Err(Error::NotFound("This operator API route".into())),
     }
-}
-
-fn authorize(app: &App, incoming: &Incoming) -> Result<()> {
-    let Some(secret) = app.operator_secret() else {
-        return Err(Error::Forbidden(
-            "the operator API is disabled: set the OPERATOR_SECRET secret".into(),
-        ));
-    };
-    let presented = incoming
-        .header("authorization")
-        .and_then(|h| h.strip_prefix("Bearer ").map(str::to_string))
-        .ok_or(Error::Unauthenticated)?;
-    if !secrets_equal(presented.trim(), &secret) {
-        return Err(Error::Unauthenticated);
-    }
-    Ok(())
 }
 
 struct Operator<'a> {

@@ -4,19 +4,20 @@
 
 pub mod authorize;
 pub mod end_session;
+pub mod introspection;
+pub mod revocation;
 pub mod token;
-pub mod tokens_admin;
 pub mod userinfo;
 
 use crate::error::Result;
 use crate::http::request::TenantRequest;
-use crate::oidc::client::ClientCredentials;
+use crate::oidc::client::{Client, ClientCredentials};
 use crate::oidc::error::OAuthError;
+use crate::storage::clients;
 
-/// The token, introspection and revocation endpoints take form posts only (RFC 6749 §3.2);
-/// they are rate limited per tenant and client IP.
+/// The token, introspection and revocation endpoints take form posts only (RFC 6749 §3.2).
+/// (Their rate limit is the route table's, checked by the router before the body is read.)
 pub async fn form(req: &mut TenantRequest<'_>) -> Result<Vec<(String, String)>> {
-    crate::http::limits::check(req, crate::http::limits::Limit::Token).await?;
     req.incoming.form().await.map_err(|_| {
         OAuthError::invalid_request("expected an application/x-www-form-urlencoded body").into()
     })
@@ -41,25 +42,28 @@ pub fn client_credentials(
     )?)
 }
 
-/// Endpoints browser apps (single-page apps with PKCE) call directly: token, userinfo and
-/// revocation. They take no cookies (credentials are the client's or a bearer token), so a
-/// wildcard origin without `Access-Control-Allow-Credentials` is safe. Introspection stays off:
-/// it is for resource servers, and confidential clients' secrets have no place in a browser.
-pub fn cors_path(path: &str) -> bool {
-    matches!(
-        path,
-        "/api/oidc/token" | "/api/oidc/userinfo" | "/api/oidc/revoke"
-    )
+/// The client a back-channel request (introspection, revocation) authenticates as.
+pub async fn authenticated_client(
+    req: &TenantRequest<'_>,
+    form: &[(String, String)],
+) -> Result<Client> {
+    let creds = client_credentials(req, form)?;
+    let client = clients::find(req.app.db()?, &req.tenant.tenant.id, &creds.client_id)
+        .await?
+        .map(|row| row.to_client())
+        .ok_or_else(|| OAuthError::invalid_client("client authentication failed"))?;
+    creds.authenticate(&client)?;
+    Ok(client)
 }
 
-/// CORS headers for every response of a [`cors_path`], errors included, so a browser app can
-/// read the OAuth error (and `WWW-Authenticate` of a 401).
+/// CORS headers for every response at a CORS route's path (`cors` in the route table), errors
+/// included, so a browser app can read the OAuth error (and `WWW-Authenticate` of a 401).
 pub fn allow_cors(resp: &mut worker::Response) {
     crate::http::respond::set_header(resp, "Access-Control-Allow-Origin", "*");
     crate::http::respond::set_header(resp, "Access-Control-Expose-Headers", "WWW-Authenticate");
 }
 
-/// The answer to a CORS preflight of a [`cors_path`].
+/// The answer to a CORS preflight at a CORS route's path.
 pub fn preflight() -> worker::Response {
     let mut resp = crate::http::respond::text(204, "text/plain", "");
     crate::http::respond::set_header(&mut resp, "Access-Control-Allow-Methods", "GET, POST");

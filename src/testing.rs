@@ -4,12 +4,12 @@
 
 use std::future::Future;
 
-use super::audit::Origin;
-use super::backend::sqlite::Sqlite;
-use super::db::Db;
 use crate::account::NewProfile;
 use crate::admin::user::AdminFlags;
 use crate::oidc::client::ClientInput;
+use crate::storage::audit::Origin;
+use crate::storage::backend::sqlite::Sqlite;
+use crate::storage::db::Db;
 use crate::tenancy::{Tenant, TenantSettings, TenantStatus};
 use crate::usecase::{Actor, AdminCtx, Author};
 
@@ -40,7 +40,7 @@ pub async fn tenant(db: &Db, slug: &str) -> Tenant {
         settings: TenantSettings::default(),
         created_at: NOW,
     };
-    super::tenants::create(db, &tenant, &[], &format!("setup-{slug}"), NOW + 3600)
+    crate::storage::tenants::create(db, &tenant, &[], &format!("setup-{slug}"), NOW + 3600)
         .await
         .expect("tenant created");
     tenant
@@ -62,7 +62,7 @@ pub async fn user(db: &Db, tenant_id: &str, username: &str, is_admin: bool) -> S
         is_admin: Some(is_admin),
         ..AdminFlags::default()
     };
-    let audit = super::audit::insert_statement(
+    let audit = crate::storage::audit::insert_statement(
         db,
         tenant_id,
         FIXTURE_EVENT,
@@ -73,7 +73,7 @@ pub async fn user(db: &Db, tenant_id: &str, username: &str, is_admin: bool) -> S
         NOW,
     )
     .expect("audit statement");
-    super::users::create(db, tenant_id, &id, &profile, &flags, NOW, audit)
+    crate::storage::users::create(db, tenant_id, &id, &profile, &flags, NOW, audit)
         .await
         .expect("user created");
     id
@@ -106,7 +106,7 @@ pub fn admin_ctx<'a>(db: &'a Db, tenant_id: &'a str, actor: Actor) -> AdminCtx<'
 
 /// A passkey `credential_id` of the user (placeholder key material: storage never reads it).
 pub async fn passkey(db: &Db, tenant_id: &str, user_id: &str, credential_id: &str) {
-    let new = super::passkeys::NewPasskey {
+    let new = crate::storage::passkeys::NewPasskey {
         credential_id,
         name: "Test key",
         public_key: "pQECAyYgASFYIA",
@@ -117,7 +117,7 @@ pub async fn passkey(db: &Db, tenant_id: &str, user_id: &str, credential_id: &st
         transports: "[]",
         aaguid: "00000000-0000-0000-0000-000000000000",
     };
-    let insert = super::passkeys::insert_statement(db, tenant_id, user_id, &new, NOW)
+    let insert = crate::storage::passkeys::insert_statement(db, tenant_id, user_id, &new, NOW)
         .expect("passkey statement");
     db.batch(vec![insert]).await.expect("passkey stored");
 }
@@ -133,8 +133,10 @@ impl crate::usecase::KeyMaker for TestKeyMaker {
         &self,
         alg: crate::crypto::jwk::SigningAlg,
         now: i64,
-    ) -> super::backend::LocalFuture<'_, crate::error::Result<crate::tenancy::SigningKeyRecord>>
-    {
+    ) -> crate::storage::backend::LocalFuture<
+        '_,
+        crate::error::Result<crate::tenancy::SigningKeyRecord>,
+    > {
         self.made.set(self.made.get() + 1);
         let kid = format!("test-key-{}", self.made.get());
         let status = crate::tenancy::KeyStatus::Current;

@@ -1,29 +1,15 @@
-//! Token introspection (RFC 7662) and revocation (RFC 7009) for clients.
+//! `POST /api/oidc/introspect`: token introspection (RFC 7662) for clients.
 
 use serde_json::json;
 use worker::Response;
 
-use super::{client_credentials, form, form_value};
+use super::{authenticated_client, form, form_value};
 use crate::crypto::hash::secret_hash;
 use crate::error::Result;
 use crate::http::request::TenantRequest;
 use crate::http::respond::json as json_response;
-use crate::oidc::client::Client;
 use crate::oidc::error::OAuthError;
-use crate::storage::{clients, grants};
-
-async fn authenticated_client(
-    req: &TenantRequest<'_>,
-    form: &[(String, String)],
-) -> Result<Client> {
-    let creds = client_credentials(req, form)?;
-    let client = clients::find(req.app.db()?, &req.tenant.tenant.id, &creds.client_id)
-        .await?
-        .map(|row| row.to_client())
-        .ok_or_else(|| OAuthError::invalid_client("client authentication failed"))?;
-    creds.authenticate(&client)?;
-    Ok(client)
-}
+use crate::storage::grants;
 
 /// `POST /api/oidc/introspect`. A client learns about its own tokens only: another client's
 /// token is reported inactive, so clients of one tenant cannot probe each other's users.
@@ -67,22 +53,4 @@ pub async fn introspect(mut req: TenantRequest<'_>) -> Result<Response> {
         _ => json!({ "active": false }),
     };
     Ok(json_response(200, &body))
-}
-
-/// `POST /api/oidc/revoke`: ends the grant behind the token. Unknown or foreign tokens get the
-/// same 200 (RFC 7009 §2.2), so the endpoint reveals nothing.
-pub async fn revoke(mut req: TenantRequest<'_>) -> Result<Response> {
-    let form = form(&mut req).await?;
-    let client = authenticated_client(&req, &form).await?;
-    let token = form_value(&form, "token")
-        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
-    grants::revoke_token(
-        req.app.db()?,
-        &req.tenant.tenant.id,
-        &client.id,
-        &secret_hash(token),
-        req.now,
-    )
-    .await?;
-    Ok(json_response(200, &json!({})))
 }
