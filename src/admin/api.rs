@@ -87,8 +87,52 @@ pub fn openapi(issuer: &str) -> Value {
 }
 
 #[cfg(test)]
+#[path = "api_schema_check.rs"]
+mod schema_check;
+
+#[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every request body's schema lists exactly the fields its Rust type accepts, and the
+    /// type refuses others as the schema says (`additionalProperties: false`).
+    #[test]
+    fn request_schemas_match_the_types_that_parse_the_bodies() {
+        use super::schema_check::fields_of;
+        let types: Vec<(&str, Vec<&str>)> = vec![
+            ("UserInput", fields_of::<crate::admin::user::AdminUserInput>()),
+            ("GroupInput", fields_of::<crate::usecase::groups::GroupInput>()),
+            ("GroupIds", fields_of::<crate::admin::requests::GroupIds>()),
+            ("UserIds", fields_of::<crate::admin::requests::UserIds>()),
+            ("LinkInput", fields_of::<crate::admin::requests::LinkInput>()),
+            ("ClientInput", fields_of::<crate::oidc::client::ClientInput>()),
+            ("PresetInput", fields_of::<crate::usecase::clients::FromPreset>()),
+            ("ApiKeyInput", fields_of::<crate::admin::requests::ApiKeyInput>()),
+            ("SettingsInput", fields_of::<crate::admin::settings::SettingsInput>()),
+        ];
+        let schemas = schemas();
+        for (name, fields) in &types {
+            let schema = &schemas[*name];
+            let mut documented: Vec<&str> = schema["properties"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{name} has properties"))
+                .keys()
+                .map(String::as_str)
+                .collect();
+            documented.sort_unstable();
+            assert_eq!(&documented, fields, "{name}: schema vs type");
+            assert_eq!(schema["additionalProperties"], json!(false), "{name}");
+        }
+        // Every body schema a route names is one of those checked (or free-form claims).
+        for route in crate::route_table::ROUTES {
+            if let Some(body) = route.doc.and_then(|d| d.body) {
+                assert!(
+                    body == "CustomClaims" || types.iter().any(|(n, _)| *n == body),
+                    "{body} is not checked against a type"
+                );
+            }
+        }
+    }
 
     #[test]
     fn every_route_is_documented_with_its_parameters_and_body_schema() {

@@ -1,10 +1,10 @@
 //! `/api/user-groups`: list, create, read, rename, delete groups; set their members and custom
 //! claims. The rules are in `crate::usecase::groups`; this module parses and renders.
 
-use serde::Deserialize;
 use worker::Response;
 
 use super::{admin_ctx, claims_body};
+use crate::admin::requests::UserIds;
 use crate::error::Result;
 use crate::http::admin::Actor;
 use crate::http::request::TenantRequest;
@@ -56,15 +56,9 @@ pub async fn delete(req: &TenantRequest<'_>, actor: &Actor, id: &str) -> Result<
     Ok(no_content())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Members {
-    user_ids: Vec<String>,
-}
-
 /// `PUT /api/user-groups/{id}/users`: replaces the members.
 pub async fn set_members(mut req: TenantRequest<'_>, actor: &Actor, id: &str) -> Result<Response> {
-    let body: Members = req.incoming.json().await?;
+    let body: UserIds = req.incoming.json().await?;
     let group = groups::set_members(&admin_ctx(&req, actor)?, id, &body.user_ids).await?;
     Ok(json_response(200, &group))
 }

@@ -2,11 +2,11 @@
 //! passkeys, custom claims; one-time login links and invitation (sign-up) links. The rules are
 //! in `crate::usecase::users`; this module parses and renders.
 
-use serde::Deserialize;
 use serde_json::json;
 use worker::Response;
 
 use super::{admin_ctx, claims_body, paged};
+use crate::admin::requests::{GroupIds, LinkInput};
 use crate::admin::user::AdminUserInput;
 use crate::error::Result;
 use crate::http::admin::Actor;
@@ -77,12 +77,6 @@ pub async fn sign_out_everywhere(
     Ok(no_content())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GroupIds {
-    group_ids: Vec<String>,
-}
-
 /// `PUT /api/users/{id}/user-groups`: the groups the user belongs to.
 pub async fn set_groups(mut req: TenantRequest<'_>, actor: &Actor, id: &str) -> Result<Response> {
     let body: GroupIds = req.incoming.json().await?;
@@ -101,21 +95,13 @@ pub async fn delete_passkey(
     Ok(no_content())
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct LinkBody {
-    /// Lifetime of the link; defaults differ per kind (see `usecase::users`).
-    #[serde(default)]
-    expires_in_minutes: Option<i64>,
-}
-
 /// `POST /api/users/{id}/one-time-access-token`: a link that signs the user in once.
 pub async fn one_time_access_token(
     mut req: TenantRequest<'_>,
     actor: &Actor,
     user_id: &str,
 ) -> Result<Response> {
-    let body: LinkBody = req.incoming.optional_json().await?;
+    let body: LinkInput = req.incoming.optional_json().await?;
     let ctx = admin_ctx(&req, actor)?;
     let link =
         users::create_login_link(&ctx, &req.issuer, user_id, body.expires_in_minutes).await?;
@@ -124,7 +110,7 @@ pub async fn one_time_access_token(
 
 /// `POST /api/signup-tokens`: an invitation link that creates one account.
 pub async fn signup_token(mut req: TenantRequest<'_>, actor: &Actor) -> Result<Response> {
-    let body: LinkBody = req.incoming.optional_json().await?;
+    let body: LinkInput = req.incoming.optional_json().await?;
     let ctx = admin_ctx(&req, actor)?;
     let link = users::create_invite(&ctx, &req.issuer, body.expires_in_minutes).await?;
     Ok(json_response(201, &link))
