@@ -46,4 +46,11 @@ pub trait Signer {
         claims: &'a Value,
     ) -> LocalFuture<'a, Result<String>>;
 }
+pub mod account;
+mod ceremony;
+pub mod sessions;
+pub mod signin;
+pub mod signup;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod userinfo;

@@ -3,7 +3,6 @@
 
 pub mod account;
 pub mod admin;
-pub mod clients;
 pub mod discovery;
 pub mod maintenance;
 pub mod oidc;
