@@ -315,6 +315,38 @@ mod tests {
     }
 
     #[test]
+    fn a_username_another_account_holds_is_refused_on_that_field() {
+        run(async {
+            let (db, mut snap) = acme().await;
+            snap.tenant.settings.user_editable_fields = vec!["username".into()];
+            let c = ctx(&db, &snap, NOW);
+            let tid = c.tenant_id().to_string();
+            let ada = user(&db, &tid, "ada", false).await;
+            user(&db, &tid, "grace", false).await;
+            let s = signed_in(&c, &ada).await;
+            let input: ProfileInput =
+                serde_json::from_value(json!({ "username": "Grace" })).unwrap();
+            let taken = update_profile(&c, &s, &input).await;
+            assert!(
+                matches!(
+                    taken,
+                    Err(Error::Invalid {
+                        field: "username",
+                        ..
+                    })
+                ),
+                "{taken:?}"
+            );
+            let input: ProfileInput =
+                serde_json::from_value(json!({ "username": "ada2" })).unwrap();
+            assert_eq!(
+                update_profile(&c, &s, &input).await.unwrap().username,
+                "ada2"
+            );
+        });
+    }
+
+    #[test]
     fn the_overview_lists_the_persons_passkeys_and_the_apps_they_may_launch() {
         run(async {
             let (db, snap) = acme().await;

@@ -352,6 +352,18 @@ mod tests {
             let refused = finish(&c, &response).await;
             assert!(matches!(refused, Err(Error::Passkey(_))), "{refused:?}");
 
+            // A response claiming another user's handle for this credential.
+            let mut response = assertion(&c, &mut phone).await;
+            response["response"]["userHandle"] = Value::String(b64(b"user-mallory"));
+            let mismatch = finish(&c, &response).await;
+            assert!(
+                matches!(
+                    mismatch,
+                    Err(Error::Passkey(PasskeyError::CredentialMismatch))
+                ),
+                "{mismatch:?}"
+            );
+
             // A passkey another tenant knows nothing of.
             let beta = tenant(&db, "beta").await;
             let beta_snap = snapshot(&beta);

@@ -454,6 +454,82 @@ mod tests {
     }
 
     #[test]
+    fn a_passkey_already_registered_fails_the_whole_sign_up() {
+        run(async {
+            let Tenant { db, snap } = acme().await;
+            let c = ctx(&db, &snap, NOW);
+            let tid = c.tenant_id().to_string();
+            let token = link(&db, &tid, LinkPurpose::Invite, None).await;
+            let mut phone = SoftAuthenticator::new();
+            let response = register(&c, with_link(&token, &profile("ada")), &mut phone).await;
+            signed_up(finish(&c, &response, None, None).await.unwrap());
+            let ada = user_named(&db, &tid, "ada").await.unwrap();
+            let held = passkeys::list_for_user(&db, &tid, &ada.id).await.unwrap();
+            // A second account whose batch reaches the passkey insert with that credential:
+            // the user insert before it succeeded, and is undone with everything else.
+            let second = users::NewSignup {
+                id: "user-twin",
+                username: "twin",
+                email: "twin@example.com",
+                first_name: "Twin",
+                last_name: None,
+                is_admin: false,
+                link_hash: None,
+            };
+            let key = NewPasskey {
+                credential_id: &held[0].credential_id,
+                name: "Copy",
+                public_key: &held[0].public_key,
+                algorithm: -7,
+                sign_count: 0,
+                backup_eligible: false,
+                backup_state: false,
+                transports: "[]",
+                aaguid: "AAAAAAAAAAAAAAAAAAAAAA",
+            };
+            let session = sessions::new_session(&c, "user-twin");
+            let entry = audit::insert_when_statement(
+                &db,
+                &tid,
+                "sign_up",
+                Some("user-twin"),
+                None,
+                &c.origin,
+                &json!({}),
+                NOW,
+                When::SessionCreated(&session.id_hash()),
+            )
+            .unwrap();
+            let before = testing::audit_events(&db, &tid).await.len();
+            let refused = users::sign_up(&db, &tid, &second, &key, &session, entry, NOW).await;
+            assert!(matches!(refused, Err(Error::Conflict(_))), "{refused:?}");
+            assert!(user_named(&db, &tid, "twin").await.is_none());
+            assert_eq!(testing::count_rows(&db, "users", &tid).await, 1);
+            assert_eq!(testing::count_rows(&db, "passkeys", &tid).await, 1);
+            assert_eq!(testing::count_rows(&db, "sessions", &tid).await, 1);
+            assert_eq!(testing::audit_events(&db, &tid).await.len(), before);
+        });
+    }
+
+    #[test]
+    fn a_login_link_is_no_sign_up_link() {
+        run(async {
+            let Tenant { db, snap } = acme().await;
+            let c = ctx(&db, &snap, NOW);
+            let tid = c.tenant_id().to_string();
+            let ada = user(&db, &tid, "ada", false).await;
+            let token = link(&db, &tid, LinkPurpose::Login, Some(&ada)).await;
+            assert_eq!(sign_up_link(&c, &token).await.unwrap(), None);
+            assert_eq!(sign_up_link(&c, "no-such-link").await.unwrap(), None);
+            let refused = start(&c, with_link(&token, &profile("bob"))).await;
+            assert!(
+                matches!(&refused, Err(Error::BadRequest(m)) if m.contains("already used")),
+                "{refused:?}"
+            );
+        });
+    }
+
+    #[test]
     fn two_sign_ups_for_one_invitation_make_one_account() {
         run(async {
             let Tenant { db, snap } = acme().await;
