@@ -100,15 +100,36 @@ mod tests {
     fn request_schemas_match_the_types_that_parse_the_bodies() {
         use super::schema_check::fields_of;
         let types: Vec<(&str, Vec<&str>)> = vec![
-            ("UserInput", fields_of::<crate::admin::user::AdminUserInput>()),
-            ("GroupInput", fields_of::<crate::usecase::groups::GroupInput>()),
+            (
+                "UserInput",
+                fields_of::<crate::admin::user::AdminUserInput>(),
+            ),
+            (
+                "GroupInput",
+                fields_of::<crate::usecase::groups::GroupInput>(),
+            ),
             ("GroupIds", fields_of::<crate::admin::requests::GroupIds>()),
             ("UserIds", fields_of::<crate::admin::requests::UserIds>()),
-            ("LinkInput", fields_of::<crate::admin::requests::LinkInput>()),
-            ("ClientInput", fields_of::<crate::oidc::client::ClientInput>()),
-            ("PresetInput", fields_of::<crate::usecase::clients::FromPreset>()),
-            ("ApiKeyInput", fields_of::<crate::admin::requests::ApiKeyInput>()),
-            ("SettingsInput", fields_of::<crate::admin::settings::SettingsInput>()),
+            (
+                "LinkInput",
+                fields_of::<crate::admin::requests::LinkInput>(),
+            ),
+            (
+                "ClientInput",
+                fields_of::<crate::oidc::client::ClientInput>(),
+            ),
+            (
+                "PresetInput",
+                fields_of::<crate::usecase::clients::FromPreset>(),
+            ),
+            (
+                "ApiKeyInput",
+                fields_of::<crate::admin::requests::ApiKeyInput>(),
+            ),
+            (
+                "SettingsInput",
+                fields_of::<crate::admin::settings::SettingsInput>(),
+            ),
         ];
         let schemas = schemas();
         for (name, fields) in &types {

@@ -6,7 +6,7 @@
 
 use crate::crypto::hash::{secret_hash, secrets_equal};
 use crate::error::{Error, Result};
-use crate::storage::sessions::{self, SessionWithUser};
+use crate::storage::sessions::SessionWithUser;
 
 use super::request::TenantRequest;
 
@@ -28,13 +28,8 @@ pub fn cookie(req: &TenantRequest<'_>, name: &str) -> Option<String> {
 
 /// The signed-in user's live session, if any.
 pub async fn current(req: &TenantRequest<'_>) -> Result<Option<SessionWithUser>> {
-    let Some(id) = cookie(req, SESSION_COOKIE) else {
-        return Ok(None);
-    };
-    if id.len() != 43 {
-        return Ok(None);
-    }
-    sessions::find(req.app.db()?, &req.tenant.tenant.id, &id, req.now).await
+    let id = cookie(req, SESSION_COOKIE);
+    crate::usecase::sessions::current(&req.ctx()?, id.as_deref()).await
 }
 
 /// The session, or 401 for APIs / a redirect to login for pages (decided by the caller).

@@ -6,17 +6,69 @@
 
 use serde::Deserialize;
 
-use super::db::{Db, Statement};
+use super::db::{first_row, Db, QueryResult, Statement};
+use super::passkeys::PasskeyRow;
 use crate::crypto::hash::secret_hash;
 use crate::error::Result;
 use crate::params;
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct ChallengeRow {
-    pub purpose: String,
+/// Which ceremony a challenge was issued for (the `purpose` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChallengePurpose {
+    /// Sign-in (`navigator.credentials.get`).
+    Authenticate,
+    /// Creating a passkey (`navigator.credentials.create`): sign-up, or adding one.
+    Register,
+}
+
+impl ChallengePurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChallengePurpose::Authenticate => "authenticate",
+            ChallengePurpose::Register => "register",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [Self::Authenticate, Self::Register]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+    }
+}
+
+/// A challenge as issued, taken back once.
+#[derive(Debug, Clone)]
+pub struct Challenge {
+    pub purpose: ChallengePurpose,
+    /// The challenge itself, base64url.
     pub challenge: String,
+    /// The account a registration is for.
     pub user_id: Option<String>,
+    /// What completing the ceremony does (the caller's JSON).
     pub context: String,
+}
+
+#[derive(Deserialize)]
+struct ChallengeRow {
+    purpose: String,
+    challenge: String,
+    user_id: Option<String>,
+    context: String,
+}
+
+impl TryFrom<ChallengeRow> for Challenge {
+    type Error = crate::error::Error;
+
+    fn try_from(row: ChallengeRow) -> Result<Self> {
+        Ok(Challenge {
+            purpose: ChallengePurpose::parse(&row.purpose).ok_or_else(|| {
+                crate::error::Error::Internal(format!("challenge purpose {}", row.purpose))
+            })?,
+            challenge: row.challenge,
+            user_id: row.user_id,
+            context: row.context,
+        })
+    }
 }
 
 /// Stores a challenge; the row id is the hash of the challenge itself (the browser echoes the
@@ -24,7 +76,7 @@ pub struct ChallengeRow {
 pub async fn put_challenge(
     db: &Db,
     tenant_id: &str,
-    purpose: &str,
+    purpose: ChallengePurpose,
     challenge_b64: &str,
     user_id: Option<&str>,
     context: &str,
@@ -33,14 +85,14 @@ pub async fn put_challenge(
     db.run(
         "INSERT INTO webauthn_challenges (id, tenant_id, purpose, challenge, user_id, context, expires_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![secret_hash(challenge_b64), tenant_id, purpose, challenge_b64, user_id, context, expires_at],
+        params![secret_hash(challenge_b64), tenant_id, purpose.as_str(), challenge_b64, user_id, context, expires_at],
     )
     .await?;
     Ok(())
 }
 
 /// Consumes a challenge (whatever the outcome of the verification that follows).
-pub fn take_challenge_statement(
+fn take_challenge_statement(
     db: &Db,
     tenant_id: &str,
     challenge_b64: &str,
@@ -51,6 +103,49 @@ pub fn take_challenge_statement(
          RETURNING purpose, challenge, user_id, context",
         params![secret_hash(challenge_b64), tenant_id, now],
     )
+}
+
+fn taken(result: &QueryResult) -> Result<Option<Challenge>> {
+    first_row::<ChallengeRow>(result)?
+        .map(Challenge::try_from)
+        .transpose()
+}
+
+/// Takes (deletes and returns) the unexpired challenge of this tenant that a response echoes:
+/// a challenge works once, even when two responses race for it.
+pub async fn take_challenge(
+    db: &Db,
+    tenant_id: &str,
+    challenge_b64: &str,
+    now: i64,
+) -> Result<Option<Challenge>> {
+    let results = db
+        .batch(vec![take_challenge_statement(
+            db,
+            tenant_id,
+            challenge_b64,
+            now,
+        )?])
+        .await?;
+    taken(&results[0])
+}
+
+/// [`take_challenge`] and, in the same round trip, the tenant's passkey a sign-in response
+/// names.
+pub async fn take_challenge_for_passkey(
+    db: &Db,
+    tenant_id: &str,
+    challenge_b64: &str,
+    credential_id: &str,
+    now: i64,
+) -> Result<(Option<Challenge>, Option<PasskeyRow>)> {
+    let results = db
+        .batch(vec![
+            take_challenge_statement(db, tenant_id, challenge_b64, now)?,
+            super::passkeys::find_statement(db, tenant_id, credential_id)?,
+        ])
+        .await?;
+    Ok((taken(&results[0])?, first_row(&results[1])?))
 }
 
 // Mirrors the table's columns; some are read only by the OIDC claims (issue 4).

@@ -16,6 +16,8 @@ pub mod clients;
 pub mod db;
 pub mod grants;
 pub mod groups;
+#[cfg(test)]
+pub mod inspection;
 pub mod interactions;
 pub mod passkeys;
 pub mod retention;

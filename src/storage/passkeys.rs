@@ -86,16 +86,32 @@ pub fn insert_statement(
     )
 }
 
-/// Records a successful assertion: new counter, backup state and last use.
-/// Records a use of the passkey (counter, backup state), only if the sign-in it was used for
-/// created the session with `session_id_hash` earlier in the same batch: a refused sign-in (a
-/// disabled account) changes nothing.
-pub fn touch_statement(
+/// Adds a passkey to an existing account of the tenant, with `audit` (written only if the
+/// passkey was: `audit::When::PreviousChanged`) in the same transaction. A credential already
+/// registered in the tenant is a UNIQUE violation.
+pub async fn add(
     db: &Db,
     tenant_id: &str,
-    credential_id: &str,
-    sign_count: i64,
-    backup_state: bool,
+    user_id: &str,
+    passkey: &NewPasskey<'_>,
+    now: i64,
+    audit: Statement,
+) -> Result<()> {
+    db.batch(vec![
+        insert_statement(db, tenant_id, user_id, passkey, now)?,
+        audit,
+    ])
+    .await?;
+    Ok(())
+}
+
+/// Records a use of the passkey (counter, backup state, last use), only if the sign-in it was
+/// used for created the session with `session_id_hash` earlier in the same batch: a refused
+/// sign-in (a disabled account) changes nothing.
+pub(super) fn touch_statement(
+    db: &Db,
+    tenant_id: &str,
+    used: &super::sessions::PasskeyUse<'_>,
     now: i64,
     session_id_hash: &str,
 ) -> Result<Statement> {
@@ -105,15 +121,16 @@ pub fn touch_statement(
          AND EXISTS (SELECT 1 FROM sessions WHERE id_hash = ?6)",
         params![
             tenant_id,
-            credential_id,
-            sign_count,
-            backup_state,
+            used.credential_id,
+            used.sign_count,
+            used.backed_up,
             now,
             session_id_hash
         ],
     )
 }
 
+/// Renames one of the user's passkeys; false when the user has no such passkey.
 pub async fn rename(
     db: &Db,
     tenant_id: &str,
@@ -138,10 +155,24 @@ pub enum PasskeyDeletion {
     /// Refused: it is the last passkey of the last enabled admin who can sign in, and without
     /// it nobody could administer the tenant.
     LastAdminPasskey,
+    /// Refused: it is the user's only passkey and the removal was not confirmed as such
+    /// ([`LastPasskey::Keep`]).
+    OnlyPasskey,
+}
+
+/// Whether a deletion may remove the user's only passkey (after which they can sign in only
+/// with a one-time link).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LastPasskey {
+    /// An admin's removal, or a person who confirmed it: the last-admin rule still applies.
+    MayGo,
+    /// Refuse it ([`PasskeyDeletion::OnlyPasskey`]).
+    Keep,
 }
 
 /// Deletes a passkey unless it is the last one of the tenant's last admin who can sign in; the
-/// rule is inside the DELETE, so two removals racing cannot both pass it.
+/// rule is inside the DELETE, so two removals racing cannot both pass it. `audit` (usually
+/// `audit::When::PreviousChanged`) is written in the same transaction.
 pub async fn delete(
     db: &Db,
     tenant_id: &str,
@@ -149,34 +180,58 @@ pub async fn delete(
     credential_id: &str,
     audit: Option<Statement>,
 ) -> Result<PasskeyDeletion> {
-    let last_admin_key = format!(
-        "NOT {} AND (SELECT COUNT(*) FROM passkeys k WHERE k.tenant_id = ?1 AND k.user_id = ?2) = 1",
-        super::users::NOT_THE_LAST_ADMIN
-    );
+    delete_guarded(
+        db,
+        tenant_id,
+        user_id,
+        credential_id,
+        LastPasskey::MayGo,
+        audit,
+    )
+    .await
+}
+
+/// [`delete`], with the user's own only passkey refused unless `last` lets it go; that rule is
+/// inside the DELETE too, so two tabs removing the last two passkeys cannot both succeed.
+pub async fn delete_guarded(
+    db: &Db,
+    tenant_id: &str,
+    user_id: &str,
+    credential_id: &str,
+    last: LastPasskey,
+    audit: Option<Statement>,
+) -> Result<PasskeyDeletion> {
+    let only_key =
+        "(SELECT COUNT(*) FROM passkeys k WHERE k.tenant_id = ?1 AND k.user_id = ?2) = 1";
+    let last_admin_key = format!("NOT {} AND {only_key}", super::users::NOT_THE_LAST_ADMIN);
+    let keep_last = last == LastPasskey::Keep;
     let mut statements = vec![db.statement(
         &format!(
             "DELETE FROM passkeys WHERE tenant_id = ?1 AND user_id = ?2 AND credential_id = ?3 \
-             AND NOT ({last_admin_key})"
+             AND NOT ({last_admin_key}) AND NOT (?4 AND {only_key})"
         ),
-        params![tenant_id, user_id, credential_id],
+        params![tenant_id, user_id, credential_id, keep_last],
     )?];
     // The caller's audit entry, right after the DELETE (`When::PreviousChanged`).
     statements.extend(audit);
     let checked = statements.len();
+    // Why nothing was deleted: 2 the last admin's key, 1 the only key, none no such passkey.
     statements.push(db.statement(
         &format!(
-            "SELECT ({last_admin_key}) AS n FROM passkeys \
-                     WHERE tenant_id = ?1 AND user_id = ?2 AND credential_id = ?3"
+            "SELECT CASE WHEN {last_admin_key} THEN 2 WHEN ?4 AND {only_key} THEN 1 ELSE 0 END AS n \
+             FROM passkeys WHERE tenant_id = ?1 AND user_id = ?2 AND credential_id = ?3"
         ),
-        params![tenant_id, user_id, credential_id],
+        params![tenant_id, user_id, credential_id, keep_last],
     )?);
     let results = db.batch(statements).await?;
     Ok(if super::db::changes(&results[0]) > 0 {
         PasskeyDeletion::Deleted
-    } else if super::db::count(&results[checked])? == 1 {
-        PasskeyDeletion::LastAdminPasskey
     } else {
-        PasskeyDeletion::NotFound
+        match super::db::count(&results[checked])? {
+            2 => PasskeyDeletion::LastAdminPasskey,
+            1 => PasskeyDeletion::OnlyPasskey,
+            _ => PasskeyDeletion::NotFound,
+        }
     })
 }
 
@@ -190,6 +245,9 @@ impl PasskeyDeletion {
                 "This is the last passkey of the only admin who can sign in: add another admin \
                  (or another passkey) first."
                     .into(),
+            )),
+            PasskeyDeletion::OnlyPasskey => Err(crate::error::Error::Conflict(
+                "This is your only passkey: confirm that you want to delete it.".into(),
             )),
         }
     }

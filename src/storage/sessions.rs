@@ -9,8 +9,7 @@ use crate::crypto::hash::secret_hash;
 use crate::error::Result;
 use crate::params;
 
-// Mirrors the table's columns; some are read only by the OIDC claims (issue 4).
-#[allow(dead_code)]
+/// A live session and its (enabled) user.
 #[derive(Debug, Clone)]
 pub struct SessionWithUser {
     pub id_hash: String,
@@ -26,23 +25,76 @@ struct Row {
     expires_at: i64,
 }
 
-#[allow(clippy::too_many_arguments)]
-pub fn insert_statement(
-    db: &Db,
-    tenant_id: &str,
-    session_id: &str,
-    user_id: &str,
-    now: i64,
-    expires_at: i64,
-    ip: Option<&str>,
-    user_agent: Option<&str>,
-) -> Result<Statement> {
+/// A session about to be created. The cookie carries `id`; the database only its hash.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub id: String,
+    pub user_id: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl NewSession {
+    /// The stored key of the session (what audit entries conditional on it name).
+    pub fn id_hash(&self) -> String {
+        secret_hash(&self.id)
+    }
+}
+
+/// Inserts the session only while its user exists in the tenant and is enabled, so it can ride
+/// in a batch after the user's own conditional insert (sign-up) and a disabled account gets none.
+pub(crate) fn insert_statement(db: &Db, tenant_id: &str, s: &NewSession) -> Result<Statement> {
     db.statement(
         "INSERT INTO sessions (id_hash, tenant_id, user_id, auth_time, created_at, expires_at, last_seen_at, ip, user_agent) \
          SELECT ?1, ?2, ?3, ?4, ?4, ?5, ?4, ?6, ?7 \
          WHERE EXISTS (SELECT 1 FROM users WHERE id = ?3 AND tenant_id = ?2 AND disabled = 0)",
-        params![secret_hash(session_id), tenant_id, user_id, now, expires_at, ip, user_agent],
+        params![
+            s.id_hash(),
+            tenant_id,
+            s.user_id.as_str(),
+            s.created_at,
+            s.expires_at,
+            s.ip.clone(),
+            s.user_agent.clone()
+        ],
     )
+}
+
+/// The passkey a sign-in was made with: its new counter and backup state.
+#[derive(Debug, Clone, Copy)]
+pub struct PasskeyUse<'a> {
+    pub credential_id: &'a str,
+    pub sign_count: i64,
+    pub backed_up: bool,
+}
+
+/// Starts a session for an enabled user, in one transaction with the use of the passkey it came
+/// from (counter, backup state, last use; recorded only if the session was created) and
+/// `recorded`: audit entries conditional on the outcome (`audit::When::SessionCreated` or
+/// `SessionRefused` with [`NewSession::id_hash`]). False when the account is disabled or gone:
+/// then only the refusal's entries are written.
+pub async fn create(
+    db: &Db,
+    tenant_id: &str,
+    session: &NewSession,
+    used: Option<PasskeyUse<'_>>,
+    recorded: Vec<Statement>,
+) -> Result<bool> {
+    let mut statements = vec![insert_statement(db, tenant_id, session)?];
+    if let Some(used) = used {
+        statements.push(super::passkeys::touch_statement(
+            db,
+            tenant_id,
+            &used,
+            session.created_at,
+            &session.id_hash(),
+        )?);
+    }
+    statements.extend(recorded);
+    let results = db.batch(statements).await?;
+    Ok(super::db::changes(&results[0]) == 1)
 }
 
 /// The two statements that read a live session and its (enabled) user; they join other
@@ -108,4 +160,148 @@ pub async fn delete(db: &Db, tenant_id: &str, id_hash: &str) -> Result<()> {
     db.batch(vec![delete_statement(db, tenant_id, id_hash)?])
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::audit::{self, When};
+    use crate::storage::passkeys::{self, NewPasskey};
+    use crate::testing::{self, db, run, tenant, user, NOW};
+
+    fn session(user_id: &str, id: &str) -> NewSession {
+        NewSession {
+            id: id.repeat(43 / id.len() + 1)[..43].to_string(),
+            user_id: user_id.to_string(),
+            created_at: NOW + 10,
+            expires_at: NOW + 3600,
+            ip: Some("192.0.2.1".into()),
+            user_agent: None,
+        }
+    }
+
+    #[test]
+    fn a_sign_in_records_the_passkeys_counter_and_use_only_when_the_session_was_created() {
+        let db = db();
+        run(async {
+            let t = tenant(&db, "acme").await;
+            let ada = user(&db, &t.id, "ada", false).await;
+            let key = NewPasskey {
+                credential_id: "cred-1",
+                name: "Phone",
+                public_key: "AQID",
+                algorithm: -7,
+                sign_count: 3,
+                backup_eligible: true,
+                backup_state: false,
+                transports: "[]",
+                aaguid: "AAAAAAAAAAAAAAAAAAAAAA",
+            };
+            let entry = audit::insert_when_statement(
+                &db,
+                &t.id,
+                "passkey_added",
+                Some(&ada),
+                None,
+                &Default::default(),
+                &serde_json::json!({}),
+                NOW,
+                When::PreviousChanged,
+            )
+            .unwrap();
+            passkeys::add(&db, &t.id, &ada, &key, NOW, entry)
+                .await
+                .unwrap();
+            assert_eq!(testing::passkey_use(&db, "cred-1").await, (3, 0, None));
+            let used = PasskeyUse {
+                credential_id: "cred-1",
+                sign_count: 4,
+                backed_up: true,
+            };
+            let s = session(&ada, "a");
+            let recorded = |event: &str, when| {
+                audit::insert_when_statement(
+                    &db,
+                    &t.id,
+                    event,
+                    Some(&ada),
+                    None,
+                    &Default::default(),
+                    &serde_json::json!({}),
+                    NOW,
+                    when,
+                )
+                .unwrap()
+            };
+            let hash = s.id_hash();
+            assert!(create(
+                &db,
+                &t.id,
+                &s,
+                Some(used),
+                vec![
+                    recorded("sign_in", When::SessionCreated(&hash)),
+                    recorded("sign_in_failed", When::SessionRefused(&hash)),
+                ],
+            )
+            .await
+            .unwrap());
+            assert_eq!(
+                testing::passkey_use(&db, "cred-1").await,
+                (4, 1, Some(NOW + 10))
+            );
+            let found = find(&db, &t.id, &s.id, NOW + 11).await.unwrap().unwrap();
+            assert_eq!(found.id_hash, hash);
+            assert_eq!(found.expires_at, NOW + 3600);
+
+            // Disabled: no session, the passkey untouched, only the refusal recorded.
+            testing::set_disabled(&db, &ada, true).await;
+            let refused = session(&ada, "b");
+            let hash = refused.id_hash();
+            let later = PasskeyUse {
+                sign_count: 9,
+                ..used
+            };
+            assert!(!create(
+                &db,
+                &t.id,
+                &refused,
+                Some(later),
+                vec![
+                    recorded("sign_in", When::SessionCreated(&hash)),
+                    recorded("sign_in_failed", When::SessionRefused(&hash)),
+                ],
+            )
+            .await
+            .unwrap());
+            assert_eq!(
+                testing::passkey_use(&db, "cred-1").await,
+                (4, 1, Some(NOW + 10))
+            );
+            let events: Vec<String> = testing::audit_events(&db, &t.id)
+                .await
+                .into_iter()
+                .map(|(e, ..)| e)
+                .collect();
+            assert_eq!(
+                events,
+                [
+                    testing::FIXTURE_EVENT,
+                    "passkey_added",
+                    "sign_in",
+                    "sign_in_failed"
+                ]
+            );
+
+            // A session for a user of another tenant is never created.
+            let beta = tenant(&db, "beta").await;
+            assert!(!create(&db, &beta.id, &session(&ada, "c"), None, vec![])
+                .await
+                .unwrap());
+            // Deleting a session ends it.
+            delete(&db, &t.id, &found.id_hash).await.unwrap();
+            testing::set_disabled(&db, &ada, false).await;
+            assert!(find(&db, &t.id, &s.id, NOW + 11).await.unwrap().is_none());
+        });
+    }
 }

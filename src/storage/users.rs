@@ -90,8 +90,6 @@ pub async fn username_or_email_taken(
         .is_some_and(|c| c.n > 0))
 }
 
-/// Applies a validated profile change. A username or email that another account holds is a
-/// conflict reported on that field.
 /// Refuses a username or email another user of the tenant holds (a friendly field error; the
 /// UNIQUE constraints still decide a race).
 async fn check_profile_free(
@@ -179,21 +177,32 @@ fn profile_statement(
 
 const TAKEN: &str = "That username or email address is already in use.";
 
-/// A person's own profile change (account page).
+/// A person's own profile change (account page); returns the user as it now is (`None` when
+/// the account is gone). A username or email another account holds is a field error on that
+/// field (a race lost to the UNIQUE constraints is a conflict).
 pub async fn update_profile(
     db: &Db,
     tenant_id: &str,
     user_id: &str,
     change: &crate::account::ProfileChange,
     now: i64,
-) -> Result<()> {
+) -> Result<Option<UserRow>> {
     check_profile_free(db, tenant_id, user_id, change).await?;
-    db.batch(vec![profile_statement(
-        db, tenant_id, user_id, change, now, None,
-    )?])
-    .await
-    .map_err(super::db::unique_violation(TAKEN))?;
-    Ok(())
+    let results = db
+        .batch(vec![
+            profile_statement(db, tenant_id, user_id, change, now, None)?,
+            find_statement(db, tenant_id, user_id)?,
+        ])
+        .await
+        .map_err(super::db::unique_violation(TAKEN))?;
+    super::db::first_row(&results[1])
+}
+
+fn find_statement(db: &Db, tenant_id: &str, user_id: &str) -> Result<Statement> {
+    db.statement(
+        &format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?1 AND id = ?2"),
+        params![tenant_id, user_id],
+    )
 }
 
 pub async fn find(db: &Db, tenant_id: &str, user_id: &str) -> Result<Option<UserRow>> {
@@ -302,16 +311,16 @@ pub enum SignUp {
 ///
 /// The user row is inserted only while the link is still unused and unexpired, so of two
 /// sign-ups racing for one link exactly one creates an account; the loser's passkey and
-/// session inserts find no user and write nothing. `session` is the new session's insert
-/// ([`super::sessions::insert_statement`], conditional on the user existing) and `audit` must
-/// be written only if that session was created ([`super::audit::When::SessionCreated`] with
-/// its id hash), so a sign-up that lost the race leaves no trace of an account.
+/// session inserts find no user and write nothing. `audit` must be written only if the new
+/// `session` was created ([`super::audit::When::SessionCreated`] with its id hash), so a
+/// sign-up that lost the race leaves no trace of an account. A username, email address or
+/// passkey already taken fails the whole batch: nothing is written and the link stays usable.
 pub async fn sign_up(
     db: &Db,
     tenant_id: &str,
     account: &NewSignup<'_>,
     passkey: &super::passkeys::NewPasskey<'_>,
-    session: Statement,
+    session: &super::sessions::NewSession,
     audit: Statement,
     now: i64,
 ) -> Result<SignUp> {
@@ -337,7 +346,7 @@ pub async fn sign_up(
             params![account.link_hash, tenant_id, now, account.id],
         )?,
         super::passkeys::insert_statement(db, tenant_id, account.id, passkey, now)?,
-        session,
+        super::sessions::insert_statement(db, tenant_id, session)?,
         audit,
     ];
     let results = db

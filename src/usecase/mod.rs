@@ -124,11 +124,16 @@ pub trait Signer {
         claims: &'a Value,
     ) -> LocalFuture<'a, Result<String>>;
 }
+pub mod account;
 pub mod api_keys;
+pub(crate) mod ceremony;
 pub mod clients;
 pub mod groups;
 pub mod maintenance;
+pub mod sessions;
 pub mod settings;
+pub mod signin;
+pub mod signup;
 pub mod tenants;
 pub mod userinfo;
 pub mod users;

@@ -6,17 +6,17 @@ use worker::Response;
 
 use super::pages::{brand, message, render};
 use crate::account::next::safe_next;
-use crate::account::{ProfileChange, ProfileInput};
+use crate::account::ProfileInput;
 use crate::error::{Error, Result};
 use crate::http::request::TenantRequest;
 use crate::http::respond::{json, redirect, set_header};
 use crate::http::session;
-use crate::storage::ceremonies::LinkPurpose;
-use crate::storage::{audit, ceremonies, passkeys, sessions, users};
 use crate::tenancy::SignupMode;
 use crate::ui::{
-    self, AccountPage, AccountUser, LoginPage, OneTimeLoginPage, PasskeyRow, SetupPage,
+    self, AccountPage, AccountUser, AppTile, LoginPage, OneTimeLoginPage, PasskeyRow, SetupPage,
 };
+use crate::usecase::signup::{self, SignUpLink};
+use crate::usecase::{account, sessions, signin};
 
 pub async fn login_page(req: TenantRequest<'_>) -> Result<Response> {
     let next = safe_next(req.incoming.query_param("next"), &req.issuer);
@@ -63,10 +63,7 @@ fn one_time_csrf(token: &str) -> String {
 /// `GET /login/code/<token>`: a page with a button. Only the POST consumes the link, so mail
 /// scanners that fetch links do not burn it.
 pub async fn one_time_login_page(req: TenantRequest<'_>, token: &str) -> Result<Response> {
-    let link = ceremonies::peek_token(req.app.db()?, &req.tenant.tenant.id, token, req.now)
-        .await?
-        .filter(|l| l.purpose == LinkPurpose::Login.as_str());
-    if link.is_none() {
+    if !signin::login_link_works(&req.ctx()?, token).await? {
         return Err(Error::NotFound(
             "This sign-in link has expired or was already used. It".into(),
         ));
@@ -94,38 +91,12 @@ pub async fn one_time_login(mut req: TenantRequest<'_>) -> Result<Response> {
             "This form has expired: open the link again.".into(),
         ));
     }
-    let db = req.app.db()?;
-    let tenant_id = req.tenant.tenant.id.clone();
-    let user_id = ceremonies::consume_login_link(db, &tenant_id, &token, req.now)
-        .await?
-        .ok_or_else(|| {
-            Error::BadRequest("This sign-in link has expired or was already used.".into())
-        })?;
-    let (session_id, insert, lifetime) = super::webauthn::start_session(&req, &user_id)?;
-    let created = db
-        .batch(vec![
-            insert,
-            audit::insert_when_statement(
-                db,
-                &tenant_id,
-                "sign_in",
-                Some(&user_id),
-                None,
-                &req.incoming.audit_origin(),
-                &serde_json::json!({ "method": "one_time_link" }),
-                req.now,
-                audit::When::SessionCreated(&crate::crypto::hash::secret_hash(&session_id)),
-            )?,
-        ])
-        .await?;
-    if crate::storage::db::changes(&created[0]) != 1 {
-        return Err(Error::Forbidden("This account is disabled.".into()));
-    }
+    let started = signin::with_login_link(&req.ctx()?, &token).await?;
     let mut resp = redirect("/account?welcome=1");
     set_header(
         &mut resp,
         "Set-Cookie",
-        &session::set_cookie(&req, &session_id, lifetime),
+        &session::set_cookie(&req, &started.id, started.max_age),
     );
     Ok(resp)
 }
@@ -136,13 +107,7 @@ pub async fn update_profile(mut req: TenantRequest<'_>) -> Result<Response> {
     let current = session::require(&req).await?;
     session::check_csrf(&current, req.incoming.header("x-csrf-token").as_deref())?;
     let input: ProfileInput = req.incoming.json().await?;
-    let change = ProfileChange::validate(&input, &req.tenant.tenant.settings.user_editable_fields)?;
-    let db = req.app.db()?;
-    let tenant_id = &req.tenant.tenant.id;
-    users::update_profile(db, tenant_id, &current.user.id, &change, req.now).await?;
-    let user = users::find(db, tenant_id, &current.user.id)
-        .await?
-        .ok_or(Error::Unauthenticated)?;
+    let user = account::update_profile(&req.ctx()?, &current, &input).await?;
     Ok(json(
         200,
         &serde_json::json!({
@@ -155,35 +120,30 @@ pub async fn update_profile(mut req: TenantRequest<'_>) -> Result<Response> {
     ))
 }
 
+/// `GET /setup/<token>`: the sign-up form of an invitation or the first-admin link.
 pub async fn setup_page(req: TenantRequest<'_>, token: &str) -> Result<Response> {
-    let link = ceremonies::peek_token(req.app.db()?, &req.tenant.tenant.id, token, req.now).await?;
-    match link {
-        Some(l)
-            if l.purpose == LinkPurpose::FirstAdmin.as_str()
-                || l.purpose == LinkPurpose::Invite.as_str() =>
-        {
-            let first_admin = l.purpose == LinkPurpose::FirstAdmin.as_str();
-            render(&SetupPage {
-                tenant: brand(&req),
-                asset_version: ui::asset_version(),
-                token: token.to_string(),
-                first_admin,
-                prefill_email: None,
-                heading: if first_admin {
-                    "Set up your admin account".into()
-                } else {
-                    "Create your account".into()
-                },
-                intro: format!(
-                    "You'll sign in to {} with a passkey: no password to remember.",
-                    req.tenant.tenant.display_name
-                ),
-            })
-        }
-        _ => Err(Error::NotFound(
+    let Some(link) = signup::sign_up_link(&req.ctx()?, token).await? else {
+        return Err(Error::NotFound(
             "This link has expired or was already used. It".into(),
-        )),
-    }
+        ));
+    };
+    let first_admin = link == SignUpLink::FirstAdmin;
+    render(&SetupPage {
+        tenant: brand(&req),
+        asset_version: ui::asset_version(),
+        token: token.to_string(),
+        first_admin,
+        prefill_email: None,
+        heading: if first_admin {
+            "Set up your admin account".into()
+        } else {
+            "Create your account".into()
+        },
+        intro: format!(
+            "You'll sign in to {} with a passkey: no password to remember.",
+            req.tenant.tenant.display_name
+        ),
+    })
 }
 
 fn date(ts: i64) -> String {
@@ -204,9 +164,7 @@ pub async fn account_page(req: TenantRequest<'_>) -> Result<Response> {
     let Some(current) = session::current(&req).await? else {
         return Ok(redirect("/login?next=/account"));
     };
-    let list =
-        passkeys::list_for_user(req.app.db()?, &req.tenant.tenant.id, &current.user.id).await?;
-    let apps = super::clients::launchable_apps(&req, &current.user.id).await?;
+    let overview = account::overview(&req.ctx()?, &current).await?;
     render(&AccountPage {
         tenant: brand(&req),
         asset_version: ui::asset_version(),
@@ -219,8 +177,9 @@ pub async fn account_page(req: TenantRequest<'_>) -> Result<Response> {
             is_admin: current.user.is_admin == 1,
         },
         editable_fields: req.tenant.tenant.settings.user_editable_fields.clone(),
-        show_second_passkey_nudge: list.len() < 2,
-        passkeys: list
+        show_second_passkey_nudge: overview.passkeys.len() < 2,
+        passkeys: overview
+            .passkeys
             .into_iter()
             .map(|p| PasskeyRow {
                 id: p.credential_id,
@@ -230,7 +189,16 @@ pub async fn account_page(req: TenantRequest<'_>) -> Result<Response> {
                 synced: p.backup_state == 1,
             })
             .collect(),
-        apps,
+        apps: overview
+            .apps
+            .into_iter()
+            .map(|a| AppTile {
+                initials: ui::initials(&a.name),
+                name: a.name,
+                launch_url: a.launch_url,
+                logo_url: None,
+            })
+            .collect(),
         csrf_token: session::csrf_token(&current),
         admin_url: (current.user.is_admin == 1).then(|| "/admin".to_string()),
     })
@@ -244,7 +212,7 @@ pub async fn logout(mut req: TenantRequest<'_>) -> Result<Response> {
             .find(|(k, _)| k == "csrf_token")
             .map(|(_, v)| v.as_str());
         session::check_csrf(&current, token)?;
-        sessions::delete(req.app.db()?, &req.tenant.tenant.id, &current.id_hash).await?;
+        sessions::sign_out(&req.ctx()?, &current).await?;
     }
     let mut resp = message(&req, "Signed out", "You are signed out.", Some("/login"))?;
     set_header(&mut resp, "Set-Cookie", &session::clear_cookie(&req));
@@ -256,43 +224,18 @@ struct RenameBody {
     name: String,
 }
 
-/// `POST /api/account/passkeys/{id}/rename` and `DELETE /api/account/passkeys/{id}`.
+/// `POST /api/account/passkeys/{id}/rename` and `DELETE /api/account/passkeys/{id}`
+/// (`?confirm_last=1` when the person accepted removing their only passkey).
 pub async fn passkey_api(mut req: TenantRequest<'_>, id: &str, delete: bool) -> Result<Response> {
     session::require_same_origin(&req)?;
     let current = session::require(&req).await?;
     session::check_csrf(&current, req.incoming.header("x-csrf-token").as_deref())?;
-    let db = req.app.db()?;
-    let tenant_id = req.tenant.tenant.id.clone();
     if delete {
-        let count = passkeys::list_for_user(db, &tenant_id, &current.user.id)
-            .await?
-            .len();
-        if count <= 1 && req.incoming.query_param("confirm_last") != Some("1") {
-            return Err(Error::Conflict(
-                "This is your only passkey: confirm that you want to delete it.".into(),
-            ));
-        }
-        // The person's own removal is audited like an admin's, in the same batch.
-        let audit = audit::insert_when_statement(
-            db,
-            &tenant_id,
-            "passkey_removed",
-            Some(&current.user.id),
-            None,
-            &req.incoming.audit_origin(),
-            &serde_json::json!({ "user_id": current.user.id, "credential_id": id, "by": "self" }),
-            req.now,
-            audit::When::PreviousChanged,
-        )?;
-        passkeys::delete(db, &tenant_id, &current.user.id, id, Some(audit))
-            .await?
-            .into_result()?;
+        let confirmed_last = req.incoming.query_param("confirm_last") == Some("1");
+        account::delete_passkey(&req.ctx()?, &current, id, confirmed_last).await?;
     } else {
         let body: RenameBody = req.incoming.json().await?;
-        let name = crate::account::passkey_name(&body.name)?;
-        if !passkeys::rename(db, &tenant_id, &current.user.id, id, &name).await? {
-            return Err(Error::NotFound("This passkey".into()));
-        }
+        account::rename_passkey(&req.ctx()?, &current, id, &body.name).await?;
     }
     Ok(json(200, &serde_json::json!({ "ok": true })))
 }

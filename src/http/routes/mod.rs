@@ -4,7 +4,6 @@
 pub mod account;
 pub mod admin;
 pub mod assets;
-pub mod clients;
 pub mod discovery;
 pub mod maintenance;
 pub mod oidc;

@@ -144,3 +144,8 @@ impl crate::usecase::KeyMaker for TestKeyMaker {
         Box::pin(std::future::ready(Ok(key)))
     }
 }
+
+pub use crate::storage::inspection::*;
+
+mod requests;
+pub use requests::*;

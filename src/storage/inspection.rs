@@ -1,0 +1,75 @@
+//! Test-only reads and pokes at the database that no operation offers (a user disabled
+//! without the sign-out an admin's change makes, row counts, a passkey's counters), so tests
+//! can check what operations left behind. Compiled only for tests; SQL stays in storage.
+
+use super::db::Db;
+
+/// Disables or re-enables a user directly (no sign-out, unlike the admin update), so tests can
+/// see what other operations make of a disabled account's rows.
+pub async fn set_disabled(db: &Db, user_id: &str, disabled: bool) {
+    db.run(
+        "UPDATE users SET disabled = ?2 WHERE id = ?1",
+        crate::params![user_id, disabled],
+    )
+    .await
+    .expect("user updated");
+}
+
+/// The number of rows of `table` (one of ours) in the tenant.
+pub async fn count_rows(db: &Db, table: &str, tenant_id: &str) -> i64 {
+    #[derive(serde::Deserialize)]
+    struct N {
+        n: i64,
+    }
+    db.first::<N>(
+        &format!("SELECT COUNT(*) AS n FROM {table} WHERE tenant_id = ?1"),
+        crate::params![tenant_id],
+    )
+    .await
+    .expect("count")
+    .map_or(0, |r| r.n)
+}
+
+/// The tenant's audit entries, oldest first, as (event, user id, details).
+pub async fn audit_events(
+    db: &Db,
+    tenant_id: &str,
+) -> Vec<(String, Option<String>, serde_json::Value)> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        event: String,
+        user_id: Option<String>,
+        details: String,
+    }
+    db.all::<Row>(
+        "SELECT event, user_id, details FROM audit_logs WHERE tenant_id = ?1 ORDER BY rowid",
+        crate::params![tenant_id],
+    )
+    .await
+    .expect("audit entries")
+    .into_iter()
+    .map(|r| {
+        let details = serde_json::from_str(&r.details).expect("details are JSON");
+        (r.event, r.user_id, details)
+    })
+    .collect()
+}
+
+/// A stored passkey's counter, backup state and last use.
+pub async fn passkey_use(db: &Db, credential_id: &str) -> (i64, i64, Option<i64>) {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        sign_count: i64,
+        backup_state: i64,
+        last_used_at: Option<i64>,
+    }
+    let r = db
+        .first::<Row>(
+            "SELECT sign_count, backup_state, last_used_at FROM passkeys WHERE credential_id = ?1",
+            crate::params![credential_id],
+        )
+        .await
+        .expect("passkey read")
+        .expect("the passkey exists");
+    (r.sign_count, r.backup_state, r.last_used_at)
+}

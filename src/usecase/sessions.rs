@@ -1,0 +1,187 @@
+//! Browser sessions: finding the one a cookie names, starting one (every way of signing in
+//! ends here: a passkey, a one-time link, a sign-up) and ending it.
+//!
+//! The cookie holds a random 256-bit id (43 base64url characters); the database holds only
+//! its hash, so a database leak does not yield live sessions.
+
+use super::Ctx;
+use crate::crypto::random;
+use crate::error::Result;
+use crate::storage::sessions::{self, NewSession, SessionWithUser};
+
+/// A session that was just created: what the HTTP layer puts in the cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Started {
+    /// The cookie's value.
+    pub id: String,
+    /// Seconds the session lives (the cookie's Max-Age).
+    pub max_age: i64,
+}
+
+/// The live session a cookie value names, with its enabled user; `None` for a missing or
+/// malformed value, an unknown, expired or ended session, or a disabled account.
+pub async fn current(ctx: &Ctx<'_>, cookie: Option<&str>) -> Result<Option<SessionWithUser>> {
+    match cookie {
+        Some(id) if id.len() == 43 => sessions::find(ctx.db, ctx.tenant_id(), id, ctx.now).await,
+        _ => Ok(None),
+    }
+}
+
+/// A new session for `user_id`, living as long as the tenant's settings say, from where the
+/// request came; to be created by a storage operation together with what it records.
+pub(crate) fn new_session(ctx: &Ctx<'_>, user_id: &str) -> NewSession {
+    NewSession {
+        id: random::token(),
+        user_id: user_id.to_string(),
+        created_at: ctx.now,
+        expires_at: ctx.now + lifetime(ctx),
+        ip: ctx.origin.ip.clone(),
+        user_agent: ctx.origin.user_agent.clone(),
+    }
+}
+
+fn lifetime(ctx: &Ctx<'_>) -> i64 {
+    ctx.tenant.tenant.settings.session_lifetime_secs as i64
+}
+
+/// What the HTTP layer needs of a session created from [`new_session`].
+pub(crate) fn started(ctx: &Ctx<'_>, session: NewSession) -> Started {
+    Started {
+        id: session.id,
+        max_age: lifetime(ctx),
+    }
+}
+
+/// Signs out of this session (other browsers of the same person stay signed in).
+pub async fn sign_out(ctx: &Ctx<'_>, session: &SessionWithUser) -> Result<()> {
+    sessions::delete(ctx.db, ctx.tenant_id(), &session.id_hash).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{self, db, run, tenant, user, NOW};
+    use crate::testing::{ctx as ctx_for, snapshot};
+
+    #[test]
+    fn a_session_lives_until_it_expires_and_only_for_an_enabled_user() {
+        let db = db();
+        run(async {
+            let t = tenant(&db, "acme").await;
+            let ada = user(&db, &t.id, "ada", false).await;
+            let snap = snapshot(&t);
+            let ctx = ctx_for(&db, &snap, NOW);
+            let session = new_session(&ctx, &ada);
+            assert!(sessions::create(&db, &t.id, &session, None, vec![])
+                .await
+                .unwrap());
+            let started = started(&ctx, session);
+            assert_eq!(
+                started.max_age,
+                snap.tenant.settings.session_lifetime_secs as i64
+            );
+            let found = current(&ctx, Some(&started.id)).await.unwrap().unwrap();
+            assert_eq!(found.user.id, ada);
+            assert_eq!(found.auth_time, NOW);
+            assert_eq!(found.expires_at, NOW + started.max_age);
+
+            // Malformed and unknown values find nothing (and a malformed one costs no query).
+            let trips = db.round_trips();
+            assert!(current(&ctx, Some("short")).await.unwrap().is_none());
+            assert!(current(&ctx, None).await.unwrap().is_none());
+            assert_eq!(db.round_trips(), trips);
+            assert!(current(&ctx, Some(&random::token()))
+                .await
+                .unwrap()
+                .is_none());
+
+            // Another tenant does not know it.
+            let beta = tenant(&db, "beta").await;
+            let beta_snap = snapshot(&beta);
+            let beta_ctx = ctx_for(&db, &beta_snap, NOW);
+            assert!(current(&beta_ctx, Some(&started.id))
+                .await
+                .unwrap()
+                .is_none());
+
+            // The last second it lives, and the first it does not.
+            let end = NOW + started.max_age;
+            let before_end = ctx_for(&db, &snap, end - 1);
+            assert!(current(&before_end, Some(&started.id))
+                .await
+                .unwrap()
+                .is_some());
+            let at_end = ctx_for(&db, &snap, end);
+            assert!(current(&at_end, Some(&started.id)).await.unwrap().is_none());
+
+            // A disabled account's session finds nothing, and comes back with the account.
+            testing::set_disabled(&db, &ada, true).await;
+            assert!(current(&ctx, Some(&started.id)).await.unwrap().is_none());
+            testing::set_disabled(&db, &ada, false).await;
+            assert!(current(&ctx, Some(&started.id)).await.unwrap().is_some());
+        });
+    }
+
+    #[test]
+    fn a_disabled_account_gets_no_session() {
+        let db = db();
+        run(async {
+            let t = tenant(&db, "acme").await;
+            let ada = user(&db, &t.id, "ada", false).await;
+            testing::set_disabled(&db, &ada, true).await;
+            let snap = snapshot(&t);
+            let ctx = ctx_for(&db, &snap, NOW);
+            let session = new_session(&ctx, &ada);
+            assert!(!sessions::create(&db, &t.id, &session, None, vec![])
+                .await
+                .unwrap());
+            assert_eq!(testing::count_rows(&db, "sessions", &t.id).await, 0);
+        });
+    }
+
+    #[test]
+    fn signing_out_ends_this_session_only_and_everywhere_ends_them_all() {
+        let db = db();
+        run(async {
+            let t = tenant(&db, "acme").await;
+            let ada = user(&db, &t.id, "ada", false).await;
+            let bob = user(&db, &t.id, "bob", false).await;
+            let snap = snapshot(&t);
+            let ctx = ctx_for(&db, &snap, NOW);
+            let mut ids = Vec::new();
+            for who in [&ada, &ada, &bob] {
+                let session = new_session(&ctx, who);
+                assert!(sessions::create(&db, &t.id, &session, None, vec![])
+                    .await
+                    .unwrap());
+                ids.push(session.id);
+            }
+            let laptop = current(&ctx, Some(&ids[0])).await.unwrap().unwrap();
+            sign_out(&ctx, &laptop).await.unwrap();
+            assert!(current(&ctx, Some(&ids[0])).await.unwrap().is_none());
+            assert!(current(&ctx, Some(&ids[1])).await.unwrap().is_some());
+
+            // Everywhere (the admin API's sign-out, and disabling an account).
+            let admin = crate::testing::admin_ctx(&db, &t.id, crate::usecase::Actor::Operator);
+            crate::usecase::users::sign_out_everywhere(&admin, &ada)
+                .await
+                .unwrap();
+            assert!(current(&ctx, Some(&ids[1])).await.unwrap().is_none());
+            assert!(
+                current(&ctx, Some(&ids[2])).await.unwrap().is_some(),
+                "another user's session stays"
+            );
+            assert_eq!(
+                crate::storage::users::sessions_of(&db, &t.id, &bob, NOW)
+                    .await
+                    .unwrap()
+                    .len(),
+                1
+            );
+            assert!(crate::storage::users::sessions_of(&db, &t.id, &ada, NOW)
+                .await
+                .unwrap()
+                .is_empty());
+        });
+    }
+}
