@@ -26,3 +26,19 @@ pub async fn sign_jwt(
     app.record_sign_ms(crate::platform::clock::now_ms() - start);
     Ok(jws::compact(&input, &signature))
 }
+
+/// The use cases' [`Signer`](crate::usecase::Signer) in the Worker: WebCrypto, with the key
+/// unsealed under the master key.
+pub struct WebCryptoSigner<'a>(pub &'a App);
+
+impl crate::usecase::Signer for WebCryptoSigner<'_> {
+    fn sign_jwt<'a>(
+        &'a self,
+        tenant: &'a TenantSnapshot,
+        alg: SigningAlg,
+        typ: &'a str,
+        claims: &'a Value,
+    ) -> crate::storage::backend::LocalFuture<'a, Result<String>> {
+        Box::pin(sign_jwt(self.0, tenant, alg, typ, claims))
+    }
+}

@@ -83,3 +83,97 @@ pub fn client_input(name: &str) -> ClientInput {
         ..ClientInput::default()
     }
 }
+
+// ---- OpenID Provider fixtures (authorize, token, end-session, introspection, revocation) ----
+
+/// A client of the tenant created as an admin would: confidential with `secret`, or public
+/// (PKCE required) when `secret` is `None`.
+pub async fn client(
+    db: &Db,
+    tenant_id: &str,
+    input: &ClientInput,
+    secret: Option<&str>,
+) -> crate::oidc::client::Client {
+    let id = format!("client-{}", input.name);
+    let mut input = input.clone();
+    input.is_public = secret.is_none();
+    let alg = input.validate().expect("a valid client input");
+    let hash = secret.map(crate::crypto::hash::secret_hash);
+    let mode = super::clients::SaveMode::Create {
+        secret_hash: hash.as_deref(),
+    };
+    super::clients::save(db, tenant_id, &id, &input, alg, NOW, mode, None)
+        .await
+        .expect("client saved");
+    super::clients::find_client(db, tenant_id, &id)
+        .await
+        .expect("client read")
+        .expect("client exists")
+}
+
+/// A group of the tenant with these members; returns its id.
+pub async fn group(db: &Db, tenant_id: &str, name: &str, members: &[String]) -> String {
+    let id = format!("group-{name}");
+    let audit = || {
+        super::audit::insert_statement(
+            db,
+            tenant_id,
+            "group_changed",
+            None,
+            None,
+            &Origin::default(),
+            &serde_json::json!({}),
+            NOW,
+        )
+        .expect("audit statement")
+    };
+    let group = super::groups::NewGroup {
+        id: &id,
+        name,
+        friendly_name: name,
+        custom_claims: &serde_json::Map::new(),
+    };
+    super::groups::create(db, tenant_id, &group, NOW, audit())
+        .await
+        .expect("group created");
+    super::groups::set_members(db, tenant_id, &id, members, audit())
+        .await
+        .expect("members set");
+    id
+}
+
+/// A signed-in session of the user, created at `now` for an hour; returns the cookie value.
+pub async fn session(db: &Db, tenant_id: &str, user_id: &str, now: i64) -> String {
+    let cookie = crate::crypto::random::token();
+    let insert = super::sessions::insert_statement(
+        db,
+        tenant_id,
+        &cookie,
+        user_id,
+        now,
+        now + 3600,
+        None,
+        None,
+    )
+    .expect("session statement");
+    db.batch(vec![insert]).await.expect("session created");
+    cookie
+}
+
+/// A grant as stored, for assertions about what a request left behind.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct GrantState {
+    pub id: String,
+    pub client_id: String,
+    pub revoked_at: Option<i64>,
+}
+
+/// Every grant of the tenant, oldest first (no operation lists grants: tests read them here).
+pub async fn grants(db: &Db, tenant_id: &str) -> Vec<GrantState> {
+    db.all(
+        "SELECT id, client_id, revoked_at FROM grants WHERE tenant_id = ?1 ORDER BY created_at, id",
+        crate::params![tenant_id],
+    )
+    .await
+    .expect("grants read")
+}

@@ -46,4 +46,12 @@ pub trait Signer {
         claims: &'a Value,
     ) -> LocalFuture<'a, Result<String>>;
 }
+pub mod authorize;
+pub mod client_auth;
+pub mod end_session;
+pub mod introspection;
+pub mod revocation;
+#[cfg(test)]
+pub mod testing;
+pub mod token;
 pub mod userinfo;
