@@ -425,3 +425,109 @@ pub async fn end_session(db: &Db, e: &SessionEnd<'_>) -> Result<()> {
     .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::hash::secret_hash;
+    use crate::storage::testing::{self, run, NOW};
+    use crate::usecase::testing::issued;
+
+    /// A rotation of `old` to a fresh successor at `now`.
+    fn rotation<'a>(
+        tenant_id: &'a str,
+        old_hash: &'a str,
+        grant_id: &'a str,
+        now: i64,
+    ) -> Rotation<'a> {
+        Rotation {
+            tenant_id,
+            old_hash,
+            grant_id,
+            scope: "openid",
+            now,
+            grace_secs: 10,
+            access_token_hash: secret_hash(&random::token()),
+            access_expires_at: now + 3600,
+            refresh_token_hash: secret_hash(&random::token()),
+            refresh_expires_at: now + 7200,
+        }
+    }
+
+    #[test]
+    fn a_rotation_for_a_disabled_user_changes_nothing() {
+        let db = testing::db();
+        run(async {
+            let (t, app, tokens) = issued(&db).await;
+            let tid = t.tenant.id.as_str();
+            let old = secret_hash(tokens.refresh_token.as_deref().unwrap());
+            let lookup = find_refresh(&db, tid, &app.id, &old).await.unwrap();
+            let token = lookup.token.unwrap();
+            db.run(
+                "UPDATE users SET disabled = 1 WHERE id = 'user-alice'",
+                vec![],
+            )
+            .await
+            .unwrap();
+            let r = rotation(tid, &old, &token.grant_id, NOW + 1);
+            assert!(matches!(
+                rotate_refresh(&db, &r).await.unwrap(),
+                RotationOutcome::NoAccess
+            ));
+            let after = find_refresh(&db, tid, &app.id, &old)
+                .await
+                .unwrap()
+                .token
+                .unwrap();
+            assert_eq!(after.used_at, None, "the token is not burned");
+            assert!(find_live_refresh(&db, tid, &r.refresh_token_hash, NOW)
+                .await
+                .unwrap()
+                .is_none());
+        });
+    }
+
+    #[test]
+    fn a_second_rotation_to_another_successor_loses() {
+        let db = testing::db();
+        run(async {
+            let (t, app, tokens) = issued(&db).await;
+            let tid = t.tenant.id.as_str();
+            let old = secret_hash(tokens.refresh_token.as_deref().unwrap());
+            let grant = find_refresh(&db, tid, &app.id, &old)
+                .await
+                .unwrap()
+                .token
+                .unwrap()
+                .grant_id;
+            let first = rotation(tid, &old, &grant, NOW + 1);
+            assert!(
+                matches!(rotate_refresh(&db, &first).await.unwrap(), RotationOutcome::Issued(u) if u.sub == "user-alice")
+            );
+            let second = rotation(tid, &old, &grant, NOW + 2);
+            assert!(matches!(
+                rotate_refresh(&db, &second).await.unwrap(),
+                RotationOutcome::Lost
+            ));
+            assert!(
+                find_live_refresh(&db, tid, &first.refresh_token_hash, NOW + 2)
+                    .await
+                    .unwrap()
+                    .is_some()
+            );
+            assert!(
+                find_live_refresh(&db, tid, &second.refresh_token_hash, NOW + 2)
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+            assert!(
+                find_access_token(&db, tid, &second.access_token_hash, NOW + 2)
+                    .await
+                    .unwrap()
+                    .token
+                    .is_none()
+            );
+        });
+    }
+}

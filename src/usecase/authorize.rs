@@ -333,3 +333,253 @@ async fn park(
     .await?;
     Ok(id)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::db::Db;
+    use crate::storage::testing::{self, run, user, NOW};
+    use crate::tenancy::TenantSnapshot;
+    use crate::usecase::testing::{authorize_params, browser, ctx, tenant, BROWSER, SECRET};
+
+    fn param<'a>(r: &'a AuthorizationResponse, name: &str) -> Option<&'a str> {
+        r.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    async fn setup(db: &Db, consent: bool) -> (TenantSnapshot, Client, String) {
+        let t = tenant(db).await;
+        let alice = user(db, &t.tenant.id, "alice", false).await;
+        let mut input = testing::client_input("app");
+        input.require_consent = consent;
+        let app = testing::client(db, &t.tenant.id, &input, Some(SECRET)).await;
+        let session = testing::session(db, &t.tenant.id, &alice, NOW).await;
+        (t, app, session)
+    }
+
+    /// The stored consent of alice for the client, read through the authorize lookup.
+    async fn consented(
+        db: &Db,
+        t: &TenantSnapshot,
+        client: &Client,
+        session: &str,
+    ) -> Option<String> {
+        let q = FactsQuery {
+            client_id: Some(&client.id),
+            interaction: None,
+            session: Some(session),
+        };
+        let facts = interactions::authorize_facts(db, &t.tenant.id, &q, NOW)
+            .await
+            .unwrap();
+        facts.access.unwrap().consented_scope
+    }
+
+    #[test]
+    fn consent_is_asked_saved_with_the_code_and_reused() {
+        let db = testing::db();
+        run(async {
+            let (t, app, session) = setup(&db, true).await;
+            let c = ctx(&db, &t, NOW);
+            let pairs = authorize_params(&app, &[("state", "s1")]);
+            let Outcome::Consent(prompt) = authorize(&c, &pairs, browser(&session)).await.unwrap()
+            else {
+                panic!("consent first");
+            };
+            assert_eq!(prompt.client_name, "app");
+            assert_eq!(prompt.scope.to_string(), "openid profile email");
+            assert_eq!(consented(&db, &t, &app, &session).await, None);
+            let outcome = consent(
+                &c,
+                &prompt.interaction_id,
+                Decision::Allow,
+                browser(&session),
+            )
+            .await
+            .unwrap();
+            let Outcome::Respond(r) = outcome else {
+                panic!("a code after consent")
+            };
+            assert!(param(&r, "code").is_some());
+            assert_eq!(param(&r, "state"), Some("s1"));
+            assert_eq!(
+                consented(&db, &t, &app, &session).await.as_deref(),
+                Some("openid profile email")
+            );
+            // The interaction is finished: it cannot be replayed.
+            assert!(matches!(
+                resume(&c, &prompt.interaction_id, browser(&session))
+                    .await
+                    .unwrap(),
+                Outcome::Expired
+            ));
+            // The next request for the same (or fewer) scopes goes straight through.
+            let again = authorize_params(&app, &[]);
+            let Outcome::Respond(r) = authorize(&c, &again, browser(&session)).await.unwrap()
+            else {
+                panic!("no second consent");
+            };
+            assert!(param(&r, "code").is_some());
+        });
+    }
+
+    #[test]
+    fn a_denied_consent_answers_access_denied_and_ends_the_interaction() {
+        let db = testing::db();
+        run(async {
+            let (t, app, session) = setup(&db, true).await;
+            let c = ctx(&db, &t, NOW);
+            let pairs = authorize_params(&app, &[]);
+            let Outcome::Consent(prompt) = authorize(&c, &pairs, browser(&session)).await.unwrap()
+            else {
+                panic!("consent first");
+            };
+            let Outcome::Respond(r) = consent(
+                &c,
+                &prompt.interaction_id,
+                Decision::Deny,
+                browser(&session),
+            )
+            .await
+            .unwrap() else {
+                panic!("an error to the client");
+            };
+            assert_eq!(param(&r, "error"), Some("access_denied"));
+            assert_eq!(param(&r, "iss"), Some(crate::usecase::testing::ISSUER));
+            assert!(matches!(
+                consent(
+                    &c,
+                    &prompt.interaction_id,
+                    Decision::Allow,
+                    browser(&session)
+                )
+                .await
+                .unwrap(),
+                Outcome::Expired
+            ));
+            assert_eq!(consented(&db, &t, &app, &session).await, None);
+        });
+    }
+
+    #[test]
+    fn without_a_session_the_request_is_parked_for_this_browser_only() {
+        let db = testing::db();
+        run(async {
+            let (t, app, session) = setup(&db, false).await;
+            let c = ctx(&db, &t, NOW);
+            let pairs = authorize_params(&app, &[]);
+            let anonymous = Browser {
+                session: None,
+                id: BROWSER,
+            };
+            let outcome = authorize(&c, &pairs, anonymous).await.unwrap();
+            assert!(outcome.parks());
+            let Outcome::Login { interaction_id } = outcome else {
+                panic!("sign in first")
+            };
+            let elsewhere = Browser {
+                session: Some(&session),
+                id: "another-browser",
+            };
+            assert!(matches!(
+                resume(&c, &interaction_id, elsewhere).await.unwrap(),
+                Outcome::Expired
+            ));
+            // Signed in since: prompt-free requests resume to a code.
+            let Outcome::Respond(r) = resume(&c, &interaction_id, browser(&session))
+                .await
+                .unwrap()
+            else {
+                panic!("a code after sign-in");
+            };
+            assert!(param(&r, "code").is_some());
+            let later = ctx(&db, &t, NOW + interactions::INTERACTION_TTL);
+            let Outcome::Login { interaction_id } =
+                authorize(&later, &pairs, anonymous).await.unwrap()
+            else {
+                panic!("sign in first");
+            };
+            let expired = ctx(&db, &t, NOW + 2 * interactions::INTERACTION_TTL);
+            assert!(matches!(
+                resume(&expired, &interaction_id, browser(&session))
+                    .await
+                    .unwrap(),
+                Outcome::Expired
+            ));
+        });
+    }
+
+    #[test]
+    fn prompt_none_without_a_session_answers_login_required() {
+        let db = testing::db();
+        run(async {
+            let (t, app, _) = setup(&db, false).await;
+            let c = ctx(&db, &t, NOW);
+            let pairs = authorize_params(&app, &[("prompt", "none")]);
+            let anonymous = Browser {
+                session: None,
+                id: BROWSER,
+            };
+            let Outcome::Respond(r) = authorize(&c, &pairs, anonymous).await.unwrap() else {
+                panic!("an error to the client");
+            };
+            assert_eq!(param(&r, "error"), Some("login_required"));
+        });
+    }
+
+    #[test]
+    fn a_user_outside_the_clients_groups_is_told_so() {
+        let db = testing::db();
+        run(async {
+            let t = tenant(&db).await;
+            let alice = user(&db, &t.tenant.id, "alice", false).await;
+            testing::group(&db, &t.tenant.id, "staff", &[]).await;
+            let mut input = testing::client_input("app");
+            input.allowed_user_groups = vec!["staff".into()];
+            let app = testing::client(&db, &t.tenant.id, &input, Some(SECRET)).await;
+            let session = testing::session(&db, &t.tenant.id, &alice, NOW).await;
+            let c = ctx(&db, &t, NOW);
+            let outcome = authorize(&c, &authorize_params(&app, &[]), browser(&session))
+                .await
+                .unwrap();
+            assert!(
+                matches!(outcome, Outcome::NoAccess { ref client_name } if client_name == "app")
+            );
+        });
+    }
+
+    #[test]
+    fn untrusted_targets_stop_on_a_page() {
+        let db = testing::db();
+        run(async {
+            let (t, app, session) = setup(&db, false).await;
+            let c = ctx(&db, &t, NOW);
+            let mut unknown = app.clone();
+            unknown.id = "no-such-client".into();
+            let mut elsewhere = app.clone();
+            elsewhere.redirect_uris = vec!["https://evil.example.com/cb".into()];
+            for client in [&unknown, &elsewhere] {
+                let outcome = authorize(&c, &authorize_params(client, &[]), browser(&session))
+                    .await
+                    .unwrap();
+                assert!(
+                    matches!(outcome, Outcome::Stop { status: 400, .. }),
+                    "{outcome:?}"
+                );
+            }
+            // A bad parameter once the target is trusted goes back to the client.
+            let Outcome::Respond(r) = authorize(
+                &c,
+                &authorize_params(&app, &[("response_mode", "fragment")]),
+                browser(&session),
+            )
+            .await
+            .unwrap() else {
+                panic!("an error to the client");
+            };
+            assert!(param(&r, "error").is_some());
+        });
+    }
+}
