@@ -204,9 +204,11 @@ mod tests {
         run(async {
             let s = signed_in(&db).await;
             let c = ctx(&db, &s.t, NOW);
-            let mut forged = s.id_token.clone();
-            forged.pop();
-            forged.push('A');
+            // One signature character changed (not the last: it carries only two bits).
+            let mut forged: Vec<char> = s.id_token.chars().collect();
+            let i = forged.len() - 10;
+            forged[i] = if forged[i] == 'A' { 'B' } else { 'A' };
+            let forged: String = forged.into_iter().collect();
             for (hint, uri) in [
                 (forged.as_str(), BYE),
                 (s.id_token.as_str(), "https://evil.example.com/"),
