@@ -51,10 +51,53 @@ pub enum Error {
     /// A database failure no operation expected (a UNIQUE conflict an operation expects is
     /// mapped to [`Error::Conflict`] or a field error there): logged, shown as a generic error.
     #[error("storage: {0}")]
-    Storage(crate::storage::db::StorageError),
+    Storage(StorageError),
     /// Crypto or platform failure: logged, shown to users as a generic error.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// A database failure, classified once (by the storage layer's backends) so no caller
+/// searches error text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageError {
+    pub kind: StorageFailure,
+    /// The backend's message: logged, never sent.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageFailure {
+    /// A UNIQUE or PRIMARY KEY constraint refused the write (a name or slug already taken).
+    Unique,
+    /// Any other constraint (FOREIGN KEY, CHECK, NOT NULL): a bug or a row deleted meanwhile.
+    Constraint,
+    /// The statement, the binding or the database failed.
+    Failed,
+}
+
+impl StorageError {
+    /// Classifies a backend's error message. Both D1 and SQLite report constraint failures in
+    /// SQLite's words ("UNIQUE constraint failed: users.email").
+    pub fn classify(reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        let kind = if reason.contains("UNIQUE constraint failed")
+            || reason.contains("PRIMARY KEY constraint failed")
+        {
+            StorageFailure::Unique
+        } else if reason.contains("constraint failed") {
+            StorageFailure::Constraint
+        } else {
+            StorageFailure::Failed
+        };
+        Self { kind, reason }
+    }
+}
+
+impl std::fmt::Display for StorageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}: {}", self.kind, self.reason)
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

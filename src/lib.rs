@@ -9,6 +9,8 @@
 //!   - [`crypto`]: randomness, hashing, key envelopes, JWK/JWS assembly
 //!   - [`account`], [`admin`]: what users and admins may submit, validated; client presets
 //!   - [`ui`]: server-rendered pages (askama templates from `ui/templates`)
+//!   - [`route_table`]: every endpoint as data (host, methods, path, caller, error style, CORS,
+//!     rate limit, OpenAPI description); the router and the OpenAPI document read it
 //! * a thin Workers layer, compiled only for `wasm32`:
 //!   - [`storage`]: D1 and KV repositories, the only place SQL is written (its binding-free
 //!     part, the scheduled cleanup's SQL, also compiles natively so it is tested against the
@@ -24,8 +26,11 @@ pub mod crypto;
 pub mod error;
 pub mod oidc;
 pub mod passkey;
+pub mod route_table;
 pub mod storage;
 pub mod tenancy;
+#[cfg(test)]
+pub mod testing;
 pub mod ui;
 pub mod usecase;
 pub mod validation;

@@ -1,288 +1,11 @@
-//! The admin REST API's route table and its OpenAPI 3.1 document (`GET /api/openapi.json`).
-//! The end-to-end tests walk this table: every documented route must exist, refuse other
-//! tenants' keys, and find nothing of another tenant.
+//! The admin REST API's OpenAPI 3.1 document (`GET /api/openapi.json`), derived from the
+//! routes of [`crate::route_table`] that carry an [`ApiDoc`]. The end-to-end tests walk this
+//! document: every documented route must exist, refuse other tenants' keys, and find nothing
+//! of another tenant.
 
 use serde_json::{json, Map, Value};
 
-/// One route of the admin API. `{id}`-style segments are path parameters.
-#[derive(Debug, Clone, Copy)]
-pub struct ApiRoute {
-    pub method: &'static str,
-    pub path: &'static str,
-    pub tag: &'static str,
-    pub summary: &'static str,
-    /// The request body's schema (a key of [`schemas`]), if it takes one.
-    pub body: Option<&'static str>,
-    /// Paged list (`page`, `limit`) with these extra query parameters.
-    pub query: &'static [&'static str],
-}
-
-const fn route(
-    method: &'static str,
-    path: &'static str,
-    tag: &'static str,
-    summary: &'static str,
-    body: Option<&'static str>,
-) -> ApiRoute {
-    ApiRoute {
-        method,
-        path,
-        tag,
-        summary,
-        body,
-        query: &[],
-    }
-}
-
-pub const ROUTES: [ApiRoute; 34] = [
-    ApiRoute {
-        query: &["search", "page", "limit"],
-        ..route(
-            "get",
-            "/api/users",
-            "Users",
-            "List users (search, paged)",
-            None,
-        )
-    },
-    route(
-        "post",
-        "/api/users",
-        "Users",
-        "Create a user (without a passkey: send a one-time login link)",
-        Some("UserInput"),
-    ),
-    route(
-        "get",
-        "/api/users/{id}",
-        "Users",
-        "A user with groups and passkeys",
-        None,
-    ),
-    route(
-        "put",
-        "/api/users/{id}",
-        "Users",
-        "Edit, disable, make admin, set custom claims (left-out fields stay)",
-        Some("UserInput"),
-    ),
-    route(
-        "delete",
-        "/api/users/{id}",
-        "Users",
-        "Delete a user with passkeys, sessions, memberships and tokens",
-        None,
-    ),
-    route(
-        "put",
-        "/api/users/{id}/user-groups",
-        "Users",
-        "Set the user's groups",
-        Some("GroupIds"),
-    ),
-    route(
-        "get",
-        "/api/users/{id}/sessions",
-        "Users",
-        "The user's live browser sessions (IP, browser, times)",
-        None,
-    ),
-    route(
-        "delete",
-        "/api/users/{id}/sessions",
-        "Users",
-        "Sign the user out everywhere and revoke their tokens",
-        None,
-    ),
-    route(
-        "delete",
-        "/api/users/{id}/passkeys/{credential_id}",
-        "Users",
-        "Remove a passkey",
-        None,
-    ),
-    route(
-        "post",
-        "/api/users/{id}/one-time-access-token",
-        "Users",
-        "A one-time login link (recovery, first sign-in)",
-        Some("LinkInput"),
-    ),
-    route(
-        "post",
-        "/api/signup-tokens",
-        "Users",
-        "An invitation link that creates one account",
-        Some("LinkInput"),
-    ),
-    route(
-        "put",
-        "/api/custom-claims/user/{id}",
-        "Custom claims",
-        "Replace a user's custom claims",
-        Some("CustomClaims"),
-    ),
-    route(
-        "put",
-        "/api/custom-claims/user-group/{id}",
-        "Custom claims",
-        "Replace a group's custom claims",
-        Some("CustomClaims"),
-    ),
-    ApiRoute {
-        query: &["search", "page", "limit"],
-        ..route(
-            "get",
-            "/api/user-groups",
-            "Groups",
-            "List groups (search; all of them unless a page is asked for)",
-            None,
-        )
-    },
-    route(
-        "post",
-        "/api/user-groups",
-        "Groups",
-        "Create a group",
-        Some("GroupInput"),
-    ),
-    route(
-        "get",
-        "/api/user-groups/{id}",
-        "Groups",
-        "A group with members and the clients restricted to it",
-        None,
-    ),
-    route(
-        "put",
-        "/api/user-groups/{id}",
-        "Groups",
-        "Rename a group or set its custom claims",
-        Some("GroupInput"),
-    ),
-    route(
-        "delete",
-        "/api/user-groups/{id}",
-        "Groups",
-        "Delete a group (refused while a client is restricted to it alone)",
-        None,
-    ),
-    route(
-        "put",
-        "/api/user-groups/{id}/users",
-        "Groups",
-        "Set the members",
-        Some("UserIds"),
-    ),
-    route(
-        "get",
-        "/api/oidc/clients",
-        "OIDC clients",
-        "List clients",
-        None,
-    ),
-    route(
-        "post",
-        "/api/oidc/clients",
-        "OIDC clients",
-        "Create a client (the secret is in the response, once)",
-        Some("ClientInput"),
-    ),
-    route(
-        "get",
-        "/api/oidc/clients/{id}",
-        "OIDC clients",
-        "A client, with its preset's setup values",
-        None,
-    ),
-    route(
-        "put",
-        "/api/oidc/clients/{id}",
-        "OIDC clients",
-        "Replace a client's settings",
-        Some("ClientInput"),
-    ),
-    route(
-        "delete",
-        "/api/oidc/clients/{id}",
-        "OIDC clients",
-        "Delete a client and revoke its tokens",
-        None,
-    ),
-    route(
-        "post",
-        "/api/oidc/clients/{id}/secret",
-        "OIDC clients",
-        "Generate a new secret (the old one stops working)",
-        None,
-    ),
-    route(
-        "get",
-        "/api/oidc/client-presets",
-        "OIDC clients",
-        "Presets for common apps and this tenant's endpoint URLs",
-        None,
-    ),
-    route(
-        "post",
-        "/api/oidc/client-presets/{preset}",
-        "OIDC clients",
-        "Create a client from a preset; returns what to paste into the app",
-        Some("PresetInput"),
-    ),
-    ApiRoute {
-        query: &["event", "user_id", "client_id", "page", "limit"],
-        ..route(
-            "get",
-            "/api/audit-logs",
-            "Audit log",
-            "Audit entries, newest first (filter, paged)",
-            None,
-        )
-    },
-    route(
-        "get",
-        "/api/api-keys",
-        "API keys",
-        "List API keys (never their values)",
-        None,
-    ),
-    route(
-        "post",
-        "/api/api-keys",
-        "API keys",
-        "Create an API key (the value is in the response, once)",
-        Some("ApiKeyInput"),
-    ),
-    route(
-        "delete",
-        "/api/api-keys/{id}",
-        "API keys",
-        "Delete an API key",
-        None,
-    ),
-    route(
-        "get",
-        "/api/application-configuration",
-        "Settings",
-        "Branding and account settings",
-        None,
-    ),
-    route(
-        "put",
-        "/api/application-configuration",
-        "Settings",
-        "Change branding and account settings",
-        Some("SettingsInput"),
-    ),
-    route(
-        "get",
-        "/api/openapi.json",
-        "Settings",
-        "This document",
-        None,
-    ),
-];
+use crate::route_table::{documented, ApiDoc, Method, PathPattern};
 
 fn string() -> Value {
     json!({ "type": "string" })
@@ -296,14 +19,12 @@ fn schemas() -> Map<String, Value> {
     serde_json::from_str(SCHEMAS).unwrap_or_default()
 }
 
-fn parameters(r: &ApiRoute) -> Vec<Value> {
-    let mut out: Vec<Value> = r
-        .path
-        .split('/')
-        .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+fn parameters(path: PathPattern, doc: &ApiDoc) -> Vec<Value> {
+    let mut out: Vec<Value> = path
+        .param_names()
         .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": string() }))
         .collect();
-    out.extend(r.query.iter().map(|name| {
+    out.extend(doc.query.iter().map(|name| {
         let schema = if matches!(*name, "page" | "limit") {
             json!({ "type": "integer", "minimum": 1 })
         } else {
@@ -317,11 +38,11 @@ fn parameters(r: &ApiRoute) -> Vec<Value> {
 /// The OpenAPI document for a tenant (its issuer is the server URL).
 pub fn openapi(issuer: &str) -> Value {
     let mut paths = Map::new();
-    for r in &ROUTES {
-        let mut op = json!({
-            "tags": [r.tag],
-            "summary": r.summary,
-            "parameters": parameters(r),
+    for (route, doc) in documented() {
+        let op = json!({
+            "tags": [doc.tag],
+            "summary": doc.summary,
+            "parameters": parameters(route.path, doc),
             "responses": {
                 "200": { "description": "OK" },
                 "201": { "description": "Created" },
@@ -333,14 +54,20 @@ pub fn openapi(issuer: &str) -> Value {
                 "409": { "description": "Conflict (name taken, last admin...)" }
             }
         });
-        if let Some(body) = r.body {
-            op["requestBody"] = json!({
-                "required": r.method != "post" || !body.starts_with("Link"),
-                "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{body}") } } }
-            });
+        let entry = paths
+            .entry(route.path.as_str().to_string())
+            .or_insert_with(|| json!({}));
+        for method in route.methods {
+            let mut op = op.clone();
+            if let Some(body) = doc.body {
+                // A link's input is optional (defaults apply); every other body is required.
+                op["requestBody"] = json!({
+                    "required": *method != Method::Post || !body.starts_with("Link"),
+                    "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{body}") } } }
+                });
+            }
+            entry[method.openapi_name()] = op;
         }
-        let entry = paths.entry(r.path.to_string()).or_insert_with(|| json!({}));
-        entry[r.method] = op;
     }
     json!({
         "openapi": "3.1.0",
@@ -360,34 +87,112 @@ pub fn openapi(issuer: &str) -> Value {
 }
 
 #[cfg(test)]
+#[path = "api_schema_check.rs"]
+mod schema_check;
+
+#[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every request body's schema lists exactly the fields its Rust type accepts, and the
+    /// type refuses others as the schema says (`additionalProperties: false`).
+    #[test]
+    fn request_schemas_match_the_types_that_parse_the_bodies() {
+        use super::schema_check::fields_of;
+        let types: Vec<(&str, Vec<&str>)> = vec![
+            (
+                "UserInput",
+                fields_of::<crate::admin::user::AdminUserInput>(),
+            ),
+            (
+                "GroupInput",
+                fields_of::<crate::usecase::groups::GroupInput>(),
+            ),
+            ("GroupIds", fields_of::<crate::admin::requests::GroupIds>()),
+            ("UserIds", fields_of::<crate::admin::requests::UserIds>()),
+            (
+                "LinkInput",
+                fields_of::<crate::admin::requests::LinkInput>(),
+            ),
+            (
+                "ClientInput",
+                fields_of::<crate::oidc::client::ClientInput>(),
+            ),
+            (
+                "PresetInput",
+                fields_of::<crate::usecase::clients::FromPreset>(),
+            ),
+            (
+                "ApiKeyInput",
+                fields_of::<crate::admin::requests::ApiKeyInput>(),
+            ),
+            (
+                "SettingsInput",
+                fields_of::<crate::admin::settings::SettingsInput>(),
+            ),
+        ];
+        let schemas = schemas();
+        for (name, fields) in &types {
+            let schema = &schemas[*name];
+            let mut documented: Vec<&str> = schema["properties"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{name} has properties"))
+                .keys()
+                .map(String::as_str)
+                .collect();
+            documented.sort_unstable();
+            assert_eq!(&documented, fields, "{name}: schema vs type");
+            assert_eq!(schema["additionalProperties"], json!(false), "{name}");
+        }
+        // Every body schema a route names is one of those checked (or free-form claims).
+        for route in crate::route_table::ROUTES {
+            if let Some(body) = route.doc.and_then(|d| d.body) {
+                assert!(
+                    body == "CustomClaims" || types.iter().any(|(n, _)| *n == body),
+                    "{body} is not checked against a type"
+                );
+            }
+        }
+    }
 
     #[test]
     fn every_route_is_documented_with_its_parameters_and_body_schema() {
         let doc = openapi("https://acme.id.example.com");
         let schemas = doc["components"]["schemas"].as_object().unwrap();
-        for r in &ROUTES {
-            let op = &doc["paths"][r.path][r.method];
-            assert!(op.is_object(), "{} {}", r.method, r.path);
-            let params = op["parameters"].as_array().unwrap();
-            for name in r
-                .path
-                .split('/')
-                .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
-            {
-                assert!(
-                    params.iter().any(|p| p["name"] == name),
-                    "{name} in {}",
-                    r.path
-                );
-            }
-            if let Some(b) = r.body {
-                assert!(schemas.contains_key(b), "schema {b}");
+        let mut operations = 0;
+        for (route, api) in documented() {
+            let path = route.path.as_str();
+            for method in route.methods {
+                let op = &doc["paths"][path][method.openapi_name()];
+                assert!(op.is_object(), "{method:?} {path}");
+                assert_eq!(op["summary"], api.summary, "{method:?} {path}");
+                let params = op["parameters"].as_array().unwrap();
+                for name in route.path.param_names().chain(api.query.iter().copied()) {
+                    assert!(params.iter().any(|p| p["name"] == name), "{name} in {path}");
+                }
+                match api.body {
+                    Some(b) => {
+                        assert!(schemas.contains_key(b), "schema {b}");
+                        assert_eq!(
+                            op["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+                            format!("#/components/schemas/{b}")
+                        );
+                    }
+                    None => assert!(op["requestBody"].is_null(), "{method:?} {path}"),
+                }
+                operations += 1;
             }
         }
-        let unique: std::collections::BTreeSet<_> =
-            ROUTES.iter().map(|r| (r.method, r.path)).collect();
-        assert_eq!(unique.len(), ROUTES.len(), "no route is listed twice");
+        let listed: usize = doc["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|ops| ops.as_object().unwrap().len())
+            .sum();
+        assert_eq!(
+            listed, operations,
+            "the document lists the documented routes only"
+        );
+        assert!(operations >= 34, "{operations} operations");
     }
 }

@@ -7,5 +7,6 @@ pub mod custom_claims;
 pub mod group;
 pub mod paging;
 pub mod presets;
+pub mod requests;
 pub mod settings;
 pub mod user;

@@ -10,20 +10,7 @@ use crate::error::{Error, Result};
 use crate::storage::api_keys;
 
 /// The authenticated caller, for the audit log.
-#[derive(Debug, Clone)]
-pub enum Actor {
-    ApiKey { id: String },
-    Admin { user_id: String },
-}
-
-impl Actor {
-    pub fn label(&self) -> String {
-        match self {
-            Actor::ApiKey { id } => format!("api_key:{id}"),
-            Actor::Admin { user_id } => format!("user:{user_id}"),
-        }
-    }
-}
+pub use crate::usecase::Actor;
 
 pub async fn require_admin(req: &TenantRequest<'_>) -> Result<Actor> {
     if let Some(key) = req.incoming.header("x-api-key") {

@@ -5,6 +5,7 @@
 //! [`respond::error_response`].
 
 mod admin;
+mod admission;
 mod app;
 mod limits;
 mod request;

@@ -5,17 +5,10 @@ use worker::{Headers, Response};
 
 use crate::error::Error;
 use crate::oidc::error::{ErrorCode, OAuthError};
+use crate::route_table::ErrorStyle;
 
-/// How a route reports errors: OAuth endpoints speak RFC 6749 JSON, the REST API speaks its own
-/// JSON, and pages people look at get a friendly HTML page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorStyle {
-    OAuth,
-    Api,
-    Page,
-}
-
-/// Converts any handler failure to a response. Internal details are logged, never shown.
+/// Converts any handler failure to a response, in the route's error style (from the route
+/// table). Internal details are logged, never shown.
 pub fn error_response(err: &Error, style: ErrorStyle, realm: &str) -> Response {
     match err {
         Error::Internal(detail) => worker::console_error!("internal error: {detail}"),
@@ -48,10 +41,7 @@ pub fn error_response(err: &Error, style: ErrorStyle, realm: &str) -> Response {
             }
             json(status, &body)
         }
-        ErrorStyle::Page => html(
-            status,
-            &super::routes::pages::error_page(status, &message, code),
-        ),
+        ErrorStyle::Page => html(status, &crate::ui::error_page(status, &message, code)),
     };
     if matches!(err, Error::RateLimited) {
         let mut response = response;

@@ -1,4 +1,6 @@
-//! Host-based tenant resolution and path routing.
+//! Host-based tenant resolution, and everything the route table says about a request, applied
+//! in this one place: the error style and CORS of its path, the route it matches, who may call
+//! it, its rate limit; then the handler (the dispatch `match` in `routes`).
 //!
 //! The Host header alone selects the tenant: `<slug>.<BASE_DOMAIN>`, a mapped custom domain, or
 //! the platform itself (the bare base domain, or a loopback IP locally). Unknown and suspended
@@ -6,32 +8,34 @@
 
 use worker::{Method, Request, Response};
 
+use super::admission::{admit_to_platform, admit_to_tenant};
 use super::app::App;
 use super::request::{Incoming, TenantRequest};
-use super::respond::{error_response, finalize, ErrorStyle};
-use super::routes;
+use super::respond::{error_response, finalize};
+use super::{limits, routes};
 use crate::error::{Error, Result};
 use crate::platform::clock;
+use crate::route_table::{self, fallback, match_route, path_facts, Lookup, Site};
 use crate::storage::tenant_cache;
 use crate::tenancy::{classify_host, issuer_for, HostKind, RequestHost};
 
 pub async fn handle(app: &App, req: Request) -> Response {
     let started = crate::platform::clock::now_ms();
-    let style = error_style(&req.path());
+    // Known from the path alone, so even a request that cannot be parsed gets its error style.
+    let facts = path_facts(&req.path());
     let (incoming, is_https) = match parse(req) {
         Ok(i) => {
             let https = i.is_https;
             (i, https)
         }
-        Err(e) => return finalize(error_response(&e, style, "edge-id"), false, None),
+        Err(e) => return finalize(error_response(&e, facts.errors, "edge-id"), false, None),
     };
     let realm = incoming.host.name.clone();
-    let cors = routes::oidc::cors_path(&incoming.path);
     let mut response = match dispatch(app, incoming).await {
         Ok(resp) => resp,
-        Err(e) => error_response(&e, style, &realm),
+        Err(e) => error_response(&e, facts.errors, &realm),
     };
-    if cors {
+    if facts.cors {
         routes::oidc::allow_cors(&mut response);
     }
     let metrics = app
@@ -43,25 +47,6 @@ pub async fn handle(app: &App, req: Request) -> Response {
         super::respond::set_header(&mut response, "x-edge-id-timing", &timing);
     }
     response
-}
-
-/// Errors at OAuth endpoints are RFC 6749 JSON, API errors are JSON, everything else a page.
-fn error_style(path: &str) -> ErrorStyle {
-    if matches!(
-        path,
-        "/api/oidc/token" | "/api/oidc/userinfo" | "/api/oidc/introspect" | "/api/oidc/revoke"
-    ) {
-        ErrorStyle::OAuth
-    } else if path == "/api/oidc/end-session" {
-        ErrorStyle::Page
-    } else if path.starts_with("/api/")
-        || path.starts_with("/operator/api/")
-        || path.starts_with("/.well-known/")
-    {
-        ErrorStyle::Api
-    } else {
-        ErrorStyle::Page
-    }
 }
 
 fn parse(req: Request) -> Result<Incoming> {
@@ -86,17 +71,51 @@ fn parse(req: Request) -> Result<Incoming> {
     })
 }
 
+/// The route table's name for a request method; other methods match no route.
+fn table_method(method: &Method) -> Option<route_table::Method> {
+    Some(match method {
+        Method::Get => route_table::Method::Get,
+        Method::Post => route_table::Method::Post,
+        Method::Put => route_table::Method::Put,
+        Method::Delete => route_table::Method::Delete,
+        Method::Options => route_table::Method::Options,
+        _ => return None,
+    })
+}
+
 async fn dispatch(app: &App, incoming: Incoming) -> Result<Response> {
-    if incoming.path == "/healthz" && incoming.method == Method::Get {
-        return Ok(super::respond::text(200, "text/plain", "ok"));
-    }
     let kind = match classify_host(&incoming.host, &app.base_domain) {
         // Locally the platform is also reachable on the loopback IP (an IP is never a tenant).
         HostKind::CustomDomain(name) if name == "127.0.0.1" => HostKind::Platform,
         kind => kind,
     };
-    if kind == HostKind::Platform {
-        return routes::platform(app, incoming).await;
+    let site = if kind == HostKind::Platform {
+        Site::Platform
+    } else {
+        Site::Tenant
+    };
+    let path = incoming.path.clone();
+    let lookup = match table_method(&incoming.method) {
+        Some(method) => match_route(site, method, &path),
+        None => Lookup::NotFound,
+    };
+    // The platform's routes, and those of every host (the health check), need no tenant.
+    let needs_tenant = match &lookup {
+        Lookup::Found(m) => m.route.site == Site::Tenant,
+        Lookup::Preflight | Lookup::NotFound => site == Site::Tenant,
+    };
+    if !needs_tenant {
+        return match lookup {
+            Lookup::Found(m) => {
+                admit_to_platform(app, &incoming, m.route.caller)?;
+                routes::without_tenant(app, incoming, &m).await
+            }
+            Lookup::Preflight | Lookup::NotFound => {
+                let refusal = fallback(Site::Platform, &path);
+                admit_to_platform(app, &incoming, refusal.caller)?;
+                Err(Error::NotFound(refusal.missing.into()))
+            }
+        };
     }
     let snapshot =
         tenant_cache::snapshot_for(app.db()?, &app.kv()?, &incoming.host.name, &kind).await?;
@@ -104,12 +123,27 @@ async fn dispatch(app: &App, incoming: Incoming) -> Result<Response> {
         .filter(|s| s.is_active())
         .ok_or(Error::UnknownTenant)?;
     let issuer = issuer_for(&incoming.host, incoming.is_https);
-    routes::tenant(TenantRequest {
+    let req = TenantRequest {
         app,
         incoming,
         tenant,
         issuer,
         now: clock::now(),
-    })
-    .await
+    };
+    match lookup {
+        Lookup::Found(m) => {
+            let admin = admit_to_tenant(&req, m.route.caller).await?;
+            // Before the handler reads the body: a limited caller costs no parsing.
+            if let Some(limit) = m.route.limit {
+                limits::check(&req, limit).await?;
+            }
+            routes::for_tenant(req, &m, admin).await
+        }
+        Lookup::Preflight => Ok(routes::oidc::preflight()),
+        Lookup::NotFound => {
+            let refusal = fallback(Site::Tenant, &path);
+            admit_to_tenant(&req, refusal.caller).await?;
+            Err(Error::NotFound(refusal.missing.into()))
+        }
+    }
 }

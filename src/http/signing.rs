@@ -27,8 +27,7 @@ pub async fn sign_jwt(
     Ok(jws::compact(&input, &signature))
 }
 
-/// The use cases' [`Signer`](crate::usecase::Signer) in the Worker: WebCrypto, with the key
-/// unsealed under the master key.
+/// The Worker's [`Signer`](crate::usecase::Signer): WebCrypto with the tenant's sealed keys.
 pub struct WebCryptoSigner<'a>(pub &'a App);
 
 impl crate::usecase::Signer for WebCryptoSigner<'_> {
@@ -40,5 +39,21 @@ impl crate::usecase::Signer for WebCryptoSigner<'_> {
         claims: &'a Value,
     ) -> crate::storage::backend::LocalFuture<'a, Result<String>> {
         Box::pin(sign_jwt(self.0, tenant, alg, typ, claims))
+    }
+}
+
+/// The Worker's [`KeyMaker`](crate::usecase::KeyMaker): WebCrypto key generation, the private
+/// key sealed with the deployment's master key.
+pub struct WebCryptoKeyMaker<'a>(pub &'a App);
+
+impl crate::usecase::KeyMaker for WebCryptoKeyMaker<'_> {
+    fn generate(
+        &self,
+        alg: SigningAlg,
+        now: i64,
+    ) -> crate::storage::backend::LocalFuture<'_, Result<crate::tenancy::SigningKeyRecord>> {
+        Box::pin(
+            async move { webcrypto::generate_signing_key(alg, &self.0.master_key()?, now).await },
+        )
     }
 }

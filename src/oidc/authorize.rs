@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::client::Client;
 use super::error::{ErrorCode, OAuthError};
 use super::pkce::{ChallengeMethod, CodeChallenge};
-use super::response::ResponseMode;
+use super::response_mode::ResponseMode;
 use super::scope::ScopeSet;
 
 /// Longest accepted value of any single parameter. Cloudflare Access sends `state` values of

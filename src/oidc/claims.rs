@@ -88,18 +88,9 @@ impl UserClaims {
 /// it, so no path can release claims without the tenant's say.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TenantClaims {
-    /// The tenant vouches for every user's email ([`TenantSettings::emails_verified`]).
-    ///
-    /// [`TenantSettings::emails_verified`]: crate::tenancy::TenantSettings::emails_verified
+    /// The tenant vouches for every user's email (the tenant setting `emails_verified`; the
+    /// tenancy module turns its settings into this, so the protocol never depends on tenancy).
     pub emails_verified: bool,
-}
-
-impl From<&crate::tenancy::TenantSettings> for TenantClaims {
-    fn from(s: &crate::tenancy::TenantSettings) -> Self {
-        Self {
-            emails_verified: s.emails_verified,
-        }
-    }
 }
 
 /// Which scope releases a custom claim: the standard address and phone claims follow their
@@ -333,16 +324,5 @@ mod tests {
         // No address, no claim: the setting never invents one.
         u.email = None;
         assert!(userinfo(&u, &scopes, vouch).get("email_verified").is_none());
-    }
-
-    #[test]
-    fn the_tenant_setting_reaches_the_claims() {
-        let off = crate::tenancy::TenantSettings::default();
-        assert_eq!(TenantClaims::from(&off), TenantClaims::default());
-        let on = crate::tenancy::TenantSettings {
-            emails_verified: true,
-            ..off
-        };
-        assert!(TenantClaims::from(&on).emails_verified);
     }
 }

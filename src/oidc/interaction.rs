@@ -109,7 +109,7 @@ pub fn decide(f: &Facts<'_>) -> Next {
 mod tests {
     use super::*;
     use crate::oidc::authorize::Prompt;
-    use crate::oidc::response::ResponseMode;
+    use crate::oidc::response_mode::ResponseMode;
     use crate::oidc::scope::ScopeSet;
 
     fn request(prompt: Prompt, max_age: Option<i64>) -> AuthorizationRequest {

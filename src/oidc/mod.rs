@@ -13,5 +13,6 @@ pub mod logout;
 pub mod pkce;
 pub mod refresh;
 pub mod response;
+pub mod response_mode;
 pub mod scope;
 pub mod token;

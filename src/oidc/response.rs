@@ -2,29 +2,8 @@
 //! form (OAuth 2.0 Form Post Response Mode), always carrying `iss` (RFC 9207) so a client can
 //! tell which provider answered.
 
-use serde::{Deserialize, Serialize};
-
 use super::authorize::{AuthorizationRequest, RedirectError};
-use super::error::OAuthError;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ResponseMode {
-    Query,
-    FormPost,
-}
-
-impl ResponseMode {
-    pub fn parse(raw: &str) -> Result<Self, OAuthError> {
-        match raw {
-            "query" => Ok(ResponseMode::Query),
-            "form_post" => Ok(ResponseMode::FormPost),
-            other => Err(OAuthError::invalid_request(format!(
-                "response_mode {other} is not supported (use query or form_post)"
-            ))),
-        }
-    }
-}
+use super::response_mode::ResponseMode;
 
 /// Where and how to send the user back to the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +61,7 @@ impl AuthorizationResponse {
 mod tests {
     use super::*;
     use crate::oidc::authorize::Prompt;
-    use crate::oidc::error::ErrorCode;
+    use crate::oidc::error::{ErrorCode, OAuthError};
     use crate::oidc::scope::ScopeSet;
 
     fn request(redirect: &str) -> AuthorizationRequest {
@@ -130,14 +109,5 @@ mod tests {
         assert_eq!(r.mode, ResponseMode::FormPost);
         assert_eq!(r.params[0], ("error".into(), "login_required".into()));
         assert!(r.params.contains(&("state".into(), "s".into())));
-    }
-
-    #[test]
-    fn unknown_modes_are_refused() {
-        assert!(ResponseMode::parse("fragment").is_err());
-        assert_eq!(
-            ResponseMode::parse("form_post").unwrap(),
-            ResponseMode::FormPost
-        );
     }
 }

@@ -105,7 +105,7 @@ mod tests {
     use super::*;
     use crate::oidc::authorize::Prompt;
     use crate::oidc::pkce::{ChallengeMethod, CodeChallenge};
-    use crate::oidc::response::ResponseMode;
+    use crate::oidc::response_mode::ResponseMode;
 
     fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs

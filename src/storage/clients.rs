@@ -168,18 +168,21 @@ async fn group_ids(db: &Db, tenant_id: &str, names: &[String]) -> Result<Vec<Str
                 .iter()
                 .find(|g| &g.name == n || &g.id == n)
                 .map(|g| g.id.clone())
-                .ok_or_else(|| {
-                    Error::BadRequest(format!("allowed_user_groups: no group named {n}"))
+                .ok_or_else(|| Error::Invalid {
+                    field: "allowed_user_groups",
+                    message: format!("There is no group named {n}."),
                 })
         })
         .collect()
 }
 
 /// Whether [`save`] creates a client (with its secret's hash, none for public clients) or
-/// updates one (the secret changes only through [`set_secret`]).
+/// updates one. An update sets `new_secret_hash` only when the client is confidential and has no
+/// secret yet (it was public): in the same UPDATE, so a client is never confidential without
+/// one. Otherwise the secret changes only through [`set_secret`].
 pub enum SaveMode<'a> {
     Create { secret_hash: Option<&'a str> },
-    Update,
+    Update { new_secret_hash: Option<&'a str> },
 }
 
 /// Inserts or updates a client and its group list in one transaction; false when the client
@@ -198,7 +201,8 @@ pub async fn save(
 ) -> Result<bool> {
     let groups = group_ids(db, tenant_id, &input.allowed_user_groups).await?;
     let blank = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
-    let mut statements = vec![if let SaveMode::Create { secret_hash } = mode {
+    let mut statements = vec![match mode {
+        SaveMode::Create { secret_hash } => {
         db.statement(
             "INSERT INTO oidc_clients (id, tenant_id, name, secret_hash, is_public, pkce_required, allow_plain_pkce, \
              redirect_uris, post_logout_redirect_uris, claims_in_id_token, id_token_signed_response_alg, require_consent, \
@@ -223,14 +227,14 @@ pub async fn save(
                 now
             ],
         )?
-    } else {
-        // Switching to public drops the secret; the secret itself changes only by regeneration.
-        db.statement(
+        }
+        // Switching to public drops the secret; to confidential sets the new one.
+        SaveMode::Update { new_secret_hash } => db.statement(
             "UPDATE oidc_clients SET name = ?3, is_public = ?4, pkce_required = ?5, allow_plain_pkce = ?6, \
              redirect_uris = ?7, post_logout_redirect_uris = ?8, claims_in_id_token = ?9, \
              id_token_signed_response_alg = ?10, require_consent = ?11, launch_url = ?12, logo_url = ?13, \
              preset = COALESCE(?14, preset), updated_at = ?15, \
-             secret_hash = CASE WHEN ?4 = 1 THEN NULL ELSE secret_hash END \
+             secret_hash = CASE WHEN ?4 = 1 THEN NULL ELSE COALESCE(secret_hash, ?16) END \
              WHERE tenant_id = ?1 AND id = ?2",
             params![
                 tenant_id,
@@ -247,9 +251,10 @@ pub async fn save(
                 blank(&input.launch_url),
                 blank(&input.logo_url),
                 blank(&input.preset),
-                now
+                now,
+                new_secret_hash
             ],
-        )?
+        )?,
     }];
     // The caller's audit entry, right after the INSERT/UPDATE (`When::PreviousChanged`).
     statements.extend(audit);

@@ -220,13 +220,18 @@ pub async fn redeem_code(db: &Db, r: &Redemption<'_>) -> Result<RedeemOutcome> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::crypto::random;
-    use crate::storage::testing::{self, run, tenant, user, NOW};
+    use crate::testing::{self, run, tenant, user, NOW};
 
     /// A fresh code for the client, issued through the storage operation.
-    async fn fresh_code(db: &Db, tenant_id: &str, client_id: &str, user_id: &str) -> String {
+    pub(in crate::storage) async fn fresh_code(
+        db: &Db,
+        tenant_id: &str,
+        client_id: &str,
+        user_id: &str,
+    ) -> String {
         let code = random::token();
         issue_code(
             db,

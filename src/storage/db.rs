@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 
 pub use super::backend::Backend;
 use crate::error::{Error, Result};
+pub use crate::error::{StorageError, StorageFailure};
 
 /// A bound SQL parameter.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,48 +95,6 @@ pub struct Statement {
 pub struct QueryResult {
     pub rows: Vec<Map<String, Value>>,
     pub changes: u64,
-}
-
-/// A database failure, classified once here so no caller searches error text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StorageError {
-    pub kind: StorageFailure,
-    /// The backend's message: logged, never sent.
-    pub reason: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StorageFailure {
-    /// A UNIQUE or PRIMARY KEY constraint refused the write (a name or slug already taken).
-    Unique,
-    /// Any other constraint (FOREIGN KEY, CHECK, NOT NULL): a bug or a row deleted meanwhile.
-    Constraint,
-    /// The statement, the binding or the database failed.
-    Failed,
-}
-
-impl StorageError {
-    /// Classifies a backend's error message. Both D1 and SQLite report constraint failures in
-    /// SQLite's words ("UNIQUE constraint failed: users.email").
-    pub fn classify(reason: impl Into<String>) -> Self {
-        let reason = reason.into();
-        let kind = if reason.contains("UNIQUE constraint failed")
-            || reason.contains("PRIMARY KEY constraint failed")
-        {
-            StorageFailure::Unique
-        } else if reason.contains("constraint failed") {
-            StorageFailure::Constraint
-        } else {
-            StorageFailure::Failed
-        };
-        Self { kind, reason }
-    }
-}
-
-impl std::fmt::Display for StorageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?}: {}", self.kind, self.reason)
-    }
 }
 
 #[derive(Clone)]
@@ -347,7 +306,7 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::testing::{db, run, tenant, user};
+    use crate::testing::{db, run, tenant, user};
 
     #[test]
     fn numbered_parameters_are_cut_to_the_highest_used_and_too_few_are_refused() {

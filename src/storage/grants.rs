@@ -426,12 +426,32 @@ pub async fn end_session(db: &Db, e: &SessionEnd<'_>) -> Result<()> {
     Ok(())
 }
 
+/// A grant as stored (tests read what a request left behind; no endpoint lists grants).
+#[cfg(test)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct GrantState {
+    pub id: String,
+    pub client_id: String,
+    pub revoked_at: Option<i64>,
+}
+
+/// Every grant of the tenant, oldest first.
+#[cfg(test)]
+pub async fn states_of_tenant(db: &Db, tenant_id: &str) -> Result<Vec<GrantState>> {
+    db.all(
+        "SELECT id, client_id, revoked_at FROM grants WHERE tenant_id = ?1 ORDER BY created_at, id",
+        params![tenant_id],
+    )
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::crypto::hash::secret_hash;
-    use crate::storage::testing::{self, run, NOW};
-    use crate::usecase::testing::issued;
+    use crate::oidc::client::ClientCredentials;
+    use crate::storage::codes::{self, tests::fresh_code, Redemption};
+    use crate::testing::{self, run, NOW};
 
     /// A rotation of `old` to a fresh successor at `now`.
     fn rotation<'a>(
@@ -454,27 +474,50 @@ mod tests {
         }
     }
 
+    /// A tenant whose user alice holds a grant of the client "app": (tenant id, client id,
+    /// hash of the grant's refresh token, grant id).
+    async fn granted(db: &Db) -> (String, String, String, String) {
+        let t = testing::tenant(db, "acme").await;
+        let alice = testing::user(db, &t.id, "alice", false).await;
+        let app = testing::client(db, &t.id, &testing::client_input("app"), Some("s")).await;
+        let code = fresh_code(db, &t.id, &app.id, &alice).await;
+        let creds = ClientCredentials::from_request(None, Some(&app.id), Some("s")).unwrap();
+        let refresh = secret_hash(&random::token());
+        let redemption = Redemption {
+            tenant_id: &t.id,
+            code_hash: secret_hash(&code),
+            credentials: &creds,
+            now: NOW,
+            grant_id: random::id(),
+            access_token_hash: secret_hash(&random::token()),
+            access_expires_at: NOW + 3600,
+            refresh_token_hash: refresh.clone(),
+            refresh_expires_at: NOW + 7200,
+            origin: &Origin::default(),
+        };
+        codes::redeem_code(db, &redemption).await.unwrap();
+        let grant = testing::grants(db, &t.id).await[0].id.clone();
+        (t.id, app.id, refresh, grant)
+    }
+
     #[test]
     fn a_rotation_for_a_disabled_user_changes_nothing() {
         let db = testing::db();
         run(async {
-            let (t, app, tokens) = issued(&db).await;
-            let tid = t.tenant.id.as_str();
-            let old = secret_hash(tokens.refresh_token.as_deref().unwrap());
-            let lookup = find_refresh(&db, tid, &app.id, &old).await.unwrap();
-            let token = lookup.token.unwrap();
+            let (tid, app, old, grant) = granted(&db).await;
+            let tid = tid.as_str();
             db.run(
                 "UPDATE users SET disabled = 1 WHERE id = 'user-alice'",
                 vec![],
             )
             .await
             .unwrap();
-            let r = rotation(tid, &old, &token.grant_id, NOW + 1);
+            let r = rotation(tid, &old, &grant, NOW + 1);
             assert!(matches!(
                 rotate_refresh(&db, &r).await.unwrap(),
                 RotationOutcome::NoAccess
             ));
-            let after = find_refresh(&db, tid, &app.id, &old)
+            let after = find_refresh(&db, tid, &app, &old)
                 .await
                 .unwrap()
                 .token
@@ -491,15 +534,17 @@ mod tests {
     fn a_second_rotation_to_another_successor_loses() {
         let db = testing::db();
         run(async {
-            let (t, app, tokens) = issued(&db).await;
-            let tid = t.tenant.id.as_str();
-            let old = secret_hash(tokens.refresh_token.as_deref().unwrap());
-            let grant = find_refresh(&db, tid, &app.id, &old)
-                .await
-                .unwrap()
-                .token
-                .unwrap()
-                .grant_id;
+            let (tid, app, old, grant) = granted(&db).await;
+            let tid = tid.as_str();
+            assert_eq!(
+                find_refresh(&db, tid, &app, &old)
+                    .await
+                    .unwrap()
+                    .token
+                    .unwrap()
+                    .grant_id,
+                grant
+            );
             let first = rotation(tid, &old, &grant, NOW + 1);
             assert!(
                 matches!(rotate_refresh(&db, &first).await.unwrap(), RotationOutcome::Issued(u) if u.sub == "user-alice")

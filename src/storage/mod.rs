@@ -23,6 +23,4 @@ pub mod retention;
 pub mod sessions;
 pub mod tenant_cache;
 pub mod tenants;
-#[cfg(test)]
-pub mod testing;
 pub mod users;

@@ -1,6 +1,6 @@
 //! What the hourly cleanup (cron trigger) deletes, as SQL over the schema in `schema.sql`.
-//! Each statement takes the current unix time as `?1`. Free of Workers types, so it compiles
-//! natively and the tests below run it against the real schema in SQLite.
+//! Each statement takes the current unix time as `?1`; [`clean_up`] runs them in one batch.
+//! The tests below run them against the real schema in SQLite.
 
 /// Expired one-time state, sessions, parked requests, codes, tokens and grants, then audit
 /// entries older than each tenant's `audit_retention_days` (90 when unset).
@@ -18,6 +18,16 @@ pub const CLEANUP: [&str; 9] = [
      json_extract(t.settings, '$.audit_retention_days') FROM tenants t \
      WHERE t.id = audit_logs.tenant_id), 90)",
 ];
+
+/// Runs the cleanup at `now`, every statement in one batch (one round trip).
+pub async fn clean_up(db: &super::db::Db, now: i64) -> crate::error::Result<()> {
+    let statements = CLEANUP
+        .iter()
+        .map(|sql| db.statement(sql, crate::params![now]))
+        .collect::<crate::error::Result<Vec<_>>>()?;
+    db.batch(statements).await?;
+    Ok(())
+}
 
 #[cfg(test)]
 mod tests {

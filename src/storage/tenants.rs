@@ -400,6 +400,7 @@ pub async fn key_work(db: &Db, now: i64) -> Result<Vec<KeyWork>> {
 
 /// What a settings change left in D1, with the tenant's custom domains (whose cached
 /// snapshots the caller invalidates).
+#[derive(Debug)]
 pub struct UpdatedSettings {
     pub display_name: String,
     pub settings: TenantSettings,
@@ -461,4 +462,192 @@ pub async fn update_settings(
             .map(|d| d.host)
             .collect(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tenancy::keys::tests::{apply, key};
+    use crate::tenancy::keys::{due_changes, rotation, PROMOTION_DELAY_SECS};
+    use crate::testing::{db, run, tenant, user, NOW};
+
+    #[test]
+    fn a_snapshot_is_found_by_slug_and_by_custom_domain_with_its_keys() {
+        let db = db();
+        run(async {
+            let t = tenant(&db, "acme").await;
+            apply_key_changes(
+                &db,
+                &t.id,
+                &[KeyChange::Insert(Box::new(key(
+                    "k1",
+                    SigningAlg::ES256,
+                    KeyStatus::Current,
+                    NOW,
+                )))],
+            )
+            .await
+            .unwrap();
+            add_domain(&db, &t.id, "login.acme.test", NOW)
+                .await
+                .unwrap();
+            let by_slug = load_snapshot(&db, &HostKind::TenantSlug("acme".into()))
+                .await
+                .unwrap()
+                .unwrap();
+            let by_domain = load_snapshot(&db, &HostKind::CustomDomain("login.acme.test".into()))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(by_slug.tenant.id, t.id);
+            assert_eq!(by_domain.tenant.id, t.id);
+            assert_eq!(by_slug.keys.len(), 1);
+            assert_eq!(by_slug.keys[0].kid, "k1");
+            assert!(load_snapshot(&db, &HostKind::TenantSlug("nope".into()))
+                .await
+                .unwrap()
+                .is_none());
+            assert!(load_snapshot(&db, &HostKind::Platform)
+                .await
+                .unwrap()
+                .is_none());
+        });
+    }
+
+    #[test]
+    fn a_custom_domain_belongs_to_one_tenant_and_removal_is_scoped() {
+        let db = db();
+        run(async {
+            let a = tenant(&db, "acme").await;
+            let b = tenant(&db, "beta").await;
+            add_domain(&db, &a.id, "id.shared.test", NOW).await.unwrap();
+            let taken = add_domain(&db, &b.id, "id.shared.test", NOW)
+                .await
+                .unwrap_err();
+            assert!(matches!(taken, Error::Conflict(_)), "{taken:?}");
+            assert!(!remove_domain(&db, &b.id, "id.shared.test").await.unwrap());
+            assert_eq!(
+                domains(&db, &a.id).await.unwrap(),
+                vec!["id.shared.test".to_string()]
+            );
+            assert!(remove_domain(&db, &a.id, "id.shared.test").await.unwrap());
+            assert!(domains(&db, &a.id).await.unwrap().is_empty());
+        });
+    }
+
+    #[test]
+    fn status_list_and_delete_cascade_to_everything_the_tenant_owns() {
+        let db = db();
+        run(async {
+            let a = tenant(&db, "acme").await;
+            let b = tenant(&db, "beta").await;
+            user(&db, &a.id, "alice", true).await;
+            user(&db, &b.id, "bob", true).await;
+            set_status(&db, &a.id, TenantStatus::Suspended, NOW)
+                .await
+                .unwrap();
+            let found = find_by_slug(&db, "acme").await.unwrap().unwrap();
+            assert_eq!(found.status, TenantStatus::Suspended);
+            let slugs: Vec<String> = list(&db)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|t| t.slug)
+                .collect();
+            assert_eq!(slugs, ["acme", "beta"]);
+            delete(&db, &a.id).await.unwrap();
+            assert!(find_by_slug(&db, "acme").await.unwrap().is_none());
+            assert_eq!(
+                user_count(&db, &a.id).await.unwrap(),
+                0,
+                "users went with the tenant"
+            );
+            assert_eq!(
+                user_count(&db, &b.id).await.unwrap(),
+                1,
+                "another tenant is untouched"
+            );
+        });
+    }
+
+    #[test]
+    fn a_new_setup_token_replaces_the_old_one() {
+        let db = db();
+        run(async {
+            let t = tenant(&db, "acme").await;
+            replace_setup_token(&db, &t.id, "second", NOW, NOW + 60)
+                .await
+                .unwrap();
+            let tokens: Vec<serde_json::Value> = db
+                .all(
+                    "SELECT token_hash FROM one_time_tokens WHERE tenant_id = ?1 AND purpose = 'first_admin'",
+                    params![&t.id],
+                )
+                .await
+                .unwrap();
+            assert_eq!(tokens, vec![serde_json::json!({ "token_hash": "second" })]);
+        });
+    }
+
+    /// Rotations and the promotion trigger, applied in SQL, leave exactly the key set the pure
+    /// model (`tenancy::keys`) says they should, through every state of a key's life.
+    #[test]
+    fn key_changes_in_sql_follow_the_key_lifecycle_model() {
+        let db = db();
+        run(async {
+            let t = tenant(&db, "acme").await;
+            let mut model: Vec<SigningKeyRecord> = Vec::new();
+            let mut now = NOW;
+            // A rotation (kid, immediate) or, with no kid, a run of the promotion trigger.
+            let steps = [
+                Some(("a", false)),
+                None,
+                Some(("b", false)),
+                Some(("c", false)),
+                None,
+                Some(("d", true)),
+                None,
+            ];
+            for step in steps {
+                let stored = keys(&db, &t.id).await.unwrap();
+                let changes = match step {
+                    Some((kid, immediate)) => {
+                        let status = if immediate {
+                            KeyStatus::Current
+                        } else {
+                            KeyStatus::Next
+                        };
+                        let overlap = if immediate { 60 } else { 3600 };
+                        rotation(
+                            &stored,
+                            key(kid, SigningAlg::RS256, status, now),
+                            overlap,
+                            immediate,
+                        )
+                    }
+                    None => due_changes(&stored, now),
+                };
+                apply_key_changes(&db, &t.id, &changes).await.unwrap();
+                apply(&mut model, changes);
+                let state = |k: &SigningKeyRecord| {
+                    (
+                        k.kid.clone(),
+                        k.status,
+                        k.expires_at,
+                        k.overlap_secs,
+                        k.created_at,
+                    )
+                };
+                let mut in_sql: Vec<_> =
+                    keys(&db, &t.id).await.unwrap().iter().map(state).collect();
+                let mut modelled: Vec<_> = model.iter().map(state).collect();
+                in_sql.sort_by(|x, y| x.0.cmp(&y.0));
+                modelled.sort_by(|x, y| x.0.cmp(&y.0));
+                assert_eq!(in_sql, modelled, "at {now}");
+                now += PROMOTION_DELAY_SECS + 3601;
+            }
+            let work = key_work(&db, now).await.unwrap();
+            assert!(work.iter().all(|w| w.tenant_id == t.id));
+        });
+    }
 }

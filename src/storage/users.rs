@@ -477,13 +477,13 @@ fn keeps_an_admin(is_admin: &str, disabled: &str) -> String {
 /// When [`sign_out_statements`] applies: always (an admin's "sign out everywhere"), or only if
 /// the user is disabled when the statements run (they ride in a batch after the UPDATE).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignOut {
+enum SignOut {
     Always,
     IfDisabled,
 }
 
 /// Ends every session of a user and revokes every grant (and so every token) issued to them.
-pub fn sign_out_statements(
+fn sign_out_statements(
     db: &Db,
     tenant_id: &str,
     user_id: &str,
@@ -515,6 +515,21 @@ pub fn sign_out_statements(
             params![tenant_id, user_id],
         )?,
     ])
+}
+
+/// Signs a user out everywhere and revokes everything issued to them, with `audit` (written
+/// only while the user exists, e.g. `When::RowExists`), in one batch.
+pub async fn sign_out_everywhere(
+    db: &Db,
+    tenant_id: &str,
+    user_id: &str,
+    now: i64,
+    audit: Statement,
+) -> Result<()> {
+    let mut statements = sign_out_statements(db, tenant_id, user_id, now, SignOut::Always)?;
+    statements.push(audit);
+    db.batch(statements).await?;
+    Ok(())
 }
 
 /// A user's live sessions, newest first, as the admin API lists them.

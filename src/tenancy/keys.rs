@@ -161,14 +161,21 @@ pub fn due_changes(keys: &[SigningKeyRecord], now: i64) -> Vec<KeyChange> {
     changes
 }
 
+/// Shared with storage's tests, which check that `storage::tenants::apply_key_changes` does in
+/// SQL exactly what [`tests::apply`] models here.
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::crypto::jwk::PublicJwk;
 
     const T0: i64 = 1_800_000_000;
 
-    fn key(kid: &str, alg: SigningAlg, status: KeyStatus, created_at: i64) -> SigningKeyRecord {
+    pub(crate) fn key(
+        kid: &str,
+        alg: SigningAlg,
+        status: KeyStatus,
+        created_at: i64,
+    ) -> SigningKeyRecord {
         SigningKeyRecord {
             kid: kid.into(),
             alg,
@@ -192,7 +199,7 @@ mod tests {
     }
 
     /// Applies changes the way storage does, so the tests follow keys through their states.
-    fn apply(keys: &mut Vec<SigningKeyRecord>, changes: Vec<KeyChange>) {
+    pub(crate) fn apply(keys: &mut Vec<SigningKeyRecord>, changes: Vec<KeyChange>) {
         for change in changes {
             match change {
                 KeyChange::DropNext { alg } => {
@@ -225,6 +232,8 @@ mod tests {
                         );
                         let k = keys.iter_mut().find(|k| k.kid == kid).unwrap();
                         k.status = KeyStatus::Current;
+                        // Only a waiting key has an overlap; storage clears it on promotion.
+                        k.overlap_secs = None;
                     }
                 }
                 KeyChange::Remove { kid } => keys.retain(|k| k.kid != kid),

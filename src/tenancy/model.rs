@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::jwk::{Jwks, PublicJwk, SigningAlg};
+use crate::oidc::claims::TenantClaims;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -82,6 +83,15 @@ impl Default for TenantSettings {
             audit_retention_days: 90,
             refresh_grace_secs: crate::oidc::refresh::DEFAULT_GRACE_SECS,
             emails_verified: false,
+        }
+    }
+}
+
+/// What the settings say about every user's claims (the protocol's view of the tenant).
+impl From<&TenantSettings> for TenantClaims {
+    fn from(s: &TenantSettings) -> Self {
+        Self {
+            emails_verified: s.emails_verified,
         }
     }
 }
@@ -179,6 +189,17 @@ impl TenantSnapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tenant_setting_reaches_the_claims() {
+        let off = TenantSettings::default();
+        assert_eq!(TenantClaims::from(&off), TenantClaims::default());
+        let on = TenantSettings {
+            emails_verified: true,
+            ..off
+        };
+        assert!(TenantClaims::from(&on).emails_verified);
+    }
 
     fn key(
         kid: &str,

@@ -5,9 +5,11 @@
 //! Everything here is pure Rust (no Workers types) so it is unit-tested natively.
 
 pub mod assets;
+mod error_page;
 mod pages;
 
 pub use assets::{asset, asset_version, theme_css, Asset};
+pub use error_page::error_page;
 pub use pages::*;
 
 /// Renders any page. Askama escapes every `{{ }}` in the `.html` templates.

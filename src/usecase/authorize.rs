@@ -338,8 +338,8 @@ async fn park(
 mod tests {
     use super::*;
     use crate::storage::db::Db;
-    use crate::storage::testing::{self, run, user, NOW};
     use crate::tenancy::TenantSnapshot;
+    use crate::testing::{self, run, user, NOW};
     use crate::usecase::testing::{authorize_params, browser, ctx, tenant, BROWSER, SECRET};
 
     fn param<'a>(r: &'a AuthorizationResponse, name: &str) -> Option<&'a str> {

@@ -82,9 +82,10 @@ async fn sign_out(ctx: &Ctx<'_>, session: Option<&SessionWithUser>) -> Result<()
 mod tests {
     use super::*;
     use crate::storage::db::Db;
-    use crate::storage::testing::{grants, run, user, NOW};
-    use crate::storage::{sessions, testing};
+    use crate::storage::sessions;
     use crate::tenancy::TenantSnapshot;
+    use crate::testing;
+    use crate::testing::{grants, run, user, NOW};
     use crate::usecase::testing::{code, creds, ctx, tenant, TestSigner, SECRET};
     use crate::usecase::token::{self, TokenKeys};
     use crate::usecase::userinfo;

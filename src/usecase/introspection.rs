@@ -93,8 +93,8 @@ mod tests {
     use crate::oidc::error::ErrorCode;
     use crate::oidc::token::ACCESS_TOKEN_TTL;
     use crate::storage::db::Db;
-    use crate::storage::testing::{self, run, NOW};
     use crate::tenancy::TenantSnapshot;
+    use crate::testing::{self, run, NOW};
     use crate::usecase::revocation;
     use crate::usecase::testing::{creds, ctx, issued, SECRET};
 

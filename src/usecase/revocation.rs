@@ -27,7 +27,7 @@ pub async fn revoke(ctx: &Ctx<'_>, creds: &ClientCredentials, token: Option<&str
 mod tests {
     use super::*;
     use crate::oidc::error::ErrorCode;
-    use crate::storage::testing::{self, grants, run, NOW};
+    use crate::testing::{self, grants, run, NOW};
     use crate::usecase::testing::{creds, ctx, issued, SECRET};
     use crate::usecase::userinfo;
 

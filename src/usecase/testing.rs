@@ -18,8 +18,8 @@ use crate::oidc::token::{GrantRequest, TokenResponse};
 use crate::storage::audit::Origin;
 use crate::storage::backend::LocalFuture;
 use crate::storage::db::Db;
-use crate::storage::testing::{self, NOW};
 use crate::tenancy::{KeyStatus, SigningKeyRecord, TenantSnapshot};
+use crate::testing::{self, NOW};
 
 pub const ISSUER: &str = "https://acme.id.example.com";
 /// The browser id every test request presents (the `eid_browser` cookie).

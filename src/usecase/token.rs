@@ -259,7 +259,7 @@ mod tests {
     use crate::oidc::error::ErrorCode;
     use crate::oidc::token::CODE_TTL;
     use crate::storage::db::Db;
-    use crate::storage::testing::{self, grants, run, user, NOW};
+    use crate::testing::{self, grants, run, user, NOW};
     use crate::usecase::testing::{
         code, confidential, creds, ctx, issued, tenant, verify_id_token, TestSigner, SECRET,
     };

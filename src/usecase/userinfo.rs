@@ -34,7 +34,7 @@ mod tests {
     use crate::error::Error;
     use crate::oidc::error::ErrorCode;
     use crate::oidc::token::ACCESS_TOKEN_TTL;
-    use crate::storage::testing::{self, run, NOW};
+    use crate::testing::{self, run, NOW};
     use crate::usecase::testing::{ctx, issued};
 
     fn invalid_token(result: Result<Value>) -> bool {

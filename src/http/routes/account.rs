@@ -1,5 +1,5 @@
 //! The signed-in person's pages: login, first-admin/invite setup, account, sign-out; the
-//! account API (rename/delete passkeys); static assets and the per-tenant theme.
+//! account API (rename/delete passkeys). Static assets and the theme are in `assets`.
 
 use serde::Deserialize;
 use worker::Response;
@@ -9,7 +9,7 @@ use crate::account::next::safe_next;
 use crate::account::{ProfileChange, ProfileInput};
 use crate::error::{Error, Result};
 use crate::http::request::TenantRequest;
-use crate::http::respond::{json, redirect, set_header, text};
+use crate::http::respond::{json, redirect, set_header};
 use crate::http::session;
 use crate::storage::ceremonies::LinkPurpose;
 use crate::storage::{audit, ceremonies, passkeys, sessions, users};
@@ -81,8 +81,6 @@ pub async fn one_time_login_page(req: TenantRequest<'_>, token: &str) -> Result<
 
 /// `POST /login/code`: consumes the link and starts a session.
 pub async fn one_time_login(mut req: TenantRequest<'_>) -> Result<Response> {
-    session::require_same_origin(&req)?;
-    crate::http::limits::check(&req, crate::http::limits::Limit::SignIn).await?;
     let form = req.incoming.form().await?;
     let value = |name: &str| {
         form.iter()
@@ -239,7 +237,6 @@ pub async fn account_page(req: TenantRequest<'_>) -> Result<Response> {
 }
 
 pub async fn logout(mut req: TenantRequest<'_>) -> Result<Response> {
-    session::require_same_origin(&req)?;
     let form = req.incoming.form().await?;
     if let Some(current) = session::current(&req).await? {
         let token = form
@@ -298,25 +295,4 @@ pub async fn passkey_api(mut req: TenantRequest<'_>, id: &str, delete: bool) -> 
         }
     }
     Ok(json(200, &serde_json::json!({ "ok": true })))
-}
-
-pub fn static_asset(path: &str) -> Result<Response> {
-    let asset = ui::asset(path).ok_or_else(|| Error::NotFound("This file".into()))?;
-    let mut resp = text(200, asset.content_type, asset.body);
-    set_header(
-        &mut resp,
-        "Cache-Control",
-        "public, max-age=31536000, immutable",
-    );
-    Ok(resp)
-}
-
-pub fn theme(req: &TenantRequest<'_>) -> Response {
-    let mut resp = text(
-        200,
-        "text/css; charset=utf-8",
-        &ui::theme_css(&req.tenant.tenant.settings.accent_color),
-    );
-    set_header(&mut resp, "Cache-Control", "public, max-age=300");
-    resp
 }

@@ -1,239 +1,175 @@
 //! The operator API on the platform host: create, list, inspect, suspend, resume and delete
 //! tenants; map custom domains; rotate keys; issue setup links and tenant API keys.
 //!
-//! Authenticated by `Authorization: Bearer <OPERATOR_SECRET>` (a Worker secret), compared in
-//! constant time. Without the secret configured the API is off (503), never open.
+//! Authenticated by `Authorization: Bearer <OPERATOR_SECRET>` (a Worker secret), which the
+//! router checks for every route of the table's operator API (`http::admission`).
 
 use serde_json::{json, Value};
-use worker::{Method, Response};
+use worker::Response;
 
-use crate::crypto::hash::{secret_hash, secrets_equal};
-use crate::crypto::jwk::SigningAlg;
-use crate::crypto::random;
 use crate::error::{Error, Result};
 use crate::http::app::App;
 use crate::http::request::Incoming;
 use crate::http::respond::json as json_response;
-use crate::platform::{clock, webcrypto};
-use crate::storage::{tenant_cache, tenants};
-use crate::tenancy::keys::{self, KeyChange};
+use crate::http::signing::{WebCryptoKeyMaker, WebCryptoSigner};
+use crate::platform::clock;
+use crate::route_table::{OperatorRoute, Params};
 use crate::tenancy::operator::{ApiKeyInput, CreateTenantInput, DomainInput, RotateInput};
-use crate::tenancy::{validate_slug, RequestHost, Tenant, TenantSettings, TenantStatus};
+use crate::tenancy::{RequestHost, TenantStatus};
+use crate::usecase::tenants::{self, OperatorCtx, SetupToken, TenantInfo};
 
-/// How long a first-admin setup link works.
-const SETUP_LINK_TTL_SECS: i64 = 7 * 24 * 3600;
-
-pub async fn handle(app: &App, mut incoming: Incoming) -> Result<Response> {
-    authorize(app, &incoming)?;
-    let path = incoming
-        .path
-        .trim_start_matches("/operator/api/")
-        .to_string();
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+/// Dispatches an operator API route; the router has checked the operator's secret.
+pub async fn handle(
+    app: &App,
+    mut incoming: Incoming,
+    route: OperatorRoute,
+    params: &Params<'_>,
+) -> Result<Response> {
+    use OperatorRoute as R;
     let ctx = Operator {
         app,
         now: clock::now(),
+        origin: incoming.audit_origin(),
     };
-    match (incoming.method.clone(), segments.as_slice()) {
-        (Method::Get, ["tenants"]) => ctx.list(&incoming).await,
-        (Method::Post, ["tenants"]) => {
+    let slug = params.get("slug");
+    match route {
+        R::ListTenants => ctx.list(&incoming).await,
+        R::CreateTenant => {
             let body: CreateTenantInput = incoming.json().await?;
             ctx.create(&incoming, body).await
         }
-        (Method::Get, ["tenants", slug]) => ctx.show(&incoming, slug).await,
-        (Method::Delete, ["tenants", slug]) => ctx.delete(&incoming, slug).await,
-        (Method::Post, ["tenants", slug, "suspend"]) => {
+        R::ShowTenant => ctx.show(&incoming, slug).await,
+        R::DeleteTenant => ctx.delete(&incoming, slug).await,
+        R::SuspendTenant => {
             ctx.set_status(&incoming, slug, TenantStatus::Suspended)
                 .await
         }
-        (Method::Post, ["tenants", slug, "resume"]) => {
-            ctx.set_status(&incoming, slug, TenantStatus::Active).await
-        }
-        (Method::Post, ["tenants", slug, "setup-link"]) => ctx.setup_link(&incoming, slug).await,
-        (Method::Post, ["tenants", slug, "domains"]) => {
+        R::ResumeTenant => ctx.set_status(&incoming, slug, TenantStatus::Active).await,
+        R::SetupLink => ctx.setup_link(&incoming, slug).await,
+        R::AddDomain => {
             let body: DomainInput = incoming.json().await?;
             ctx.add_domain(&incoming, slug, &body.host).await
         }
-        (Method::Delete, ["tenants", slug, "domains", host]) => {
-            ctx.remove_domain(&incoming, slug, host).await
-        }
-        (Method::Post, ["tenants", slug, "keys", "rotate"]) => {
+        R::RemoveDomain => ctx.remove_domain(&incoming, slug, params.get("host")).await,
+        R::RotateKeys => {
             // Parsed and validated before anything is touched: a malformed body rotates
             // nothing (it used to fall back to "rotate both keys").
             let body: RotateInput = incoming.optional_json().await?;
             ctx.rotate(slug, body).await
         }
-        (Method::Post, ["tenants", slug, "keys", "self-test"]) => {
-            ctx.key_self_test(&incoming, slug).await
-        }
-        (Method::Post, ["tenants", slug, "clients"]) => {
+        R::KeySelfTest => ctx.key_self_test(&incoming, slug).await,
+        R::CreateClient => {
             let body: crate::oidc::client::ClientInput = incoming.json().await?;
             ctx.create_client(slug, body).await
         }
-        (Method::Post, ["tenants", slug, "api-keys"]) => {
+        R::CreateApiKey => {
             // A malformed body used to mint a key that never expires; now it mints nothing.
             let body: ApiKeyInput = incoming.optional_json().await?;
             ctx.api_key(slug, body).await
         }
-        _ => Err(Error::NotFound("This operator API route".into())),
     }
-}
-
-fn authorize(app: &App, incoming: &Incoming) -> Result<()> {
-    let Some(secret) = app.operator_secret() else {
-        return Err(Error::Forbidden(
-            "the operator API is disabled: set the OPERATOR_SECRET secret".into(),
-        ));
-    };
-    let presented = incoming
-        .header("authorization")
-        .and_then(|h| h.strip_prefix("Bearer ").map(str::to_string))
-        .ok_or(Error::Unauthenticated)?;
-    if !secrets_equal(presented.trim(), &secret) {
-        return Err(Error::Unauthenticated);
-    }
-    Ok(())
 }
 
 struct Operator<'a> {
     app: &'a App,
     now: i64,
+    /// Where the request came from, for the tenant's audit log.
+    origin: crate::storage::audit::Origin,
 }
 
 impl Operator<'_> {
-    fn db(&self) -> Result<&crate::storage::db::Db> {
-        self.app.db()
+    /// The context of the operator's tenant use cases.
+    fn ctx<'a>(&'a self, cache: &'a dyn crate::storage::backend::Cache) -> Result<OperatorCtx<'a>> {
+        Ok(OperatorCtx {
+            db: self.app.db()?,
+            cache,
+            base_domain: &self.app.base_domain,
+            now: self.now,
+        })
     }
 
-    async fn tenant(&self, slug: &str) -> Result<Tenant> {
-        tenants::find_by_slug(self.db()?, slug)
+    /// The context of an admin use case the operator runs in a tenant (the operator is the
+    /// author in the tenant's audit log).
+    fn admin_ctx<'a>(&'a self, tenant_id: &'a str) -> Result<crate::usecase::AdminCtx<'a>> {
+        Ok(crate::usecase::AdminCtx {
+            db: self.app.db()?,
+            tenant_id,
+            now: self.now,
+            author: crate::usecase::Author {
+                actor: crate::usecase::Actor::Operator,
+                origin: self.origin.clone(),
+            },
+        })
+    }
+
+    async fn tenant_id(&self, slug: &str) -> Result<String> {
+        crate::storage::tenants::find_by_slug(self.app.db()?, slug)
             .await?
+            .map(|t| t.id)
             .ok_or_else(|| Error::NotFound(format!("Tenant {slug}")))
     }
 
-    /// The tenant's subdomain host, keeping the port the operator used (local development).
-    fn slug_host(&self, incoming: &Incoming, slug: &str) -> RequestHost {
-        RequestHost {
+    /// The tenant's issuer: its subdomain, keeping the port the operator used (local
+    /// development).
+    fn issuer(&self, incoming: &Incoming, slug: &str) -> String {
+        let host = RequestHost {
             name: format!("{slug}.{}", self.app.base_domain),
             port: incoming.host.port,
-        }
+        };
+        crate::tenancy::issuer_for(&host, incoming.is_https)
     }
 
-    fn base_url(&self, incoming: &Incoming, host: &RequestHost) -> String {
-        crate::tenancy::issuer_for(host, incoming.is_https)
+    fn view(&self, incoming: &Incoming, info: &TenantInfo) -> Value {
+        let t = &info.tenant;
+        json!({
+            "id": t.id,
+            "slug": t.slug,
+            "display_name": t.display_name,
+            "status": t.status.as_str(),
+            "created_at": t.created_at,
+            "issuer": self.issuer(incoming, &t.slug),
+            "domains": info.domains,
+        })
     }
 
-    async fn hosts(&self, tenant: &Tenant) -> Result<Vec<String>> {
-        let mut hosts = vec![format!("{}.{}", tenant.slug, self.app.base_domain)];
-        hosts.extend(tenants::domains(self.db()?, &tenant.id).await?);
-        Ok(hosts)
-    }
-
-    /// Forgets the cached snapshots of the tenant's hosts. Called after the write committed;
-    /// a write that removes hosts (delete, remove_domain) collects them before and passes them
-    /// to [`Self::invalidate_hosts`].
-    async fn invalidate(&self, tenant: &Tenant) -> Result<()> {
-        self.invalidate_hosts(&self.hosts(tenant).await?).await
-    }
-
-    async fn invalidate_hosts(&self, hosts: &[String]) -> Result<()> {
-        tenant_cache::invalidate(&self.app.kv()?, hosts).await
+    fn setup(&self, incoming: &Incoming, slug: &str, setup: &SetupToken) -> Value {
+        json!({
+            "setup_url": format!("{}/setup/{}", self.issuer(incoming, slug), setup.token),
+            "setup_expires_at": setup.expires_at,
+        })
     }
 
     /// One tenant with its signing keys and their lifecycle state.
     async fn show(&self, incoming: &Incoming, slug: &str) -> Result<Response> {
-        let tenant = self.tenant(slug).await?;
-        let mut view = self.view(incoming, &tenant).await?;
-        let keys: Vec<Value> = tenants::keys(self.db()?, &tenant.id)
-            .await?
-            .iter()
-            .filter(|k| keys::is_published(k, self.now))
-            .map(|k| {
-                json!({
-                    "kid": k.kid,
-                    "alg": k.alg.as_str(),
-                    "status": k.status.as_str(),
-                    "created_at": k.created_at,
-                    "signs_from": keys::signs_from(k),
-                    "published_until": k.expires_at,
-                })
-            })
-            .collect();
+        let kv = self.app.kv()?;
+        let (info, keys) = tenants::show(&self.ctx(&kv)?, slug).await?;
+        let mut view = self.view(incoming, &info);
         view["keys"] = json!(keys);
         Ok(json_response(200, &view))
     }
 
-    async fn view(&self, incoming: &Incoming, tenant: &Tenant) -> Result<Value> {
-        let host = self.slug_host(incoming, &tenant.slug);
-        Ok(json!({
-            "id": tenant.id,
-            "slug": tenant.slug,
-            "display_name": tenant.display_name,
-            "status": tenant.status.as_str(),
-            "created_at": tenant.created_at,
-            "issuer": self.base_url(incoming, &host),
-            "domains": tenants::domains(self.db()?, &tenant.id).await?,
-        }))
-    }
-
     async fn list(&self, incoming: &Incoming) -> Result<Response> {
-        let mut out = Vec::new();
-        for tenant in tenants::list(self.db()?).await? {
-            out.push(self.view(incoming, &tenant).await?);
-        }
+        let kv = self.app.kv()?;
+        let all = tenants::list(&self.ctx(&kv)?).await?;
+        let out: Vec<Value> = all.iter().map(|t| self.view(incoming, t)).collect();
         Ok(json_response(200, &json!({ "tenants": out })))
     }
 
     async fn create(&self, incoming: &Incoming, body: CreateTenantInput) -> Result<Response> {
-        let slug = body.slug.trim().to_ascii_lowercase();
-        validate_slug(&slug).map_err(|e| Error::BadRequest(e.to_string()))?;
-        let display_name = body.display_name.trim();
-        // Shown on every login and consent page of the tenant.
-        crate::validation::plain_text("display_name", display_name)?;
-        if display_name.is_empty() || display_name.chars().count() > 80 {
-            return Err(Error::BadRequest(
-                "display_name must be 1 to 80 characters".into(),
-            ));
-        }
-        if tenants::find_by_slug(self.db()?, &slug).await?.is_some() {
-            return Err(Error::Conflict(format!("the slug {slug} is taken")));
-        }
-        let master = self.app.master_key()?;
-        let mut keys = Vec::new();
-        for alg in SigningAlg::ALL {
-            keys.push(webcrypto::generate_signing_key(alg, &master, self.now).await?);
-        }
-        let tenant = Tenant {
-            id: random::id(),
-            slug: slug.clone(),
-            display_name: display_name.to_string(),
-            status: TenantStatus::Active,
-            settings: TenantSettings::default(),
-            created_at: self.now,
-        };
-        let token = random::token();
-        let expires_at = self.now + SETUP_LINK_TTL_SECS;
-        tenants::create(self.db()?, &tenant, &keys, &secret_hash(&token), expires_at)
-            .await
-            // Two concurrent creates of one slug: the UNIQUE constraint decides.
-            .map_err(crate::storage::db::unique_violation(format!(
-                "the slug {slug} is taken"
-            )))?;
-        self.invalidate(&tenant).await?;
-        let mut view = self.view(incoming, &tenant).await?;
-        let base = view["issuer"].as_str().unwrap_or_default().to_string();
-        view["setup_url"] = json!(format!("{base}/setup/{token}"));
-        view["setup_expires_at"] = json!(expires_at);
+        let kv = self.app.kv()?;
+        let maker = WebCryptoKeyMaker(self.app);
+        let (info, setup) =
+            tenants::create(&self.ctx(&kv)?, &maker, &body.slug, &body.display_name).await?;
+        let mut view = self.view(incoming, &info);
+        let setup = self.setup(incoming, &info.tenant.slug, &setup);
+        view["setup_url"] = setup["setup_url"].clone();
+        view["setup_expires_at"] = setup["setup_expires_at"].clone();
         Ok(json_response(201, &view))
     }
 
     async fn delete(&self, _incoming: &Incoming, slug: &str) -> Result<Response> {
-        let tenant = self.tenant(slug).await?;
-        // The hosts are read before the delete (its custom domains go with it) and forgotten
-        // after it: invalidating first let a request in between cache the tenant again.
-        let hosts = self.hosts(&tenant).await?;
-        tenants::delete(self.db()?, &tenant.id).await?;
-        self.invalidate_hosts(&hosts).await?;
+        let kv = self.app.kv()?;
+        tenants::delete(&self.ctx(&kv)?, slug).await?;
         Ok(json_response(200, &json!({ "deleted": slug })))
     }
 
@@ -243,133 +179,54 @@ impl Operator<'_> {
         slug: &str,
         status: TenantStatus,
     ) -> Result<Response> {
-        let tenant = self.tenant(slug).await?;
-        tenants::set_status(self.db()?, &tenant.id, status, self.now).await?;
-        self.invalidate(&tenant).await?;
-        let tenant = self.tenant(slug).await?;
-        Ok(json_response(200, &self.view(incoming, &tenant).await?))
+        let kv = self.app.kv()?;
+        let info = tenants::set_status(&self.ctx(&kv)?, slug, status).await?;
+        Ok(json_response(200, &self.view(incoming, &info)))
     }
 
     /// A fresh first-admin link; only while nobody has set the tenant up yet.
     async fn setup_link(&self, incoming: &Incoming, slug: &str) -> Result<Response> {
-        let tenant = self.tenant(slug).await?;
-        if tenants::user_count(self.db()?, &tenant.id).await? > 0 {
-            return Err(Error::Conflict(
-                "this tenant already has users: its admins invite people from the admin console"
-                    .into(),
-            ));
-        }
-        let token = random::token();
-        let expires_at = self.now + SETUP_LINK_TTL_SECS;
-        tenants::replace_setup_token(
-            self.db()?,
-            &tenant.id,
-            &secret_hash(&token),
-            self.now,
-            expires_at,
-        )
-        .await?;
-        let base = self.base_url(incoming, &self.slug_host(incoming, slug));
-        Ok(json_response(
-            201,
-            &json!({ "setup_url": format!("{base}/setup/{token}"), "setup_expires_at": expires_at }),
-        ))
+        let kv = self.app.kv()?;
+        let setup = tenants::setup_link(&self.ctx(&kv)?, slug).await?;
+        Ok(json_response(201, &self.setup(incoming, slug, &setup)))
     }
 
     async fn add_domain(&self, incoming: &Incoming, slug: &str, host: &str) -> Result<Response> {
-        let tenant = self.tenant(slug).await?;
-        let parsed = RequestHost::parse(host).map_err(|e| Error::BadRequest(e.to_string()))?;
-        if parsed.port.is_some() || !parsed.name.contains('.') {
-            return Err(Error::BadRequest(
-                "a custom domain is a full DNS name without a port".into(),
-            ));
-        }
-        if matches!(
-            crate::tenancy::classify_host(&parsed, &self.app.base_domain),
-            crate::tenancy::HostKind::Platform | crate::tenancy::HostKind::TenantSlug(_)
-        ) || parsed.name.ends_with(&format!(".{}", self.app.base_domain))
-        {
-            return Err(Error::BadRequest(
-                "custom domains must be outside the base domain".into(),
-            ));
-        }
-        tenants::add_domain(self.db()?, &tenant.id, &parsed.name, self.now).await?;
-        self.invalidate(&tenant).await?;
-        Ok(json_response(201, &self.view(incoming, &tenant).await?))
+        let kv = self.app.kv()?;
+        let info = tenants::add_domain(&self.ctx(&kv)?, slug, host).await?;
+        Ok(json_response(201, &self.view(incoming, &info)))
     }
 
     async fn remove_domain(&self, incoming: &Incoming, slug: &str, host: &str) -> Result<Response> {
-        let tenant = self.tenant(slug).await?;
-        // Collect the hosts while the domain still maps to the tenant; forget them only once
-        // the unmapping has committed.
-        let hosts = self.hosts(&tenant).await?;
-        if !tenants::remove_domain(self.db()?, &tenant.id, &host.to_ascii_lowercase()).await? {
-            return Err(Error::NotFound(format!("Domain {host}")));
-        }
-        self.invalidate_hosts(&hosts).await?;
-        Ok(json_response(200, &self.view(incoming, &tenant).await?))
+        let kv = self.app.kv()?;
+        let info = tenants::remove_domain(&self.ctx(&kv)?, slug, host).await?;
+        Ok(json_response(200, &self.view(incoming, &info)))
     }
 
-    /// Rotates the tenant's keys. Normally the new key is published now and signs once every
-    /// cached JWKS holds it (the promotion trigger, `routes::maintenance`); `immediate` is the
-    /// emergency path that signs with it at once.
+    /// Rotates the tenant's keys (see `usecase::tenants::rotate`).
     async fn rotate(&self, slug: &str, body: RotateInput) -> Result<Response> {
         let rotation = body.validate()?;
-        let tenant = self.tenant(slug).await?;
-        let existing = tenants::keys(self.db()?, &tenant.id).await?;
-        let master = self.app.master_key()?;
-        let mut changes = Vec::new();
-        for alg in &rotation.algs {
-            let key = webcrypto::generate_signing_key(*alg, &master, self.now).await?;
-            changes.extend(keys::rotation(
-                &existing,
-                key,
-                rotation.overlap_secs,
-                rotation.immediate,
-            ));
-        }
-        // Both algorithms in one transaction: a failure rotates neither.
-        tenants::apply_key_changes(self.db()?, &tenant.id, &changes).await?;
-        self.invalidate(&tenant).await?;
-        let rotated: Vec<Value> = changes
+        let kv = self.app.kv()?;
+        let maker = WebCryptoKeyMaker(self.app);
+        let keys = tenants::rotate(&self.ctx(&kv)?, &maker, slug, &rotation).await?;
+        let rotated: Vec<Value> = keys
             .iter()
-            .filter_map(|c| match c {
-                KeyChange::Insert(k) => Some(json!({
-                    "alg": k.alg.as_str(),
-                    "kid": k.kid,
-                    "status": k.status.as_str(),
-                    "signs_from": keys::signs_from(k).unwrap_or(k.created_at),
-                })),
-                _ => None,
-            })
+            .map(|k| json!({ "alg": k.alg, "kid": k.kid, "status": k.status, "signs_from": k.signs_from }))
             .collect();
         Ok(json_response(200, &json!({ "keys": rotated })))
     }
 
-    /// Signs a short-lived probe token with each current key, so an operator (and the test
-    /// suite) can check that the keys decrypt under this deployment's master key and that the
-    /// published JWKS verifies what the tenant signs.
+    /// Signs a short-lived probe token with each current key (see
+    /// `usecase::tenants::key_self_test`).
     async fn key_self_test(&self, incoming: &Incoming, slug: &str) -> Result<Response> {
-        let tenant = self.tenant(slug).await?;
-        let host =
-            crate::tenancy::classify_host(&self.slug_host(incoming, slug), &self.app.base_domain);
-        let snapshot = tenants::load_snapshot(self.db()?, &host)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("Tenant {slug}")))?;
-        let issuer = self.base_url(incoming, &self.slug_host(incoming, &tenant.slug));
-        let claims = json!({
-            "iss": issuer,
-            "sub": "self-test",
-            "aud": "edge-id-self-test",
-            "iat": self.now,
-            "exp": self.now + 300,
-        });
-        let mut tokens = serde_json::Map::new();
-        for alg in SigningAlg::ALL {
-            let token =
-                crate::http::signing::sign_jwt(self.app, &snapshot, alg, "JWT", &claims).await?;
-            tokens.insert(alg.as_str().to_string(), json!(token));
-        }
+        let kv = self.app.kv()?;
+        let issuer = self.issuer(incoming, slug);
+        let signer = WebCryptoSigner(self.app);
+        let signed = tenants::key_self_test(&self.ctx(&kv)?, &signer, slug, &issuer).await?;
+        let tokens: serde_json::Map<String, Value> = signed
+            .into_iter()
+            .map(|(alg, token)| (alg.as_str().to_string(), json!(token)))
+            .collect();
         Ok(json_response(200, &json!({ "tokens": tokens })))
     }
 
@@ -380,39 +237,24 @@ impl Operator<'_> {
         slug: &str,
         input: crate::oidc::client::ClientInput,
     ) -> Result<Response> {
-        let tenant = self.tenant(slug).await?;
+        let tenant_id = self.tenant_id(slug).await?;
         let created =
-            super::admin::clients::create_client(self.db()?, &tenant.id, &input, self.now, |_| {
-                Ok(None::<crate::storage::db::Statement>)
-            })
-            .await?;
-        Ok(json_response(201, &created))
+            crate::usecase::clients::create_client(&self.admin_ctx(&tenant_id)?, &input, json!({}))
+                .await?;
+        Ok(json_response(201, &created.to_json()))
     }
 
     /// Mints an API key for the tenant's admin REST API (scripts, provisioning, tests).
     async fn api_key(&self, slug: &str, body: ApiKeyInput) -> Result<Response> {
         let request = body.validate()?;
-        let tenant = self.tenant(slug).await?;
-        let key = crate::storage::api_keys::generate();
+        let tenant_id = self.tenant_id(slug).await?;
         let expires_at = request.expires_in_days.map(|d| self.now + d * 86400);
-        let id = random::id();
-        crate::storage::api_keys::create(
-            self.db()?,
-            &tenant.id,
-            &crate::storage::api_keys::NewApiKey {
-                id: &id,
-                name: &request.name,
-                key: &key,
-                created_by: "operator",
-                expires_at,
-            },
-            self.now,
-            None,
+        let minted = crate::usecase::api_keys::create(
+            &self.admin_ctx(&tenant_id)?,
+            &request.name,
+            expires_at,
         )
         .await?;
-        Ok(json_response(
-            201,
-            &json!({ "id": id, "name": request.name, "api_key": key, "expires_at": expires_at }),
-        ))
+        Ok(json_response(201, &minted))
     }
 }

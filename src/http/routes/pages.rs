@@ -24,27 +24,6 @@ pub fn render(page: &impl Template) -> Result<Response> {
     Ok(html(200, &body))
 }
 
-/// The error page (used by `respond::error_response`, where no tenant context is at hand).
-pub fn error_page(status: u16, message: &str, code: &str) -> String {
-    let title = match status {
-        404 => "Not found",
-        400 => "That didn't work",
-        401 | 403 => "Not allowed",
-        429 => "Slow down",
-        _ => "Something went wrong",
-    };
-    ErrorPage {
-        tenant: None,
-        asset_version: ui::asset_version(),
-        title: title.into(),
-        message: message.into(),
-        detail: Some(code.to_string()),
-        back_url: None,
-    }
-    .render()
-    .unwrap_or_else(|_| message.to_string())
-}
-
 pub fn message(
     req: &TenantRequest<'_>,
     title: &str,

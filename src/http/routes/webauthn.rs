@@ -15,7 +15,6 @@ use crate::account::{NewProfile, ProfileInput};
 use crate::crypto::hash::secret_hash;
 use crate::crypto::random;
 use crate::error::{Error, Result};
-use crate::http::limits::{self, Limit};
 use crate::http::request::TenantRequest;
 use crate::http::respond::{json as json_response, set_header};
 use crate::http::session;
@@ -90,8 +89,6 @@ async fn store_challenge(
 }
 
 pub async fn login_start(req: TenantRequest<'_>) -> Result<Response> {
-    session::require_same_origin(&req)?;
-    limits::check(&req, Limit::SignIn).await?;
     let challenge = store_challenge(&req, "authenticate", None, &Ceremony::Login).await?;
     let options = passkey::request_options(&relying_party(&req), &challenge, &[], TIMEOUT_MS);
     Ok(json_response(200, &json!({ "options": options })))
@@ -158,7 +155,6 @@ fn redirect_json(req: &TenantRequest<'_>, to: &str, cookie: Option<String>) -> R
 }
 
 pub async fn login_finish(mut req: TenantRequest<'_>) -> Result<Response> {
-    session::require_same_origin(&req)?;
     let body: FinishBody = req.incoming.json().await?;
     let db = req.app.db()?;
     let tenant_id = req.tenant.tenant.id.clone();
@@ -322,8 +318,6 @@ async fn signup(
 }
 
 pub async fn register_start(mut req: TenantRequest<'_>) -> Result<Response> {
-    session::require_same_origin(&req)?;
-    limits::check(&req, Limit::SignIn).await?;
     let body: RegisterStartBody = req.incoming.json().await?;
     let db = req.app.db()?;
     let tenant_id = req.tenant.tenant.id.clone();
@@ -396,7 +390,6 @@ fn passkey_name(user_agent: Option<&str>) -> String {
 }
 
 pub async fn register_finish(mut req: TenantRequest<'_>) -> Result<Response> {
-    session::require_same_origin(&req)?;
     let body: FinishBody = req.incoming.json().await?;
     // A name given is checked before the challenge is spent, so a bad one costs no ceremony.
     let given_name = clean(body.name.as_deref())

@@ -1,180 +1,49 @@
-//! `/api/oidc/clients`: create, read, update, delete clients and regenerate their secrets.
-//! Secrets are generated (alphanumeric, 48 characters ≈ 285 bits), shown once, stored hashed.
+//! `/api/oidc/clients` and `/api/oidc/client-presets`: create, read, update, delete clients,
+//! regenerate their secrets, and make clients from presets. The rules are in
+//! `crate::usecase::clients`; this module parses and renders.
 
-use serde::Deserialize;
 use serde_json::json;
 use worker::Response;
 
-use super::audit_entry;
-use crate::storage::audit::When;
-use crate::storage::db::Statement;
-
-use crate::admin::presets::{self, Credentials, FilledPreset};
-use crate::crypto::hash::secret_hash;
-use crate::crypto::random;
-use crate::error::{Error, Result};
+use super::admin_ctx;
+use crate::admin::presets;
+use crate::error::Result;
 use crate::http::admin::Actor;
 use crate::http::request::TenantRequest;
-use crate::http::respond::json as json_response;
+use crate::http::respond::{json as json_response, no_content};
 use crate::oidc::client::ClientInput;
 use crate::oidc::discovery::Endpoints;
-use crate::storage::clients::{self, ClientView, SaveMode};
-
-const SECRET_LEN: usize = 48;
-
-fn view_with_secret(view: ClientView, secret: Option<String>) -> serde_json::Value {
-    let mut v = serde_json::to_value(view).unwrap_or_default();
-    if let Some(s) = secret {
-        v["client_secret"] = json!(s);
-    }
-    v
-}
-
-async fn load(req: &TenantRequest<'_>, id: &str) -> Result<ClientView> {
-    clients::find(req.app.db()?, &req.tenant.tenant.id, id)
-        .await?
-        .map(|row| row.view())
-        .ok_or_else(|| Error::NotFound("This client".into()))
-}
+use crate::usecase::clients::{self, FromPreset};
 
 /// `GET /api/oidc/clients?search=&page=&limit=` (everything when no page is asked for).
-pub async fn list(req: &TenantRequest<'_>) -> Result<Response> {
+pub async fn list(req: &TenantRequest<'_>, actor: &Actor) -> Result<Response> {
     let page = super::page_or_everything(req)?;
-    let (rows, total) = clients::list(
-        req.app.db()?,
-        &req.tenant.tenant.id,
-        req.incoming.query_param("search"),
-        &page,
-    )
-    .await?;
-    let data: Vec<ClientView> = rows.iter().map(|r| r.view()).collect();
+    let search = req.incoming.query_param("search");
+    let (data, total) = clients::list(&admin_ctx(req, actor)?, search, &page).await?;
     Ok(super::paged(&data, &page, total))
 }
 
 /// `GET /api/oidc/clients/{id}`, with the preset's setup values when it came from one.
-pub async fn get(req: &TenantRequest<'_>, id: &str) -> Result<Response> {
-    let view = load(req, id).await?;
-    let setup = setup_of(req, &view);
-    let mut v = serde_json::to_value(&view)?;
-    v["setup"] = serde_json::to_value(setup)?;
-    Ok(json_response(200, &v))
-}
-
-async fn input(
-    req: &mut TenantRequest<'_>,
-) -> Result<(ClientInput, crate::crypto::jwk::SigningAlg)> {
-    let input: ClientInput = req.incoming.json().await?;
-    let alg = input.validate()?;
-    Ok((input, alg))
-}
-
-/// Validates and creates a client; returns its view with the secret (shown once). Shared by the
-/// tenant admin API and the operator API. `audit` makes the audit entry for the new client id,
-/// written in the same batch as the client (the operator path has none).
-pub async fn create_client(
-    db: &crate::storage::db::Db,
-    tenant_id: &str,
-    input: &ClientInput,
-    now: i64,
-    audit: impl FnOnce(&str) -> Result<Option<Statement>>,
-) -> Result<serde_json::Value> {
-    let alg = input.validate()?;
-    let id = random::alphanumeric(24);
-    let secret = (!input.is_public).then(|| random::alphanumeric(SECRET_LEN));
-    clients::save(
-        db,
-        tenant_id,
-        &id,
-        input,
-        alg,
-        now,
-        SaveMode::Create {
-            secret_hash: secret.as_deref().map(secret_hash).as_deref(),
-        },
-        audit(&id)?,
-    )
-    .await?;
-    let view = clients::find(db, tenant_id, &id)
-        .await?
-        .map(|row| row.view())
-        .ok_or_else(|| Error::Internal("created client not found".into()))?;
-    Ok(view_with_secret(view, secret))
+pub async fn get(req: &TenantRequest<'_>, actor: &Actor, id: &str) -> Result<Response> {
+    let detail = clients::get(&admin_ctx(req, actor)?, &req.issuer, id).await?;
+    Ok(json_response(200, &detail))
 }
 
 pub async fn create(mut req: TenantRequest<'_>, actor: &Actor) -> Result<Response> {
     let input: ClientInput = req.incoming.json().await?;
-    let entry = |id: &str| {
-        audit_entry(
-            &req,
-            actor,
-            "client_created",
-            Some(id),
-            json!({ "name": input.name }),
-            When::PreviousChanged,
-        )
-        .map(Some)
-    };
-    let created =
-        create_client(req.app.db()?, &req.tenant.tenant.id, &input, req.now, entry).await?;
-    Ok(json_response(201, &created))
+    let created = clients::create_client(&admin_ctx(&req, actor)?, &input, json!({})).await?;
+    Ok(json_response(201, &created.to_json()))
 }
 
 pub async fn update(mut req: TenantRequest<'_>, actor: &Actor, id: &str) -> Result<Response> {
-    let (input, alg) = input(&mut req).await?;
-    let before = load(&req, id).await?;
-    // A public client made confidential needs a secret: generate one and show it.
-    let secret = (before.is_public && !input.is_public).then(|| random::alphanumeric(SECRET_LEN));
-    let audit = audit_entry(
-        &req,
-        actor,
-        "client_updated",
-        Some(id),
-        json!({ "name": input.name }),
-        When::PreviousChanged,
-    )?;
-    let found = clients::save(
-        req.app.db()?,
-        &req.tenant.tenant.id,
-        id,
-        &input,
-        alg,
-        req.now,
-        SaveMode::Update,
-        Some(audit),
-    )
-    .await?;
-    if !found {
-        return Err(Error::NotFound("This client".into()));
-    }
-    if let Some(s) = &secret {
-        clients::set_secret(
-            req.app.db()?,
-            &req.tenant.tenant.id,
-            id,
-            &secret_hash(s),
-            req.now,
-            None,
-        )
-        .await?;
-    }
-    let view = load(&req, id).await?;
-    Ok(json_response(200, &view_with_secret(view, secret)))
+    let input: ClientInput = req.incoming.json().await?;
+    let updated = clients::update(&admin_ctx(&req, actor)?, id, &input).await?;
+    Ok(json_response(200, &updated.to_json()))
 }
 
 pub async fn delete(req: &TenantRequest<'_>, actor: &Actor, id: &str) -> Result<Response> {
-    // The audit entry follows the client's DELETE (the batch's third statement).
-    let audit = audit_entry(
-        req,
-        actor,
-        "client_deleted",
-        Some(id),
-        json!({}),
-        When::PreviousChanged,
-    )?;
-    if !clients::delete(req.app.db()?, &req.tenant.tenant.id, id, req.now, audit).await? {
-        return Err(Error::NotFound("This client".into()));
-    }
-    Ok(crate::http::respond::no_content())
+    clients::delete(&admin_ctx(req, actor)?, id).await?;
+    Ok(no_content())
 }
 
 pub async fn regenerate_secret(
@@ -182,49 +51,11 @@ pub async fn regenerate_secret(
     actor: &Actor,
     id: &str,
 ) -> Result<Response> {
-    let secret = random::alphanumeric(SECRET_LEN);
-    let audit = audit_entry(
-        req,
-        actor,
-        "client_secret_regenerated",
-        Some(id),
-        json!({}),
-        When::PreviousChanged,
-    )?;
-    if !clients::set_secret(
-        req.app.db()?,
-        &req.tenant.tenant.id,
-        id,
-        &secret_hash(&secret),
-        req.now,
-        Some(audit),
-    )
-    .await?
-    {
-        return Err(Error::NotFound("This confidential client".into()));
-    }
+    let secret = clients::regenerate_secret(&admin_ctx(req, actor)?, id).await?;
     Ok(json_response(
         200,
         &json!({ "client_id": id, "client_secret": secret }),
     ))
-}
-
-/// The setup values of a client made from a preset (the secret is shown only at creation).
-fn setup_of(req: &TenantRequest<'_>, view: &ClientView) -> Option<FilledPreset> {
-    let preset = presets::find(view.preset.as_deref()?)?;
-    let input = preset.input_from_callback(view.callback_urls.first()?)?;
-    let creds = Credentials {
-        client_id: &view.id,
-        client_secret: None,
-    };
-    preset
-        .fill(
-            &input,
-            Some(&view.name),
-            &Endpoints::for_issuer(&req.issuer),
-            Some(&creds),
-        )
-        .ok()
 }
 
 /// `GET /api/oidc/client-presets`: the presets and this tenant's endpoint URLs.
@@ -235,17 +66,6 @@ pub fn list_presets(req: &TenantRequest<'_>) -> Response {
     )
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FromPreset {
-    /// The team name (Cloudflare Access) or the app's URL.
-    input: String,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    allowed_user_groups: Vec<String>,
-}
-
 /// `POST /api/oidc/client-presets/{preset}`: creates the client the preset describes and
 /// returns it with its secret and the values to paste into the app.
 pub async fn create_from_preset(
@@ -253,38 +73,11 @@ pub async fn create_from_preset(
     actor: &Actor,
     preset_id: &str,
 ) -> Result<Response> {
-    let preset = presets::find(preset_id).ok_or_else(|| Error::NotFound("This preset".into()))?;
     let body: FromPreset = req.incoming.json().await?;
-    let endpoints = Endpoints::for_issuer(&req.issuer);
-    let mut filled = preset.fill(&body.input, body.name.as_deref(), &endpoints, None)?;
-    filled.client.allowed_user_groups = body.allowed_user_groups;
-    let entry = |id: &str| {
-        audit_entry(
-            &req,
-            actor,
-            "client_created",
-            Some(id),
-            json!({ "name": filled.client.name, "preset": preset.id }),
-            When::PreviousChanged,
-        )
-        .map(Some)
-    };
-    let created = create_client(
-        req.app.db()?,
-        &req.tenant.tenant.id,
-        &filled.client,
-        req.now,
-        entry,
-    )
-    .await?;
-    let id = created["id"].as_str().unwrap_or_default().to_string();
-    let creds = Credentials {
-        client_id: &id,
-        client_secret: created["client_secret"].as_str(),
-    };
-    let setup = preset.fill(&body.input, body.name.as_deref(), &endpoints, Some(&creds))?;
+    let ctx = admin_ctx(&req, actor)?;
+    let made = clients::create_from_preset(&ctx, &req.issuer, preset_id, &body).await?;
     Ok(json_response(
         201,
-        &json!({ "client": created, "setup": setup }),
+        &json!({ "client": made.client.to_json(), "setup": made.setup }),
     ))
 }

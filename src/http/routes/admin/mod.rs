@@ -1,5 +1,6 @@
 //! The tenant admin REST API (`/api/...`, modelled on Pocket ID's), for admins and API keys.
-//! The route table with its documentation is `crate::admin::api`; this module dispatches it.
+//! Its routes and their OpenAPI description are in `crate::route_table`; the router admits the
+//! admin, this module dispatches to the handlers.
 
 pub mod api_keys;
 pub mod audit;
@@ -11,94 +12,64 @@ pub mod users;
 
 use serde::Serialize;
 use serde_json::json;
-use worker::{Method, Response};
+use worker::Response;
 
 use crate::admin::paging::Page;
-use crate::error::{Error, Result};
-use crate::http::admin::{require_admin, Actor};
+use crate::error::Result;
+use crate::http::admin::Actor;
 use crate::http::request::TenantRequest;
 use crate::http::respond::json as json_response;
-use crate::storage::audit::{self as audit_log, When};
-use crate::storage::db::Statement;
+use crate::route_table::{AdminRoute, Params};
+use crate::usecase::{AdminCtx, Author};
 
-/// Dispatches the admin API; `None` when the path is not one of its routes.
-pub async fn route(req: TenantRequest<'_>) -> Option<Result<Response>> {
-    let path = req.incoming.path.clone();
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let method = req.incoming.method.clone();
-    let is_admin_path = matches!(
-        segments.as_slice(),
-        ["api", "oidc", "clients", ..]
-            | ["api", "oidc", "client-presets", ..]
-            | ["api", "user-groups", ..]
-            | ["api", "users", ..]
-            | ["api", "custom-claims", ..]
-            | ["api", "audit-logs"]
-            | ["api", "api-keys", ..]
-            | ["api", "signup-tokens"]
-            | ["api", "application-configuration"]
-    );
-    if segments.as_slice() == ["api", "openapi.json"] && method == Method::Get {
-        return Some(Ok(json_response(
-            200,
-            &crate::admin::api::openapi(&req.issuer),
-        )));
-    }
-    if !is_admin_path {
-        return None;
-    }
-    Some(dispatch(req, method, &segments).await)
-}
-
-async fn dispatch(req: TenantRequest<'_>, method: Method, segments: &[&str]) -> Result<Response> {
-    use Method::{Delete, Get, Post, Put};
-    let actor = require_admin(&req).await?;
-    let a = &actor;
-    match (method, segments) {
-        (Get, ["api", "users"]) => users::list(&req).await,
-        (Post, ["api", "users"]) => users::create(req, a).await,
-        (Get, ["api", "users", id]) => users::get(&req, id).await,
-        (Put, ["api", "users", id]) => users::update(req, a, id).await,
-        (Delete, ["api", "users", id]) => users::delete(&req, a, id).await,
-        (Put, ["api", "users", id, "user-groups"]) => users::set_groups(req, a, id).await,
-        (Get, ["api", "users", id, "sessions"]) => users::sessions(&req, id).await,
-        (Delete, ["api", "users", id, "sessions"]) => users::sign_out_everywhere(&req, a, id).await,
-        (Delete, ["api", "users", id, "passkeys", cred]) => {
-            users::delete_passkey(&req, a, id, cred).await
+/// Dispatches an admin API route to its handler; the router has admitted `actor`.
+pub async fn dispatch(
+    req: TenantRequest<'_>,
+    actor: &Actor,
+    route: AdminRoute,
+    params: &Params<'_>,
+) -> Result<Response> {
+    use AdminRoute as R;
+    let a = actor;
+    let id = params.get("id");
+    match route {
+        R::ListUsers => users::list(&req, a).await,
+        R::CreateUser => users::create(req, a).await,
+        R::GetUser => users::get(&req, a, id).await,
+        R::UpdateUser => users::update(req, a, id).await,
+        R::DeleteUser => users::delete(&req, a, id).await,
+        R::SetUserGroups => users::set_groups(req, a, id).await,
+        R::UserSessions => users::sessions(&req, a, id).await,
+        R::SignOutEverywhere => users::sign_out_everywhere(&req, a, id).await,
+        R::DeleteUserPasskey => {
+            users::delete_passkey(&req, a, id, params.get("credential_id")).await
         }
-        (Post, ["api", "users", id, "one-time-access-token"]) => {
-            users::one_time_access_token(req, a, id).await
+        R::OneTimeAccessToken => users::one_time_access_token(req, a, id).await,
+        R::SignupToken => users::signup_token(req, a).await,
+        R::SetUserClaims => users::set_custom_claims(req, a, id).await,
+        R::SetGroupClaims => groups::set_custom_claims(req, a, id).await,
+        R::ListGroups => groups::list(&req, a).await,
+        R::CreateGroup => groups::create(req, a).await,
+        R::GetGroup => groups::get(&req, a, id).await,
+        R::UpdateGroup => groups::update(req, a, id).await,
+        R::DeleteGroup => groups::delete(&req, a, id).await,
+        R::SetGroupMembers => groups::set_members(req, a, id).await,
+        R::ListClients => clients::list(&req, a).await,
+        R::CreateClient => clients::create(req, a).await,
+        R::GetClient => clients::get(&req, a, id).await,
+        R::UpdateClient => clients::update(req, a, id).await,
+        R::DeleteClient => clients::delete(&req, a, id).await,
+        R::RegenerateClientSecret => clients::regenerate_secret(&req, a, id).await,
+        R::ListClientPresets => Ok(clients::list_presets(&req)),
+        R::CreateClientFromPreset => {
+            clients::create_from_preset(req, a, params.get("preset")).await
         }
-        (Post, ["api", "signup-tokens"]) => users::signup_token(req, a).await,
-        (Put, ["api", "custom-claims", "user", id]) => users::set_custom_claims(req, a, id).await,
-        (Put, ["api", "custom-claims", "user-group", id]) => {
-            groups::set_custom_claims(req, a, id).await
-        }
-        (Get, ["api", "user-groups"]) => groups::list(&req).await,
-        (Post, ["api", "user-groups"]) => groups::create(req, a).await,
-        (Get, ["api", "user-groups", id]) => groups::get(&req, id).await,
-        (Put, ["api", "user-groups", id]) => groups::update(req, a, id).await,
-        (Delete, ["api", "user-groups", id]) => groups::delete(&req, a, id).await,
-        (Put, ["api", "user-groups", id, "users"]) => groups::set_members(req, a, id).await,
-        (Get, ["api", "oidc", "clients"]) => clients::list(&req).await,
-        (Post, ["api", "oidc", "clients"]) => clients::create(req, a).await,
-        (Get, ["api", "oidc", "clients", id]) => clients::get(&req, id).await,
-        (Put, ["api", "oidc", "clients", id]) => clients::update(req, a, id).await,
-        (Delete, ["api", "oidc", "clients", id]) => clients::delete(&req, a, id).await,
-        (Post, ["api", "oidc", "clients", id, "secret"]) => {
-            clients::regenerate_secret(&req, a, id).await
-        }
-        (Get, ["api", "oidc", "client-presets"]) => Ok(clients::list_presets(&req)),
-        (Post, ["api", "oidc", "client-presets", preset]) => {
-            clients::create_from_preset(req, a, preset).await
-        }
-        (Get, ["api", "audit-logs"]) => audit::list(&req).await,
-        (Get, ["api", "api-keys"]) => api_keys::list(&req).await,
-        (Post, ["api", "api-keys"]) => api_keys::create(req, a).await,
-        (Delete, ["api", "api-keys", id]) => api_keys::delete(&req, a, id).await,
-        (Get, ["api", "application-configuration"]) => Ok(settings::get(&req)),
-        (Put, ["api", "application-configuration"]) => settings::update(req, a).await,
-        _ => Err(Error::NotFound("This API route".into())),
+        R::AuditLog => audit::list(&req).await,
+        R::ListApiKeys => api_keys::list(&req).await,
+        R::CreateApiKey => api_keys::create(req, a).await,
+        R::DeleteApiKey => api_keys::delete(&req, a, id).await,
+        R::GetSettings => Ok(settings::get(&req)),
+        R::UpdateSettings => settings::update(req, a).await,
     }
 }
 
@@ -134,31 +105,15 @@ async fn claims_body(
     Ok(crate::admin::custom_claims::validate(input)?)
 }
 
-/// The audit entry of an admin change, as a statement that joins the change's batch: it is
-/// written in the same transaction, under `when`, so it exists exactly when the change does.
-pub fn audit_entry(
-    req: &TenantRequest<'_>,
-    actor: &Actor,
-    event: &str,
-    client_id: Option<&str>,
-    details: serde_json::Value,
-    when: When<'_>,
-) -> Result<Statement> {
-    let mut details = details;
-    details["actor"] = serde_json::Value::String(actor.label());
-    let user = match actor {
-        Actor::Admin { user_id } => Some(user_id.as_str()),
-        Actor::ApiKey { .. } => None,
-    };
-    audit_log::insert_when_statement(
-        req.app.db()?,
-        &req.tenant.tenant.id,
-        event,
-        user,
-        client_id,
-        &req.incoming.audit_origin(),
-        &details,
-        req.now,
-        when,
-    )
+/// The context of an admin use case run for this request by `actor`.
+pub fn admin_ctx<'a>(req: &'a TenantRequest<'_>, actor: &Actor) -> Result<AdminCtx<'a>> {
+    Ok(AdminCtx {
+        db: req.app.db()?,
+        tenant_id: &req.tenant.tenant.id,
+        now: req.now,
+        author: Author {
+            actor: actor.clone(),
+            origin: req.incoming.audit_origin(),
+        },
+    })
 }

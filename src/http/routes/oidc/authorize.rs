@@ -10,7 +10,8 @@ use crate::http::request::TenantRequest;
 use crate::http::respond::{redirect, set_header};
 use crate::http::routes::pages::{brand, message, render};
 use crate::http::session::{self, SESSION_COOKIE};
-use crate::oidc::response::{AuthorizationResponse, ResponseMode};
+use crate::oidc::response::AuthorizationResponse;
+use crate::oidc::response_mode::ResponseMode;
 use crate::ui::{self, ConsentPage, FormPostPage, ScopeLine};
 use crate::usecase::authorize::{self as usecase, Browser, Decision, Outcome};
 

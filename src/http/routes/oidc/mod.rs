@@ -4,8 +4,9 @@
 
 pub mod authorize;
 pub mod end_session;
+pub mod introspection;
+pub mod revocation;
 pub mod token;
-pub mod tokens_admin;
 pub mod userinfo;
 
 use crate::error::Result;
@@ -13,10 +14,9 @@ use crate::http::request::TenantRequest;
 use crate::oidc::client::ClientCredentials;
 use crate::oidc::error::OAuthError;
 
-/// The token, introspection and revocation endpoints take form posts only (RFC 6749 §3.2);
-/// they are rate limited per tenant and client IP.
+/// The token, introspection and revocation endpoints take form posts only (RFC 6749 §3.2).
+/// (Their rate limit is the route table's, checked by the router before the body is read.)
 pub async fn form(req: &mut TenantRequest<'_>) -> Result<Vec<(String, String)>> {
-    crate::http::limits::check(req, crate::http::limits::Limit::Token).await?;
     req.incoming.form().await.map_err(|_| {
         OAuthError::invalid_request("expected an application/x-www-form-urlencoded body").into()
     })
@@ -41,25 +41,14 @@ pub fn client_credentials(
     )?)
 }
 
-/// Endpoints browser apps (single-page apps with PKCE) call directly: token, userinfo and
-/// revocation. They take no cookies (credentials are the client's or a bearer token), so a
-/// wildcard origin without `Access-Control-Allow-Credentials` is safe. Introspection stays off:
-/// it is for resource servers, and confidential clients' secrets have no place in a browser.
-pub fn cors_path(path: &str) -> bool {
-    matches!(
-        path,
-        "/api/oidc/token" | "/api/oidc/userinfo" | "/api/oidc/revoke"
-    )
-}
-
-/// CORS headers for every response of a [`cors_path`], errors included, so a browser app can
-/// read the OAuth error (and `WWW-Authenticate` of a 401).
+/// CORS headers for every response at a CORS route's path (`cors` in the route table), errors
+/// included, so a browser app can read the OAuth error (and `WWW-Authenticate` of a 401).
 pub fn allow_cors(resp: &mut worker::Response) {
     crate::http::respond::set_header(resp, "Access-Control-Allow-Origin", "*");
     crate::http::respond::set_header(resp, "Access-Control-Expose-Headers", "WWW-Authenticate");
 }
 
-/// The answer to a CORS preflight of a [`cors_path`].
+/// The answer to a CORS preflight at a CORS route's path.
 pub fn preflight() -> worker::Response {
     let mut resp = crate::http::respond::text(204, "text/plain", "");
     crate::http::respond::set_header(&mut resp, "Access-Control-Allow-Methods", "GET, POST");

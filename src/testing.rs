@@ -4,13 +4,14 @@
 
 use std::future::Future;
 
-use super::audit::Origin;
-use super::backend::sqlite::Sqlite;
-use super::db::Db;
 use crate::account::NewProfile;
 use crate::admin::user::AdminFlags;
 use crate::oidc::client::ClientInput;
+use crate::storage::audit::Origin;
+use crate::storage::backend::sqlite::Sqlite;
+use crate::storage::db::Db;
 use crate::tenancy::{Tenant, TenantSettings, TenantStatus};
+use crate::usecase::{Actor, AdminCtx, Author};
 
 /// A fixed "now" for tests (2026-01-01T00:00:00Z), so expiry arithmetic is reproducible.
 pub const NOW: i64 = 1_767_225_600;
@@ -39,11 +40,14 @@ pub async fn tenant(db: &Db, slug: &str) -> Tenant {
         settings: TenantSettings::default(),
         created_at: NOW,
     };
-    super::tenants::create(db, &tenant, &[], &format!("setup-{slug}"), NOW + 3600)
+    crate::storage::tenants::create(db, &tenant, &[], &format!("setup-{slug}"), NOW + 3600)
         .await
         .expect("tenant created");
     tenant
 }
+
+/// The audit event of rows made by fixtures, so tests can tell them from what they test.
+pub const FIXTURE_EVENT: &str = "fixture";
 
 /// A user `username` of the tenant (`username@example.com`); returns the user's id.
 pub async fn user(db: &Db, tenant_id: &str, username: &str, is_admin: bool) -> String {
@@ -58,10 +62,10 @@ pub async fn user(db: &Db, tenant_id: &str, username: &str, is_admin: bool) -> S
         is_admin: Some(is_admin),
         ..AdminFlags::default()
     };
-    let audit = super::audit::insert_statement(
+    let audit = crate::storage::audit::insert_statement(
         db,
         tenant_id,
-        "user_created",
+        FIXTURE_EVENT,
         Some(&id),
         None,
         &Origin::default(),
@@ -69,7 +73,7 @@ pub async fn user(db: &Db, tenant_id: &str, username: &str, is_admin: bool) -> S
         NOW,
     )
     .expect("audit statement");
-    super::users::create(db, tenant_id, &id, &profile, &flags, NOW, audit)
+    crate::storage::users::create(db, tenant_id, &id, &profile, &flags, NOW, audit)
         .await
         .expect("user created");
     id
@@ -81,6 +85,63 @@ pub fn client_input(name: &str) -> ClientInput {
         name: name.to_string(),
         callback_urls: vec![format!("https://{name}.example.com/callback")],
         ..ClientInput::default()
+    }
+}
+
+/// An admin use case's context at [`NOW`], acting as `actor` from 192.0.2.7.
+pub fn admin_ctx<'a>(db: &'a Db, tenant_id: &'a str, actor: Actor) -> AdminCtx<'a> {
+    AdminCtx {
+        db,
+        tenant_id,
+        now: NOW,
+        author: Author {
+            actor,
+            origin: Origin {
+                ip: Some("192.0.2.7".into()),
+                ..Origin::default()
+            },
+        },
+    }
+}
+
+/// A passkey `credential_id` of the user (placeholder key material: storage never reads it).
+pub async fn passkey(db: &Db, tenant_id: &str, user_id: &str, credential_id: &str) {
+    let new = crate::storage::passkeys::NewPasskey {
+        credential_id,
+        name: "Test key",
+        public_key: "pQECAyYgASFYIA",
+        algorithm: -7,
+        sign_count: 0,
+        backup_eligible: true,
+        backup_state: true,
+        transports: "[]",
+        aaguid: "00000000-0000-0000-0000-000000000000",
+    };
+    let insert = crate::storage::passkeys::insert_statement(db, tenant_id, user_id, &new, NOW)
+        .expect("passkey statement");
+    db.batch(vec![insert]).await.expect("passkey stored");
+}
+
+/// Makes placeholder signing keys (`kid` numbered in order), for use cases that create keys.
+#[derive(Default)]
+pub struct TestKeyMaker {
+    made: std::cell::Cell<u32>,
+}
+
+impl crate::usecase::KeyMaker for TestKeyMaker {
+    fn generate(
+        &self,
+        alg: crate::crypto::jwk::SigningAlg,
+        now: i64,
+    ) -> crate::storage::backend::LocalFuture<
+        '_,
+        crate::error::Result<crate::tenancy::SigningKeyRecord>,
+    > {
+        self.made.set(self.made.get() + 1);
+        let kid = format!("test-key-{}", self.made.get());
+        let status = crate::tenancy::KeyStatus::Current;
+        let key = crate::tenancy::keys::tests::key(&kid, alg, status, now);
+        Box::pin(std::future::ready(Ok(key)))
     }
 }
 
@@ -99,13 +160,13 @@ pub async fn client(
     input.is_public = secret.is_none();
     let alg = input.validate().expect("a valid client input");
     let hash = secret.map(crate::crypto::hash::secret_hash);
-    let mode = super::clients::SaveMode::Create {
+    let mode = crate::storage::clients::SaveMode::Create {
         secret_hash: hash.as_deref(),
     };
-    super::clients::save(db, tenant_id, &id, &input, alg, NOW, mode, None)
+    crate::storage::clients::save(db, tenant_id, &id, &input, alg, NOW, mode, None)
         .await
         .expect("client saved");
-    super::clients::find_client(db, tenant_id, &id)
+    crate::storage::clients::find_client(db, tenant_id, &id)
         .await
         .expect("client read")
         .expect("client exists")
@@ -115,7 +176,7 @@ pub async fn client(
 pub async fn group(db: &Db, tenant_id: &str, name: &str, members: &[String]) -> String {
     let id = format!("group-{name}");
     let audit = || {
-        super::audit::insert_statement(
+        crate::storage::audit::insert_statement(
             db,
             tenant_id,
             "group_changed",
@@ -127,16 +188,16 @@ pub async fn group(db: &Db, tenant_id: &str, name: &str, members: &[String]) -> 
         )
         .expect("audit statement")
     };
-    let group = super::groups::NewGroup {
+    let group = crate::storage::groups::NewGroup {
         id: &id,
         name,
         friendly_name: name,
         custom_claims: &serde_json::Map::new(),
     };
-    super::groups::create(db, tenant_id, &group, NOW, audit())
+    crate::storage::groups::create(db, tenant_id, &group, NOW, audit())
         .await
         .expect("group created");
-    super::groups::set_members(db, tenant_id, &id, members, audit())
+    crate::storage::groups::set_members(db, tenant_id, &id, members, audit())
         .await
         .expect("members set");
     id
@@ -145,7 +206,7 @@ pub async fn group(db: &Db, tenant_id: &str, name: &str, members: &[String]) -> 
 /// A signed-in session of the user, created at `now` for an hour; returns the cookie value.
 pub async fn session(db: &Db, tenant_id: &str, user_id: &str, now: i64) -> String {
     let cookie = crate::crypto::random::token();
-    let insert = super::sessions::insert_statement(
+    let insert = crate::storage::sessions::insert_statement(
         db,
         tenant_id,
         &cookie,
@@ -160,20 +221,9 @@ pub async fn session(db: &Db, tenant_id: &str, user_id: &str, now: i64) -> Strin
     cookie
 }
 
-/// A grant as stored, for assertions about what a request left behind.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
-pub struct GrantState {
-    pub id: String,
-    pub client_id: String,
-    pub revoked_at: Option<i64>,
-}
-
-/// Every grant of the tenant, oldest first (no operation lists grants: tests read them here).
-pub async fn grants(db: &Db, tenant_id: &str) -> Vec<GrantState> {
-    db.all(
-        "SELECT id, client_id, revoked_at FROM grants WHERE tenant_id = ?1 ORDER BY created_at, id",
-        crate::params![tenant_id],
-    )
-    .await
-    .expect("grants read")
+/// Every grant of the tenant, oldest first, for assertions about what a request left behind.
+pub async fn grants(db: &Db, tenant_id: &str) -> Vec<crate::storage::grants::GrantState> {
+    crate::storage::grants::states_of_tenant(db, tenant_id)
+        .await
+        .expect("grants read")
 }

@@ -1,0 +1,91 @@
+//! The small JSON bodies of the admin API, with their validation. The larger ones live with
+//! their subject (`user::AdminUserInput`, `settings::SettingsInput`, `oidc::client::ClientInput`,
+//! `usecase::groups::GroupInput`, `usecase::clients::FromPreset`). Each is checked against its
+//! OpenAPI schema by `admin::api`'s tests.
+
+use serde::Deserialize;
+
+use crate::validation::{field_error, plain_text, FieldError};
+
+/// `PUT /api/users/{id}/user-groups`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupIds {
+    pub group_ids: Vec<String>,
+}
+
+/// `PUT /api/user-groups/{id}/users`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserIds {
+    pub user_ids: Vec<String>,
+}
+
+/// `POST /api/users/{id}/one-time-access-token` and `POST /api/signup-tokens`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkInput {
+    /// Lifetime of the link; defaults differ per kind (see `usecase::users`).
+    #[serde(default)]
+    pub expires_in_minutes: Option<i64>,
+}
+
+/// `POST /api/api-keys`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyInput {
+    pub name: String,
+    /// Unix seconds; none means the key does not expire.
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+}
+
+const TEN_YEARS: i64 = 3650 * 86400;
+
+impl ApiKeyInput {
+    /// The key's name (1 to 100 visible characters) and expiry (in the future, within ten
+    /// years, or none).
+    pub fn validate(&self, now: i64) -> Result<(String, Option<i64>), FieldError> {
+        let name = self.name.trim();
+        plain_text("name", name)?;
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(field_error("name", "1 to 100 characters"));
+        }
+        if let Some(at) = self.expires_at {
+            if at <= now || at > now + TEN_YEARS {
+                return Err(field_error(
+                    "expires_at",
+                    "a time in the future, within ten years",
+                ));
+            }
+        }
+        Ok((name.to_string(), self.expires_at))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_key_names_and_expiry_are_bounded() {
+        let input = |name: &str, expires_at| ApiKeyInput {
+            name: name.into(),
+            expires_at,
+        };
+        assert_eq!(
+            input(" ci ", None).validate(0).unwrap(),
+            ("ci".into(), None)
+        );
+        assert_eq!(input("ci", Some(10)).validate(0).unwrap().1, Some(10));
+        for (bad, field) in [
+            (input("", None), "name"),
+            (input(&"x".repeat(101), None), "name"),
+            (input("a\u{202e}b", None), "name"),
+            (input("ci", Some(0)), "expires_at"),
+            (input("ci", Some(TEN_YEARS + 1)), "expires_at"),
+        ] {
+            assert_eq!(bad.validate(0).unwrap_err().field, field);
+        }
+    }
+}

@@ -1,0 +1,575 @@
+//! Managing a tenant's users from the admin API: list, read, create, edit, disable, delete,
+//! group membership, passkeys, custom claims, sessions, and one-time login and invitation
+//! links. The last-admin rule (someone must be able to administer the tenant) is enforced in
+//! storage, inside the writes, so two admins acting at once cannot both break it; here it is
+//! only explained.
+
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use super::AdminCtx;
+use crate::admin::paging::Page;
+use crate::admin::user::{AdminFlags, AdminUserInput};
+use crate::crypto::random;
+use crate::error::{Error, Result};
+use crate::storage::audit::When;
+use crate::storage::ceremonies::{self, LinkPurpose, NewLink};
+use crate::storage::passkeys;
+use crate::storage::users::{self, Membership, SessionView, UserRow};
+
+/// A user as the admin API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UserView {
+    pub id: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub display_name: Option<String>,
+    pub is_admin: bool,
+    pub disabled: bool,
+    pub custom_claims: Value,
+    pub created_at: i64,
+}
+
+impl From<UserRow> for UserView {
+    fn from(u: UserRow) -> Self {
+        Self {
+            custom_claims: serde_json::from_str(&u.custom_claims).unwrap_or_else(|_| json!({})),
+            id: u.id,
+            username: u.username,
+            email: u.email,
+            email_verified: u.email_verified == 1,
+            first_name: u.first_name,
+            last_name: u.last_name,
+            display_name: u.display_name,
+            is_admin: u.is_admin == 1,
+            disabled: u.disabled == 1,
+            created_at: u.created_at,
+        }
+    }
+}
+
+/// A passkey as the admin API lists it (never its key material).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PasskeySummary {
+    pub credential_id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub backed_up: bool,
+}
+
+/// A user with their groups and passkeys.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserDetail {
+    #[serde(flatten)]
+    pub user: UserView,
+    pub groups: Vec<Membership>,
+    pub passkeys: Vec<PasskeySummary>,
+}
+
+/// A one-time link just created: the token is shown this once.
+#[derive(Debug, Clone, Serialize)]
+pub struct IssuedLink {
+    pub token: String,
+    pub url: String,
+    pub expires_at: i64,
+}
+
+fn last_admin() -> Error {
+    Error::Conflict(
+        "This is the tenant's last active admin who can sign in: make someone else an admin \
+         and have them add a passkey first."
+            .into(),
+    )
+}
+
+async fn load(ctx: &AdminCtx<'_>, id: &str) -> Result<UserRow> {
+    users::find(ctx.db, ctx.tenant_id, id)
+        .await?
+        .ok_or_else(|| Error::NotFound("This user".into()))
+}
+
+/// A page of the tenant's users, searched by name or email, with the total count.
+pub async fn list(
+    ctx: &AdminCtx<'_>,
+    search: Option<&str>,
+    page: &Page,
+) -> Result<(Vec<UserView>, i64)> {
+    let (rows, total) = users::list_page(ctx.db, ctx.tenant_id, search, page).await?;
+    Ok((rows.into_iter().map(UserView::from).collect(), total))
+}
+
+pub async fn get(ctx: &AdminCtx<'_>, id: &str) -> Result<UserDetail> {
+    let user = load(ctx, id).await?;
+    let groups = users::groups_of(ctx.db, ctx.tenant_id, id).await?;
+    let passkeys = passkeys::list_for_user(ctx.db, ctx.tenant_id, id)
+        .await?
+        .into_iter()
+        .map(|p| PasskeySummary {
+            credential_id: p.credential_id,
+            name: p.name,
+            created_at: p.created_at,
+            last_used_at: p.last_used_at,
+            backed_up: p.backup_state == 1,
+        })
+        .collect();
+    Ok(UserDetail {
+        user: user.into(),
+        groups,
+        passkeys,
+    })
+}
+
+/// A user without a passkey yet (they get a one-time login link next).
+pub async fn create(ctx: &AdminCtx<'_>, input: &AdminUserInput) -> Result<UserView> {
+    let (profile, flags) = input.validate_new()?;
+    let id = random::id();
+    let audit = ctx.audit(
+        "user_created",
+        None,
+        json!({ "user_id": id, "username": profile.username }),
+        When::PreviousChanged,
+    )?;
+    users::create(ctx.db, ctx.tenant_id, &id, &profile, &flags, ctx.now, audit).await?;
+    Ok(load(ctx, &id).await?.into())
+}
+
+/// Edits a user; fields left out stay as they are. Profile and flags change together or not
+/// at all (the last-admin rule guards both in one batch).
+pub async fn update(ctx: &AdminCtx<'_>, id: &str, input: &AdminUserInput) -> Result<UserView> {
+    let (change, flags) = input.validate_change()?;
+    load(ctx, id).await?;
+    let event = match flags.disabled {
+        Some(true) => "user_disabled",
+        Some(false) => "user_enabled",
+        None => "user_updated",
+    };
+    let audit = ctx.audit(event, None, json!({ "user_id": id }), When::PreviousChanged)?;
+    if !users::update_flags(
+        ctx.db,
+        ctx.tenant_id,
+        id,
+        &flags,
+        Some(&change),
+        ctx.now,
+        audit,
+    )
+    .await?
+    {
+        return Err(last_admin());
+    }
+    Ok(load(ctx, id).await?.into())
+}
+
+/// Replaces the user's custom claims (Pocket ID's `PUT /api/custom-claims/user/{id}`).
+pub async fn set_custom_claims(
+    ctx: &AdminCtx<'_>,
+    id: &str,
+    claims: Map<String, Value>,
+) -> Result<Map<String, Value>> {
+    load(ctx, id).await?;
+    let flags = AdminFlags {
+        custom_claims: Some(claims.clone()),
+        ..AdminFlags::default()
+    };
+    let audit = ctx.audit(
+        "user_updated",
+        None,
+        json!({ "user_id": id }),
+        When::PreviousChanged,
+    )?;
+    users::update_flags(ctx.db, ctx.tenant_id, id, &flags, None, ctx.now, audit).await?;
+    Ok(claims)
+}
+
+/// Deletes the user and everything that is theirs. An admin cannot delete themselves here.
+pub async fn delete(ctx: &AdminCtx<'_>, id: &str) -> Result<()> {
+    let user = load(ctx, id).await?;
+    if matches!(&ctx.author.actor, super::Actor::Admin { user_id } if user_id == id) {
+        return Err(Error::Conflict(
+            "You cannot delete your own account here; ask another admin.".into(),
+        ));
+    }
+    let audit = ctx.audit(
+        "user_deleted",
+        None,
+        json!({ "user_id": id, "username": user.username }),
+        When::PreviousChanged,
+    )?;
+    if !users::delete(ctx.db, ctx.tenant_id, id, audit).await? {
+        // Refused inside the batch (the last-admin rule is part of every statement, so no
+        // separate check precedes it): say which rule, or that the user is gone.
+        return Err(
+            if users::is_last_active_admin(ctx.db, ctx.tenant_id, id).await? {
+                last_admin()
+            } else {
+                Error::NotFound("This user".into())
+            },
+        );
+    }
+    Ok(())
+}
+
+/// The user's live browser sessions.
+pub async fn sessions(ctx: &AdminCtx<'_>, id: &str) -> Result<Vec<SessionView>> {
+    load(ctx, id).await?;
+    users::sessions_of(ctx.db, ctx.tenant_id, id, ctx.now).await
+}
+
+/// Signs the user out everywhere and revokes every token issued to them (a stolen laptop),
+/// without disabling the account.
+pub async fn sign_out_everywhere(ctx: &AdminCtx<'_>, id: &str) -> Result<()> {
+    load(ctx, id).await?;
+    let audit = ctx.audit(
+        "user_signed_out",
+        None,
+        json!({ "user_id": id }),
+        When::RowExists { table: "users", id },
+    )?;
+    users::sign_out_everywhere(ctx.db, ctx.tenant_id, id, ctx.now, audit).await
+}
+
+/// The most groups one request may put a user in.
+const MAX_GROUPS: usize = 200;
+
+/// Sets the groups the user belongs to; returns them.
+pub async fn set_groups(
+    ctx: &AdminCtx<'_>,
+    id: &str,
+    group_ids: &[String],
+) -> Result<Vec<Membership>> {
+    if group_ids.len() > MAX_GROUPS {
+        return Err(Error::Invalid {
+            field: "group_ids",
+            message: format!("at most {MAX_GROUPS} groups"),
+        });
+    }
+    load(ctx, id).await?;
+    let audit = ctx.audit(
+        "user_groups_set",
+        None,
+        json!({ "user_id": id, "group_ids": group_ids }),
+        When::RowExists { table: "users", id },
+    )?;
+    users::set_groups(ctx.db, ctx.tenant_id, id, group_ids, audit).await?;
+    users::groups_of(ctx.db, ctx.tenant_id, id).await
+}
+
+/// Removes a lost or compromised passkey of the user.
+pub async fn delete_passkey(ctx: &AdminCtx<'_>, id: &str, credential_id: &str) -> Result<()> {
+    let audit = ctx.audit(
+        "passkey_removed",
+        None,
+        json!({ "user_id": id, "credential_id": credential_id }),
+        When::PreviousChanged,
+    )?;
+    passkeys::delete(ctx.db, ctx.tenant_id, id, credential_id, Some(audit))
+        .await?
+        .into_result()
+}
+
+/// A lifetime in minutes: the default when none is asked for, else 1 to `max`.
+pub fn link_lifetime(asked: Option<i64>, default: i64, max: i64) -> Result<i64> {
+    match asked {
+        None => Ok(default),
+        Some(m) if (1..=max).contains(&m) => Ok(m),
+        Some(_) => Err(Error::Invalid {
+            field: "expires_in_minutes",
+            message: format!("between 1 and {max} minutes"),
+        }),
+    }
+}
+
+/// A link that signs the user in once (a new user, or one who lost their passkeys: Pocket ID's
+/// recovery path). One hour by default, a week at most.
+pub async fn create_login_link(
+    ctx: &AdminCtx<'_>,
+    issuer: &str,
+    user_id: &str,
+    minutes: Option<i64>,
+) -> Result<IssuedLink> {
+    let minutes = link_lifetime(minutes, 60, 7 * 24 * 60)?;
+    load(ctx, user_id).await?;
+    let audit = ctx.audit(
+        "one_time_link_created",
+        None,
+        json!({ "user_id": user_id }),
+        When::PreviousChanged,
+    )?;
+    let link = NewLink {
+        purpose: LinkPurpose::Login,
+        user_id: Some(user_id),
+        created_by: &ctx.author.actor.label(),
+        expires_at: ctx.now + minutes * 60,
+    };
+    let token = ceremonies::create_link(ctx.db, ctx.tenant_id, &link, ctx.now, audit).await?;
+    Ok(IssuedLink {
+        url: format!("{issuer}/login/code/{token}"),
+        token,
+        expires_at: link.expires_at,
+    })
+}
+
+/// An invitation link that creates one account. Seven days by default, thirty at most.
+pub async fn create_invite(
+    ctx: &AdminCtx<'_>,
+    issuer: &str,
+    minutes: Option<i64>,
+) -> Result<IssuedLink> {
+    let minutes = link_lifetime(minutes, 7 * 24 * 60, 30 * 24 * 60)?;
+    let audit = ctx.audit("invite_created", None, json!({}), When::PreviousChanged)?;
+    let link = NewLink {
+        purpose: LinkPurpose::Invite,
+        user_id: None,
+        created_by: &ctx.author.actor.label(),
+        expires_at: ctx.now + minutes * 60,
+    };
+    let token = ceremonies::create_link(ctx.db, ctx.tenant_id, &link, ctx.now, audit).await?;
+    Ok(IssuedLink {
+        url: format!("{issuer}/setup/{token}"),
+        token,
+        expires_at: link.expires_at,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admin::paging::Page;
+    use crate::storage::audit::{self, AuditFilter};
+    use crate::storage::db::Db;
+    use crate::testing::{admin_ctx, db, passkey, run, tenant, user, FIXTURE_EVENT};
+    use crate::usecase::Actor;
+
+    fn input(json: Value) -> AdminUserInput {
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn as_admin<'a>(db: &'a Db, tenant_id: &'a str, user_id: &str) -> AdminCtx<'a> {
+        let actor = Actor::Admin {
+            user_id: user_id.to_string(),
+        };
+        admin_ctx(db, tenant_id, actor)
+    }
+
+    fn key<'a>(db: &'a Db, tenant_id: &'a str) -> AdminCtx<'a> {
+        admin_ctx(db, tenant_id, Actor::ApiKey { id: "k1".into() })
+    }
+
+    async fn events(db: &Db, tenant_id: &str) -> Vec<String> {
+        let page = Page::parse(None, Some("100")).unwrap();
+        let (entries, _) = audit::list(db, tenant_id, &AuditFilter::default(), &page)
+            .await
+            .unwrap();
+        entries
+            .into_iter()
+            .map(|e| e.event)
+            .filter(|e| e != FIXTURE_EVENT)
+            .collect()
+    }
+
+    /// A tenant whose only admin who can sign in is `root` (with a passkey).
+    async fn tenant_with_root(db: &Db) -> (String, String) {
+        let t = tenant(db, "acme").await;
+        let root = user(db, &t.id, "root", true).await;
+        passkey(db, &t.id, &root, "root-key").await;
+        (t.id, root)
+    }
+
+    #[test]
+    fn create_then_read_back_with_groups_and_passkeys_and_taken_names_conflict() {
+        let db = db();
+        run(async {
+            let (t, _) = tenant_with_root(&db).await;
+            let ctx = key(&db, &t);
+            let made = create(&ctx, &input(json!({ "username": "ada", "email": "ada@example.com", "first_name": "Ada", "is_admin": true })))
+                .await
+                .unwrap();
+            assert!(made.is_admin && !made.disabled);
+            passkey(&db, &t, &made.id, "ada-key").await;
+            let detail = get(&ctx, &made.id).await.unwrap();
+            assert_eq!(detail.user, made);
+            assert_eq!(detail.passkeys.len(), 1);
+            assert!(detail.passkeys[0].backed_up);
+            let again = create(
+                &ctx,
+                &input(
+                    json!({ "username": "ada", "email": "other@example.com", "first_name": "A" }),
+                ),
+            )
+            .await
+            .unwrap_err();
+            assert!(matches!(again, Error::Conflict(_)), "{again:?}");
+            let (page, total) = list(&ctx, Some("AD"), &Page::parse(None, None).unwrap())
+                .await
+                .unwrap();
+            assert_eq!((page.len(), total), (1, 1));
+            assert_eq!(events(&db, &t).await, ["user_created"]);
+        });
+    }
+
+    #[test]
+    fn the_last_admin_who_can_sign_in_cannot_be_demoted_disabled_or_deleted() {
+        let db = db();
+        run(async {
+            let (t, root) = tenant_with_root(&db).await;
+            // Another admin without a passkey cannot sign in: they do not count.
+            let other = user(&db, &t, "other", true).await;
+            let ctx = as_admin(&db, &t, &other);
+            for change in [
+                json!({ "is_admin": false }),
+                json!({ "disabled": true, "first_name": "Changed" }),
+            ] {
+                let err = update(&ctx, &root, &input(change)).await.unwrap_err();
+                assert!(
+                    matches!(err, Error::Conflict(ref m) if m.contains("last active admin")),
+                    "{err:?}"
+                );
+            }
+            let err = delete(&ctx, &root).await.unwrap_err();
+            assert!(
+                matches!(err, Error::Conflict(ref m) if m.contains("last active admin")),
+                "{err:?}"
+            );
+            let kept = get(&ctx, &root).await.unwrap().user;
+            assert!(kept.is_admin && !kept.disabled);
+            assert_eq!(
+                kept.first_name.as_deref(),
+                Some("root"),
+                "a refused change keeps the profile too"
+            );
+            assert!(events(&db, &t).await.is_empty(), "refusals record nothing");
+            // Once the other admin can sign in, root may go.
+            passkey(&db, &t, &other, "other-key").await;
+            update(&ctx, &root, &input(json!({ "disabled": true })))
+                .await
+                .unwrap();
+            assert_eq!(events(&db, &t).await, ["user_disabled"]);
+        });
+    }
+
+    #[test]
+    fn admins_cannot_delete_themselves_and_a_delete_takes_everything_of_the_user() {
+        let db = db();
+        run(async {
+            let (t, root) = tenant_with_root(&db).await;
+            let ctx = as_admin(&db, &t, &root);
+            let err = delete(&ctx, &root).await.unwrap_err();
+            assert!(
+                matches!(err, Error::Conflict(ref m) if m.contains("your own")),
+                "{err:?}"
+            );
+            let bob = user(&db, &t, "bob", false).await;
+            passkey(&db, &t, &bob, "bob-key").await;
+            delete(&ctx, &bob).await.unwrap();
+            assert!(matches!(get(&ctx, &bob).await, Err(Error::NotFound(_))));
+            assert!(passkeys::list_for_user(&db, &t, &bob)
+                .await
+                .unwrap()
+                .is_empty());
+            assert!(matches!(delete(&ctx, &bob).await, Err(Error::NotFound(_))));
+        });
+    }
+
+    #[test]
+    fn passkeys_groups_claims_and_sessions_of_a_user() {
+        let db = db();
+        run(async {
+            let (t, root) = tenant_with_root(&db).await;
+            let ctx = key(&db, &t);
+            let err = delete_passkey(&ctx, &root, "root-key").await.unwrap_err();
+            assert!(
+                matches!(err, Error::Conflict(_)),
+                "the last admin's last passkey stays: {err:?}"
+            );
+            assert!(matches!(
+                delete_passkey(&ctx, &root, "nope").await,
+                Err(Error::NotFound(_))
+            ));
+            let claims = json!({ "team": "sre" }).as_object().unwrap().clone();
+            assert_eq!(
+                set_custom_claims(&ctx, &root, claims.clone())
+                    .await
+                    .unwrap(),
+                claims
+            );
+            assert_eq!(
+                get(&ctx, &root).await.unwrap().user.custom_claims,
+                json!({ "team": "sre" })
+            );
+            let too_many: Vec<String> = (0..=MAX_GROUPS).map(|i| i.to_string()).collect();
+            let err = set_groups(&ctx, &root, &too_many).await.unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::Invalid {
+                        field: "group_ids",
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
+            let err = set_groups(&ctx, &root, &["no-such-group".into()])
+                .await
+                .unwrap_err();
+            assert!(matches!(err, Error::Invalid { .. }), "{err:?}");
+            assert!(set_groups(&ctx, &root, &[]).await.unwrap().is_empty());
+            assert!(sessions(&ctx, &root).await.unwrap().is_empty());
+            sign_out_everywhere(&ctx, &root).await.unwrap();
+            assert!(matches!(
+                sign_out_everywhere(&ctx, "ghost").await,
+                Err(Error::NotFound(_))
+            ));
+        });
+    }
+
+    #[test]
+    fn one_time_links_have_bounded_lifetimes_and_name_their_creator() {
+        let db = db();
+        run(async {
+            let (t, root) = tenant_with_root(&db).await;
+            let ctx = key(&db, &t);
+            let link = create_login_link(&ctx, "https://acme.id.test", &root, None)
+                .await
+                .unwrap();
+            assert_eq!(
+                link.url,
+                format!("https://acme.id.test/login/code/{}", link.token)
+            );
+            assert_eq!(link.expires_at, ctx.now + 3600);
+            let err = create_login_link(&ctx, "https://acme.id.test", &root, Some(7 * 24 * 60 + 1))
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::Invalid {
+                        field: "expires_in_minutes",
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
+            assert!(matches!(
+                create_login_link(&ctx, "x", "ghost", None).await,
+                Err(Error::NotFound(_))
+            ));
+            let invite = create_invite(&ctx, "https://acme.id.test", Some(5))
+                .await
+                .unwrap();
+            assert_eq!(
+                invite.url,
+                format!("https://acme.id.test/setup/{}", invite.token)
+            );
+            assert_eq!(invite.expires_at, ctx.now + 300);
+            assert_ne!(invite.token, link.token);
+            assert_eq!(
+                events(&db, &t).await,
+                ["invite_created", "one_time_link_created"]
+            );
+        });
+    }
+}
