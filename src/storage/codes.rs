@@ -220,7 +220,7 @@ pub async fn redeem_code(db: &Db, r: &Redemption<'_>) -> Result<RedeemOutcome> {
 }
 
 #[cfg(test)]
-pub(super) mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::crypto::random;
     use crate::testing::{self, run, tenant, user, NOW};
