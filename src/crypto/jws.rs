@@ -120,7 +120,7 @@ pub(crate) mod tests {
         (sk, jwk)
     }
 
-    fn rsa_key() -> (rsa::RsaPrivateKey, PublicJwk) {
+    pub(crate) fn rsa_key() -> (rsa::RsaPrivateKey, PublicJwk) {
         let mut rng = rand_core_compat::Rng;
         let sk = rsa::RsaPrivateKey::new(&mut rng, 2048).unwrap();
         let jwk = PublicJwk {

@@ -112,26 +112,71 @@ impl ClientCredentials {
         })
     }
 
-    /// Hashes of the candidate secrets, for comparison with the stored hash.
-    pub fn secret_hashes(&self) -> Vec<String> {
-        self.secrets.iter().map(|s| secret_hash(s)).collect()
+    /// THE client authentication rule, stated as the exact list of stored states
+    /// ([`StoredAuth`]) these credentials authenticate:
+    ///
+    /// * no secret presented: a public client, which holds no secret (public clients cannot
+    ///   keep one, so they prove possession with PKCE);
+    /// * secrets presented: a confidential client whose stored secret hash is the hash of one
+    ///   of the candidates (a secret sent for a public client is refused: it signals a
+    ///   misconfigured app).
+    ///
+    /// Every place that authenticates a client tests membership in this list and nothing else:
+    /// [`Self::authenticate`] in Rust, and the code redemption's SQL (`storage::grants`), which
+    /// is generated from it (equality on the two columns), so the two cannot disagree.
+    pub fn accepted_states(&self) -> Vec<StoredAuth> {
+        if self.secrets.is_empty() {
+            return vec![StoredAuth {
+                is_public: true,
+                secret_hash: None,
+            }];
+        }
+        self.secrets
+            .iter()
+            .map(|s| StoredAuth {
+                is_public: false,
+                secret_hash: Some(secret_hash(s)),
+            })
+            .collect()
     }
 
-    /// Authenticates against the registered client. Public clients present no secret;
-    /// confidential clients must present theirs (a secret sent by a public client is refused,
-    /// as it signals a misconfigured app).
+    /// Authenticates against the registered client by [`Self::accepted_states`].
     pub fn authenticate(&self, client: &Client) -> Result<(), OAuthError> {
-        let failed = || OAuthError::invalid_client("client authentication failed");
-        match (&client.secret_hash, self.secrets.is_empty()) {
-            (None, true) if client.is_public => Ok(()),
-            (Some(stored), false) => {
-                let ok = self
-                    .secrets
-                    .iter()
-                    .any(|s| crate::crypto::hash::secrets_equal(&secret_hash(s), stored));
-                ok.then_some(()).ok_or_else(failed)
+        let stored = client.stored_auth();
+        let ok = self
+            .accepted_states()
+            .iter()
+            .any(|accepted| accepted.matches(&stored));
+        ok.then_some(())
+            .ok_or_else(|| OAuthError::invalid_client("client authentication failed"))
+    }
+}
+
+/// What client authentication looks at in a stored client: whether it is public and the hash
+/// of its secret (none for public clients).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAuth {
+    pub is_public: bool,
+    pub secret_hash: Option<String>,
+}
+
+impl StoredAuth {
+    /// Plain equality of both fields (hashes compared in constant time).
+    fn matches(&self, stored: &StoredAuth) -> bool {
+        self.is_public == stored.is_public
+            && match (&self.secret_hash, &stored.secret_hash) {
+                (Some(a), Some(b)) => crate::crypto::hash::secrets_equal(a, b),
+                (None, None) => true,
+                _ => false,
             }
-            _ => Err(failed()),
+    }
+}
+
+impl Client {
+    pub fn stored_auth(&self) -> StoredAuth {
+        StoredAuth {
+            is_public: self.is_public,
+            secret_hash: self.secret_hash.clone(),
         }
     }
 }
@@ -350,6 +395,30 @@ mod tests {
         let public = sample(None);
         none.authenticate(&public).unwrap();
         assert!(post.authenticate(&public).is_err());
+    }
+
+    #[test]
+    fn the_rule_needs_both_columns_to_agree() {
+        let post = ClientCredentials::from_request(None, Some("app"), Some("s3cret")).unwrap();
+        let none = ClientCredentials::from_request(None, Some("app"), None).unwrap();
+        // A public client that somehow holds a secret: neither a secret nor its absence
+        // authenticates it (storage never writes this state; the rule does not rely on that).
+        let mut odd = sample(Some("s3cret"));
+        odd.is_public = true;
+        assert!(post.authenticate(&odd).is_err());
+        assert!(none.authenticate(&odd).is_err());
+        // A confidential client without a secret cannot authenticate at all.
+        let mut secretless = sample(None);
+        secretless.is_public = false;
+        assert!(post.authenticate(&secretless).is_err());
+        assert!(none.authenticate(&secretless).is_err());
+        assert_eq!(
+            post.accepted_states(),
+            vec![StoredAuth {
+                is_public: false,
+                secret_hash: Some(secret_hash("s3cret"))
+            }]
+        );
     }
 
     #[test]

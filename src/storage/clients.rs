@@ -115,13 +115,17 @@ pub fn find_statement(db: &Db, tenant_id: &str, client_id: &str) -> Result<State
 }
 
 pub async fn find(db: &Db, tenant_id: &str, client_id: &str) -> Result<Option<ClientRow>> {
-    db.first(
-        &format!(
-            "SELECT {CLIENT_COLUMNS} FROM oidc_clients c WHERE c.tenant_id = ?1 AND c.id = ?2"
-        ),
-        params![tenant_id, client_id],
-    )
-    .await
+    let results = db
+        .batch(vec![find_statement(db, tenant_id, client_id)?])
+        .await?;
+    super::db::first_row(&results[0])
+}
+
+/// The protocol's view of a client (client authentication, logout), if the tenant has it.
+pub async fn find_client(db: &Db, tenant_id: &str, client_id: &str) -> Result<Option<Client>> {
+    Ok(find(db, tenant_id, client_id)
+        .await?
+        .map(|row| row.to_client()))
 }
 
 /// A page of the tenant's clients, searched by name or client id, with the total count.

@@ -1,184 +1,96 @@
-//! Authorization codes, grants and the tokens issued under them.
+//! Grants and the tokens issued under them.
 //!
-//! A grant is the family of tokens one authorization code started. Tokens are opaque random
-//! values stored as hashes and are valid only while their grant is not revoked, so revoking a
-//! grant (code replay, refresh token reuse, client deletion, logout) kills every token at once.
+//! A grant is the family of tokens one authorization code started (`storage::codes` creates
+//! it). Tokens are opaque random values stored as hashes and are valid only while their grant
+//! is not revoked, so revoking a grant (code replay, refresh token reuse, client deletion,
+//! logout) kills every token at once.
 //!
-//! Redeeming a code is ONE D1 batch, which D1 runs as a single transaction:
-//! 1. if the code was already redeemed, revoke the grant it created (RFC 6749 §4.1.2);
-//! 2. mark the code redeemed, only if it is not yet (`WHERE redeemed_at IS NULL`), recording
-//!    the new grant id: of any number of concurrent redemptions exactly one changes the row;
-//! 3. create the grant, the access token and the refresh token from THAT row only;
-//! 4. read the user and their groups for the claims.
-//!
-//! Client authentication is part of the same statements (the secret's hash is compared in SQL),
-//! so a request without valid client credentials can neither redeem nor burn a code.
+//! Two pieces of SQL are shared by every operation that issues tokens or releases claims, and
+//! written once here: minting a token row from a grant ([`mint_token_statement`]) and reading
+//! the enabled user behind a token with their groups ([`subject_statements`]).
 
 use serde::Deserialize;
 
-use super::audit::Origin;
+use super::audit::{self, Origin};
 use super::clients::{ClientRow, CLIENT_COLUMNS};
-use super::db::{first_row, rows, Db, Param, Statement};
+use super::db::{first_row, rows, Db, Param, QueryResult, Statement};
 use super::users::{GroupClaimsRow, UserRow, USER_COLUMNS};
 use crate::crypto::random;
 use crate::error::Result;
+use crate::oidc::claims::UserClaims;
+use crate::oidc::client::Client;
 use crate::params;
 
-/// The condition "the presented credentials authenticate client ?3 of tenant ?1"; parameters
-/// ?20/?21 are candidate secret hashes ('' when absent), ?22 is 1 when no secret was sent.
-const CLIENT_AUTHENTICATED: &str = "EXISTS (SELECT 1 FROM oidc_clients ac WHERE ac.id = ?3 AND ac.tenant_id = ?1 \
-     AND ((ac.secret_hash IS NOT NULL AND ac.secret_hash IN (?20, ?21)) OR (ac.is_public = 1 AND ?22 = 1)))";
-
-/// Parameters ?20-?22 for [`CLIENT_AUTHENTICATED`].
-fn auth_params(secret_hashes: &[String]) -> [Param; 3] {
-    let h = |i: usize| Param::from(secret_hashes.get(i).cloned().unwrap_or_default());
-    [h(0), h(1), Param::from(secret_hashes.is_empty())]
+/// The two kinds of token rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TokenKind {
+    Access,
+    Refresh,
 }
 
-/// Pads a parameter list to ?19 and appends the client-auth parameters as ?20-?22.
-fn with_auth(mut p: Vec<Param>, secret_hashes: &[String]) -> Vec<Param> {
-    p.resize(19, Param::Null);
-    p.extend(auth_params(secret_hashes));
-    p
-}
-
-/// A code about to be issued.
-pub struct NewCode<'a> {
-    pub tenant_id: &'a str,
-    pub code: &'a str,
-    pub client_id: &'a str,
-    pub user_id: &'a str,
-    pub session_id_hash: &'a str,
-    pub request_json: String,
-    pub auth_time: i64,
-    pub expires_at: i64,
-}
-
-pub fn insert_code_statement(db: &Db, c: &NewCode<'_>) -> Result<Statement> {
+/// Inserts a token row for every grant the `source` clause selects (aliased `g`, joined to
+/// whatever else the caller needs). The other arguments are SQL expressions of the caller's
+/// statement (parameters such as `?6`, or columns): the token's hash, scope, creation time and
+/// expiry. A refresh successor is inserted `OR IGNORE`: concurrent rotations within the grace
+/// period compute the same successor and keep one row.
+pub(super) fn mint_token_statement(
+    db: &Db,
+    kind: TokenKind,
+    [hash, scope, created_at, expires_at]: [&str; 4],
+    source: &str,
+    params: Vec<Param>,
+) -> Result<Statement> {
+    let (insert, table) = match kind {
+        TokenKind::Access => ("INSERT", "access_tokens"),
+        TokenKind::Refresh => ("INSERT OR IGNORE", "refresh_tokens"),
+    };
     db.statement(
-        "INSERT INTO authorization_codes (code_hash, tenant_id, client_id, user_id, session_id, request, auth_time, expires_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
-            crate::crypto::hash::secret_hash(c.code),
-            c.tenant_id,
-            c.client_id,
-            c.user_id,
-            c.session_id_hash,
-            c.request_json.as_str(),
-            c.auth_time,
-            c.expires_at
-        ],
+        &format!(
+            "{insert} INTO {table} (token_hash, grant_id, tenant_id, client_id, user_id, scope, created_at, expires_at) \
+             SELECT {hash}, g.id, g.tenant_id, g.client_id, g.user_id, {scope}, {created_at}, {expires_at} {source}"
+        ),
+        params,
     )
 }
 
-/// What a token request redeems a code with.
-pub struct Redemption<'a> {
-    pub tenant_id: &'a str,
-    pub code_hash: String,
-    pub client_id: &'a str,
-    pub secret_hashes: Vec<String>,
-    pub now: i64,
-    pub grant_id: String,
-    pub access_token_hash: String,
-    pub access_expires_at: i64,
-    pub refresh_token_hash: String,
-    pub refresh_expires_at: i64,
-    pub origin: &'a Origin,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct RedeemedCode {
-    pub request: String,
-    pub auth_time: i64,
-}
-
-pub struct RedeemOutcome {
-    pub client: Option<ClientRow>,
-    /// `Some` only for the one request that redeemed the code.
-    pub code: Option<RedeemedCode>,
-    pub user: Option<UserRow>,
-    pub groups: Vec<GroupClaimsRow>,
-}
-
-pub async fn redeem_code(db: &Db, r: &Redemption<'_>) -> Result<RedeemOutcome> {
-    let base = || {
-        params![
-            r.tenant_id,
-            &r.code_hash,
-            r.client_id,
-            r.now,
-            &r.grant_id,
-            r.access_token_hash.as_str(),
-            r.access_expires_at,
-            r.refresh_token_hash.as_str(),
-            r.refresh_expires_at
-        ]
-    };
-    let p = || with_auth(base(), &r.secret_hashes);
-    let grant_user = "(SELECT user_id FROM grants WHERE id = ?5 AND tenant_id = ?1)";
-    let statements = vec![
+/// The two statements reading the subject of a token: the enabled user `user` (a SQL
+/// expression, usually a subquery) of the tenant bound at `tenant` (`?N`), and their groups
+/// with the groups' custom claims. Read them back with [`subject_from`].
+pub(super) fn subject_statements(
+    db: &Db,
+    tenant: &str,
+    user: &str,
+    params: Vec<Param>,
+) -> Result<[Statement; 2]> {
+    Ok([
         db.statement(
-            &format!("SELECT {CLIENT_COLUMNS} FROM oidc_clients c WHERE c.tenant_id = ?1 AND c.id = ?3"),
-            p(),
+            &format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = {tenant} AND disabled = 0 AND id = {user}"
+            ),
+            params.clone(),
         )?,
         db.statement(
             &format!(
-                "UPDATE grants SET revoked_at = ?4 WHERE tenant_id = ?1 AND revoked_at IS NULL AND id = \
-                 (SELECT grant_id FROM authorization_codes WHERE code_hash = ?2 AND tenant_id = ?1 \
-                  AND client_id = ?3 AND redeemed_at IS NOT NULL) AND {CLIENT_AUTHENTICATED}"
+                "SELECT ug.name, ug.custom_claims FROM user_groups ug \
+                 JOIN user_group_members ugm ON ugm.group_id = ug.id \
+                 WHERE ug.tenant_id = {tenant} AND ugm.user_id = {user} ORDER BY ug.name"
             ),
-            p(),
+            params,
         )?,
-        db.statement(
-            &format!(
-                "UPDATE authorization_codes SET redeemed_at = ?4, grant_id = ?5 \
-                 WHERE code_hash = ?2 AND tenant_id = ?1 AND client_id = ?3 AND redeemed_at IS NULL \
-                 AND expires_at > ?4 AND {CLIENT_AUTHENTICATED} RETURNING request, auth_time"
-            ),
-            p(),
-        )?,
-        db.statement(
-            "INSERT INTO grants (id, tenant_id, client_id, user_id, scope, auth_time, session_id, created_at, expires_at) \
-             SELECT ?5, a.tenant_id, a.client_id, a.user_id, json_extract(a.request, '$.scope'), a.auth_time, a.session_id, ?4, ?9 \
-             FROM authorization_codes a JOIN users u ON u.id = a.user_id AND u.tenant_id = a.tenant_id AND u.disabled = 0 \
-             WHERE a.code_hash = ?2 AND a.tenant_id = ?1 AND a.grant_id = ?5",
-            p(),
-        )?,
-        db.statement(
-            "INSERT INTO access_tokens (token_hash, grant_id, tenant_id, client_id, user_id, scope, created_at, expires_at) \
-             SELECT ?6, id, tenant_id, client_id, user_id, scope, ?4, ?7 FROM grants WHERE id = ?5 AND tenant_id = ?1",
-            p(),
-        )?,
-        db.statement(
-            "INSERT INTO refresh_tokens (token_hash, grant_id, tenant_id, client_id, user_id, scope, created_at, expires_at) \
-             SELECT ?8, id, tenant_id, client_id, user_id, scope, ?4, ?9 FROM grants WHERE id = ?5 AND tenant_id = ?1",
-            p(),
-        )?,
-        db.statement(
-            &format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?1 AND disabled = 0 AND id = {grant_user}"),
-            p(),
-        )?,
-        db.statement(
-            &format!(
-                "SELECT g.name, g.custom_claims FROM user_groups g JOIN user_group_members m ON m.group_id = g.id \
-                 WHERE g.tenant_id = ?1 AND m.user_id = {grant_user} ORDER BY g.name"
-            ),
-            p(),
-        )?,
-        audit_for_grant(db, r.tenant_id, &r.grant_id, "token_issued", r.origin, r.now)?,
-    ];
-    let results = db.batch(statements).await?;
-    Ok(RedeemOutcome {
-        client: first_row(&results[0])?,
-        code: first_row(&results[2])?,
-        user: first_row(&results[6])?,
-        groups: rows(&results[7])?,
-    })
+    ])
+}
+
+/// The user's claims from the results of [`subject_statements`]; `None` when the user does not
+/// exist or is disabled.
+pub(super) fn subject_from(results: &[QueryResult]) -> Result<Option<UserClaims>> {
+    let user: Option<UserRow> = first_row(&results[0])?;
+    let groups: Vec<GroupClaimsRow> = rows(&results[1])?;
+    Ok(user.map(|u| u.claims(&groups)))
 }
 
 /// An audit entry for a grant, written only if the grant exists (inside a batch that may or
 /// may not have created it).
-fn audit_for_grant(
+pub(super) fn audit_for_grant(
     db: &Db,
     tenant_id: &str,
     grant_id: &str,
@@ -203,6 +115,26 @@ fn audit_for_grant(
             grant_id
         ],
     )
+}
+
+/// The client row statement that joins a batch (`c.id = ?{client}` of tenant `?{tenant}`).
+pub(super) fn client_statement(
+    db: &Db,
+    tenant: &str,
+    client: &str,
+    params: Vec<Param>,
+) -> Result<Statement> {
+    db.statement(
+        &format!(
+            "SELECT {CLIENT_COLUMNS} FROM oidc_clients c WHERE c.tenant_id = {tenant} AND c.id = {client}"
+        ),
+        params,
+    )
+}
+
+/// The protocol's view of the client row a [`client_statement`] returned.
+pub(super) fn client_from(result: &QueryResult) -> Result<Option<Client>> {
+    Ok(first_row::<ClientRow>(result)?.map(|row| row.to_client()))
 }
 
 pub async fn revoke_grant(db: &Db, tenant_id: &str, grant_id: &str, now: i64) -> Result<()> {
@@ -253,10 +185,11 @@ impl RefreshRow {
 }
 
 pub struct RefreshLookup {
-    pub client: Option<ClientRow>,
+    pub client: Option<Client>,
     pub token: Option<RefreshRow>,
 }
 
+/// The client a refresh request names and the presented refresh token, in one round trip.
 pub async fn find_refresh(
     db: &Db,
     tenant_id: &str,
@@ -265,10 +198,7 @@ pub async fn find_refresh(
 ) -> Result<RefreshLookup> {
     let results = db
         .batch(vec![
-            db.statement(
-                &format!("SELECT {CLIENT_COLUMNS} FROM oidc_clients c WHERE c.tenant_id = ?1 AND c.id = ?2"),
-                params![tenant_id, client_id],
-            )?,
+            client_statement(db, "?1", "?2", params![tenant_id, client_id])?,
             db.statement(
                 "SELECT r.grant_id, r.client_id, r.scope, r.expires_at, r.used_at, r.replaced_by, \
                  (SELECT s.used_at FROM refresh_tokens s WHERE s.token_hash = r.replaced_by) AS successor_used_at, \
@@ -280,7 +210,7 @@ pub async fn find_refresh(
         ])
         .await?;
     Ok(RefreshLookup {
-        client: first_row(&results[0])?,
+        client: client_from(&results[0])?,
         token: first_row(&results[1])?,
     })
 }
@@ -301,11 +231,8 @@ pub struct Rotation<'a> {
 }
 
 pub enum RotationOutcome {
-    /// Tokens were issued (by the rotation, or as a grace-period repeat of it).
-    Issued {
-        user: Box<UserRow>,
-        groups: Vec<GroupClaimsRow>,
-    },
+    /// Tokens were issued (by the rotation, or as a grace-period repeat of it) for this user.
+    Issued(Box<UserClaims>),
     /// The user is disabled or no longer allowed to use the client: nothing changed.
     NoAccess,
     /// Another request rotated the token and this one may not share its successor.
@@ -341,6 +268,7 @@ pub async fn rotate_refresh(db: &Db, r: &Rotation<'_>) -> Result<RotationOutcome
          AND NOT EXISTS (SELECT 1 FROM refresh_tokens s WHERE s.token_hash = ?7 AND s.used_at IS NOT NULL) \
          AND {may_use}"
     );
+    let [user, groups] = subject_statements(db, "?1", grant_user, p())?;
     let results = db
         .batch(vec![
             db.statement(
@@ -350,40 +278,28 @@ pub async fn rotate_refresh(db: &Db, r: &Rotation<'_>) -> Result<RotationOutcome
                 ),
                 p(),
             )?,
-            db.statement(
-                &format!(
-                    "INSERT INTO access_tokens (token_hash, grant_id, tenant_id, client_id, user_id, scope, created_at, expires_at) \
-                     SELECT ?5, r.grant_id, r.tenant_id, r.client_id, r.user_id, ?9, ?4, ?6 {issues}"
-                ),
+            mint_token_statement(
+                db,
+                TokenKind::Access,
+                ["?5", "?9", "?4", "?6"],
+                &issues,
                 p(),
             )?,
-            db.statement(
-                &format!(
-                    "INSERT OR IGNORE INTO refresh_tokens (token_hash, grant_id, tenant_id, client_id, user_id, scope, created_at, expires_at) \
-                     SELECT ?7, r.grant_id, r.tenant_id, r.client_id, r.user_id, ?9, ?4, ?8 {issues}"
-                ),
+            mint_token_statement(
+                db,
+                TokenKind::Refresh,
+                ["?7", "?9", "?4", "?8"],
+                &issues,
                 p(),
             )?,
-            db.statement(
-                &format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?1 AND disabled = 0 AND id = {grant_user}"),
-                p(),
-            )?,
-            db.statement(
-                &format!(
-                    "SELECT g.name, g.custom_claims FROM user_groups g JOIN user_group_members m ON m.group_id = g.id \
-                     WHERE g.tenant_id = ?1 AND m.user_id = {grant_user} ORDER BY g.name"
-                ),
-                p(),
-            )?,
+            user,
+            groups,
             db.statement(&format!("SELECT {may_use} AS n"), p())?,
         ])
         .await?;
     if super::db::changes(&results[1]) > 0 {
-        if let Some(user) = first_row(&results[3])? {
-            return Ok(RotationOutcome::Issued {
-                user: Box::new(user),
-                groups: rows(&results[4])?,
-            });
+        if let Some(user) = subject_from(&results[3..5])? {
+            return Ok(RotationOutcome::Issued(Box::new(user)));
         }
     }
     Ok(if super::db::count(&results[5])? == 0 {
@@ -393,10 +309,11 @@ pub async fn rotate_refresh(db: &Db, r: &Rotation<'_>) -> Result<RotationOutcome
     })
 }
 
-/// A live access token with its user, for userinfo and introspection.
+/// A live access or refresh token, for userinfo and introspection.
 #[derive(Debug, Deserialize)]
-pub struct AccessTokenRow {
+pub struct TokenRow {
     pub client_id: String,
+    pub user_id: String,
     pub scope: String,
     pub created_at: i64,
     pub expires_at: i64,
@@ -404,12 +321,12 @@ pub struct AccessTokenRow {
 }
 
 pub struct AccessLookup {
-    pub token: Option<AccessTokenRow>,
-    pub user: Option<UserRow>,
-    pub groups: Vec<GroupClaimsRow>,
+    pub token: Option<TokenRow>,
+    /// The token's user, when enabled.
+    pub user: Option<UserClaims>,
 }
 
-/// Finds a live (unexpired, grant not revoked) access token, its user and their groups.
+/// Finds a live (unexpired, grant not revoked) access token and its enabled user's claims.
 pub async fn find_access_token(
     db: &Db,
     tenant_id: &str,
@@ -418,69 +335,42 @@ pub async fn find_access_token(
 ) -> Result<AccessLookup> {
     let live = "FROM access_tokens t JOIN grants g ON g.id = t.grant_id AND g.revoked_at IS NULL \
                 WHERE t.token_hash = ?1 AND t.tenant_id = ?2 AND t.expires_at > ?3";
-    let user = format!("(SELECT t.user_id {live})");
+    let [user, groups] = subject_statements(
+        db,
+        "?2",
+        &format!("(SELECT t.user_id {live})"),
+        params![token_hash, tenant_id, now],
+    )?;
     let results = db
         .batch(vec![
             db.statement(
-                &format!("SELECT t.client_id, t.scope, t.created_at, t.expires_at, g.auth_time {live}"),
+                &format!("SELECT t.client_id, t.user_id, t.scope, t.created_at, t.expires_at, g.auth_time {live}"),
                 params![token_hash, tenant_id, now],
             )?,
-            db.statement(
-                &format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?2 AND disabled = 0 AND id = {user}"),
-                params![token_hash, tenant_id, now],
-            )?,
-            db.statement(
-                &format!(
-                    "SELECT g2.name, g2.custom_claims FROM user_groups g2 JOIN user_group_members m ON m.group_id = g2.id \
-                     WHERE g2.tenant_id = ?2 AND m.user_id = {user} ORDER BY g2.name"
-                ),
-                params![token_hash, tenant_id, now],
-            )?,
+            user,
+            groups,
         ])
         .await?;
     Ok(AccessLookup {
         token: first_row(&results[0])?,
-        user: first_row(&results[1])?,
-        groups: rows(&results[2])?,
+        user: subject_from(&results[1..3])?,
     })
 }
 
-/// A live refresh token, for introspection.
+/// A live refresh token (unexpired, not yet rotated, grant not revoked), for introspection.
 pub async fn find_live_refresh(
     db: &Db,
     tenant_id: &str,
     token_hash: &str,
     now: i64,
-) -> Result<Option<(AccessTokenRow, String)>> {
-    #[derive(Deserialize)]
-    struct Row {
-        client_id: String,
-        scope: String,
-        created_at: i64,
-        expires_at: i64,
-        auth_time: i64,
-        user_id: String,
-    }
-    let row: Option<Row> = db
-        .first(
-            "SELECT r.client_id, r.scope, r.created_at, r.expires_at, g.auth_time, r.user_id \
-             FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id AND g.revoked_at IS NULL \
-             WHERE r.token_hash = ?1 AND r.tenant_id = ?2 AND r.expires_at > ?3 AND r.used_at IS NULL",
-            params![token_hash, tenant_id, now],
-        )
-        .await?;
-    Ok(row.map(|r| {
-        (
-            AccessTokenRow {
-                client_id: r.client_id,
-                scope: r.scope,
-                created_at: r.created_at,
-                expires_at: r.expires_at,
-                auth_time: r.auth_time,
-            },
-            r.user_id,
-        )
-    }))
+) -> Result<Option<TokenRow>> {
+    db.first(
+        "SELECT r.client_id, r.user_id, r.scope, r.created_at, r.expires_at, g.auth_time \
+         FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id AND g.revoked_at IS NULL \
+         WHERE r.token_hash = ?1 AND r.tenant_id = ?2 AND r.expires_at > ?3 AND r.used_at IS NULL",
+        params![token_hash, tenant_id, now],
+    )
+    .await
 }
 
 /// Revokes (RFC 7009) the grant behind an access or refresh token, if it belongs to the client.
@@ -503,15 +393,186 @@ pub async fn revoke_token(
     Ok(())
 }
 
-/// Ends every grant issued through a browser session (RP-initiated logout).
-pub fn revoke_session_grants_statement(
-    db: &Db,
-    tenant_id: &str,
-    session_id_hash: &str,
-    now: i64,
-) -> Result<Statement> {
-    db.statement(
-        "UPDATE grants SET revoked_at = ?3 WHERE tenant_id = ?1 AND session_id = ?2 AND revoked_at IS NULL",
-        params![tenant_id, session_id_hash, now],
+/// A browser session ending at the end-session endpoint (RP-initiated logout).
+pub struct SessionEnd<'a> {
+    pub tenant_id: &'a str,
+    pub session_id_hash: &'a str,
+    pub user_id: &'a str,
+    pub origin: &'a Origin,
+    pub now: i64,
+}
+
+/// Ends a session in one batch: revokes every grant issued through it, deletes it and records
+/// the logout.
+pub async fn end_session(db: &Db, e: &SessionEnd<'_>) -> Result<()> {
+    db.batch(vec![
+        db.statement(
+            "UPDATE grants SET revoked_at = ?3 WHERE tenant_id = ?1 AND session_id = ?2 AND revoked_at IS NULL",
+            params![e.tenant_id, e.session_id_hash, e.now],
+        )?,
+        super::sessions::delete_statement(db, e.tenant_id, e.session_id_hash)?,
+        audit::insert_statement(
+            db,
+            e.tenant_id,
+            "logout",
+            Some(e.user_id),
+            None,
+            e.origin,
+            &serde_json::json!({ "via": "end_session" }),
+            e.now,
+        )?,
+    ])
+    .await?;
+    Ok(())
+}
+
+/// A grant as stored (tests read what a request left behind; no endpoint lists grants).
+#[cfg(test)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct GrantState {
+    pub id: String,
+    pub client_id: String,
+    pub revoked_at: Option<i64>,
+}
+
+/// Every grant of the tenant, oldest first.
+#[cfg(test)]
+pub async fn states_of_tenant(db: &Db, tenant_id: &str) -> Result<Vec<GrantState>> {
+    db.all(
+        "SELECT id, client_id, revoked_at FROM grants WHERE tenant_id = ?1 ORDER BY created_at, id",
+        params![tenant_id],
     )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::hash::secret_hash;
+    use crate::oidc::client::ClientCredentials;
+    use crate::storage::codes::{self, tests::fresh_code, Redemption};
+    use crate::testing::{self, run, NOW};
+
+    /// A rotation of `old` to a fresh successor at `now`.
+    fn rotation<'a>(
+        tenant_id: &'a str,
+        old_hash: &'a str,
+        grant_id: &'a str,
+        now: i64,
+    ) -> Rotation<'a> {
+        Rotation {
+            tenant_id,
+            old_hash,
+            grant_id,
+            scope: "openid",
+            now,
+            grace_secs: 10,
+            access_token_hash: secret_hash(&random::token()),
+            access_expires_at: now + 3600,
+            refresh_token_hash: secret_hash(&random::token()),
+            refresh_expires_at: now + 7200,
+        }
+    }
+
+    /// A tenant whose user alice holds a grant of the client "app": (tenant id, client id,
+    /// hash of the grant's refresh token, grant id).
+    async fn granted(db: &Db) -> (String, String, String, String) {
+        let t = testing::tenant(db, "acme").await;
+        let alice = testing::user(db, &t.id, "alice", false).await;
+        let app = testing::client(db, &t.id, &testing::client_input("app"), Some("s")).await;
+        let code = fresh_code(db, &t.id, &app.id, &alice).await;
+        let creds = ClientCredentials::from_request(None, Some(&app.id), Some("s")).unwrap();
+        let refresh = secret_hash(&random::token());
+        let redemption = Redemption {
+            tenant_id: &t.id,
+            code_hash: secret_hash(&code),
+            credentials: &creds,
+            now: NOW,
+            grant_id: random::id(),
+            access_token_hash: secret_hash(&random::token()),
+            access_expires_at: NOW + 3600,
+            refresh_token_hash: refresh.clone(),
+            refresh_expires_at: NOW + 7200,
+            origin: &Origin::default(),
+        };
+        codes::redeem_code(db, &redemption).await.unwrap();
+        let grant = testing::grants(db, &t.id).await[0].id.clone();
+        (t.id, app.id, refresh, grant)
+    }
+
+    #[test]
+    fn a_rotation_for_a_disabled_user_changes_nothing() {
+        let db = testing::db();
+        run(async {
+            let (tid, app, old, grant) = granted(&db).await;
+            let tid = tid.as_str();
+            db.run(
+                "UPDATE users SET disabled = 1 WHERE id = 'user-alice'",
+                vec![],
+            )
+            .await
+            .unwrap();
+            let r = rotation(tid, &old, &grant, NOW + 1);
+            assert!(matches!(
+                rotate_refresh(&db, &r).await.unwrap(),
+                RotationOutcome::NoAccess
+            ));
+            let after = find_refresh(&db, tid, &app, &old)
+                .await
+                .unwrap()
+                .token
+                .unwrap();
+            assert_eq!(after.used_at, None, "the token is not burned");
+            assert!(find_live_refresh(&db, tid, &r.refresh_token_hash, NOW)
+                .await
+                .unwrap()
+                .is_none());
+        });
+    }
+
+    #[test]
+    fn a_second_rotation_to_another_successor_loses() {
+        let db = testing::db();
+        run(async {
+            let (tid, app, old, grant) = granted(&db).await;
+            let tid = tid.as_str();
+            assert_eq!(
+                find_refresh(&db, tid, &app, &old)
+                    .await
+                    .unwrap()
+                    .token
+                    .unwrap()
+                    .grant_id,
+                grant
+            );
+            let first = rotation(tid, &old, &grant, NOW + 1);
+            assert!(
+                matches!(rotate_refresh(&db, &first).await.unwrap(), RotationOutcome::Issued(u) if u.sub == "user-alice")
+            );
+            let second = rotation(tid, &old, &grant, NOW + 2);
+            assert!(matches!(
+                rotate_refresh(&db, &second).await.unwrap(),
+                RotationOutcome::Lost
+            ));
+            assert!(
+                find_live_refresh(&db, tid, &first.refresh_token_hash, NOW + 2)
+                    .await
+                    .unwrap()
+                    .is_some()
+            );
+            assert!(
+                find_live_refresh(&db, tid, &second.refresh_token_hash, NOW + 2)
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+            assert!(
+                find_access_token(&db, tid, &second.access_token_hash, NOW + 2)
+                    .await
+                    .unwrap()
+                    .token
+                    .is_none()
+            );
+        });
+    }
 }

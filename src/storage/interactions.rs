@@ -5,15 +5,18 @@
 
 use serde::Deserialize;
 
-use super::db::{Db, Statement};
+use super::clients::{self, ClientRow};
+use super::db::{first_row, Db, Statement};
+use super::sessions::{self, SessionWithUser};
 use crate::crypto::hash::secret_hash;
 use crate::error::Result;
+use crate::oidc::client::Client;
 use crate::params;
 
 /// How long a user has to finish signing in.
 pub const INTERACTION_TTL: i64 = 15 * 60;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct InteractionRow {
     pub request: String,
     pub created_at: i64,
@@ -39,7 +42,7 @@ pub async fn put(
 
 /// Finds a live parked request, only for the browser that parked it (`browser` is the cookie
 /// value this request presented, if any).
-pub fn find_statement(
+fn find_statement(
     db: &Db,
     tenant_id: &str,
     id: &str,
@@ -54,14 +57,14 @@ pub fn find_statement(
 }
 
 /// Ends an interaction; returns a statement so it joins the batch that issues the code.
-pub fn delete_statement(db: &Db, tenant_id: &str, id: &str) -> Result<Statement> {
+pub(super) fn delete_statement(db: &Db, tenant_id: &str, id: &str) -> Result<Statement> {
     db.statement(
         "DELETE FROM interactions WHERE id_hash = ?1 AND tenant_id = ?2",
         params![secret_hash(id), tenant_id],
     )
 }
 
-pub fn save_consent_statement(
+pub(super) fn save_consent_statement(
     db: &Db,
     tenant_id: &str,
     user_id: &str,
@@ -76,16 +79,22 @@ pub fn save_consent_statement(
     )
 }
 
-/// What `/authorize` needs to know beyond the client and the session: whether the session's
-/// user may use the client, and what they consented to before. Keyed by the session so the
-/// statements run in the same round trip as the session lookup.
-#[derive(Debug, Deserialize)]
+/// Whether the session's user may use the client, and what they consented to before.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessFacts {
-    pub has_access: i64,
+    pub has_access: bool,
     pub consented_scope: Option<String>,
 }
 
-pub fn access_facts_statement(
+#[derive(Deserialize)]
+struct AccessRow {
+    has_access: i64,
+    consented_scope: Option<String>,
+}
+
+/// What `/authorize` needs beyond the client and the session's user, keyed by the session so
+/// it runs in the same round trip as the session lookup.
+fn access_facts_statement(
     db: &Db,
     tenant_id: &str,
     client_id: &str,
@@ -103,4 +112,91 @@ pub fn access_facts_statement(
         ),
         params![tenant_id, client_id, secret_hash(session_id), now],
     )
+}
+
+/// What an authorization step asks about, all optional: the client, the parked interaction
+/// (only for the browser that parked it) and the session cookie.
+#[derive(Debug, Clone, Default)]
+pub struct FactsQuery<'a> {
+    pub client_id: Option<&'a str>,
+    /// The interaction id, with this request's browser cookie value if it has one.
+    pub interaction: Option<(&'a str, Option<&'a str>)>,
+    /// The session cookie value.
+    pub session: Option<&'a str>,
+}
+
+/// What an authorization step knows: each part is `None` when not asked for or not found.
+#[derive(Debug, Clone, Default)]
+pub struct AuthorizeFacts {
+    pub client: Option<Client>,
+    /// The client's logo, for the consent page.
+    pub client_logo_url: Option<String>,
+    /// The live session and its enabled user.
+    pub session: Option<SessionWithUser>,
+    /// Present when a session and a client were asked for.
+    pub access: Option<AccessFacts>,
+    pub interaction: Option<InteractionRow>,
+}
+
+/// Reads everything [`FactsQuery`] asks for in one round trip (none when it asks nothing).
+pub async fn authorize_facts(
+    db: &Db,
+    tenant_id: &str,
+    q: &FactsQuery<'_>,
+    now: i64,
+) -> Result<AuthorizeFacts> {
+    // Each part's position in the batch, when asked for.
+    let mut statements: Vec<Statement> = Vec::new();
+    let mut interaction_at = None;
+    if let Some((id, browser)) = q.interaction {
+        interaction_at = Some(statements.len());
+        statements.push(find_statement(db, tenant_id, id, browser, now)?);
+    }
+    let mut client_at = None;
+    if let Some(id) = q.client_id {
+        client_at = Some(statements.len());
+        statements.push(clients::find_statement(db, tenant_id, id)?);
+    }
+    let (mut session_at, mut access_at) = (None, None);
+    if let Some(cookie) = q.session {
+        session_at = Some(statements.len());
+        statements.extend(sessions::find_statements(db, tenant_id, cookie, now)?);
+        if let Some(client_id) = q.client_id {
+            access_at = Some(statements.len());
+            statements.push(access_facts_statement(
+                db, tenant_id, client_id, cookie, now,
+            )?);
+        }
+    }
+    let results = db.batch(statements).await?;
+    let client: Option<ClientRow> = match client_at {
+        Some(i) => first_row(&results[i])?,
+        None => None,
+    };
+    let access: Option<AccessRow> = match access_at {
+        Some(i) => first_row(&results[i])?,
+        None => None,
+    };
+    Ok(AuthorizeFacts {
+        client_logo_url: client.as_ref().and_then(|c| c.logo_url.clone()),
+        client: client.map(|c| c.to_client()),
+        session: match session_at {
+            Some(i) => sessions::from_results(&results[i..i + 2])?,
+            None => None,
+        },
+        access: access.map(|a| AccessFacts {
+            has_access: a.has_access != 0,
+            consented_scope: a.consented_scope,
+        }),
+        interaction: match interaction_at {
+            Some(i) => first_row(&results[i])?,
+            None => None,
+        },
+    })
+}
+
+/// Ends a parked interaction (the user denied consent).
+pub async fn delete(db: &Db, tenant_id: &str, id: &str) -> Result<()> {
+    db.batch(vec![delete_statement(db, tenant_id, id)?]).await?;
+    Ok(())
 }

@@ -13,6 +13,7 @@ pub mod audit;
 pub mod backend;
 pub mod ceremonies;
 pub mod clients;
+pub mod codes;
 pub mod db;
 pub mod grants;
 pub mod groups;

@@ -145,7 +145,90 @@ impl crate::usecase::KeyMaker for TestKeyMaker {
     }
 }
 
+// ---- OpenID Provider fixtures (authorize, token, end-session, introspection, revocation) ----
+
+/// A client of the tenant created as an admin would: confidential with `secret`, or public
+/// (PKCE required) when `secret` is `None`.
+pub async fn client(
+    db: &Db,
+    tenant_id: &str,
+    input: &ClientInput,
+    secret: Option<&str>,
+) -> crate::oidc::client::Client {
+    let id = format!("client-{}", input.name);
+    let mut input = input.clone();
+    input.is_public = secret.is_none();
+    let alg = input.validate().expect("a valid client input");
+    let hash = secret.map(crate::crypto::hash::secret_hash);
+    let mode = crate::storage::clients::SaveMode::Create {
+        secret_hash: hash.as_deref(),
+    };
+    crate::storage::clients::save(db, tenant_id, &id, &input, alg, NOW, mode, None)
+        .await
+        .expect("client saved");
+    crate::storage::clients::find_client(db, tenant_id, &id)
+        .await
+        .expect("client read")
+        .expect("client exists")
+}
+
+/// A group of the tenant with these members; returns its id.
+pub async fn group(db: &Db, tenant_id: &str, name: &str, members: &[String]) -> String {
+    let id = format!("group-{name}");
+    let audit = || {
+        crate::storage::audit::insert_statement(
+            db,
+            tenant_id,
+            "group_changed",
+            None,
+            None,
+            &Origin::default(),
+            &serde_json::json!({}),
+            NOW,
+        )
+        .expect("audit statement")
+    };
+    let group = crate::storage::groups::NewGroup {
+        id: &id,
+        name,
+        friendly_name: name,
+        custom_claims: &serde_json::Map::new(),
+    };
+    crate::storage::groups::create(db, tenant_id, &group, NOW, audit())
+        .await
+        .expect("group created");
+    crate::storage::groups::set_members(db, tenant_id, &id, members, audit())
+        .await
+        .expect("members set");
+    id
+}
+
+/// A signed-in session of the user, created at `now` for an hour; returns the cookie value.
+pub async fn session(db: &Db, tenant_id: &str, user_id: &str, now: i64) -> String {
+    let session = crate::storage::sessions::NewSession {
+        id: crate::crypto::random::token(),
+        user_id: user_id.to_string(),
+        created_at: now,
+        expires_at: now + 3600,
+        ip: None,
+        user_agent: None,
+    };
+    let created = crate::storage::sessions::create(db, tenant_id, &session, None, vec![])
+        .await
+        .expect("session stored");
+    assert!(created, "the user can sign in");
+    session.id
+}
+
+/// Every grant of the tenant, oldest first, for assertions about what a request left behind.
+pub async fn grants(db: &Db, tenant_id: &str) -> Vec<crate::storage::grants::GrantState> {
+    crate::storage::grants::states_of_tenant(db, tenant_id)
+        .await
+        .expect("grants read")
+}
+
 pub use crate::storage::inspection::*;
 
+pub mod oidc;
 mod requests;
 pub use requests::*;

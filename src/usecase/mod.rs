@@ -126,14 +126,20 @@ pub trait Signer {
 }
 pub mod account;
 pub mod api_keys;
+pub mod authorize;
 pub(crate) mod ceremony;
+pub mod client_auth;
 pub mod clients;
+pub mod end_session;
 pub mod groups;
+pub mod introspection;
 pub mod maintenance;
+pub mod revocation;
 pub mod sessions;
 pub mod settings;
 pub mod signin;
 pub mod signup;
 pub mod tenants;
+pub mod token;
 pub mod userinfo;
 pub mod users;

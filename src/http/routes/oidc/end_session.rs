@@ -1,6 +1,6 @@
-//! `GET|POST /api/oidc/end-session`: RP-initiated logout. `oidc::logout::plan` decides; this
-//! handler ends the session (and the grants issued through it) and redirects only when the plan
-//! says the target is verified.
+//! `GET|POST /api/oidc/end-session`: RP-initiated logout (`usecase::end_session`). This
+//! handler checks our own confirmation form, and renders the outcome: it redirects only when
+//! the use case found the target verified.
 
 use worker::{Method, Response};
 
@@ -9,12 +9,9 @@ use crate::http::request::TenantRequest;
 use crate::http::respond::{redirect, set_header};
 use crate::http::routes::pages::{brand, message, render};
 use crate::http::session;
-use crate::oidc::hint;
-use crate::oidc::logout::{self, Hint, LogoutPlan, LogoutRequest};
-use crate::storage::db::Statement;
-use crate::storage::sessions::{self, SessionWithUser};
-use crate::storage::{audit, clients, grants};
+use crate::oidc::logout::LogoutRequest;
 use crate::ui::{self, LoggedOutPage, LogoutConfirmPage};
+use crate::usecase::end_session::{self, EndSession, Outcome};
 
 /// The parameters carried through the confirmation form.
 const CARRIED: [&str; 4] = [
@@ -47,41 +44,26 @@ pub async fn end_session(mut req: TenantRequest<'_>) -> Result<Response> {
         }
         _ => false,
     };
-    let hint = hint::verify(
-        get("id_token_hint").as_deref(),
-        &req.tenant.jwks(req.now),
-        &req.issuer,
-    );
-    let client = match &hint {
-        Hint::Valid { client_id, .. } => {
-            clients::find(req.app.db()?, &req.tenant.tenant.id, client_id)
-                .await?
-                .map(|row| row.to_client())
-        }
-        _ => None,
+    let hint = get("id_token_hint");
+    let input = EndSession {
+        session: current.as_ref(),
+        id_token_hint: hint.as_deref(),
+        request: LogoutRequest {
+            post_logout_redirect_uri: get("post_logout_redirect_uri"),
+            state: get("state"),
+            client_id: get("client_id"),
+        },
+        confirmed,
     };
-    let request = LogoutRequest {
-        post_logout_redirect_uri: get("post_logout_redirect_uri"),
-        state: get("state"),
-        client_id: get("client_id"),
-    };
-    let plan = logout::plan(
-        &request,
-        &hint,
-        client.as_ref(),
-        current.as_ref().map(|s| s.user.id.as_str()),
-    );
-    match plan {
-        LogoutPlan::Refuse(why) => {
+    match end_session::end_session(&req.ctx()?, &input).await? {
+        Outcome::Refused(why) => {
             let resp = message(&req, "Sign-out request refused", why, Some("/account"))?;
             Ok(resp.with_status(400))
         }
-        LogoutPlan::Redirect { url } => {
-            sign_out(&req, current.as_ref()).await?;
-            with_cleared_cookie(&req, redirect(&url))
-        }
-        LogoutPlan::Confirm if !confirmed && current.is_some() => {
-            let Some(s) = &current else { unreachable!() };
+        Outcome::Confirm => {
+            let Some(s) = &current else {
+                return Err(crate::error::Error::Unauthenticated);
+            };
             render(&LogoutConfirmPage {
                 tenant: brand(&req),
                 asset_version: ui::asset_version(),
@@ -92,8 +74,8 @@ pub async fn end_session(mut req: TenantRequest<'_>) -> Result<Response> {
                     .collect(),
             })
         }
-        LogoutPlan::SignOut | LogoutPlan::Confirm => {
-            sign_out(&req, current.as_ref()).await?;
+        Outcome::Redirect { url } => with_cleared_cookie(&req, redirect(&url)),
+        Outcome::SignedOut => {
             let page = render(&LoggedOutPage {
                 tenant: brand(&req),
                 asset_version: ui::asset_version(),
@@ -107,29 +89,4 @@ pub async fn end_session(mut req: TenantRequest<'_>) -> Result<Response> {
 fn with_cleared_cookie(req: &TenantRequest<'_>, mut resp: Response) -> Result<Response> {
     set_header(&mut resp, "Set-Cookie", &session::clear_cookie(req));
     Ok(resp)
-}
-
-/// Deletes the session and revokes the grants issued through it, in one batch.
-async fn sign_out(req: &TenantRequest<'_>, current: Option<&SessionWithUser>) -> Result<()> {
-    let Some(s) = current else {
-        return Ok(());
-    };
-    let db = req.app.db()?;
-    let tenant_id = &req.tenant.tenant.id;
-    let statements: Vec<Statement> = vec![
-        grants::revoke_session_grants_statement(db, tenant_id, &s.id_hash, req.now)?,
-        sessions::delete_statement(db, tenant_id, &s.id_hash)?,
-        audit::insert_statement(
-            db,
-            tenant_id,
-            "logout",
-            Some(&s.user.id),
-            None,
-            &req.incoming.audit_origin(),
-            &serde_json::json!({ "via": "end_session" }),
-            req.now,
-        )?,
-    ];
-    db.batch(statements).await?;
-    Ok(())
 }

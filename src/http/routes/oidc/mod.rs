@@ -11,9 +11,8 @@ pub mod userinfo;
 
 use crate::error::Result;
 use crate::http::request::TenantRequest;
-use crate::oidc::client::{Client, ClientCredentials};
+use crate::oidc::client::ClientCredentials;
 use crate::oidc::error::OAuthError;
-use crate::storage::clients;
 
 /// The token, introspection and revocation endpoints take form posts only (RFC 6749 §3.2).
 /// (Their rate limit is the route table's, checked by the router before the body is read.)
@@ -40,20 +39,6 @@ pub fn client_credentials(
         form_value(form, "client_id"),
         form_value(form, "client_secret"),
     )?)
-}
-
-/// The client a back-channel request (introspection, revocation) authenticates as.
-pub async fn authenticated_client(
-    req: &TenantRequest<'_>,
-    form: &[(String, String)],
-) -> Result<Client> {
-    let creds = client_credentials(req, form)?;
-    let client = clients::find(req.app.db()?, &req.tenant.tenant.id, &creds.client_id)
-        .await?
-        .map(|row| row.to_client())
-        .ok_or_else(|| OAuthError::invalid_client("client authentication failed"))?;
-    creds.authenticate(&client)?;
-    Ok(client)
 }
 
 /// CORS headers for every response at a CORS route's path (`cors` in the route table), errors

@@ -1,0 +1,394 @@
+//! Authorization codes: issued at `/authorize`, redeemed once at the token endpoint.
+//!
+//! Redeeming a code is ONE batch, which D1 runs as a single transaction:
+//! 1. if the code was already redeemed, revoke the grant it created (RFC 6749 §4.1.2);
+//! 2. mark the code redeemed, only if it is not yet (`WHERE redeemed_at IS NULL`), recording
+//!    the new grant id: of any number of concurrent redemptions exactly one changes the row;
+//! 3. create the grant, the access token and the refresh token from THAT row only;
+//! 4. read the user and their groups for the claims.
+//!
+//! Client authentication guards steps 1 and 2, so a request without valid client credentials
+//! can neither redeem nor burn a code. It is not a second rule written in SQL: the condition is
+//! generated from `ClientCredentials::accepted_states` (the one rule, in `oidc::client`), as
+//! plain equality of the stored client's `is_public` and `secret_hash` with one of the states
+//! the rule lists, and the caller applies the same rule to the client row the batch returns.
+
+use serde::Deserialize;
+
+use super::audit::{self, Origin};
+use super::db::{first_row, Db, Param};
+use super::grants::{
+    audit_for_grant, client_from, client_statement, mint_token_statement, subject_from,
+    subject_statements, TokenKind,
+};
+use super::interactions;
+use crate::crypto::hash::secret_hash;
+use crate::error::Result;
+use crate::oidc::claims::UserClaims;
+use crate::oidc::client::{Client, ClientCredentials, StoredAuth};
+use crate::params;
+
+/// A code about to be issued, with what its batch also does.
+pub struct NewCode<'a> {
+    pub tenant_id: &'a str,
+    pub code: &'a str,
+    pub client_id: &'a str,
+    pub user_id: &'a str,
+    pub session_id_hash: &'a str,
+    /// The validated authorization request (JSON), replayed at redemption.
+    pub request_json: String,
+    pub scope: String,
+    pub auth_time: i64,
+    pub expires_at: i64,
+    pub now: i64,
+    pub origin: &'a Origin,
+    /// The parked interaction this code concludes (deleted with the issue).
+    pub interaction_id: Option<&'a str>,
+    /// The user consented to `scope` during this interaction: remember it.
+    pub consented: bool,
+}
+
+/// Issues a code in one batch: the code, its `authorize` audit entry, the end of the parked
+/// interaction and the consent given in it.
+pub async fn issue_code(db: &Db, c: &NewCode<'_>) -> Result<()> {
+    let mut statements = vec![
+        db.statement(
+            "INSERT INTO authorization_codes (code_hash, tenant_id, client_id, user_id, session_id, request, auth_time, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                secret_hash(c.code),
+                c.tenant_id,
+                c.client_id,
+                c.user_id,
+                c.session_id_hash,
+                c.request_json.as_str(),
+                c.auth_time,
+                c.expires_at
+            ],
+        )?,
+        audit::insert_statement(
+            db,
+            c.tenant_id,
+            "authorize",
+            Some(c.user_id),
+            Some(c.client_id),
+            c.origin,
+            &serde_json::json!({ "scope": c.scope }),
+            c.now,
+        )?,
+    ];
+    if let Some(id) = c.interaction_id {
+        statements.push(interactions::delete_statement(db, c.tenant_id, id)?);
+    }
+    if c.consented {
+        statements.push(interactions::save_consent_statement(
+            db,
+            c.tenant_id,
+            c.user_id,
+            c.client_id,
+            &c.scope,
+            c.now,
+        )?);
+    }
+    db.batch(statements).await?;
+    Ok(())
+}
+
+/// The first parameter number of the client-authentication condition; the redemption's own
+/// parameters are ?1-?9.
+const AUTH_FIRST_PARAM: usize = 10;
+
+/// The condition "the presented credentials authenticate client ?3 of tenant ?1", generated
+/// from the one rule: the stored state must equal one of `accepted` (each state binds two
+/// parameters from `?AUTH_FIRST_PARAM` on; `IS` so that a NULL secret hash compares equal).
+fn client_authenticated(accepted: &[StoredAuth]) -> (String, Vec<Param>) {
+    let mut alternatives = Vec::new();
+    let mut params = Vec::new();
+    for (i, state) in accepted.iter().enumerate() {
+        let n = AUTH_FIRST_PARAM + 2 * i;
+        alternatives.push(format!(
+            "((ac.is_public <> 0) = ?{n} AND ac.secret_hash IS ?{})",
+            n + 1
+        ));
+        params.push(Param::from(state.is_public));
+        params.push(Param::from(state.secret_hash.clone()));
+    }
+    // An empty rule authenticates nothing (the rule never yields one; this keeps it total).
+    let any = if alternatives.is_empty() {
+        "0".to_string()
+    } else {
+        alternatives.join(" OR ")
+    };
+    (
+        format!(
+            "EXISTS (SELECT 1 FROM oidc_clients ac WHERE ac.id = ?3 AND ac.tenant_id = ?1 AND ({any}))"
+        ),
+        params,
+    )
+}
+
+/// What a token request redeems a code with.
+pub struct Redemption<'a> {
+    pub tenant_id: &'a str,
+    pub code_hash: String,
+    pub credentials: &'a ClientCredentials,
+    pub now: i64,
+    pub grant_id: String,
+    pub access_token_hash: String,
+    pub access_expires_at: i64,
+    pub refresh_token_hash: String,
+    pub refresh_expires_at: i64,
+    pub origin: &'a Origin,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RedeemedCode {
+    pub request: String,
+    pub auth_time: i64,
+}
+
+pub struct RedeemOutcome {
+    /// The client the credentials name, as stored when the batch ran.
+    pub client: Option<Client>,
+    /// `Some` only for the one request that redeemed the code.
+    pub code: Option<RedeemedCode>,
+    /// The grant's user, when the grant was created and the user is enabled.
+    pub user: Option<UserClaims>,
+}
+
+pub async fn redeem_code(db: &Db, r: &Redemption<'_>) -> Result<RedeemOutcome> {
+    let (authenticated, auth_params) = client_authenticated(&r.credentials.accepted_states());
+    let p = || {
+        let mut p = params![
+            r.tenant_id,
+            &r.code_hash,
+            r.credentials.client_id.as_str(),
+            r.now,
+            &r.grant_id,
+            r.access_token_hash.as_str(),
+            r.access_expires_at,
+            r.refresh_token_hash.as_str(),
+            r.refresh_expires_at
+        ];
+        p.extend(auth_params.iter().cloned());
+        p
+    };
+    let grant = "FROM grants g WHERE g.id = ?5 AND g.tenant_id = ?1";
+    let [user, groups] = subject_statements(
+        db,
+        "?1",
+        "(SELECT user_id FROM grants WHERE id = ?5 AND tenant_id = ?1)",
+        p(),
+    )?;
+    let statements = vec![
+        client_statement(db, "?1", "?3", p())?,
+        db.statement(
+            &format!(
+                "UPDATE grants SET revoked_at = ?4 WHERE tenant_id = ?1 AND revoked_at IS NULL AND id = \
+                 (SELECT grant_id FROM authorization_codes WHERE code_hash = ?2 AND tenant_id = ?1 \
+                  AND client_id = ?3 AND redeemed_at IS NOT NULL) AND {authenticated}"
+            ),
+            p(),
+        )?,
+        db.statement(
+            &format!(
+                "UPDATE authorization_codes SET redeemed_at = ?4, grant_id = ?5 \
+                 WHERE code_hash = ?2 AND tenant_id = ?1 AND client_id = ?3 AND redeemed_at IS NULL \
+                 AND expires_at > ?4 AND {authenticated} RETURNING request, auth_time"
+            ),
+            p(),
+        )?,
+        db.statement(
+            "INSERT INTO grants (id, tenant_id, client_id, user_id, scope, auth_time, session_id, created_at, expires_at) \
+             SELECT ?5, a.tenant_id, a.client_id, a.user_id, json_extract(a.request, '$.scope'), a.auth_time, a.session_id, ?4, ?9 \
+             FROM authorization_codes a JOIN users u ON u.id = a.user_id AND u.tenant_id = a.tenant_id AND u.disabled = 0 \
+             WHERE a.code_hash = ?2 AND a.tenant_id = ?1 AND a.grant_id = ?5",
+            p(),
+        )?,
+        mint_token_statement(db, TokenKind::Access, ["?6", "g.scope", "?4", "?7"], grant, p())?,
+        mint_token_statement(db, TokenKind::Refresh, ["?8", "g.scope", "?4", "?9"], grant, p())?,
+        user,
+        groups,
+        audit_for_grant(db, r.tenant_id, &r.grant_id, "token_issued", r.origin, r.now)?,
+    ];
+    let results = db.batch(statements).await?;
+    Ok(RedeemOutcome {
+        client: client_from(&results[0])?,
+        code: first_row(&results[2])?,
+        user: subject_from(&results[6..8])?,
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::crypto::random;
+    use crate::testing::{self, run, tenant, user, NOW};
+
+    /// A fresh code for the client, issued through the storage operation.
+    pub(in crate::storage) async fn fresh_code(
+        db: &Db,
+        tenant_id: &str,
+        client_id: &str,
+        user_id: &str,
+    ) -> String {
+        let code = random::token();
+        issue_code(
+            db,
+            &NewCode {
+                tenant_id,
+                code: &code,
+                client_id,
+                user_id,
+                session_id_hash: "session",
+                request_json: "{\"scope\":\"openid\"}".into(),
+                scope: "openid".into(),
+                auth_time: NOW,
+                expires_at: NOW + 60,
+                now: NOW,
+                origin: &Origin::default(),
+                interaction_id: None,
+                consented: false,
+            },
+        )
+        .await
+        .expect("code issued");
+        code
+    }
+
+    async fn redeem(
+        db: &Db,
+        tenant_id: &str,
+        code: &str,
+        creds: &ClientCredentials,
+    ) -> RedeemOutcome {
+        redeem_code(
+            db,
+            &Redemption {
+                tenant_id,
+                code_hash: secret_hash(code),
+                credentials: creds,
+                now: NOW,
+                grant_id: random::id(),
+                access_token_hash: secret_hash(&random::token()),
+                access_expires_at: NOW + 3600,
+                refresh_token_hash: secret_hash(&random::token()),
+                refresh_expires_at: NOW + 7200,
+                origin: &Origin::default(),
+            },
+        )
+        .await
+        .expect("the batch runs")
+    }
+
+    /// The SQL of the redemption and the Rust rule decide client authentication alike, for
+    /// every stored client state (including two storage never writes) and every way of
+    /// presenting credentials: the redemption happens exactly when `authenticate` accepts.
+    #[test]
+    fn the_redemption_sql_and_the_rust_rule_agree_on_client_authentication() {
+        let db = testing::db();
+        run(async {
+            let t = tenant(&db, "acme").await;
+            let alice = user(&db, &t.id, "alice", false).await;
+            let stored: [(&str, bool, Option<&str>); 4] = [
+                ("confidential", false, Some("right")),
+                ("public", true, None),
+                ("public-with-secret", true, Some("right")),
+                ("confidential-without-secret", false, None),
+            ];
+            let basic = |id: &str, secret: &str| {
+                use base64::Engine;
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+                )
+            };
+            let mut checked = 0;
+            for (name, is_public, secret) in stored {
+                let client =
+                    testing::client(&db, &t.id, &testing::client_input(name), secret).await;
+                // Force the exact stored state (two of them no operation writes).
+                db.run(
+                    "UPDATE oidc_clients SET is_public = ?2, secret_hash = ?3 WHERE id = ?1",
+                    crate::params![client.id.as_str(), is_public, secret.map(secret_hash)],
+                )
+                .await
+                .unwrap();
+                let presented = [
+                    ClientCredentials::from_request(None, Some(&client.id), None),
+                    ClientCredentials::from_request(None, Some(&client.id), Some("right")),
+                    ClientCredentials::from_request(None, Some(&client.id), Some("wrong")),
+                    // Two candidates from Basic: "r%69ght" as sent, and "right" form-decoded.
+                    ClientCredentials::from_request(
+                        Some(&basic(&client.id, "r%69ght")),
+                        None,
+                        None,
+                    ),
+                    ClientCredentials::from_request(
+                        Some(&basic(&client.id, "wr%6fng")),
+                        None,
+                        None,
+                    ),
+                ];
+                for creds in presented {
+                    let creds = creds.unwrap();
+                    let code = fresh_code(&db, &t.id, &client.id, &alice).await;
+                    let outcome = redeem(&db, &t.id, &code, &creds).await;
+                    let returned = outcome.client.expect("the batch returns the client");
+                    assert_eq!(
+                        (returned.is_public, returned.secret_hash.is_some()),
+                        (is_public, secret.is_some())
+                    );
+                    let rust = creds.authenticate(&returned).is_ok();
+                    assert_eq!(outcome.code.is_some(), rust, "{name}: {:?}", creds.secrets);
+                    checked += usize::from(rust);
+                }
+            }
+            assert_eq!(checked, 3, "right secret (post and Basic) for the confidential client, none for the public one");
+        });
+    }
+
+    #[test]
+    fn a_code_is_redeemed_once_and_a_repeat_revokes_its_grant() {
+        let db = testing::db();
+        run(async {
+            let t = tenant(&db, "acme").await;
+            let alice = user(&db, &t.id, "alice", false).await;
+            let client =
+                testing::client(&db, &t.id, &testing::client_input("app"), Some("s")).await;
+            let creds = ClientCredentials::from_request(None, Some(&client.id), Some("s")).unwrap();
+            let code = fresh_code(&db, &t.id, &client.id, &alice).await;
+            let first = redeem(&db, &t.id, &code, &creds).await;
+            assert_eq!(first.code.unwrap().auth_time, NOW);
+            assert_eq!(first.user.unwrap().sub, alice);
+            assert_eq!(testing::grants(&db, &t.id).await[0].revoked_at, None);
+            let again = redeem(&db, &t.id, &code, &creds).await;
+            assert!(again.code.is_none() && again.user.is_none());
+            assert_eq!(testing::grants(&db, &t.id).await[0].revoked_at, Some(NOW));
+        });
+    }
+
+    #[test]
+    fn a_disabled_users_code_creates_no_grant() {
+        let db = testing::db();
+        run(async {
+            let t = tenant(&db, "acme").await;
+            let alice = user(&db, &t.id, "alice", false).await;
+            let client =
+                testing::client(&db, &t.id, &testing::client_input("app"), Some("s")).await;
+            let creds = ClientCredentials::from_request(None, Some(&client.id), Some("s")).unwrap();
+            let code = fresh_code(&db, &t.id, &client.id, &alice).await;
+            // Disabled behind the code's back (the admin path also deletes pending codes).
+            db.run(
+                "UPDATE users SET disabled = 1 WHERE id = ?1",
+                crate::params![alice.as_str()],
+            )
+            .await
+            .unwrap();
+            let outcome = redeem(&db, &t.id, &code, &creds).await;
+            assert!(outcome.code.is_some(), "the code is spent");
+            assert!(outcome.user.is_none());
+            assert!(testing::grants(&db, &t.id).await.is_empty());
+        });
+    }
+}

@@ -1,0 +1,220 @@
+//! Token introspection (RFC 7662) for clients: whether a token is live, and what it grants.
+
+use serde::Serialize;
+
+use super::{client_auth, Ctx};
+use crate::crypto::hash::secret_hash;
+use crate::error::Result;
+use crate::oidc::client::ClientCredentials;
+use crate::oidc::error::OAuthError;
+use crate::storage::grants::{self, TokenRow};
+
+/// The introspection response: `{"active": false}`, or the token's facts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Introspection {
+    Inactive { active: bool },
+    Active(Box<ActiveToken>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActiveToken {
+    pub active: bool,
+    pub scope: String,
+    pub client_id: String,
+    pub sub: String,
+    pub aud: String,
+    pub iss: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub auth_time: i64,
+    /// `Bearer` for an access token, `refresh_token` for a refresh token.
+    pub token_type: &'static str,
+}
+
+impl Introspection {
+    pub fn is_active(&self) -> bool {
+        matches!(self, Introspection::Active(_))
+    }
+}
+
+/// Introspects `token` for the authenticated client. A client learns about its own tokens
+/// only: another client's token is reported inactive, so clients of one tenant cannot probe
+/// each other's users. An access token's user must still be enabled. `hint` is the
+/// `token_type_hint`: `refresh_token` skips the access token lookup. The client is
+/// authenticated before a missing `token` is reported.
+pub async fn introspect(
+    ctx: &Ctx<'_>,
+    creds: &ClientCredentials,
+    token: Option<&str>,
+    hint: Option<&str>,
+) -> Result<Introspection> {
+    let client = client_auth::authenticate(ctx, creds).await?;
+    let token = token.ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let hash = secret_hash(token);
+    let access = if hint == Some("refresh_token") {
+        None
+    } else {
+        let found = grants::find_access_token(ctx.db, ctx.tenant_id(), &hash, ctx.now).await?;
+        found.token.filter(|_| found.user.is_some())
+    };
+    let found = match access {
+        Some(t) => Some((t, "Bearer")),
+        None => grants::find_live_refresh(ctx.db, ctx.tenant_id(), &hash, ctx.now)
+            .await?
+            .map(|t| (t, "refresh_token")),
+    };
+    Ok(match found {
+        Some((t, token_type)) if t.client_id == client.id => {
+            Introspection::Active(Box::new(active(ctx, t, token_type)))
+        }
+        _ => Introspection::Inactive { active: false },
+    })
+}
+
+fn active(ctx: &Ctx<'_>, t: TokenRow, token_type: &'static str) -> ActiveToken {
+    ActiveToken {
+        active: true,
+        scope: t.scope,
+        aud: t.client_id.clone(),
+        client_id: t.client_id,
+        sub: t.user_id,
+        iss: ctx.issuer.to_string(),
+        exp: t.expires_at,
+        iat: t.created_at,
+        auth_time: t.auth_time,
+        token_type,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oidc::error::ErrorCode;
+    use crate::oidc::token::ACCESS_TOKEN_TTL;
+    use crate::storage::db::Db;
+    use crate::tenancy::TenantSnapshot;
+    use crate::testing::oidc::{creds, ctx, issued, SECRET};
+    use crate::testing::{self, run, NOW};
+    use crate::usecase::revocation;
+
+    async fn ask(
+        db: &Db,
+        t: &TenantSnapshot,
+        now: i64,
+        token: &str,
+        hint: Option<&str>,
+    ) -> Introspection {
+        introspect(
+            &ctx(db, t, now),
+            &creds("client-app", Some(SECRET)),
+            Some(token),
+            hint,
+        )
+        .await
+        .unwrap()
+    }
+
+    #[test]
+    fn live_tokens_are_active_with_their_facts() {
+        let db = testing::db();
+        run(async {
+            let (t, _, tokens) = issued(&db).await;
+            let Introspection::Active(access) =
+                ask(&db, &t, NOW + 1, &tokens.access_token, None).await
+            else {
+                panic!("the access token is live");
+            };
+            assert_eq!(access.sub, "user-alice");
+            assert_eq!(access.client_id, "client-app");
+            assert_eq!(access.token_type, "Bearer");
+            assert_eq!(access.exp, NOW + ACCESS_TOKEN_TTL);
+            assert_eq!(access.iss, crate::testing::oidc::ISSUER);
+            let refresh = tokens.refresh_token.as_deref().unwrap();
+            for hint in [None, Some("refresh_token")] {
+                let Introspection::Active(r) = ask(&db, &t, NOW + 1, refresh, hint).await else {
+                    panic!("the refresh token is live");
+                };
+                assert_eq!(r.token_type, "refresh_token");
+            }
+            // The hint only orders the lookups: an access token hinted as refresh is not found.
+            assert!(!ask(
+                &db,
+                &t,
+                NOW + 1,
+                &tokens.access_token,
+                Some("refresh_token")
+            )
+            .await
+            .is_active());
+        });
+    }
+
+    #[test]
+    fn expired_revoked_unknown_and_foreign_tokens_are_inactive() {
+        let db = testing::db();
+        run(async {
+            let (t, _, tokens) = issued(&db).await;
+            let inactive = Introspection::Inactive { active: false };
+            assert_eq!(
+                ask(&db, &t, NOW + ACCESS_TOKEN_TTL, &tokens.access_token, None).await,
+                inactive
+            );
+            assert_eq!(ask(&db, &t, NOW, "unknown", None).await, inactive);
+            let other = testing::client(
+                &db,
+                &t.tenant.id,
+                &testing::client_input("other"),
+                Some("o"),
+            )
+            .await;
+            let foreign = introspect(
+                &ctx(&db, &t, NOW),
+                &creds(&other.id, Some("o")),
+                Some(&tokens.access_token),
+                None,
+            )
+            .await
+            .unwrap();
+            assert_eq!(foreign, inactive, "another client learns nothing");
+            revocation::revoke(
+                &ctx(&db, &t, NOW),
+                &creds("client-app", Some(SECRET)),
+                Some(&tokens.access_token),
+            )
+            .await
+            .unwrap();
+            assert_eq!(
+                ask(&db, &t, NOW, &tokens.access_token, None).await,
+                inactive
+            );
+            assert_eq!(
+                ask(&db, &t, NOW, tokens.refresh_token.as_deref().unwrap(), None).await,
+                inactive
+            );
+        });
+    }
+
+    #[test]
+    fn the_client_must_authenticate_before_anything_else() {
+        let db = testing::db();
+        run(async {
+            let (t, _, _) = issued(&db).await;
+            let c = ctx(&db, &t, NOW);
+            let err = introspect(&c, &creds("client-app", Some("wrong")), None, None)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, crate::error::Error::OAuth(ref e) if e.code == ErrorCode::InvalidClient),
+                "{err:?}"
+            );
+            let err = introspect(&c, &creds("client-app", Some(SECRET)), None, None)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, crate::error::Error::OAuth(ref e) if e.code == ErrorCode::InvalidRequest),
+                "{err:?}"
+            );
+        });
+    }
+}
