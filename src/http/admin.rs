@@ -20,7 +20,7 @@ pub async fn require_admin(req: &TenantRequest<'_>) -> Result<Actor> {
         return Ok(Actor::ApiKey { id: row.id });
     }
     let current = session::require(req).await?;
-    if current.user.is_admin != 1 {
+    if !current.user.is_admin {
         return Err(Error::Forbidden("This needs an administrator.".into()));
     }
     if req.incoming.method != Method::Get {

@@ -148,8 +148,6 @@ pub async fn take_challenge_for_passkey(
     Ok((taken(&results[0])?, first_row(&results[1])?))
 }
 
-// Mirrors the table's columns; some are read only by the OIDC claims (issue 4).
-#[allow(dead_code)]
 #[derive(Debug, Clone, Deserialize)]
 pub struct OneTimeTokenRow {
     pub purpose: String,

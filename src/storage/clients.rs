@@ -2,26 +2,32 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::db::{changes, Db, Statement};
+use super::db::{bool_from_int, changes, Db, Statement};
 use crate::crypto::jwk::SigningAlg;
 use crate::error::{Error, Result};
 use crate::oidc::client::{Client, ClientInput};
 use crate::params;
 
-/// A client row joined with its allowed groups (as a JSON array of group names).
+/// A client row joined with its allowed groups (as a JSON array of group names); booleans are
+/// read from SQLite's 0/1.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ClientRow {
     pub id: String,
     pub name: String,
     pub secret_hash: Option<String>,
-    pub is_public: i64,
-    pub pkce_required: i64,
-    pub allow_plain_pkce: i64,
+    #[serde(deserialize_with = "bool_from_int")]
+    pub is_public: bool,
+    #[serde(deserialize_with = "bool_from_int")]
+    pub pkce_required: bool,
+    #[serde(deserialize_with = "bool_from_int")]
+    pub allow_plain_pkce: bool,
     pub redirect_uris: String,
     pub post_logout_redirect_uris: String,
-    pub claims_in_id_token: i64,
+    #[serde(deserialize_with = "bool_from_int")]
+    pub claims_in_id_token: bool,
     pub id_token_signed_response_alg: String,
-    pub require_consent: i64,
+    #[serde(deserialize_with = "bool_from_int")]
+    pub require_consent: bool,
     pub launch_url: Option<String>,
     pub logo_url: Option<String>,
     pub preset: Option<String>,
@@ -47,15 +53,15 @@ impl ClientRow {
             id: self.id.clone(),
             name: self.name.clone(),
             secret_hash: self.secret_hash.clone(),
-            is_public: self.is_public != 0,
-            pkce_required: self.pkce_required != 0,
-            allow_plain_pkce: self.allow_plain_pkce != 0,
+            is_public: self.is_public,
+            pkce_required: self.pkce_required,
+            allow_plain_pkce: self.allow_plain_pkce,
             redirect_uris: json_list(&self.redirect_uris),
             post_logout_redirect_uris: json_list(&self.post_logout_redirect_uris),
-            claims_in_id_token: self.claims_in_id_token != 0,
+            claims_in_id_token: self.claims_in_id_token,
             id_token_alg: SigningAlg::parse(&self.id_token_signed_response_alg)
                 .unwrap_or(SigningAlg::RS256),
-            require_consent: self.require_consent != 0,
+            require_consent: self.require_consent,
             allowed_groups: json_list(&self.allowed_groups),
         }
     }
@@ -67,12 +73,12 @@ impl ClientRow {
             name: self.name.clone(),
             callback_urls: json_list(&self.redirect_uris),
             logout_callback_urls: json_list(&self.post_logout_redirect_uris),
-            is_public: self.is_public != 0,
-            pkce_enabled: self.pkce_required != 0,
-            allow_plain_pkce: self.allow_plain_pkce != 0,
-            claims_in_id_token: self.claims_in_id_token != 0,
+            is_public: self.is_public,
+            pkce_enabled: self.pkce_required,
+            allow_plain_pkce: self.allow_plain_pkce,
+            claims_in_id_token: self.claims_in_id_token,
             id_token_signed_response_alg: self.id_token_signed_response_alg.clone(),
-            require_consent: self.require_consent != 0,
+            require_consent: self.require_consent,
             launch_url: self.launch_url.clone(),
             logo_url: self.logo_url.clone(),
             allowed_user_groups: json_list(&self.allowed_groups),

@@ -12,6 +12,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 pub use super::backend::Backend;
@@ -221,6 +222,24 @@ impl Db {
     }
 }
 
+/// Reads a SQLite boolean (an integer 0 or 1, as D1 returns it) as a `bool`, so rows carry
+/// real booleans and no caller compares with 1: `#[serde(deserialize_with = "bool_from_int")]`.
+pub fn bool_from_int<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<bool, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Int(i64),
+        Bool(bool),
+    }
+    match Stored::deserialize(d)? {
+        Stored::Int(0) | Stored::Bool(false) => Ok(false),
+        Stored::Int(1) | Stored::Bool(true) => Ok(true),
+        Stored::Int(n) => Err(serde::de::Error::custom(format!("{n} is not a boolean"))),
+    }
+}
+
 /// Rows of a batch result, deserialized.
 pub fn rows<T: DeserializeOwned>(result: &QueryResult) -> Result<Vec<T>> {
     result
@@ -307,6 +326,7 @@ impl Db {
 mod tests {
     use super::*;
     use crate::testing::{db, run, tenant, user};
+    use serde_json::json;
 
     #[test]
     fn numbered_parameters_are_cut_to_the_highest_used_and_too_few_are_refused() {
@@ -459,6 +479,21 @@ mod tests {
             assert_eq!(find("").await, 2);
             assert_eq!(find(&"x".repeat(200)).await, 0, "a long search is no error");
         });
+    }
+
+    #[test]
+    fn stored_booleans_read_as_bools_and_anything_but_0_or_1_is_refused() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Row {
+            #[serde(deserialize_with = "bool_from_int")]
+            flag: bool,
+        }
+        let read = |v: serde_json::Value| serde_json::from_value::<Row>(json!({ "flag": v }));
+        assert!(read(json!(1)).unwrap().flag);
+        assert!(!read(json!(0)).unwrap().flag);
+        assert!(read(json!(true)).unwrap().flag);
+        assert!(read(json!(2)).is_err());
+        assert!(read(json!("1")).is_err());
     }
 
     #[test]

@@ -3,12 +3,11 @@
 
 use serde::Deserialize;
 
-use super::db::{Db, Statement};
+use super::db::{bool_from_int, Db, Statement};
 use crate::error::Result;
 use crate::params;
 
-// Mirrors the table's columns; some are read only by the OIDC claims (issue 4).
-#[allow(dead_code)]
+/// A stored passkey (booleans read from SQLite's 0/1).
 #[derive(Debug, Clone, Deserialize)]
 pub struct PasskeyRow {
     pub credential_id: String,
@@ -16,8 +15,10 @@ pub struct PasskeyRow {
     pub name: String,
     pub public_key: String,
     pub sign_count: i64,
-    pub backup_eligible: i64,
-    pub backup_state: i64,
+    #[serde(deserialize_with = "bool_from_int")]
+    pub backup_eligible: bool,
+    #[serde(deserialize_with = "bool_from_int")]
+    pub backup_state: bool,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
 }

@@ -2,25 +2,26 @@
 
 use serde::Deserialize;
 
-use super::db::{Db, Statement};
+use super::db::{bool_from_int, Db, Statement};
 use crate::error::Result;
 use crate::params;
 
-/// A user row. Booleans are SQLite integers.
-// Mirrors the table's columns; some are read only by the OIDC claims (issue 4).
-#[allow(dead_code)]
+/// A user row (booleans read from SQLite's 0/1).
 #[derive(Debug, Clone, Deserialize)]
 pub struct UserRow {
     pub id: String,
     pub username: String,
     pub email: Option<String>,
-    pub email_verified: i64,
+    #[serde(deserialize_with = "bool_from_int")]
+    pub email_verified: bool,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub display_name: Option<String>,
     pub picture: Option<String>,
-    pub is_admin: i64,
-    pub disabled: i64,
+    #[serde(deserialize_with = "bool_from_int")]
+    pub is_admin: bool,
+    #[serde(deserialize_with = "bool_from_int")]
+    pub disabled: bool,
     pub custom_claims: String,
     pub created_at: i64,
 }
@@ -56,7 +57,7 @@ impl UserRow {
             sub: self.id.clone(),
             username: self.username.clone(),
             email: self.email.clone(),
-            email_verified: self.email_verified != 0,
+            email_verified: self.email_verified,
             first_name: self.first_name.clone(),
             last_name: self.last_name.clone(),
             display_name: self.display_name.clone(),

@@ -306,7 +306,7 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(moved.email.as_deref(), Some("ada.king@example.com"));
-            assert_eq!(moved.email_verified, 0, "a new address is unverified");
+            assert!(!moved.email_verified, "a new address is unverified");
             let cleared = update_profile(&c, &s, &input(json!({ "last_name": "" })))
                 .await
                 .unwrap();

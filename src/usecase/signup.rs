@@ -388,7 +388,7 @@ mod tests {
             let started = signed_up(finish(&c, &response, None, None).await.unwrap());
 
             let account = user_named(&db, &tid, "ada").await.expect("the account");
-            assert_eq!(account.is_admin, 1);
+            assert!(account.is_admin);
             assert_eq!(account.email.as_deref(), Some("ada@example.com"));
             let keys = passkeys::list_for_user(&db, &tid, &account.id)
                 .await
@@ -449,7 +449,7 @@ mod tests {
             let response = register(&c, with_link(&token, &profile("grace2")), &mut phone).await;
             signed_up(finish(&c, &response, None, None).await.unwrap());
             let made = user_named(&db, &tid, "grace2").await.unwrap();
-            assert_eq!(made.is_admin, 0, "an invitation makes an ordinary account");
+            assert!(!made.is_admin, "an invitation makes an ordinary account");
         });
     }
 
@@ -595,7 +595,7 @@ mod tests {
             let named = finish(&c, &response, Some("  YubiKey 5  "), None).await;
             signed_up(named.unwrap());
             let made = user_named(&db, c.tenant_id(), "eve").await.unwrap();
-            assert_eq!(made.is_admin, 0);
+            assert!(!made.is_admin);
             let keys = passkeys::list_for_user(&db, c.tenant_id(), &made.id)
                 .await
                 .unwrap();

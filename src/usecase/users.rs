@@ -40,12 +40,12 @@ impl From<UserRow> for UserView {
             id: u.id,
             username: u.username,
             email: u.email,
-            email_verified: u.email_verified == 1,
+            email_verified: u.email_verified,
             first_name: u.first_name,
             last_name: u.last_name,
             display_name: u.display_name,
-            is_admin: u.is_admin == 1,
-            disabled: u.disabled == 1,
+            is_admin: u.is_admin,
+            disabled: u.disabled,
             created_at: u.created_at,
         }
     }
@@ -113,7 +113,7 @@ pub async fn get(ctx: &AdminCtx<'_>, id: &str) -> Result<UserDetail> {
             name: p.name,
             created_at: p.created_at,
             last_used_at: p.last_used_at,
-            backed_up: p.backup_state == 1,
+            backed_up: p.backup_state,
         })
         .collect();
     Ok(UserDetail {

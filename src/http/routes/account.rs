@@ -174,7 +174,7 @@ pub async fn account_page(req: TenantRequest<'_>) -> Result<Response> {
             email: current.user.email.clone().unwrap_or_default(),
             first_name: current.user.first_name.clone().unwrap_or_default(),
             last_name: current.user.last_name.clone().unwrap_or_default(),
-            is_admin: current.user.is_admin == 1,
+            is_admin: current.user.is_admin,
         },
         editable_fields: req.tenant.tenant.settings.user_editable_fields.clone(),
         show_second_passkey_nudge: overview.passkeys.len() < 2,
@@ -186,7 +186,7 @@ pub async fn account_page(req: TenantRequest<'_>) -> Result<Response> {
                 name: p.name,
                 created: date(p.created_at),
                 last_used: p.last_used_at.map(date),
-                synced: p.backup_state == 1,
+                synced: p.backup_state,
             })
             .collect(),
         apps: overview
@@ -200,7 +200,7 @@ pub async fn account_page(req: TenantRequest<'_>) -> Result<Response> {
             })
             .collect(),
         csrf_token: session::csrf_token(&current),
-        admin_url: (current.user.is_admin == 1).then(|| "/admin".to_string()),
+        admin_url: current.user.is_admin.then(|| "/admin".to_string()),
     })
 }
 

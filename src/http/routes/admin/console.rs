@@ -14,7 +14,7 @@ pub async fn page(req: TenantRequest<'_>) -> Result<Response> {
     let Some(current) = session::current(&req).await? else {
         return Ok(redirect("/login?next=/admin"));
     };
-    if current.user.is_admin != 1 {
+    if !current.user.is_admin {
         return Err(Error::Forbidden(
             "The admin console is for this tenant's administrators.".into(),
         ));
