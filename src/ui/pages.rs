@@ -40,8 +40,9 @@ pub struct AccountUser {
     pub is_admin: bool,
 }
 
+/// A passkey as the account page lists it.
 #[derive(Debug, Clone)]
-pub struct PasskeyRow {
+pub struct PasskeyItem {
     pub id: String,
     pub name: String,
     pub created: String,
@@ -67,7 +68,7 @@ pub struct AccountPage {
     pub user: AccountUser,
     /// Which of `first_name`, `last_name`, `username`, `email` the user may change.
     pub editable_fields: Vec<String>,
-    pub passkeys: Vec<PasskeyRow>,
+    pub passkeys: Vec<PasskeyItem>,
     pub apps: Vec<AppTile>,
     pub show_second_passkey_nudge: bool,
     pub csrf_token: String,
@@ -293,7 +294,7 @@ mod tests {
                 is_admin: true,
             },
             editable_fields: vec!["first_name".into(), "last_name".into()],
-            passkeys: vec![PasskeyRow {
+            passkeys: vec![PasskeyItem {
                 id: "cred-1".into(),
                 name: XSS.into(),
                 created: "2026-11-24".into(),
@@ -350,7 +351,7 @@ mod tests {
     #[test]
     fn account_page_variants() {
         let mut page = account();
-        page.passkeys.push(PasskeyRow {
+        page.passkeys.push(PasskeyItem {
             id: "cred-2".into(),
             name: "YubiKey".into(),
             created: "2026-11-26".into(),

@@ -13,7 +13,7 @@ use crate::http::respond::{json, redirect, set_header};
 use crate::http::session;
 use crate::tenancy::SignupMode;
 use crate::ui::{
-    self, AccountPage, AccountUser, AppTile, LoginPage, OneTimeLoginPage, PasskeyRow, SetupPage,
+    self, AccountPage, AccountUser, AppTile, LoginPage, OneTimeLoginPage, PasskeyItem, SetupPage,
 };
 use crate::usecase::signup::{self, SignUpLink};
 use crate::usecase::{account, sessions, signin};
@@ -181,7 +181,7 @@ pub async fn account_page(req: TenantRequest<'_>) -> Result<Response> {
         passkeys: overview
             .passkeys
             .into_iter()
-            .map(|p| PasskeyRow {
+            .map(|p| PasskeyItem {
                 id: p.credential_id,
                 name: p.name,
                 created: date(p.created_at),
