@@ -389,6 +389,33 @@ fn files_of_the_http_layer_depend_one_way() {
     assert_eq!(find_cycle(&graph), None);
 }
 
+/// No route calls another route: a handler file under `http/routes/` may use its area's
+/// `mod.rs` helpers (an ancestor, which the scanner does not count) but never another handler
+/// file. Only the dispatchers (`routes/mod.rs`, an area's `mod.rs`) name handler files.
+#[test]
+fn no_route_handler_uses_another_route_handler() {
+    let refs = crate_references();
+    let is_handler = |m: &ModPath| m.len() > 2 && m[0] == "http" && m[1] == "routes";
+    let dispatchers: BTreeSet<ModPath> = refs
+        .keys()
+        .filter(|m| is_handler(m))
+        .flat_map(|m| (2..m.len()).map(move |n| m[..n].to_vec()))
+        .collect();
+    let mut calls = Vec::new();
+    for (from, targets) in &refs {
+        if !is_handler(from) || dispatchers.contains(from) {
+            continue;
+        }
+        for to in targets
+            .iter()
+            .filter(|t| is_handler(t) && !dispatchers.contains(*t))
+        {
+            calls.push(format!("{} -> {}", from.join("/"), to.join("/")));
+        }
+    }
+    assert!(calls.is_empty(), "a route handler uses another: {calls:#?}");
+}
+
 #[test]
 fn the_scanner_reads_use_trees_and_skips_comments_strings_and_tests() {
     assert_eq!(

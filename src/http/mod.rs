@@ -8,6 +8,7 @@ mod admin;
 mod admission;
 mod app;
 mod limits;
+mod render;
 mod request;
 mod respond;
 mod router;

@@ -4,10 +4,10 @@
 use serde::Deserialize;
 use worker::Response;
 
-use super::pages::{brand, message, render};
 use crate::account::next::safe_next;
 use crate::account::ProfileInput;
 use crate::error::{Error, Result};
+use crate::http::render::{brand, message, render};
 use crate::http::request::TenantRequest;
 use crate::http::respond::{json, redirect, set_header};
 use crate::http::session;

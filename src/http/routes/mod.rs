@@ -8,7 +8,6 @@ pub mod discovery;
 pub mod maintenance;
 pub mod oidc;
 pub mod operator;
-pub mod pages;
 pub mod webauthn;
 
 use worker::Response;

@@ -4,9 +4,9 @@
 use worker::Response;
 
 use crate::error::{Error, Result};
+use crate::http::render::{brand, render};
 use crate::http::request::TenantRequest;
 use crate::http::respond::redirect;
-use crate::http::routes::pages::{brand, render};
 use crate::http::session;
 use crate::ui::{self, AdminPage};
 

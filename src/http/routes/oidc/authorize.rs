@@ -6,9 +6,9 @@
 use worker::{Method, Response};
 
 use crate::error::{Error, Result};
+use crate::http::render::{brand, message, render};
 use crate::http::request::TenantRequest;
 use crate::http::respond::{redirect, set_header};
-use crate::http::routes::pages::{brand, message, render};
 use crate::http::session::{self, SESSION_COOKIE};
 use crate::oidc::response::AuthorizationResponse;
 use crate::oidc::response_mode::ResponseMode;

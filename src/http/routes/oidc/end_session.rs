@@ -5,9 +5,9 @@
 use worker::{Method, Response};
 
 use crate::error::Result;
+use crate::http::render::{brand, message, render};
 use crate::http::request::TenantRequest;
 use crate::http::respond::{redirect, set_header};
-use crate::http::routes::pages::{brand, message, render};
 use crate::http::session;
 use crate::oidc::logout::LogoutRequest;
 use crate::ui::{self, LoggedOutPage, LogoutConfirmPage};

@@ -1,4 +1,5 @@
-//! Page rendering helpers shared by routes.
+//! Rendering a page: the tenant's brand, a template to an HTML response, a message page.
+//! Handlers share these; they are not routes.
 
 use askama::Template;
 use worker::Response;
