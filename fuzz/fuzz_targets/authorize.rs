@@ -8,7 +8,8 @@
 
 use edge_id::oidc::authorize::{self, AuthorizationRequest, Params};
 use edge_id::oidc::interaction::{decide, Facts, Next, SessionFacts};
-use edge_id::oidc::response::{AuthorizationResponse, ResponseMode};
+use edge_id::oidc::response::AuthorizationResponse;
+use edge_id::oidc::response_mode::ResponseMode;
 use edge_id::oidc::scope::Scope;
 use edge_id_fuzz::{clients, ISSUER};
 use libfuzzer_sys::fuzz_target;

@@ -9,7 +9,7 @@ use edge_id::crypto::hash::secret_hash;
 use edge_id::oidc::authorize::{AuthorizationRequest, Prompt};
 use edge_id::oidc::client::ClientCredentials;
 use edge_id::oidc::pkce::{ChallengeMethod, CodeChallenge};
-use edge_id::oidc::response::ResponseMode;
+use edge_id::oidc::response_mode::ResponseMode;
 use edge_id::oidc::scope::ScopeSet;
 use edge_id::oidc::token::{check_code_redemption, refreshed_scope, GrantRequest};
 use edge_id_fuzz::{
@@ -45,9 +45,13 @@ fuzz_target!(|data: &[u8]| {
         form_value(&form, "client_secret"),
     ) {
         Ok(creds) => {
-            assert_eq!(creds.secret_hashes().len(), creds.secrets.len());
+            let accepted = creds.accepted_states();
+            assert!(!accepted.is_empty());
             for client in clients() {
-                if let Err(e) = creds.authenticate(&client) {
+                // The one rule: authentication succeeds exactly for the accepted stored states.
+                let result = creds.authenticate(&client);
+                assert_eq!(result.is_ok(), accepted.contains(&client.stored_auth()));
+                if let Err(e) = result {
                     check_oauth_error(&e);
                 }
             }
