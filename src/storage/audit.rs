@@ -139,6 +139,13 @@ pub struct AuditFilter {
     pub client_id: Option<String>,
 }
 
+/// Writes one entry on its own, for an event that changes nothing else (a refused sign-in).
+/// An entry that records a change joins that change's batch instead.
+pub async fn record(db: &Db, entry: Statement) -> Result<()> {
+    db.batch(vec![entry]).await?;
+    Ok(())
+}
+
 /// Newest first, one page, with the total count for the filter.
 pub async fn list(
     db: &Db,

@@ -69,15 +69,14 @@ pub async fn finish(ctx: &Ctx<'_>, credential: &Value) -> Result<Started> {
         .filter(|c| c.purpose == ChallengePurpose::Authenticate)
         .ok_or_else(|| ceremony::expired(ChallengePurpose::Authenticate))?;
     let Some(stored) = stored else {
-        ctx.db
-            .batch(vec![entry(
-                ctx,
-                "sign_in_failed",
-                None,
-                json!({ "reason": "unknown_credential" }),
-                When::Always,
-            )?])
-            .await?;
+        let refused = entry(
+            ctx,
+            "sign_in_failed",
+            None,
+            json!({ "reason": "unknown_credential" }),
+            When::Always,
+        )?;
+        audit::record(ctx.db, refused).await?;
         return Err(Error::UnknownCredential);
     };
     if let Some(handle) = &assertion.user_handle {
@@ -98,15 +97,14 @@ pub async fn finish(ctx: &Ctx<'_>, credential: &Value) -> Result<Started> {
     let outcome = match verified {
         Ok(o) => o,
         Err(e) => {
-            ctx.db
-                .batch(vec![entry(
-                    ctx,
-                    "sign_in_failed",
-                    Some(&stored.user_id),
-                    json!({ "reason": e.to_string() }),
-                    When::Always,
-                )?])
-                .await?;
+            let refused = entry(
+                ctx,
+                "sign_in_failed",
+                Some(&stored.user_id),
+                json!({ "reason": e.to_string() }),
+                When::Always,
+            )?;
+            audit::record(ctx.db, refused).await?;
             return Err(e.into());
         }
     };
