@@ -201,6 +201,7 @@ mod tests {
         assert!(TenantClaims::from(&on).emails_verified);
     }
 
+    /// A placeholder key (the key-lifecycle tests' fixture) that expires at `expires_at`.
     fn key(
         kid: &str,
         alg: SigningAlg,
@@ -208,24 +209,8 @@ mod tests {
         expires_at: Option<i64>,
     ) -> SigningKeyRecord {
         SigningKeyRecord {
-            kid: kid.into(),
-            alg,
-            public_jwk: PublicJwk {
-                kty: "EC".into(),
-                kid: kid.into(),
-                key_use: Some("sig".into()),
-                alg: Some(alg.as_str().into()),
-                n: None,
-                e: None,
-                crv: Some("P-256".into()),
-                x: Some("x".into()),
-                y: Some("y".into()),
-            },
-            sealed_private_key: "v1.x".into(),
-            status,
-            created_at: 0,
             expires_at,
-            overlap_secs: None,
+            ..crate::tenancy::keys::tests::key(kid, alg, status, 0)
         }
     }
 
