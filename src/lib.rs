@@ -11,11 +11,13 @@
 //!   - [`ui`]: server-rendered pages (askama templates from `ui/templates`)
 //!   - [`route_table`]: every endpoint as data (host, methods, path, caller, error style, CORS,
 //!     rate limit, OpenAPI description); the router and the OpenAPI document read it
+//! * the application, compiled and tested natively too (SQLite stands in for D1):
+//!   - [`usecase`]: what one request does, between the HTTP layer and storage
+//!   - [`storage`]: named operations, the only place SQL is written; D1/KV in the Worker,
+//!     SQLite (loading `schema.sql`) and memory natively, through the traits of `storage::backend`
 //! * a thin Workers layer, compiled only for `wasm32`:
-//!   - [`storage`]: D1 and KV repositories, the only place SQL is written (its binding-free
-//!     part, the scheduled cleanup's SQL, also compiles natively so it is tested against the
-//!     schema)
-//!   - `http`: the fetch/scheduled entry points, router and route handlers
+//!   - `http`: the fetch/scheduled entry points, router, admission and handlers that parse,
+//!     call one use case and render
 //!
 //! Everything in the pure core takes the current time and randomness as inputs where it can,
 //! so tests are deterministic and no Workers type leaks into protocol logic.
