@@ -6,8 +6,8 @@
 //! logout) kills every token at once.
 //!
 //! Two pieces of SQL are shared by every operation that issues tokens or releases claims, and
-//! written once here: minting a token row from a grant ([`mint_token_statement`]) and reading
-//! the enabled user behind a token with their groups ([`subject_statements`]).
+//! written once here: minting a token row from a grant (`mint_token_statement`) and reading
+//! the enabled user behind a token with their groups (`subject_statements`).
 
 use serde::Deserialize;
 
@@ -80,7 +80,7 @@ pub(super) fn subject_statements(
     ])
 }
 
-/// The user's claims from the results of [`subject_statements`]; `None` when the user does not
+/// The user's claims from the results of `subject_statements`; `None` when the user does not
 /// exist or is disabled.
 pub(super) fn subject_from(results: &[QueryResult]) -> Result<Option<UserClaims>> {
     let user: Option<UserRow> = first_row(&results[0])?;
