@@ -33,6 +33,8 @@ pub struct SettingsInput {
     pub emails_verified: Option<bool>,
     #[serde(default)]
     pub refresh_grace_secs: Option<u32>,
+    #[serde(default)]
+    pub strict_reads: Option<bool>,
 }
 
 /// A field that is present, even as `null` (`Some(None)`); serde alone reads `null` as absent.
@@ -122,6 +124,9 @@ impl SettingsInput {
         }
         if let Some(on) = self.emails_verified {
             patch.insert("emails_verified".into(), json!(on));
+        }
+        if let Some(on) = self.strict_reads {
+            patch.insert("strict_reads".into(), json!(on));
         }
         if let Some(secs) = self.refresh_grace_secs {
             if secs > crate::oidc::refresh::MAX_GRACE_SECS {

@@ -23,7 +23,19 @@ impl App {
         let var = |name: &str| env.var(name).ok().map(|v| v.to_string());
         let base_domain = var("BASE_DOMAIN").unwrap_or_else(|| "localhost".into());
         let expose_metrics = var("EXPOSE_METRICS").is_some_and(|v| v == "1");
-        let db = env.d1("DB").ok().map(|d1| Db::new(D1(d1)));
+        let db = env.d1("DB").ok().map(|d1| {
+            // A session per request, so reads that may lag (userinfo) can be served by a
+            // replica near the Worker; creating it makes no round trip.
+            let replica = D1::replica_session(&d1);
+            let db = Db::new(D1::Primary(d1));
+            match replica {
+                Ok(session) => db.with_replica(session),
+                Err(e) => {
+                    worker::console_error!("D1 sessions unavailable, reading the primary: {e}");
+                    db
+                }
+            }
+        });
         Self {
             env,
             base_domain,

@@ -45,6 +45,13 @@ pub async fn handle(app: &App, req: Request) -> Response {
     if app.expose_metrics {
         let timing = app.server_timing(crate::platform::clock::now_ms() - started);
         super::respond::set_header(&mut response, "x-edge-id-timing", &timing);
+        // Reads through D1's Sessions API, which a replica near the Worker may serve.
+        let replica = app.db().map(|db| db.replica_round_trips()).unwrap_or(0);
+        super::respond::set_header(
+            &mut response,
+            "x-edge-id-d1-replica-queries",
+            &replica.to_string(),
+        );
     }
     response
 }

@@ -100,8 +100,14 @@ pub struct QueryResult {
 
 #[derive(Clone)]
 pub struct Db {
+    /// The primary: every write, and every read that must see the latest write.
     backend: Rc<dyn Backend>,
+    /// A read replica (D1's Sessions API), when the deployment reads from one.
+    replica: Option<Rc<dyn Backend>>,
+    /// Whether this handle reads from the replica ([`Db::replica_reads`]).
+    reads_replica: bool,
     queries: Rc<Cell<u32>>,
+    replica_queries: Rc<Cell<u32>>,
     /// Wall-clock milliseconds spent waiting for the database (benchmarks: `x-edge-id-timing`).
     waited_ms: Rc<Cell<f64>>,
 }
@@ -110,12 +116,41 @@ impl Db {
     pub fn new(backend: impl Backend + 'static) -> Self {
         Self {
             backend: Rc::new(backend),
+            replica: None,
+            reads_replica: false,
             queries: Rc::new(Cell::new(0)),
+            replica_queries: Rc::new(Cell::new(0)),
             waited_ms: Rc::new(Cell::new(0.0)),
         }
     }
 
-    /// Database round trips made through this handle (a batch counts once: it is one trip).
+    /// The same database with a read replica that [`Db::replica_reads`] handles read from.
+    pub fn with_replica(mut self, replica: impl Backend + 'static) -> Self {
+        self.replica = Some(Rc::new(replica));
+        self
+    }
+
+    /// A handle for reads that may lag the primary by the replication delay (never for a read
+    /// that decides a write: those go to the primary). Without a replica it is the primary.
+    pub fn replica_reads(&self) -> Db {
+        Db {
+            reads_replica: self.replica.is_some(),
+            ..self.clone()
+        }
+    }
+
+    /// Whether this handle reads from a replica (a miss may only mean "not replicated yet").
+    pub fn is_replica(&self) -> bool {
+        self.reads_replica
+    }
+
+    /// Round trips to a read replica through this handle and its clones.
+    pub fn replica_round_trips(&self) -> u32 {
+        self.replica_queries.get()
+    }
+
+    /// Round trips to the primary made through this handle and its clones (a batch counts once:
+    /// it is one trip).
     pub fn round_trips(&self) -> u32 {
         self.queries.get()
     }
@@ -148,9 +183,13 @@ impl Db {
     /// Sends statements in one round trip; more than one run atomically (D1 batches are
     /// transactions, and so are the SQLite backend's).
     async fn execute(&self, statements: Vec<Statement>) -> Result<Vec<QueryResult>> {
-        self.queries.set(self.queries.get() + 1);
+        let (backend, counter) = match (&self.replica, self.reads_replica) {
+            (Some(replica), true) => (replica, &self.replica_queries),
+            _ => (&self.backend, &self.queries),
+        };
+        counter.set(counter.get() + 1);
         let start = crate::platform::clock::now_ms();
-        let result = self.backend.execute(statements).await;
+        let result = backend.execute(statements).await;
         self.waited_ms
             .set(self.waited_ms.get() + crate::platform::clock::now_ms() - start);
         result.map_err(Error::Storage)

@@ -66,6 +66,12 @@ pub struct TenantSettings {
     /// open sign-up anyone could claim someone else's address, and an app that links accounts
     /// by verified email would hand them that person's account.
     pub emails_verified: bool,
+    /// Whether read-only requests (userinfo) read D1's primary instead of a nearby replica.
+    /// Off by default: a replica answers without the round trip to the primary, and a token
+    /// it has not seen yet is looked up on the primary; the price is that for the replication
+    /// delay (usually well under a second) a token revoked or a user disabled on the primary
+    /// may still read as live there. Tenants that cannot accept that window turn this on.
+    pub strict_reads: bool,
 }
 
 impl Default for TenantSettings {
@@ -83,6 +89,7 @@ impl Default for TenantSettings {
             audit_retention_days: 90,
             refresh_grace_secs: crate::oidc::refresh::DEFAULT_GRACE_SECS,
             emails_verified: false,
+            strict_reads: false,
         }
     }
 }

@@ -12,9 +12,22 @@ use crate::storage::grants;
 
 /// The claims the access token `token` releases under its scopes; `invalid_token` when the
 /// token is unknown, expired, revoked or its user disabled.
+///
+/// Read from a replica near the Worker unless the tenant asks for strict reads
+/// (`TenantSettings::strict_reads`). A token the replica does not know may have been minted a
+/// moment ago (apps call userinfo right after the token exchange), so only the primary may
+/// declare it unknown: a miss is asked again there.
 pub async fn claims_for(ctx: &Ctx<'_>, token: &str) -> Result<Value> {
-    let found =
-        grants::find_access_token(ctx.db, ctx.tenant_id(), &secret_hash(token), ctx.now).await?;
+    let hash = secret_hash(token);
+    let reader = if ctx.tenant.tenant.settings.strict_reads {
+        ctx.db.clone()
+    } else {
+        ctx.db.replica_reads()
+    };
+    let mut found = grants::find_access_token(&reader, ctx.tenant_id(), &hash, ctx.now).await?;
+    if found.token.is_none() && reader.is_replica() {
+        found = grants::find_access_token(ctx.db, ctx.tenant_id(), &hash, ctx.now).await?;
+    }
     let (Some(token), Some(user)) = (found.token, found.user) else {
         return Err(
             OAuthError::invalid_token("the access token is invalid, expired or revoked").into(),
@@ -34,6 +47,7 @@ mod tests {
     use crate::error::Error;
     use crate::oidc::error::ErrorCode;
     use crate::oidc::token::ACCESS_TOKEN_TTL;
+    use crate::tenancy::TenantSnapshot;
     use crate::testing::oidc::{ctx, issued};
     use crate::testing::{self, run, NOW};
 
@@ -75,6 +89,87 @@ mod tests {
                 claims_for(&ctx(&db, &t, NOW), &tokens.access_token).await
             ));
         });
+    }
+
+    /// A primary in a file, a replica that is a copy of it taken now (so it lags every later
+    /// write), and the tenant with its token, issued before the copy when `before_copy`.
+    fn primary_and_lagging_replica(
+        dir: &std::path::Path,
+        before_copy: bool,
+    ) -> (crate::storage::db::Db, Option<(TenantSnapshot, String)>) {
+        use crate::storage::backend::sqlite::Sqlite;
+        let primary_path = dir.join("primary.sqlite");
+        let primary = crate::storage::db::Db::new(Sqlite::open(&primary_path, true).unwrap());
+        let issued_first = before_copy.then(|| run(issued(&primary)));
+        let replica_path = dir.join("replica.sqlite");
+        std::fs::copy(&primary_path, &replica_path).unwrap();
+        let db = primary.with_replica(Sqlite::open(&replica_path, false).unwrap());
+        let found = issued_first.map(|(t, _, tokens)| (t, tokens.access_token));
+        (db, found)
+    }
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("edge-id-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_token_the_replica_has_not_seen_yet_is_found_on_the_primary() {
+        let dir = scratch("userinfo-fresh");
+        let (db, _) = primary_and_lagging_replica(&dir, false);
+        run(async {
+            let (t, _, tokens) = issued(&db).await;
+            let (primary_before, replica_before) = (db.round_trips(), db.replica_round_trips());
+            let claims = claims_for(&ctx(&db, &t, NOW + 1), &tokens.access_token)
+                .await
+                .unwrap();
+            assert_eq!(claims["sub"], "user-alice");
+            assert_eq!(
+                db.replica_round_trips() - replica_before,
+                1,
+                "asked the replica first"
+            );
+            assert_eq!(
+                db.round_trips() - primary_before,
+                1,
+                "then the primary, on the miss"
+            );
+        });
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_replicated_token_costs_no_primary_trip_and_strict_reads_close_the_lag_window() {
+        let dir = scratch("userinfo-lag");
+        let (db, issued) = primary_and_lagging_replica(&dir, true);
+        let (t, token) = issued.unwrap();
+        run(async {
+            let primary_before = db.round_trips();
+            claims_for(&ctx(&db, &t, NOW + 1), &token).await.unwrap();
+            assert_eq!(
+                db.round_trips(),
+                primary_before,
+                "served by the replica alone"
+            );
+            // Revoked on the primary only: the lagging replica still reads it as live (the
+            // documented window); a tenant with strict reads sees the revocation at once.
+            user_disabled(&db, &t.tenant.id).await;
+            assert!(claims_for(&ctx(&db, &t, NOW + 1), &token).await.is_ok());
+            let mut strict = t.clone();
+            strict.tenant.settings.strict_reads = true;
+            let replica_before = db.replica_round_trips();
+            assert!(invalid_token(
+                claims_for(&ctx(&db, &strict, NOW + 1), &token).await
+            ));
+            assert_eq!(
+                db.replica_round_trips(),
+                replica_before,
+                "strict reads skip the replica"
+            );
+        });
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     /// Disables alice the way an admin does (which also revokes her grants), keeping an admin.

@@ -476,6 +476,33 @@ test('emails verified: off by default, and once on, id_token and userinfo say em
   }
 });
 
+test('userinfo reads through a D1 session (a replica where there is one), and the primary once strict_reads is on', async () => {
+  const T = await tenantWithAdmin(createTenant, 'reads');
+  try {
+    assert.equal((await call(T, 'GET', '/api/application-configuration')).json.settings.strict_reads, false);
+    const client = (await call(T, 'POST', '/api/oidc/clients', {
+      name: 'reader', callback_urls: ['https://app.example.com/cb'],
+    })).json;
+    const trips = async () => {
+      const { tokens } = await login(T.base, T.admin, client, { scope: 'openid email' });
+      const info = await userinfo(T.base, tokens.access_token);
+      assert.equal(info.status, 200, JSON.stringify(info.json));
+      return {
+        primary: info.headers.get('x-edge-id-d1-queries'),
+        replica: info.headers.get('x-edge-id-d1-replica-queries'),
+      };
+    };
+    assert.deepEqual(await trips(), { primary: '0', replica: '1' });
+    const on = await call(T, 'PUT', '/api/application-configuration', { strict_reads: true });
+    assert.equal(on.status, 200, on.text);
+    assert.equal(on.json.settings.strict_reads, true);
+    assert.deepEqual(await trips(), { primary: '1', replica: '0' });
+    assert.equal((await call(T, 'PUT', '/api/application-configuration', { strict_reads: 1 })).status, 400);
+  } finally {
+    T.admin.cleanup();
+  }
+});
+
 test('search: wildcards are plain characters and no search text, however long, fails', async () => {
   const T = await tenantWithAdmin(createTenant, 'srch');
   const c = (method, path, body) => call(T, method, path, body);
