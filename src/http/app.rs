@@ -11,7 +11,8 @@ pub struct App {
     env: Env,
     /// The domain tenants live under (`<slug>.<base_domain>`); the bare domain is the platform.
     pub base_domain: String,
-    /// When set, responses carry `x-edge-id-d1-queries` (benchmarks and tests only).
+    /// When set, responses carry `x-edge-id-d1-queries` (primary round trips),
+    /// `x-edge-id-d1-replica-queries` and `x-edge-id-timing` (benchmarks and tests only).
     pub expose_metrics: bool,
     db: Option<Db>,
     /// Milliseconds spent in WebCrypto signing during this request (`x-edge-id-timing`).
