@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { createTenant, tfetch, PORT } from './lib/env.mjs';
 import { Person, tenantWithAdmin, adminApi } from './lib/person.mjs';
-import { login, userinfo, verifyIdToken, tokenRequest, sleep } from './lib/oidc.mjs';
+import { login, userinfo, verifyIdToken, tokenRequest, sleep, authorize, exchange, CALLBACK } from './lib/oidc.mjs';
 
 let A; // { tenant, base, admin, apiKey }
 let B;
@@ -498,6 +498,45 @@ test('userinfo reads through a D1 session (a replica where there is one), and th
     assert.equal(on.json.settings.strict_reads, true);
     assert.deepEqual(await trips(), { primary: '1', replica: '0' });
     assert.equal((await call(T, 'PUT', '/api/application-configuration', { strict_reads: 1 })).status, 400);
+  } finally {
+    T.admin.cleanup();
+  }
+});
+
+test('D1 round trips to the primary, request by request, of a full passkey login, userinfo and a refresh', async () => {
+  // The budgets a person waits on (issue 14 lowers them): a regression here fails the suite.
+  const T = await tenantWithAdmin(createTenant, 'trips');
+  try {
+    const client = (await call(T, 'POST', '/api/oidc/clients', { name: 'trips', callback_urls: [CALLBACK] })).json;
+    const person = T.admin;
+    person.cookies.clear();
+    const seen = [];
+    const fetchAsBrowser = person.fetch.bind(person);
+    person.fetch = async (url, init = {}) => {
+      const res = await fetchAsBrowser(url, init);
+      const path = new URL(url, person.base).pathname;
+      seen.push([`${init.method ?? 'GET'} ${path}`, Number(res.headers.get('x-edge-id-d1-queries'))]);
+      return res;
+    };
+    const { params } = await authorize(person, client, { scope: 'openid email' });
+    const tokens = await exchange(T.base, client, params.get('code'));
+    assert.equal(tokens.status, 200);
+    seen.push(['POST /api/oidc/token (code)', Number(tokens.headers.get('x-edge-id-d1-queries'))]);
+    const info = await userinfo(T.base, tokens.json.access_token);
+    seen.push(['GET /api/oidc/userinfo', Number(info.headers.get('x-edge-id-d1-queries'))]);
+    const refreshed = await tokenRequest(T.base, client, { grant_type: 'refresh_token', refresh_token: tokens.json.refresh_token });
+    assert.equal(refreshed.status, 200);
+    seen.push(['POST /api/oidc/token (refresh)', Number(refreshed.headers.get('x-edge-id-d1-queries'))]);
+    console.log(seen.map(([what, n]) => `${n}  ${what}`).join('\n'));
+    assert.deepEqual(seen, [
+      ['GET /authorize', 2],
+      ['POST /api/webauthn/login/start', 1],
+      ['POST /api/webauthn/login/finish', 2],
+      ['GET /authorize/resume', 3],
+      ['POST /api/oidc/token (code)', 1],
+      ['GET /api/oidc/userinfo', 0],
+      ['POST /api/oidc/token (refresh)', 2],
+    ]);
   } finally {
     T.admin.cleanup();
   }
