@@ -279,6 +279,19 @@ pub fn bool_from_int<'de, D: serde::Deserializer<'de>>(
     }
 }
 
+/// Reads a stored JSON object (custom claims, kept as text) as a map. Text that is not a JSON
+/// object (never written by us) reads as an empty object, so one bad row cannot break a
+/// sign-in: `#[serde(deserialize_with = "object_from_json_text")]`.
+pub fn object_from_json_text<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Map<String, Value>, D::Error> {
+    let text = String::deserialize(d)?;
+    Ok(match serde_json::from_str(&text) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    })
+}
+
 /// Rows of a batch result, deserialized.
 pub fn rows<T: DeserializeOwned>(result: &QueryResult) -> Result<Vec<T>> {
     result
@@ -533,6 +546,19 @@ mod tests {
         assert!(read(json!(true)).unwrap().flag);
         assert!(read(json!(2)).is_err());
         assert!(read(json!("1")).is_err());
+    }
+
+    #[test]
+    fn stored_claims_read_as_objects_and_anything_else_as_empty() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Row {
+            #[serde(deserialize_with = "object_from_json_text")]
+            claims: Map<String, Value>,
+        }
+        let read = |text: &str| serde_json::from_value::<Row>(json!({ "claims": text })).unwrap();
+        assert_eq!(read(r#"{"team":"sre"}"#).claims["team"], "sre");
+        assert!(read("[1]").claims.is_empty());
+        assert!(read("not json").claims.is_empty());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::db::{Db, Statement};
+use super::db::{object_from_json_text, Db, Statement};
 use crate::error::{Error, Result};
 use crate::params;
 
@@ -11,7 +11,8 @@ pub struct GroupRow {
     pub id: String,
     pub name: String,
     pub friendly_name: String,
-    pub custom_claims: String,
+    #[serde(deserialize_with = "object_from_json_text")]
+    pub custom_claims: serde_json::Map<String, serde_json::Value>,
     pub member_count: i64,
     pub created_at: i64,
 }

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::db::{bool_from_int, Db, Statement};
+use super::db::{bool_from_int, object_from_json_text, Db, Statement};
 use crate::error::Result;
 use crate::params;
 
@@ -22,7 +22,8 @@ pub struct UserRow {
     pub is_admin: bool,
     #[serde(deserialize_with = "bool_from_int")]
     pub disabled: bool,
-    pub custom_claims: String,
+    #[serde(deserialize_with = "object_from_json_text")]
+    pub custom_claims: serde_json::Map<String, serde_json::Value>,
     pub created_at: i64,
 }
 
@@ -37,21 +38,20 @@ impl UserRow {
 #[derive(Debug, Clone, Deserialize)]
 pub struct GroupClaimsRow {
     pub name: String,
-    pub custom_claims: String,
+    #[serde(deserialize_with = "object_from_json_text")]
+    pub custom_claims: serde_json::Map<String, serde_json::Value>,
 }
 
 impl UserRow {
     /// The protocol's view of the user: group custom claims first, the user's own win.
     pub fn claims(&self, groups: &[GroupClaimsRow]) -> crate::oidc::claims::UserClaims {
         let mut custom = serde_json::Map::new();
-        let objects = groups
+        for claims in groups
             .iter()
-            .map(|g| g.custom_claims.as_str())
-            .chain(std::iter::once(self.custom_claims.as_str()));
-        for raw in objects {
-            if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(raw) {
-                custom.extend(map);
-            }
+            .map(|g| &g.custom_claims)
+            .chain(std::iter::once(&self.custom_claims))
+        {
+            custom.extend(claims.clone());
         }
         crate::oidc::claims::UserClaims {
             sub: self.id.clone(),

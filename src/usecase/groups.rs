@@ -42,7 +42,7 @@ pub struct GroupView {
 impl From<GroupRow> for GroupView {
     fn from(g: GroupRow) -> Self {
         Self {
-            custom_claims: serde_json::from_str(&g.custom_claims).unwrap_or_else(|_| json!({})),
+            custom_claims: Value::Object(g.custom_claims),
             id: g.id,
             name: g.name,
             friendly_name: g.friendly_name,

@@ -289,6 +289,15 @@ mod tests {
         }
     }
 
+    /// A refresh-token grant of `token` with these client credentials.
+    async fn refresh_with(
+        c: &Ctx<'_>,
+        credentials: &ClientCredentials,
+        token: &str,
+    ) -> Result<TokenResponse> {
+        grant(c, &keys(), credentials, &refresh_grant(token)).await
+    }
+
     /// The OAuth error code of a refused request.
     fn refused(result: Result<TokenResponse>) -> ErrorCode {
         match result {
@@ -424,13 +433,7 @@ mod tests {
                 .is_err());
             assert_eq!(
                 refused(
-                    grant(
-                        &c,
-                        &keys(),
-                        &credentials,
-                        &refresh_grant(tokens.refresh_token.as_deref().unwrap())
-                    )
-                    .await
+                    refresh_with(&c, &credentials, tokens.refresh_token.as_deref().unwrap()).await
                 ),
                 ErrorCode::InvalidGrant
             );
@@ -573,23 +576,16 @@ mod tests {
             let c = ctx(&db, &t, NOW + 100);
             let credentials = creds(&app.id, Some(SECRET));
             let old = first.refresh_token.unwrap();
-            let second = grant(&c, &keys(), &credentials, &refresh_grant(&old))
-                .await
-                .unwrap();
+            let second = refresh_with(&c, &credentials, &old).await.unwrap();
             assert_ne!(second.refresh_token.as_deref(), Some(old.as_str()));
             assert_ne!(second.access_token, first.access_token);
             let claims = verify_id_token(&t, second.id_token.as_deref().unwrap());
             assert_eq!(claims["auth_time"], NOW, "auth_time is the sign-in's");
             assert_eq!(claims["iat"], NOW + 100);
             assert!(userinfo::claims_for(&c, &second.access_token).await.is_ok());
-            let third = grant(
-                &c,
-                &keys(),
-                &credentials,
-                &refresh_grant(second.refresh_token.as_deref().unwrap()),
-            )
-            .await
-            .unwrap();
+            let third = refresh_with(&c, &credentials, second.refresh_token.as_deref().unwrap())
+                .await
+                .unwrap();
             assert!(third.refresh_token.is_some());
             // Another client cannot use the token.
             let other = testing::client(
@@ -599,11 +595,10 @@ mod tests {
                 Some("o"),
             )
             .await;
-            let foreign = grant(
+            let foreign = refresh_with(
                 &c,
-                &keys(),
                 &creds(&other.id, Some("o")),
-                &refresh_grant(third.refresh_token.as_deref().unwrap()),
+                third.refresh_token.as_deref().unwrap(),
             )
             .await;
             assert_eq!(refused(foreign), ErrorCode::InvalidGrant);
@@ -618,22 +613,12 @@ mod tests {
             let (t, app, first) = issued(&db).await;
             let credentials = creds(&app.id, Some(SECRET));
             let old = first.refresh_token.unwrap();
-            let a = grant(
-                &ctx(&db, &t, NOW + 100),
-                &keys(),
-                &credentials,
-                &refresh_grant(&old),
-            )
-            .await
-            .unwrap();
-            let b = grant(
-                &ctx(&db, &t, NOW + 105),
-                &keys(),
-                &credentials,
-                &refresh_grant(&old),
-            )
-            .await
-            .unwrap();
+            let a = refresh_with(&ctx(&db, &t, NOW + 100), &credentials, &old)
+                .await
+                .unwrap();
+            let b = refresh_with(&ctx(&db, &t, NOW + 105), &credentials, &old)
+                .await
+                .unwrap();
             assert_eq!(a.refresh_token, b.refresh_token, "the family does not fork");
             assert_ne!(a.access_token, b.access_token);
             let c = ctx(&db, &t, NOW + 106);
@@ -651,29 +636,18 @@ mod tests {
             let credentials = creds(&app.id, Some(SECRET));
             let old = first.refresh_token.unwrap();
             let grace = i64::from(t.tenant.settings.refresh_grace_secs);
-            let a = grant(
-                &ctx(&db, &t, NOW + 100),
-                &keys(),
-                &credentials,
-                &refresh_grant(&old),
-            )
-            .await
-            .unwrap();
+            let a = refresh_with(&ctx(&db, &t, NOW + 100), &credentials, &old)
+                .await
+                .unwrap();
             let late = ctx(&db, &t, NOW + 101 + grace);
             assert_eq!(
-                refused(grant(&late, &keys(), &credentials, &refresh_grant(&old)).await),
+                refused(refresh_with(&late, &credentials, &old).await),
                 ErrorCode::InvalidGrant
             );
             // The whole family is gone: the successor and its access token too.
             assert_eq!(
                 refused(
-                    grant(
-                        &late,
-                        &keys(),
-                        &credentials,
-                        &refresh_grant(a.refresh_token.as_deref().unwrap())
-                    )
-                    .await
+                    refresh_with(&late, &credentials, a.refresh_token.as_deref().unwrap()).await
                 ),
                 ErrorCode::InvalidGrant
             );
@@ -693,19 +667,12 @@ mod tests {
             let credentials = creds(&app.id, Some(SECRET));
             let old = first.refresh_token.unwrap();
             let c = ctx(&db, &t, NOW + 100);
-            let a = grant(&c, &keys(), &credentials, &refresh_grant(&old))
+            let a = refresh_with(&c, &credentials, &old).await.unwrap();
+            refresh_with(&c, &credentials, a.refresh_token.as_deref().unwrap())
                 .await
                 .unwrap();
-            grant(
-                &c,
-                &keys(),
-                &credentials,
-                &refresh_grant(a.refresh_token.as_deref().unwrap()),
-            )
-            .await
-            .unwrap();
             assert_eq!(
-                refused(grant(&c, &keys(), &credentials, &refresh_grant(&old)).await),
+                refused(refresh_with(&c, &credentials, &old).await),
                 ErrorCode::InvalidGrant
             );
             assert!(grants(&db, &t.tenant.id).await[0].revoked_at.is_some());
@@ -721,11 +688,9 @@ mod tests {
             let credentials = creds(&app.id, Some(SECRET));
             let old = first.refresh_token.unwrap();
             let c = ctx(&db, &t, NOW + 100);
-            let a = grant(&c, &keys(), &credentials, &refresh_grant(&old))
-                .await
-                .unwrap();
+            let a = refresh_with(&c, &credentials, &old).await.unwrap();
             assert_eq!(
-                refused(grant(&c, &keys(), &credentials, &refresh_grant(&old)).await),
+                refused(refresh_with(&c, &credentials, &old).await),
                 ErrorCode::InvalidGrant
             );
             assert!(
@@ -771,7 +736,7 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(
-                refused(grant(&c, &keys(), &credentials, &refresh_grant(&refresh)).await),
+                refused(refresh_with(&c, &credentials, &refresh).await),
                 ErrorCode::InvalidGrant
             );
             // Not burned: back in the group, the same token rotates.
@@ -784,7 +749,7 @@ mod tests {
             )
             .await
             .unwrap();
-            grant(&c, &keys(), &credentials, &refresh_grant(&refresh))
+            refresh_with(&c, &credentials, &refresh)
                 .await
                 .expect("rotates again");
         });
@@ -829,7 +794,7 @@ mod tests {
             .unwrap());
             let refresh = tokens.refresh_token.unwrap();
             assert_eq!(
-                refused(grant(&c, &keys(), &credentials, &refresh_grant(&refresh)).await),
+                refused(refresh_with(&c, &credentials, &refresh).await),
                 ErrorCode::InvalidGrant
             );
             assert_eq!(

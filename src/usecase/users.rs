@@ -36,7 +36,7 @@ pub struct UserView {
 impl From<UserRow> for UserView {
     fn from(u: UserRow) -> Self {
         Self {
-            custom_claims: serde_json::from_str(&u.custom_claims).unwrap_or_else(|_| json!({})),
+            custom_claims: Value::Object(u.custom_claims),
             id: u.id,
             username: u.username,
             email: u.email,
