@@ -379,12 +379,7 @@ pub(crate) mod tests {
             let creds = ClientCredentials::from_request(None, Some(&client.id), Some("s")).unwrap();
             let code = fresh_code(&db, &t.id, &client.id, &alice).await;
             // Disabled behind the code's back (the admin path also deletes pending codes).
-            db.run(
-                "UPDATE users SET disabled = 1 WHERE id = ?1",
-                crate::params![alice.as_str()],
-            )
-            .await
-            .unwrap();
+            testing::set_disabled(&db, &alice, true).await;
             let outcome = redeem(&db, &t.id, &code, &creds).await;
             assert!(outcome.code.is_some(), "the code is spent");
             assert!(outcome.user.is_none());

@@ -506,12 +506,7 @@ mod tests {
         run(async {
             let (tid, app, old, grant) = granted(&db).await;
             let tid = tid.as_str();
-            db.run(
-                "UPDATE users SET disabled = 1 WHERE id = 'user-alice'",
-                vec![],
-            )
-            .await
-            .unwrap();
+            testing::set_disabled(&db, "user-alice", true).await;
             let r = rotation(tid, &old, &grant, NOW + 1);
             assert!(matches!(
                 rotate_refresh(&db, &r).await.unwrap(),

@@ -104,11 +104,12 @@ pub fn admin_ctx<'a>(db: &'a Db, tenant_id: &'a str, actor: Actor) -> AdminCtx<'
     }
 }
 
-/// A passkey `credential_id` of the user (placeholder key material: storage never reads it).
+/// A passkey `credential_id` of the user, stored as a finished registration stores it
+/// (placeholder key material: storage never reads it).
 pub async fn passkey(db: &Db, tenant_id: &str, user_id: &str, credential_id: &str) {
     let new = crate::storage::passkeys::NewPasskey {
         credential_id,
-        name: "Test key",
+        name: "Passkey",
         public_key: "pQECAyYgASFYIA",
         algorithm: -7,
         sign_count: 0,
@@ -117,9 +118,20 @@ pub async fn passkey(db: &Db, tenant_id: &str, user_id: &str, credential_id: &st
         transports: "[]",
         aaguid: "00000000-0000-0000-0000-000000000000",
     };
-    let insert = crate::storage::passkeys::insert_statement(db, tenant_id, user_id, &new, NOW)
-        .expect("passkey statement");
-    db.batch(vec![insert]).await.expect("passkey stored");
+    let entry = crate::storage::audit::insert_statement(
+        db,
+        tenant_id,
+        FIXTURE_EVENT,
+        Some(user_id),
+        None,
+        &Origin::default(),
+        &serde_json::json!({}),
+        NOW,
+    )
+    .expect("audit statement");
+    crate::storage::passkeys::add(db, tenant_id, user_id, &new, NOW, entry)
+        .await
+        .expect("passkey stored");
 }
 
 /// Makes placeholder signing keys (`kid` numbered in order), for use cases that create keys.

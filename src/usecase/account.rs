@@ -108,40 +108,10 @@ mod tests {
     use super::*;
     use crate::account::ProfileInput;
     use crate::storage::db::Db;
-    use crate::storage::passkeys::NewPasskey;
     use crate::tenancy::TenantSnapshot;
     use crate::testing::{self, client_input, db, run, tenant, user, NOW};
     use crate::testing::{ctx, snapshot};
     use crate::usecase::sessions;
-
-    /// Gives the user a passkey (as a finished registration would store it).
-    async fn passkey(db: &Db, tenant_id: &str, user_id: &str, credential_id: &str) {
-        let entry = audit::insert_statement(
-            db,
-            tenant_id,
-            "passkey_added",
-            Some(user_id),
-            None,
-            &Default::default(),
-            &json!({}),
-            NOW,
-        )
-        .unwrap();
-        let key = NewPasskey {
-            credential_id,
-            name: "Passkey",
-            public_key: "AQID",
-            algorithm: -7,
-            sign_count: 0,
-            backup_eligible: true,
-            backup_state: true,
-            transports: "[]",
-            aaguid: "AAAAAAAAAAAAAAAAAAAAAA",
-        };
-        passkeys::add(db, tenant_id, user_id, &key, NOW, entry)
-            .await
-            .unwrap();
-    }
 
     /// The user's session (signed in now).
     async fn signed_in(c: &Ctx<'_>, user_id: &str) -> SessionWithUser {
@@ -181,8 +151,8 @@ mod tests {
             let c = ctx(&db, &snap, NOW);
             let tid = c.tenant_id().to_string();
             let grace = user(&db, &tid, "grace", false).await;
-            passkey(&db, &tid, &grace, "g1").await;
-            passkey(&db, &tid, &grace, "g2").await;
+            testing::passkey(&db, &tid, &grace, "g1").await;
+            testing::passkey(&db, &tid, &grace, "g2").await;
             let s = signed_in(&c, &grace).await;
 
             // One of two: no confirmation needed, audited.
@@ -214,7 +184,7 @@ mod tests {
 
             // Not found: gone already, or another person's.
             let bob = user(&db, &tid, "bob", false).await;
-            passkey(&db, &tid, &bob, "b1").await;
+            testing::passkey(&db, &tid, &bob, "b1").await;
             assert!(matches!(
                 delete_passkey(&c, &s, "g2", true).await,
                 Err(Error::NotFound(_))
@@ -226,7 +196,7 @@ mod tests {
 
             // The last admin who can sign in keeps her last passkey, even confirmed.
             let ada = user(&db, &tid, "ada", true).await;
-            passkey(&db, &tid, &ada, "a1").await;
+            testing::passkey(&db, &tid, &ada, "a1").await;
             let admin = signed_in(&c, &ada).await;
             let kept = delete_passkey(&c, &admin, "a1", true).await;
             assert!(
@@ -234,7 +204,7 @@ mod tests {
                 "{kept:?}"
             );
             // With a second passkey, one of them may go.
-            passkey(&db, &tid, &ada, "a2").await;
+            testing::passkey(&db, &tid, &ada, "a2").await;
             delete_passkey(&c, &admin, "a1", false).await.unwrap();
             assert_eq!(names(&c, &admin).await.len(), 1);
         });
@@ -248,8 +218,8 @@ mod tests {
             let tid = c.tenant_id().to_string();
             let grace = user(&db, &tid, "grace", false).await;
             let bob = user(&db, &tid, "bob", false).await;
-            passkey(&db, &tid, &grace, "g1").await;
-            passkey(&db, &tid, &bob, "b1").await;
+            testing::passkey(&db, &tid, &grace, "g1").await;
+            testing::passkey(&db, &tid, &bob, "b1").await;
             let s = signed_in(&c, &grace).await;
             rename_passkey(&c, &s, "g1", "  YubiKey  ").await.unwrap();
             assert_eq!(names(&c, &s).await, ["YubiKey"]);
@@ -353,7 +323,7 @@ mod tests {
             let c = ctx(&db, &snap, NOW);
             let tid = c.tenant_id().to_string();
             let ada = user(&db, &tid, "ada", false).await;
-            passkey(&db, &tid, &ada, "a1").await;
+            testing::passkey(&db, &tid, &ada, "a1").await;
             let mut wiki = client_input("wiki");
             wiki.launch_url = Some("https://wiki.example.com/".into());
             let alg = wiki.validate().unwrap();
