@@ -25,16 +25,12 @@ impl App {
         let base_domain = var("BASE_DOMAIN").unwrap_or_else(|| "localhost".into());
         let expose_metrics = var("EXPOSE_METRICS").is_some_and(|v| v == "1");
         let db = env.d1("DB").ok().map(|d1| {
-            // A session per request, so reads that may lag (userinfo) can be served by a
-            // replica near the Worker; creating it makes no round trip.
-            let replica = D1::replica_session(&d1);
             let db = Db::new(D1::Primary(d1));
-            match replica {
-                Ok(session) => db.with_replica(session),
-                Err(e) => {
-                    worker::console_error!("D1 sessions unavailable, reading the primary: {e}");
-                    db
-                }
+            // Reads that may lag (userinfo) go through a second handle, whose Sessions API
+            // session a replica near the Worker may serve (opened only when used).
+            match env.d1("DB") {
+                Ok(again) => db.with_replica(D1::replica(again)),
+                Err(_) => db,
             }
         });
         Self {

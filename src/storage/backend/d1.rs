@@ -1,6 +1,8 @@
 //! [`Backend`] on the Workers D1 binding: the primary, or a Sessions API session that may read
 //! from a replica.
 
+use std::cell::OnceCell;
+
 use serde_json::{Map, Value};
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1DatabaseSession, D1PreparedStatement, D1Result};
@@ -11,32 +13,60 @@ use crate::storage::db::{Param, QueryResult, Statement, StorageError};
 pub enum D1 {
     /// The database binding: every query goes to the primary.
     Primary(D1Database),
-    /// A session (`withSession("first-unconstrained")`): its first query may be served by the
-    /// nearest replica, and later ones see at least what it saw.
-    Session(D1DatabaseSession),
+    /// Reads through a Sessions API session (`withSession("first-unconstrained")`): its first
+    /// query may be served by the nearest replica, later ones see at least what it saw. The
+    /// session is opened on first use, so requests that never read from a replica pay nothing.
+    Replica {
+        d1: D1Database,
+        session: OnceCell<Option<D1DatabaseSession>>,
+    },
 }
 
 impl D1 {
-    /// A session whose reads may come from a replica.
-    pub fn replica_session(d1: &D1Database) -> Result<Self, StorageError> {
-        d1.with_session(Some("first-unconstrained"))
-            .map(D1::Session)
-            .map_err(failed)
+    /// A replica reader over (another handle to) the database binding.
+    pub fn replica(d1: D1Database) -> Self {
+        D1::Replica {
+            d1,
+            session: OnceCell::new(),
+        }
     }
 
     fn prepare(&self, sql: &str) -> D1PreparedStatement {
         match self {
             D1::Primary(d1) => d1.prepare(sql),
-            D1::Session(session) => session.prepare(sql),
+            D1::Replica { d1, session } => match session_of(d1, session) {
+                Some(session) => session.prepare(sql),
+                None => d1.prepare(sql),
+            },
         }
     }
 
     async fn batch(&self, statements: Vec<D1PreparedStatement>) -> worker::Result<Vec<D1Result>> {
         match self {
             D1::Primary(d1) => d1.batch(statements).await,
-            D1::Session(session) => session.batch(statements).await,
+            D1::Replica { d1, session } => match session_of(d1, session) {
+                Some(session) => session.batch(statements).await,
+                None => d1.batch(statements).await,
+            },
         }
     }
+}
+
+/// The replica session, opened once; without the Sessions API (an older runtime) reads go to
+/// the primary, as they would without replication.
+fn session_of<'a>(
+    d1: &D1Database,
+    session: &'a OnceCell<Option<D1DatabaseSession>>,
+) -> Option<&'a D1DatabaseSession> {
+    session
+        .get_or_init(|| match d1.with_session(Some("first-unconstrained")) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                worker::console_error!("D1 sessions unavailable, reading the primary: {e}");
+                None
+            }
+        })
+        .as_ref()
 }
 
 fn to_js(param: &Param) -> JsValue {
