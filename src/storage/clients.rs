@@ -111,7 +111,7 @@ pub struct ClientView {
     pub updated_at: i64,
 }
 
-pub fn find_statement(db: &Db, tenant_id: &str, client_id: &str) -> Result<Statement> {
+pub(super) fn find_statement(db: &Db, tenant_id: &str, client_id: &str) -> Result<Statement> {
     db.statement(
         &format!(
             "SELECT {CLIENT_COLUMNS} FROM oidc_clients c WHERE c.tenant_id = ?1 AND c.id = ?2"

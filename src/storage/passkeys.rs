@@ -36,7 +36,7 @@ pub async fn list_for_user(db: &Db, tenant_id: &str, user_id: &str) -> Result<Ve
     .await
 }
 
-pub fn find_statement(db: &Db, tenant_id: &str, credential_id: &str) -> Result<Statement> {
+pub(super) fn find_statement(db: &Db, tenant_id: &str, credential_id: &str) -> Result<Statement> {
     db.statement(
         &format!("SELECT {COLUMNS} FROM passkeys WHERE tenant_id = ?1 AND credential_id = ?2"),
         params![tenant_id, credential_id],

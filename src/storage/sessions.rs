@@ -99,7 +99,7 @@ pub async fn create(
 
 /// The two statements that read a live session and its (enabled) user; they join other
 /// statements in one batch (see [`from_results`]).
-pub fn find_statements(
+pub(super) fn find_statements(
     db: &Db,
     tenant_id: &str,
     session_id: &str,
@@ -122,7 +122,7 @@ pub fn find_statements(
 }
 
 /// Reads the results of [`find_statements`].
-pub fn from_results(results: &[super::db::QueryResult]) -> Result<Option<SessionWithUser>> {
+pub(super) fn from_results(results: &[super::db::QueryResult]) -> Result<Option<SessionWithUser>> {
     let session = rows::<Row>(&results[0])?.into_iter().next();
     let user = rows::<UserRow>(&results[1])?.into_iter().next();
     Ok(match (session, user) {
@@ -149,7 +149,7 @@ pub async fn find(
     from_results(&results)
 }
 
-pub fn delete_statement(db: &Db, tenant_id: &str, id_hash: &str) -> Result<Statement> {
+pub(super) fn delete_statement(db: &Db, tenant_id: &str, id_hash: &str) -> Result<Statement> {
     db.statement(
         "DELETE FROM sessions WHERE id_hash = ?1 AND tenant_id = ?2",
         params![id_hash, tenant_id],
