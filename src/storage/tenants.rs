@@ -161,8 +161,17 @@ pub async fn create(
             setup_expires_at
         ],
     )?);
-    db.batch(statements).await?;
+    db.batch(statements)
+        .await
+        .map_err(super::db::unique_violation(
+            slug_taken(&tenant.slug).to_string(),
+        ))?;
     Ok(())
+}
+
+/// The answer to a create whose slug another tenant has (the UNIQUE constraint decides races).
+pub fn slug_taken(slug: &str) -> Error {
+    Error::Conflict(format!("the slug {slug} is taken"))
 }
 
 fn insert_key(db: &Db, tenant_id: &str, key: &SigningKeyRecord) -> Result<super::db::Statement> {
@@ -567,6 +576,26 @@ mod tests {
                 1,
                 "another tenant is untouched"
             );
+        });
+    }
+
+    #[test]
+    fn a_second_tenant_with_a_taken_slug_is_a_conflict_and_writes_nothing() {
+        let db = db();
+        run(async {
+            let first = tenant(&db, "acme").await;
+            let twin = Tenant {
+                id: "tenant-twin".into(),
+                ..first
+            };
+            let err = create(&db, &twin, &[], "setup-twin", NOW + 60)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(&err, Error::Conflict(m) if m.contains("acme")),
+                "{err:?}"
+            );
+            assert_eq!(list(&db).await.unwrap().len(), 1);
         });
     }
 

@@ -124,9 +124,10 @@ pub async fn create(
     if display_name.is_empty() || display_name.chars().count() > 80 {
         return Err(field_error("display_name", "1 to 80 characters").into());
     }
-    let taken = || Error::Conflict(format!("the slug {slug} is taken"));
+    // Checked before the (costly) key generation; a concurrent create of the same slug is
+    // refused by the UNIQUE constraint inside `tenants::create`, with the same answer.
     if tenants::find_by_slug(ctx.db, &slug).await?.is_some() {
-        return Err(taken());
+        return Err(tenants::slug_taken(&slug));
     }
     let mut keys = Vec::new();
     for alg in SigningAlg::ALL {
@@ -151,12 +152,7 @@ pub async fn create(
         &secret_hash(&setup.token),
         setup.expires_at,
     )
-    .await
-    // Two concurrent creates of one slug: the UNIQUE constraint decides.
-    .map_err(|e| match crate::storage::db::unique_violation("")(e) {
-        Error::Conflict(_) => taken(),
-        other => other,
-    })?;
+    .await?;
     let info = TenantInfo {
         tenant,
         domains: vec![],
