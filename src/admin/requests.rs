@@ -42,15 +42,21 @@ pub struct ApiKeyInput {
 
 const TEN_YEARS: i64 = 3650 * 86400;
 
+/// An API key's name, as the admin console lists it: 1 to 100 visible characters (no bidi or
+/// invisible ones), trimmed. The operator API's keys follow the same rule.
+pub fn api_key_name(raw: &str) -> Result<String, FieldError> {
+    let name = raw.trim();
+    plain_text("name", name)?;
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(field_error("name", "1 to 100 characters"));
+    }
+    Ok(name.to_string())
+}
+
 impl ApiKeyInput {
-    /// The key's name (1 to 100 visible characters) and expiry (in the future, within ten
-    /// years, or none).
+    /// The key's name ([`api_key_name`]) and expiry (in the future, within ten years, or none).
     pub fn validate(&self, now: i64) -> Result<(String, Option<i64>), FieldError> {
-        let name = self.name.trim();
-        plain_text("name", name)?;
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(field_error("name", "1 to 100 characters"));
-        }
+        let name = api_key_name(&self.name)?;
         if let Some(at) = self.expires_at {
             if at <= now || at > now + TEN_YEARS {
                 return Err(field_error(
@@ -59,7 +65,7 @@ impl ApiKeyInput {
                 ));
             }
         }
-        Ok((name.to_string(), self.expires_at))
+        Ok((name, self.expires_at))
     }
 }
 

@@ -88,15 +88,8 @@ impl ApiKeyInput {
     pub fn validate(self) -> Result<ApiKeyRequest, FieldError> {
         let name = match self.name {
             None => "operator".to_string(),
-            Some(n) => {
-                let n = n.trim();
-                if n.is_empty() || n.chars().count() > 100 {
-                    return Err(field_error("name", "1 to 100 characters"));
-                }
-                // Listed in the tenant's admin console: no bidi or invisible characters.
-                crate::validation::plain_text("name", n)?;
-                n.to_string()
-            }
+            // Listed in the tenant's admin console, like the keys admins make.
+            Some(n) => crate::admin::requests::api_key_name(&n)?,
         };
         // Out of range is refused, not clamped: the operator asked for something else.
         if let Some(d) = self.expires_in_days {
