@@ -208,6 +208,17 @@ fn top_level(path: &str) -> Option<String> {
     (end > 0).then(|| path[..end].to_string())
 }
 
+/// An API key's name, as the admin console lists it: 1 to 100 visible characters (no bidi or
+/// invisible ones), trimmed. The operator API's keys follow the same rule.
+pub fn api_key_name(raw: &str) -> Result<String, FieldError> {
+    let name = raw.trim();
+    plain_text("name", name)?;
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(field_error("name", "1 to 100 characters"));
+    }
+    Ok(name.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

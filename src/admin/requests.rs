@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use crate::validation::{field_error, plain_text, FieldError};
+use crate::validation::{field_error, FieldError};
 
 /// `PUT /api/users/{id}/user-groups`.
 #[derive(Debug, Deserialize)]
@@ -42,21 +42,10 @@ pub struct ApiKeyInput {
 
 const TEN_YEARS: i64 = 3650 * 86400;
 
-/// An API key's name, as the admin console lists it: 1 to 100 visible characters (no bidi or
-/// invisible ones), trimmed. The operator API's keys follow the same rule.
-pub fn api_key_name(raw: &str) -> Result<String, FieldError> {
-    let name = raw.trim();
-    plain_text("name", name)?;
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(field_error("name", "1 to 100 characters"));
-    }
-    Ok(name.to_string())
-}
-
 impl ApiKeyInput {
-    /// The key's name ([`api_key_name`]) and expiry (in the future, within ten years, or none).
+    /// The key's name ([`api_key_name`](crate::validation::api_key_name)) and expiry (in the future, within ten years, or none).
     pub fn validate(&self, now: i64) -> Result<(String, Option<i64>), FieldError> {
-        let name = api_key_name(&self.name)?;
+        let name = crate::validation::api_key_name(&self.name)?;
         if let Some(at) = self.expires_at {
             if at <= now || at > now + TEN_YEARS {
                 return Err(field_error(

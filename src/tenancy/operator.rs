@@ -89,7 +89,7 @@ impl ApiKeyInput {
         let name = match self.name {
             None => "operator".to_string(),
             // Listed in the tenant's admin console, like the keys admins make.
-            Some(n) => crate::admin::requests::api_key_name(&n)?,
+            Some(n) => crate::validation::api_key_name(&n)?,
         };
         // Out of range is refused, not clamped: the operator asked for something else.
         if let Some(d) = self.expires_in_days {
