@@ -78,16 +78,13 @@ CREATE TABLE IF NOT EXISTS passkeys (
 );
 CREATE INDEX IF NOT EXISTS passkeys_user ON passkeys(user_id);
 
--- WebAuthn challenges: single use (deleted on use with RETURNING) and short-lived. D1 has one
--- primary, so this is strongly consistent, unlike KV.
-CREATE TABLE IF NOT EXISTS webauthn_challenges (
-  id          TEXT PRIMARY KEY,             -- hash of the handle kept in the browser
+-- Sealed browser-carried state that was used (a passkey challenge, a parked authorization
+-- request; src/crypto/sealed.rs): recorded in the batch that acts on it so each works once,
+-- kept until it would have expired anyway (migration 0006).
+CREATE TABLE IF NOT EXISTS spent_tokens (
+  id          TEXT PRIMARY KEY,              -- the random id inside the sealed value
   tenant_id   TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
-  purpose     TEXT NOT NULL CHECK (purpose IN ('register', 'authenticate')),
-  challenge   TEXT NOT NULL,                -- base64url
-  user_id     TEXT,                         -- the account a registration is for
-  context     TEXT NOT NULL DEFAULT '{}',   -- typed JSON: what the ceremony completes
-  expires_at  INTEGER NOT NULL
+  expires_at  INTEGER NOT NULL               -- the sealed value's expiry: kept until then
 );
 
 -- One-time links: first-admin setup, invites, admin-issued login codes.
@@ -185,16 +182,6 @@ CREATE TABLE IF NOT EXISTS authorization_codes (
   expires_at             INTEGER NOT NULL,
   redeemed_at            INTEGER,
   grant_id               TEXT
-);
-
--- Authorization requests parked while the user signs in or consents (migration 0002).
-CREATE TABLE IF NOT EXISTS interactions (
-  id_hash     TEXT PRIMARY KEY,
-  tenant_id   TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
-  request     TEXT NOT NULL,
-  created_at  INTEGER NOT NULL,
-  expires_at  INTEGER NOT NULL,
-  browser_hash TEXT                         -- hash of the starting browser's cookie (0005)
 );
 
 -- A grant is the family of tokens issued from one authorization code.

@@ -19,8 +19,27 @@ pub fn safe_next(next: Option<&str>, issuer: &str) -> String {
         .unwrap_or_else(|| DEFAULT_NEXT.to_string())
 }
 
+/// The sealed authorization request a sign-in continues to, when `next` (already made safe by
+/// [`safe_next`]) resumes one: its login can then issue the code itself.
+pub fn waiting_interaction(next: &str) -> Option<String> {
+    let url = Url::parse("https://next.invalid").ok()?.join(next).ok()?;
+    if url.path() != RESUME_PATH {
+        return None;
+    }
+    url.query_pairs()
+        .find(|(k, _)| k == "interaction")
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Where a parked authorization request resumes after sign-in.
+pub const RESUME_PATH: &str = "/authorize/resume";
+
+/// How long `next` may be: it can carry a sealed authorization request (with a client's long
+/// `state` or an `id_token_hint`), and browsers and Cloudflare take URLs far longer than this.
+const MAX_NEXT_LEN: usize = 8192;
+
 fn same_origin_path(next: &str, issuer: &str) -> Option<String> {
-    let plain = next.len() <= 2048
+    let plain = next.len() <= MAX_NEXT_LEN
         && next.starts_with('/')
         && !next.starts_with("//")
         && !next.starts_with("/\\")
@@ -51,6 +70,23 @@ mod tests {
     use super::*;
 
     const ISSUER: &str = "https://acme.id.example.com";
+
+    #[test]
+    fn a_resumption_names_its_waiting_request_and_nothing_else_does() {
+        assert_eq!(
+            waiting_interaction("/authorize/resume?interaction=abc-_1").as_deref(),
+            Some("abc-_1")
+        );
+        for other in [
+            "/account",
+            "/authorize/resume",
+            "/authorize/resume?other=abc",
+            "/authorize/resumex?interaction=abc",
+            "/admin?interaction=abc",
+        ] {
+            assert_eq!(waiting_interaction(other), None, "{other}");
+        }
+    }
 
     #[test]
     fn same_origin_paths_are_kept() {

@@ -10,3 +10,4 @@ pub mod hash;
 pub mod jwk;
 pub mod jws;
 pub mod random;
+pub mod sealed;

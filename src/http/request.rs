@@ -128,6 +128,7 @@ impl TenantRequest<'_> {
             issuer: &self.issuer,
             now: self.now,
             origin: self.incoming.audit_origin(),
+            sealer: crate::crypto::sealed::Sealer::new(&self.app.master_key()?),
         })
     }
 }

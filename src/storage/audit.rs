@@ -29,6 +29,8 @@ pub enum When<'a> {
     /// The statement just before this one in the batch changed a row (SQLite's `changes()`,
     /// which counts the statement's own rows, not those of cascades it triggered).
     PreviousChanged,
+    /// The authorization code with this hash was issued earlier in the batch.
+    CodeIssued(&'a str),
     /// The row `id` of `table` (one of our tables, never input) exists in this tenant at this
     /// point of the batch.
     RowExists {
@@ -82,6 +84,10 @@ pub fn insert_when_statement(
         ),
         When::SessionRefused(h) => (
             "NOT EXISTS (SELECT 1 FROM sessions WHERE id_hash = ?13)".to_string(),
+            Some(h),
+        ),
+        When::CodeIssued(h) => (
+            "EXISTS (SELECT 1 FROM authorization_codes WHERE code_hash = ?13)".to_string(),
             Some(h),
         ),
         When::PreviousChanged => ("changes() > 0".to_string(), None),

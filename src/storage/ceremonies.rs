@@ -1,152 +1,16 @@
-//! Single-use WebAuthn challenges and one-time links.
+//! One-time links: first-admin setup, invitations, admin-issued sign-in links.
 //!
-//! Both are consumed with one atomic statement (`DELETE ... RETURNING` / `UPDATE ... WHERE
-//! used_at IS NULL RETURNING`) on D1's single primary, so a challenge or link works exactly once
-//! even under concurrent use. KV would be wrong here: it is eventually consistent.
+//! A link is consumed with one atomic statement (`UPDATE ... WHERE used_at IS NULL
+//! RETURNING`) on D1's single primary, so it works exactly once even under concurrent use. KV
+//! would be wrong here: it is eventually consistent. (Passkey challenges are sealed into the
+//! browser instead: `crate::usecase::ceremony`.)
 
 use serde::Deserialize;
 
-use super::db::{first_row, Db, QueryResult, Statement};
-use super::passkeys::PasskeyRow;
+use super::db::{Db, Statement};
 use crate::crypto::hash::secret_hash;
 use crate::error::Result;
 use crate::params;
-
-/// Which ceremony a challenge was issued for (the `purpose` column).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChallengePurpose {
-    /// Sign-in (`navigator.credentials.get`).
-    Authenticate,
-    /// Creating a passkey (`navigator.credentials.create`): sign-up, or adding one.
-    Register,
-}
-
-impl ChallengePurpose {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChallengePurpose::Authenticate => "authenticate",
-            ChallengePurpose::Register => "register",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        [Self::Authenticate, Self::Register]
-            .into_iter()
-            .find(|p| p.as_str() == s)
-    }
-}
-
-/// A challenge as issued, taken back once.
-#[derive(Debug, Clone)]
-pub struct Challenge {
-    pub purpose: ChallengePurpose,
-    /// The challenge itself, base64url.
-    pub challenge: String,
-    /// The account a registration is for.
-    pub user_id: Option<String>,
-    /// What completing the ceremony does (the caller's JSON).
-    pub context: String,
-}
-
-#[derive(Deserialize)]
-struct ChallengeRow {
-    purpose: String,
-    challenge: String,
-    user_id: Option<String>,
-    context: String,
-}
-
-impl TryFrom<ChallengeRow> for Challenge {
-    type Error = crate::error::Error;
-
-    fn try_from(row: ChallengeRow) -> Result<Self> {
-        Ok(Challenge {
-            purpose: ChallengePurpose::parse(&row.purpose).ok_or_else(|| {
-                crate::error::Error::Internal(format!("challenge purpose {}", row.purpose))
-            })?,
-            challenge: row.challenge,
-            user_id: row.user_id,
-            context: row.context,
-        })
-    }
-}
-
-/// Stores a challenge; the row id is the hash of the challenge itself (the browser echoes the
-/// challenge in clientDataJSON, so no extra handle is needed to find it).
-pub async fn put_challenge(
-    db: &Db,
-    tenant_id: &str,
-    purpose: ChallengePurpose,
-    challenge_b64: &str,
-    user_id: Option<&str>,
-    context: &str,
-    expires_at: i64,
-) -> Result<()> {
-    db.run(
-        "INSERT INTO webauthn_challenges (id, tenant_id, purpose, challenge, user_id, context, expires_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![secret_hash(challenge_b64), tenant_id, purpose.as_str(), challenge_b64, user_id, context, expires_at],
-    )
-    .await?;
-    Ok(())
-}
-
-/// Consumes a challenge (whatever the outcome of the verification that follows).
-fn take_challenge_statement(
-    db: &Db,
-    tenant_id: &str,
-    challenge_b64: &str,
-    now: i64,
-) -> Result<Statement> {
-    db.statement(
-        "DELETE FROM webauthn_challenges WHERE id = ?1 AND tenant_id = ?2 AND expires_at > ?3 \
-         RETURNING purpose, challenge, user_id, context",
-        params![secret_hash(challenge_b64), tenant_id, now],
-    )
-}
-
-fn taken(result: &QueryResult) -> Result<Option<Challenge>> {
-    first_row::<ChallengeRow>(result)?
-        .map(Challenge::try_from)
-        .transpose()
-}
-
-/// Takes (deletes and returns) the unexpired challenge of this tenant that a response echoes:
-/// a challenge works once, even when two responses race for it.
-pub async fn take_challenge(
-    db: &Db,
-    tenant_id: &str,
-    challenge_b64: &str,
-    now: i64,
-) -> Result<Option<Challenge>> {
-    let results = db
-        .batch(vec![take_challenge_statement(
-            db,
-            tenant_id,
-            challenge_b64,
-            now,
-        )?])
-        .await?;
-    taken(&results[0])
-}
-
-/// [`take_challenge`] and, in the same round trip, the tenant's passkey a sign-in response
-/// names.
-pub async fn take_challenge_for_passkey(
-    db: &Db,
-    tenant_id: &str,
-    challenge_b64: &str,
-    credential_id: &str,
-    now: i64,
-) -> Result<(Option<Challenge>, Option<PasskeyRow>)> {
-    let results = db
-        .batch(vec![
-            take_challenge_statement(db, tenant_id, challenge_b64, now)?,
-            super::passkeys::find_statement(db, tenant_id, credential_id)?,
-        ])
-        .await?;
-    Ok((taken(&results[0])?, first_row(&results[1])?))
-}
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct OneTimeTokenRow {

@@ -15,13 +15,14 @@
 
 use serde::Deserialize;
 
-use super::audit::{self, Origin};
-use super::db::{first_row, Db, Param};
+use super::audit::{self, Origin, When};
+use super::db::{changes, first_row, Db, Param, Statement};
 use super::grants::{
     audit_for_grant, client_from, client_statement, mint_token_statement, subject_from,
     subject_statements, TokenKind,
 };
 use super::interactions;
+use super::spent::{self, Spend};
 use crate::crypto::hash::secret_hash;
 use crate::error::Result;
 use crate::oidc::claims::UserClaims;
@@ -33,6 +34,8 @@ pub struct NewCode<'a> {
     pub tenant_id: &'a str,
     pub code: &'a str,
     pub client_id: &'a str,
+    /// Where the code goes: it must still be one of the client's redirect URIs.
+    pub redirect_uri: &'a str,
     pub user_id: &'a str,
     pub session_id_hash: &'a str,
     /// The validated authorization request (JSON), replayed at redemption.
@@ -42,31 +45,49 @@ pub struct NewCode<'a> {
     pub expires_at: i64,
     pub now: i64,
     pub origin: &'a Origin,
-    /// The parked interaction this code concludes (deleted with the issue).
-    pub interaction_id: Option<&'a str>,
+    /// The parked request this code concludes: spent with the issue, and no code if it was
+    /// spent already.
+    pub interaction: Option<Spend<'a>>,
     /// The user consented to `scope` during this interaction: remember it.
     pub consented: bool,
 }
 
-/// Issues a code in one batch: the code, its `authorize` audit entry, the end of the parked
-/// interaction and the consent given in it.
-pub async fn issue_code(db: &Db, c: &NewCode<'_>) -> Result<()> {
+/// The statements that issue a code: the code itself, only if at that point of the batch the
+/// client still has the redirect URI, the session is live for the user, the user may use the
+/// client (its groups) and the parked request (if any) is unspent; then, only if the code was issued, its `authorize` audit entry,
+/// the spending of the parked request and the consent given in it. The caller decided all this
+/// from what it read; the conditions make the primary confirm it in the same transaction, so a
+/// decision made on a read replica, or just before a concurrent change, cannot issue a code
+/// the current state would refuse.
+pub(super) fn issue_statements(db: &Db, c: &NewCode<'_>) -> Result<Vec<Statement>> {
+    let code_hash = secret_hash(c.code);
     let mut statements = vec![
         db.statement(
             "INSERT INTO authorization_codes (code_hash, tenant_id, client_id, user_id, session_id, request, auth_time, expires_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 \
+             WHERE EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id \
+                           WHERE s.id_hash = ?5 AND s.tenant_id = ?2 AND s.user_id = ?4 AND s.expires_at > ?9 AND u.disabled = 0) \
+             AND (NOT EXISTS (SELECT 1 FROM oidc_client_groups WHERE client_id = ?3) \
+                  OR EXISTS (SELECT 1 FROM oidc_client_groups cg JOIN user_group_members m ON m.group_id = cg.group_id \
+                             WHERE cg.client_id = ?3 AND m.user_id = ?4)) \
+             AND (?10 IS NULL OR NOT EXISTS (SELECT 1 FROM spent_tokens WHERE id = ?10)) \
+             AND EXISTS (SELECT 1 FROM oidc_clients c, json_each(c.redirect_uris) r \
+                         WHERE c.id = ?3 AND c.tenant_id = ?2 AND r.value = ?11)",
             params![
-                secret_hash(c.code),
+                code_hash.as_str(),
                 c.tenant_id,
                 c.client_id,
                 c.user_id,
                 c.session_id_hash,
                 c.request_json.as_str(),
                 c.auth_time,
-                c.expires_at
+                c.expires_at,
+                c.now,
+                c.interaction.map(|i| i.id),
+                c.redirect_uri
             ],
         )?,
-        audit::insert_statement(
+        audit::insert_when_statement(
             db,
             c.tenant_id,
             "authorize",
@@ -75,10 +96,16 @@ pub async fn issue_code(db: &Db, c: &NewCode<'_>) -> Result<()> {
             c.origin,
             &serde_json::json!({ "scope": c.scope }),
             c.now,
+            When::CodeIssued(&code_hash),
         )?,
     ];
-    if let Some(id) = c.interaction_id {
-        statements.push(interactions::delete_statement(db, c.tenant_id, id)?);
+    if let Some(spend) = c.interaction {
+        statements.push(spent::statement_if_code(
+            db,
+            c.tenant_id,
+            spend,
+            &code_hash,
+        )?);
     }
     if c.consented {
         statements.push(interactions::save_consent_statement(
@@ -88,10 +115,16 @@ pub async fn issue_code(db: &Db, c: &NewCode<'_>) -> Result<()> {
             c.client_id,
             &c.scope,
             c.now,
+            &code_hash,
         )?);
     }
-    db.batch(statements).await?;
-    Ok(())
+    Ok(statements)
+}
+
+/// Issues a code in one batch ([`issue_statements`]); false when the primary refused it.
+pub async fn issue_code(db: &Db, c: &NewCode<'_>) -> Result<bool> {
+    let results = db.batch(issue_statements(db, c)?).await?;
+    Ok(changes(&results[0]) == 1)
 }
 
 /// The first parameter number of the client-authentication condition; the redemption's own
@@ -233,26 +266,33 @@ pub(crate) mod tests {
         user_id: &str,
     ) -> String {
         let code = random::token();
-        issue_code(
+        let session = secret_hash(&crate::testing::session(db, tenant_id, user_id, NOW).await);
+        let client = super::super::clients::find_client(db, tenant_id, client_id)
+            .await
+            .unwrap()
+            .expect("the client exists");
+        let issued = issue_code(
             db,
             &NewCode {
                 tenant_id,
                 code: &code,
                 client_id,
+                redirect_uri: &client.redirect_uris[0],
                 user_id,
-                session_id_hash: "session",
+                session_id_hash: &session,
                 request_json: "{\"scope\":\"openid\"}".into(),
                 scope: "openid".into(),
                 auth_time: NOW,
                 expires_at: NOW + 60,
                 now: NOW,
                 origin: &Origin::default(),
-                interaction_id: None,
+                interaction: None,
                 consented: false,
             },
         )
         .await
         .expect("code issued");
+        assert!(issued, "the primary confirms the code's conditions");
         code
     }
 

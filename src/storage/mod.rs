@@ -23,6 +23,7 @@ pub mod interactions;
 pub mod passkeys;
 pub mod retention;
 pub mod sessions;
+pub mod spent;
 pub mod tenant_cache;
 pub mod tenants;
 pub mod users;

@@ -36,11 +36,13 @@ pub async fn list_for_user(db: &Db, tenant_id: &str, user_id: &str) -> Result<Ve
     .await
 }
 
-pub(super) fn find_statement(db: &Db, tenant_id: &str, credential_id: &str) -> Result<Statement> {
-    db.statement(
+/// The tenant's passkey with this credential id.
+pub async fn find(db: &Db, tenant_id: &str, credential_id: &str) -> Result<Option<PasskeyRow>> {
+    db.first(
         &format!("SELECT {COLUMNS} FROM passkeys WHERE tenant_id = ?1 AND credential_id = ?2"),
         params![tenant_id, credential_id],
     )
+    .await
 }
 
 /// What a verified registration stores.
@@ -97,8 +99,11 @@ pub async fn add(
     passkey: &NewPasskey<'_>,
     now: i64,
     audit: Statement,
+    challenge: super::spent::Spend<'_>,
 ) -> Result<()> {
     db.batch(vec![
+        // First, so a replay fails as one before the passkey's own uniqueness.
+        super::spent::statement(db, tenant_id, challenge)?,
         insert_statement(db, tenant_id, user_id, passkey, now)?,
         audit,
     ])

@@ -2,13 +2,12 @@
 //! Each statement takes the current unix time as `?1`; [`clean_up`] runs them in one batch.
 //! The tests below run them against the real schema in SQLite.
 
-/// Expired one-time state, sessions, parked requests, codes, tokens and grants, then audit
+/// Expired one-time state, sessions, spent sealed values, codes, tokens and grants, then audit
 /// entries older than each tenant's `audit_retention_days` (90 when unset).
-pub const CLEANUP: [&str; 9] = [
-    "DELETE FROM webauthn_challenges WHERE expires_at < ?1",
+pub const CLEANUP: [&str; 8] = [
+    "DELETE FROM spent_tokens WHERE expires_at < ?1",
     "DELETE FROM one_time_tokens WHERE expires_at < ?1",
     "DELETE FROM sessions WHERE expires_at < ?1",
-    "DELETE FROM interactions WHERE expires_at < ?1",
     // Codes stay an hour past expiry so a late replay is still recognised as a replay.
     "DELETE FROM authorization_codes WHERE expires_at < ?1 - 3600",
     "DELETE FROM access_tokens WHERE expires_at < ?1",
@@ -97,7 +96,7 @@ mod tests {
             )
             .unwrap();
             db.execute(
-                "INSERT INTO interactions (id_hash, tenant_id, request, created_at, expires_at) VALUES (?1, 't1', '{}', 0, ?2)",
+                "INSERT INTO spent_tokens (id, tenant_id, expires_at) VALUES (?1, 't1', ?2)",
                 params![id, expires],
             )
             .unwrap();
@@ -118,7 +117,7 @@ mod tests {
         }
         run(&db);
         assert_eq!(ids(&db, "SELECT id_hash FROM sessions"), ["live"]);
-        assert_eq!(ids(&db, "SELECT id_hash FROM interactions"), ["live"]);
+        assert_eq!(ids(&db, "SELECT id FROM spent_tokens"), ["live"]);
         assert_eq!(ids(&db, "SELECT id FROM grants"), ["live"]);
         assert_eq!(
             ids(&db, "SELECT code_hash FROM authorization_codes"),

@@ -3,7 +3,9 @@
 
 use serde::Deserialize;
 
+use super::codes::NewCode;
 use super::db::{rows, Db, Statement};
+use super::spent::Spend;
 use super::users::{UserRow, USER_COLUMNS};
 use crate::crypto::hash::secret_hash;
 use crate::error::Result;
@@ -70,31 +72,71 @@ pub struct PasskeyUse<'a> {
     pub backed_up: bool,
 }
 
-/// Starts a session for an enabled user, in one transaction with the use of the passkey it came
-/// from (counter, backup state, last use; recorded only if the session was created) and
-/// `recorded`: audit entries conditional on the outcome (`audit::When::SessionCreated` or
-/// `SessionRefused` with [`NewSession::id_hash`]). False when the account is disabled or gone:
-/// then only the refusal's entries are written.
-pub async fn create(
-    db: &Db,
-    tenant_id: &str,
-    session: &NewSession,
-    used: Option<PasskeyUse<'_>>,
-    recorded: Vec<Statement>,
-) -> Result<bool> {
-    let mut statements = vec![insert_statement(db, tenant_id, session)?];
-    if let Some(used) = used {
+/// A sign-in about to be recorded.
+pub struct SignIn<'a> {
+    pub session: &'a NewSession,
+    /// The passkey it was made with (counter, backup state, last use: recorded only if the
+    /// session was created).
+    pub passkey: Option<PasskeyUse<'a>>,
+    /// Audit entries conditional on the outcome (`audit::When::SessionCreated` or
+    /// `SessionRefused` with [`NewSession::id_hash`]).
+    pub recorded: Vec<Statement>,
+    /// The challenge it answered: spent here, and a replay fails the whole batch.
+    pub challenge: Option<Spend<'a>>,
+    /// A code for the client whose parked request waited for this sign-in.
+    pub code: Option<NewCode<'a>>,
+}
+
+impl<'a> SignIn<'a> {
+    /// Just the session (and nothing else in its batch).
+    pub fn plain(session: &'a NewSession) -> Self {
+        Self {
+            session,
+            passkey: None,
+            recorded: Vec::new(),
+            challenge: None,
+            code: None,
+        }
+    }
+}
+
+/// What a sign-in batch did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignedIn {
+    /// False when the account is disabled or gone: then only the refusal's entries are written.
+    pub created: bool,
+    /// The waiting client's code was issued (see `codes::issue_statements` for when not).
+    pub code_issued: bool,
+}
+
+/// Starts a session for an enabled user: one transaction with everything in [`SignIn`].
+pub async fn create(db: &Db, tenant_id: &str, s: SignIn<'_>) -> Result<SignedIn> {
+    // The challenge is spent first, so a replay fails as one before any other constraint.
+    let mut statements = Vec::new();
+    if let Some(challenge) = s.challenge {
+        statements.push(super::spent::statement(db, tenant_id, challenge)?);
+    }
+    let session_at = statements.len();
+    statements.push(insert_statement(db, tenant_id, s.session)?);
+    if let Some(used) = s.passkey {
         statements.push(super::passkeys::touch_statement(
             db,
             tenant_id,
             &used,
-            session.created_at,
-            &session.id_hash(),
+            s.session.created_at,
+            &s.session.id_hash(),
         )?);
     }
-    statements.extend(recorded);
+    statements.extend(s.recorded);
+    let code_at = statements.len();
+    if let Some(code) = &s.code {
+        statements.extend(super::codes::issue_statements(db, code)?);
+    }
     let results = db.batch(statements).await?;
-    Ok(super::db::changes(&results[0]) == 1)
+    Ok(SignedIn {
+        created: super::db::changes(&results[session_at]) == 1,
+        code_issued: s.code.is_some() && super::db::changes(&results[code_at]) == 1,
+    })
 }
 
 /// The two statements that read a live session and its (enabled) user; they join other
@@ -209,7 +251,7 @@ mod tests {
                 When::PreviousChanged,
             )
             .unwrap();
-            passkeys::add(&db, &t.id, &ada, &key, NOW, entry)
+            passkeys::add(&db, &t.id, &ada, &key, NOW, entry, testing::spend(NOW))
                 .await
                 .unwrap();
             assert_eq!(testing::passkey_use(&db, "cred-1").await, (3, 0, None));
@@ -234,18 +276,20 @@ mod tests {
                 .unwrap()
             };
             let hash = s.id_hash();
-            assert!(create(
-                &db,
-                &t.id,
-                &s,
-                Some(used),
-                vec![
-                    recorded("sign_in", When::SessionCreated(&hash)),
-                    recorded("sign_in_failed", When::SessionRefused(&hash)),
+            let with_passkey = |s, used, hash| SignIn {
+                passkey: Some(used),
+                recorded: vec![
+                    recorded("sign_in", When::SessionCreated(hash)),
+                    recorded("sign_in_failed", When::SessionRefused(hash)),
                 ],
-            )
-            .await
-            .unwrap());
+                ..SignIn::plain(s)
+            };
+            assert!(
+                create(&db, &t.id, with_passkey(&s, used, &hash))
+                    .await
+                    .unwrap()
+                    .created
+            );
             assert_eq!(
                 testing::passkey_use(&db, "cred-1").await,
                 (4, 1, Some(NOW + 10))
@@ -262,18 +306,12 @@ mod tests {
                 sign_count: 9,
                 ..used
             };
-            assert!(!create(
-                &db,
-                &t.id,
-                &refused,
-                Some(later),
-                vec![
-                    recorded("sign_in", When::SessionCreated(&hash)),
-                    recorded("sign_in_failed", When::SessionRefused(&hash)),
-                ],
-            )
-            .await
-            .unwrap());
+            assert!(
+                !create(&db, &t.id, with_passkey(&refused, later, &hash))
+                    .await
+                    .unwrap()
+                    .created
+            );
             assert_eq!(
                 testing::passkey_use(&db, "cred-1").await,
                 (4, 1, Some(NOW + 10))
@@ -295,9 +333,12 @@ mod tests {
 
             // A session for a user of another tenant is never created.
             let beta = tenant(&db, "beta").await;
-            assert!(!create(&db, &beta.id, &session(&ada, "c"), None, vec![])
-                .await
-                .unwrap());
+            assert!(
+                !create(&db, &beta.id, SignIn::plain(&session(&ada, "c")))
+                    .await
+                    .unwrap()
+                    .created
+            );
             // Deleting a session ends it.
             delete(&db, &t.id, &found.id_hash).await.unwrap();
             testing::set_disabled(&db, &ada, false).await;

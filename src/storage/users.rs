@@ -295,6 +295,8 @@ pub struct NewSignup<'a> {
     /// The hash of the one-time link (invite or first admin) the sign-up spends; `None` for
     /// open sign-up.
     pub link_hash: Option<&'a str>,
+    /// The registration challenge it answered (spent with it).
+    pub challenge: super::spent::Spend<'a>,
 }
 
 /// What a sign-up did.
@@ -325,7 +327,9 @@ pub async fn sign_up(
     audit: Statement,
     now: i64,
 ) -> Result<SignUp> {
+    // The challenge is spent first, so a replay fails as one before any other constraint.
     let statements = vec![
+        super::spent::statement(db, tenant_id, account.challenge)?,
         db.statement(
             "INSERT INTO users (id, tenant_id, username, email, email_verified, first_name, last_name, is_admin, created_at, updated_at) \
              SELECT ?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, ?8 WHERE ?9 IS NULL OR EXISTS (SELECT 1 FROM one_time_tokens \
@@ -350,13 +354,17 @@ pub async fn sign_up(
         super::sessions::insert_statement(db, tenant_id, session)?,
         audit,
     ];
-    let results = db
-        .batch(statements)
-        .await
-        .map_err(super::db::unique_violation(
-            "That username, email address or passkey is already in use.",
-        ))?;
-    Ok(if super::db::changes(&results[0]) == 1 {
+    let results = db.batch(statements).await.map_err(|e| {
+        // A replayed challenge is the caller's to explain; other clashes are taken names.
+        if super::spent::replayed(&e) {
+            e
+        } else {
+            super::db::unique_violation(
+                "That username, email address or passkey is already in use.",
+            )(e)
+        }
+    })?;
+    Ok(if super::db::changes(&results[1]) == 1 {
         SignUp::Created
     } else {
         SignUp::LinkSpent

@@ -129,7 +129,7 @@ pub async fn passkey(db: &Db, tenant_id: &str, user_id: &str, credential_id: &st
         NOW,
     )
     .expect("audit statement");
-    crate::storage::passkeys::add(db, tenant_id, user_id, &new, NOW, entry)
+    crate::storage::passkeys::add(db, tenant_id, user_id, &new, NOW, entry, spend(NOW))
         .await
         .expect("passkey stored");
 }
@@ -225,10 +225,14 @@ pub async fn session(db: &Db, tenant_id: &str, user_id: &str, now: i64) -> Strin
         ip: None,
         user_agent: None,
     };
-    let created = crate::storage::sessions::create(db, tenant_id, &session, None, vec![])
-        .await
-        .expect("session stored");
-    assert!(created, "the user can sign in");
+    let created = crate::storage::sessions::create(
+        db,
+        tenant_id,
+        crate::storage::sessions::SignIn::plain(&session),
+    )
+    .await
+    .expect("session stored");
+    assert!(created.created, "the user can sign in");
     session.id
 }
 
@@ -240,6 +244,22 @@ pub async fn grants(db: &Db, tenant_id: &str) -> Vec<crate::storage::grants::Gra
 }
 
 pub use crate::storage::inspection::*;
+
+/// A fresh single-use id to spend (for storage operations that finish a ceremony).
+pub fn spend(now: i64) -> crate::storage::spent::Spend<'static> {
+    crate::storage::spent::Spend {
+        id: Box::leak(crate::crypto::random::token().into_boxed_str()),
+        expires_at: now + 300,
+    }
+}
+
+/// The browser-state sealer of the test deployment (a fixed master key).
+pub fn sealer() -> crate::crypto::sealed::Sealer {
+    let key = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [7u8; 32]);
+    crate::crypto::sealed::Sealer::new(
+        &crate::crypto::envelope::MasterKey::from_base64(&key).expect("a 32-byte key"),
+    )
+}
 
 pub mod oidc;
 mod requests;

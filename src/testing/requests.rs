@@ -32,6 +32,7 @@ pub fn ctx<'a>(db: &'a Db, snapshot: &'a TenantSnapshot, now: i64) -> Ctx<'a> {
             user_agent: Some("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) Test".into()),
             ..Origin::default()
         },
+        sealer: crate::testing::sealer(),
     }
 }
 

@@ -117,9 +117,14 @@ mod tests {
     async fn signed_in(c: &Ctx<'_>, user_id: &str) -> SessionWithUser {
         let session = sessions::new_session(c, user_id);
         assert!(
-            crate::storage::sessions::create(c.db, c.tenant_id(), &session, None, vec![])
-                .await
-                .unwrap()
+            crate::storage::sessions::create(
+                c.db,
+                c.tenant_id(),
+                crate::storage::sessions::SignIn::plain(&session)
+            )
+            .await
+            .unwrap()
+            .created
         );
         sessions::current(c, Some(&session.id))
             .await

@@ -2,14 +2,22 @@
 //! after sign-in, and the consent decision.
 //!
 //! The flow: validate the request in two stages (errors before the redirect URI is trusted are
-//! pages, after it they go back to the client), read the facts in one round trip (client,
-//! session, user, group access, stored consent: `storage::interactions::authorize_facts`), let
-//! `oidc::interaction::decide` pick the next step, and either issue a code or park the request
-//! while the user signs in or consents. The browser carries only the parked request's random
-//! id, and only the browser that parked it can resume it.
+//! pages, after it they go back to the client), read the client (from a read replica) and the
+//! person behind the session cookie (session, user, group access, stored consent: one round
+//! trip to the primary, none without a cookie), let `oidc::interaction::decide` pick the next
+//! step, and either issue a code or park the request while the person signs in or consents.
+//!
+//! A parked request is not stored: the browser carries it sealed for this tenant and this
+//! browser (`crate::crypto::sealed`), so it cannot be read, altered, or resumed elsewhere, and
+//! it is spent in the batch that issues its code, so it concludes once. When the person signs
+//! in with a passkey, the sign-in's own batch issues the code ([`code_on_sign_in`]): the login
+//! then needs no separate resumption.
+
+use serde::{Deserialize, Serialize};
 
 use super::Ctx;
 use crate::crypto::random;
+use crate::crypto::sealed::{Binding, SealedKind};
 use crate::error::{Error, Result};
 use crate::oidc::authorize::{self as authz, AuthorizationRequest, Params, RedirectError};
 use crate::oidc::client::Client;
@@ -17,11 +25,17 @@ use crate::oidc::error::{ErrorCode, OAuthError};
 use crate::oidc::interaction::{decide, Facts, Next, SessionFacts};
 use crate::oidc::logout::Hint;
 use crate::oidc::response::AuthorizationResponse;
+use crate::oidc::response_mode::ResponseMode;
 use crate::oidc::scope::ScopeSet;
 use crate::oidc::{hint, token::CODE_TTL};
+use crate::storage::clients;
 use crate::storage::codes::{self, NewCode};
-use crate::storage::interactions::{self, AuthorizeFacts, FactsQuery};
+use crate::storage::interactions::{self, PersonFacts};
 use crate::storage::sessions::SessionWithUser;
+use crate::storage::spent::{self, Spend};
+
+/// How long a person has to sign in (and consent) before a parked request expires.
+pub const INTERACTION_TTL: i64 = 15 * 60;
 
 /// The browser a request comes from.
 #[derive(Debug, Clone, Copy)]
@@ -44,8 +58,8 @@ pub enum Outcome {
     Respond(AuthorizationResponse),
     /// The user may not use this client.
     NoAccess { client_name: String },
-    /// The request is parked: sign in, then resume it.
-    Login { interaction_id: String },
+    /// The request is parked (`interaction` is the sealed request): sign in, then resume it.
+    Login { interaction: String },
     /// The request is parked: ask the user to consent.
     Consent(Box<ConsentPrompt>),
 }
@@ -63,7 +77,8 @@ pub struct ConsentPrompt {
     pub client_name: String,
     pub client_logo_url: Option<String>,
     pub scope: ScopeSet,
-    pub interaction_id: String,
+    /// The sealed parked request, for the form to send back.
+    pub interaction: String,
     /// The signed-in session (the page's CSRF token is derived from it).
     pub session: SessionWithUser,
 }
@@ -75,14 +90,88 @@ pub enum Decision {
     Deny,
 }
 
+/// A parked request, as sealed into the browser.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Parked {
+    request: AuthorizationRequest,
+    /// When the request was first parked: a sign-in from then on satisfies `prompt=login`.
+    started_at: i64,
+}
+
+/// A parked request opened again: the request, and the sealed value that carries it.
+struct Resumed {
+    parked: Parked,
+    sealed: String,
+    id: String,
+    expires_at: i64,
+}
+
+impl Resumed {
+    fn spend(&self) -> Spend<'_> {
+        Spend {
+            id: &self.id,
+            expires_at: self.expires_at,
+        }
+    }
+}
+
 /// Where a decision happens: a fresh request, or a parked one resumed.
 struct Step {
     request: AuthorizationRequest,
     client: Client,
-    facts: AuthorizeFacts,
-    /// The parked interaction (id, when it began), for a resumed request.
-    interaction: Option<(String, i64)>,
+    client_logo_url: Option<String>,
+    person: PersonFacts,
+    resumed: Option<Resumed>,
     consented_now: bool,
+}
+
+fn binding<'a>(ctx: &'a Ctx<'_>, browser: Browser<'a>) -> Binding<'a> {
+    Binding {
+        tenant_id: ctx.tenant_id(),
+        browser: browser.id,
+    }
+}
+
+/// The parked request `sealed` carries, for this browser only (`None` when it is not ours,
+/// another browser's, tampered with or expired).
+fn unseal(ctx: &Ctx<'_>, sealed: &str, browser: Browser<'_>) -> Option<Resumed> {
+    let opened = ctx
+        .sealer
+        .open_text::<Parked>(
+            SealedKind::Interaction,
+            &binding(ctx, browser),
+            ctx.now,
+            sealed,
+        )
+        .ok()?;
+    Some(Resumed {
+        parked: opened.body,
+        sealed: sealed.to_string(),
+        id: opened.id,
+        expires_at: opened.expires_at,
+    })
+}
+
+/// The client, read from a replica; a miss is asked again on the primary (a client created a
+/// moment ago may not have replicated yet). What the code then depends on (the redirect URI)
+/// is confirmed on the primary when the code is issued.
+async fn find_client(ctx: &Ctx<'_>, client_id: &str) -> Result<Option<clients::ClientRow>> {
+    let reader = ctx.reader();
+    let found = clients::find(&reader, ctx.tenant_id(), client_id).await?;
+    if found.is_none() && reader.is_replica() {
+        return clients::find(ctx.db, ctx.tenant_id(), client_id).await;
+    }
+    Ok(found)
+}
+
+/// The session cookie's person as seen for `client_id` (nothing read without a cookie).
+async fn person(ctx: &Ctx<'_>, client_id: &str, browser: Browser<'_>) -> Result<PersonFacts> {
+    match browser.session {
+        Some(cookie) => {
+            interactions::person_facts(ctx.db, ctx.tenant_id(), client_id, cookie, ctx.now).await
+        }
+        None => Ok(PersonFacts::default()),
+    }
 }
 
 /// `GET|POST /authorize` with these parameters.
@@ -100,19 +189,12 @@ pub async fn authorize(
         Ok(t) => t,
         Err(e) => return Ok(stop(e)),
     };
-    let query = FactsQuery {
-        client_id: Some(&target.client_id),
-        interaction: None,
-        session: browser.session,
-    };
-    let facts = interactions::authorize_facts(ctx.db, ctx.tenant_id(), &query, ctx.now).await?;
-    if let Err(e) = authz::check_target(&target, facts.client.as_ref()) {
+    let row = find_client(ctx, &target.client_id).await?;
+    let client = row.as_ref().map(|r| r.to_client());
+    if let Err(e) = authz::check_target(&target, client.as_ref()) {
         return Ok(stop(e));
     }
-    let client = facts
-        .client
-        .clone()
-        .ok_or_else(|| Error::Internal("client vanished".into()))?;
+    let client = client.ok_or_else(|| Error::Internal("client vanished".into()))?;
     let request = match authz::parse(&params, &target, &client) {
         Ok(r) => r,
         Err(e) => {
@@ -122,89 +204,70 @@ pub async fn authorize(
         }
     };
     let step = Step {
+        person: person(ctx, &client.id, browser).await?,
         request,
         client,
-        facts,
-        interaction: None,
+        client_logo_url: row.and_then(|r| r.logo_url),
+        resumed: None,
         consented_now: false,
     };
     proceed(ctx, step, browser).await
 }
 
-/// `GET /authorize/resume?interaction=<id>`: back from the sign-in page.
-pub async fn resume(ctx: &Ctx<'_>, interaction_id: &str, browser: Browser<'_>) -> Result<Outcome> {
-    continue_interaction(ctx, interaction_id, browser, false).await
+/// `GET /authorize/resume?interaction=<sealed>`: back from the sign-in page.
+pub async fn resume(ctx: &Ctx<'_>, interaction: &str, browser: Browser<'_>) -> Result<Outcome> {
+    continue_interaction(ctx, interaction, browser, false).await
 }
 
 /// `POST /authorize/consent`: the signed-in user's answer (the caller checked the session and
 /// the form's CSRF token).
 pub async fn consent(
     ctx: &Ctx<'_>,
-    interaction_id: &str,
+    interaction: &str,
     decision: Decision,
     browser: Browser<'_>,
 ) -> Result<Outcome> {
     if decision == Decision::Allow {
-        return continue_interaction(ctx, interaction_id, browser, true).await;
+        return continue_interaction(ctx, interaction, browser, true).await;
     }
-    let Some((request, _)) = parked(ctx, interaction_id, browser).await? else {
+    let Some(resumed) = unseal(ctx, interaction, browser) else {
         return Ok(Outcome::Expired);
     };
-    interactions::delete(ctx.db, ctx.tenant_id(), interaction_id).await?;
+    // Spent, so the same form cannot allow what was just denied.
+    let spend = spent::spend(ctx.db, ctx.tenant_id(), resumed.spend()).await;
+    if spend.as_ref().is_err_and(spent::replayed) {
+        return Ok(Outcome::Expired);
+    }
+    spend?;
     let denied = OAuthError::new(ErrorCode::AccessDenied, "the user denied access");
-    Ok(respond_error(ctx, &request, denied))
-}
-
-/// The request parked under `id` for this browser, with when it was parked.
-async fn parked(
-    ctx: &Ctx<'_>,
-    id: &str,
-    browser: Browser<'_>,
-) -> Result<Option<(AuthorizationRequest, i64)>> {
-    let query = FactsQuery {
-        interaction: Some((id, Some(browser.id))),
-        ..FactsQuery::default()
-    };
-    let facts = interactions::authorize_facts(ctx.db, ctx.tenant_id(), &query, ctx.now).await?;
-    let Some(row) = facts.interaction else {
-        return Ok(None);
-    };
-    let request = serde_json::from_str(&row.request)
-        .map_err(|e| Error::Internal(format!("parked request: {e}")))?;
-    Ok(Some((request, row.created_at)))
+    Ok(respond_error(ctx, &resumed.parked.request, denied))
 }
 
 async fn continue_interaction(
     ctx: &Ctx<'_>,
-    id: &str,
+    sealed: &str,
     browser: Browser<'_>,
     consented_now: bool,
 ) -> Result<Outcome> {
-    // The client id is inside the parked request, so read the interaction first, then the rest.
-    let Some((request, started_at)) = parked(ctx, id, browser).await? else {
+    let Some(resumed) = unseal(ctx, sealed, browser) else {
         return Ok(Outcome::Expired);
     };
-    let query = FactsQuery {
-        client_id: Some(&request.client_id),
-        interaction: None,
-        session: browser.session,
-    };
-    let facts = interactions::authorize_facts(ctx.db, ctx.tenant_id(), &query, ctx.now).await?;
+    let request = resumed.parked.request.clone();
+    let row = find_client(ctx, &request.client_id).await?;
     // The client may have been deleted or changed while the user signed in.
-    let client = match &facts.client {
-        Some(c) if c.redirect_uri_registered(&request.redirect_uri) => c.clone(),
-        _ => {
-            return Ok(Outcome::Stop {
-                status: 400,
-                message: "The application is no longer registered here.".into(),
-            })
-        }
+    let Some(row) = row.filter(|c| c.to_client().redirect_uri_registered(&request.redirect_uri))
+    else {
+        return Ok(Outcome::Stop {
+            status: 400,
+            message: "The application is no longer registered here.".into(),
+        });
     };
     let step = Step {
+        person: person(ctx, &request.client_id, browser).await?,
         request,
-        client,
-        facts,
-        interaction: Some((id.to_string(), started_at)),
+        client: row.to_client(),
+        client_logo_url: row.logo_url,
+        resumed: Some(resumed),
         consented_now,
     };
     proceed(ctx, step, browser).await
@@ -222,40 +285,50 @@ fn respond_error(ctx: &Ctx<'_>, request: &AuthorizationRequest, error: OAuthErro
     ))
 }
 
-async fn proceed(ctx: &Ctx<'_>, step: Step, browser: Browser<'_>) -> Result<Outcome> {
-    let Step {
-        request,
-        client,
-        facts,
-        interaction,
-        consented_now,
-    } = step;
-    let hinted_subject = match hint::verify(
+/// The subject of a valid `id_token_hint`; `Err` with the client's error for an invalid one.
+fn hinted_subject(
+    ctx: &Ctx<'_>,
+    request: &AuthorizationRequest,
+) -> std::result::Result<Option<String>, OAuthError> {
+    match hint::verify(
         request.id_token_hint.as_deref(),
         &ctx.tenant.jwks(ctx.now),
         ctx.issuer,
     ) {
-        Hint::Absent => None,
-        Hint::Valid { sub, .. } => Some(sub),
-        Hint::Invalid => {
-            let invalid =
-                OAuthError::invalid_request("id_token_hint was not issued by this provider");
-            return Ok(respond_error(ctx, &request, invalid));
-        }
+        Hint::Absent => Ok(None),
+        Hint::Valid { sub, .. } => Ok(Some(sub)),
+        Hint::Invalid => Err(OAuthError::invalid_request(
+            "id_token_hint was not issued by this provider",
+        )),
+    }
+}
+
+async fn proceed(ctx: &Ctx<'_>, step: Step, browser: Browser<'_>) -> Result<Outcome> {
+    let Step {
+        request,
+        client,
+        client_logo_url,
+        person,
+        resumed,
+        consented_now,
+    } = step;
+    let hinted_subject = match hinted_subject(ctx, &request) {
+        Ok(sub) => sub,
+        Err(invalid) => return Ok(respond_error(ctx, &request, invalid)),
     };
-    let access = facts.access.as_ref();
+    let access = person.access.as_ref();
     let consent_missing = client.require_consent
         && !access
             .and_then(|a| a.consented_scope.as_deref())
             .is_some_and(|s| request.scope.is_subset_of(&ScopeSet::parse_lenient(s)));
     let next = decide(&Facts {
         request: &request,
-        session: facts.session.as_ref().map(|s| SessionFacts {
+        session: person.session.as_ref().map(|s| SessionFacts {
             user_id: s.user.id.clone(),
             auth_time: s.auth_time,
         }),
         hinted_subject,
-        started_at: interaction.as_ref().map(|(_, at)| *at),
+        started_at: resumed.as_ref().map(|r| r.parked.started_at),
         consent_missing,
         consented_now,
         has_access: access.is_none_or(|a| a.has_access),
@@ -266,43 +339,41 @@ async fn proceed(ctx: &Ctx<'_>, step: Step, browser: Browser<'_>) -> Result<Outc
         Next::NoAccess => Ok(Outcome::NoAccess {
             client_name: client.name,
         }),
-        Next::Login => {
-            let interaction_id = park(ctx, &request, interaction, browser).await?;
-            Ok(Outcome::Login { interaction_id })
-        }
+        Next::Login => Ok(Outcome::Login {
+            interaction: park(ctx, &request, resumed.as_ref(), browser),
+        }),
         Next::Consent => {
-            let session = facts.session.ok_or(Error::Unauthenticated)?;
-            let interaction_id = park(ctx, &request, interaction, browser).await?;
+            let session = person.session.ok_or(Error::Unauthenticated)?;
             Ok(Outcome::Consent(Box::new(ConsentPrompt {
                 client_name: client.name,
-                client_logo_url: facts.client_logo_url,
+                client_logo_url,
                 scope: request.scope.clone(),
-                interaction_id,
+                interaction: park(ctx, &request, resumed.as_ref(), browser),
                 session,
             })))
         }
         Next::Issue { user_id, auth_time } => {
-            let session = facts.session.as_ref().ok_or(Error::Unauthenticated)?;
+            let session = person.session.as_ref().ok_or(Error::Unauthenticated)?;
             let code = random::token();
-            codes::issue_code(
+            let issued = codes::issue_code(
                 ctx.db,
-                &NewCode {
-                    tenant_id: ctx.tenant_id(),
-                    code: &code,
-                    client_id: &request.client_id,
-                    user_id: &user_id,
-                    session_id_hash: &session.id_hash,
-                    request_json: serde_json::to_string(&request)?,
-                    scope: request.scope.to_string(),
+                &new_code(
+                    ctx,
+                    &request,
+                    &code,
+                    &user_id,
+                    &session.id_hash,
                     auth_time,
-                    expires_at: ctx.now + CODE_TTL,
-                    now: ctx.now,
-                    origin: &ctx.origin,
-                    interaction_id: interaction.as_ref().map(|(id, _)| id.as_str()),
-                    consented: consented_now,
-                },
+                    resumed.as_ref().map(Resumed::spend),
+                    consented_now,
+                )?,
             )
             .await?;
+            if !issued {
+                // The primary refused what was read a moment ago: the request was concluded
+                // meanwhile, or the session, the user's access or the client changed.
+                return Ok(Outcome::Expired);
+            }
             Ok(Outcome::Respond(AuthorizationResponse::success(
                 &request, &code, ctx.issuer,
             )))
@@ -310,28 +381,136 @@ async fn proceed(ctx: &Ctx<'_>, step: Step, browser: Browser<'_>) -> Result<Outc
     }
 }
 
-/// Parks the request for this browser (or keeps the existing interaction) and returns the
-/// interaction id.
-async fn park(
+#[allow(clippy::too_many_arguments)]
+fn new_code<'a>(
+    ctx: &'a Ctx<'_>,
+    request: &'a AuthorizationRequest,
+    code: &'a str,
+    user_id: &'a str,
+    session_id_hash: &'a str,
+    auth_time: i64,
+    interaction: Option<Spend<'a>>,
+    consented: bool,
+) -> Result<NewCode<'a>> {
+    Ok(NewCode {
+        tenant_id: ctx.tenant_id(),
+        code,
+        client_id: &request.client_id,
+        redirect_uri: &request.redirect_uri,
+        user_id,
+        session_id_hash,
+        request_json: serde_json::to_string(request)?,
+        scope: request.scope.to_string(),
+        auth_time,
+        expires_at: ctx.now + CODE_TTL,
+        now: ctx.now,
+        origin: &ctx.origin,
+        interaction,
+        consented,
+    })
+}
+
+/// Parks the request for this browser (or keeps it parked as it was) and returns the sealed
+/// value the browser carries.
+fn park(
     ctx: &Ctx<'_>,
     request: &AuthorizationRequest,
-    interaction: Option<(String, i64)>,
+    resumed: Option<&Resumed>,
     browser: Browser<'_>,
-) -> Result<String> {
-    if let Some((id, _)) = interaction {
-        return Ok(id);
+) -> String {
+    if let Some(r) = resumed {
+        return r.sealed.clone();
     }
-    let id = random::token();
-    interactions::put(
-        ctx.db,
-        ctx.tenant_id(),
-        &id,
-        browser.id,
-        &serde_json::to_string(request)?,
+    let parked = Parked {
+        request: request.clone(),
+        started_at: ctx.now,
+    };
+    ctx.sealer.seal_text(
+        SealedKind::Interaction,
+        &binding(ctx, browser),
         ctx.now,
+        INTERACTION_TTL,
+        &parked,
     )
-    .await?;
-    Ok(id)
+}
+
+/// A code issued in the batch of the sign-in that a parked request waited for.
+pub(crate) struct CodeOnSignIn {
+    resumed: Resumed,
+    code: String,
+}
+
+impl CodeOnSignIn {
+    /// The code's row, for the sign-in batch of `session_id_hash`.
+    pub(crate) fn new_code<'a>(
+        &'a self,
+        ctx: &'a Ctx<'_>,
+        user_id: &'a str,
+        session_id_hash: &'a str,
+    ) -> Result<NewCode<'a>> {
+        new_code(
+            ctx,
+            &self.resumed.parked.request,
+            &self.code,
+            user_id,
+            session_id_hash,
+            ctx.now,
+            Some(self.resumed.spend()),
+            false,
+        )
+    }
+
+    /// The response that carries the code to the client.
+    pub(crate) fn response(&self, issuer: &str) -> AuthorizationResponse {
+        AuthorizationResponse::success(&self.resumed.parked.request, &self.code, issuer)
+    }
+}
+
+/// The code to issue together with the sign-in of `user_id`, when the request parked in
+/// `sealed` needs nothing more than that sign-in: no consent page, no group check the primary
+/// would refuse, a redirect (not a form post) to the client. `None` sends the browser to
+/// [`resume`] instead, which handles every other case.
+pub(crate) async fn code_on_sign_in(
+    ctx: &Ctx<'_>,
+    sealed: &str,
+    browser: Browser<'_>,
+    user_id: &str,
+) -> Result<Option<CodeOnSignIn>> {
+    let Some(resumed) = unseal(ctx, sealed, browser) else {
+        return Ok(None);
+    };
+    let request = &resumed.parked.request;
+    if request.response_mode != ResponseMode::Query {
+        return Ok(None);
+    }
+    let Some(client) = find_client(ctx, &request.client_id).await? else {
+        return Ok(None);
+    };
+    let client = client.to_client();
+    if client.require_consent || !client.redirect_uri_registered(&request.redirect_uri) {
+        return Ok(None);
+    }
+    let Ok(hinted_subject) = hinted_subject(ctx, request) else {
+        return Ok(None);
+    };
+    let next = decide(&Facts {
+        request,
+        session: Some(SessionFacts {
+            user_id: user_id.to_string(),
+            auth_time: ctx.now,
+        }),
+        hinted_subject,
+        started_at: Some(resumed.parked.started_at),
+        consent_missing: false,
+        consented_now: false,
+        // Confirmed on the primary by the code's own condition.
+        has_access: true,
+        now: ctx.now,
+    });
+    Ok(matches!(next, Next::Issue { .. }).then(|| CodeOnSignIn {
+        resumed,
+        code: random::token(),
+    }))
 }
 
 #[cfg(test)]
@@ -366,12 +545,7 @@ mod tests {
         client: &Client,
         session: &str,
     ) -> Option<String> {
-        let q = FactsQuery {
-            client_id: Some(&client.id),
-            interaction: None,
-            session: Some(session),
-        };
-        let facts = interactions::authorize_facts(db, &t.tenant.id, &q, NOW)
+        let facts = interactions::person_facts(db, &t.tenant.id, &client.id, session, NOW)
             .await
             .unwrap();
         facts.access.unwrap().consented_scope
@@ -391,14 +565,9 @@ mod tests {
             assert_eq!(prompt.client_name, "app");
             assert_eq!(prompt.scope.to_string(), "openid profile email");
             assert_eq!(consented(&db, &t, &app, &session).await, None);
-            let outcome = consent(
-                &c,
-                &prompt.interaction_id,
-                Decision::Allow,
-                browser(&session),
-            )
-            .await
-            .unwrap();
+            let outcome = consent(&c, &prompt.interaction, Decision::Allow, browser(&session))
+                .await
+                .unwrap();
             let Outcome::Respond(r) = outcome else {
                 panic!("a code after consent")
             };
@@ -410,7 +579,7 @@ mod tests {
             );
             // The interaction is finished: it cannot be replayed.
             assert!(matches!(
-                resume(&c, &prompt.interaction_id, browser(&session))
+                resume(&c, &prompt.interaction, browser(&session))
                     .await
                     .unwrap(),
                 Outcome::Expired
@@ -436,27 +605,19 @@ mod tests {
             else {
                 panic!("consent first");
             };
-            let Outcome::Respond(r) = consent(
-                &c,
-                &prompt.interaction_id,
-                Decision::Deny,
-                browser(&session),
-            )
-            .await
-            .unwrap() else {
+            let Outcome::Respond(r) =
+                consent(&c, &prompt.interaction, Decision::Deny, browser(&session))
+                    .await
+                    .unwrap()
+            else {
                 panic!("an error to the client");
             };
             assert_eq!(param(&r, "error"), Some("access_denied"));
             assert_eq!(param(&r, "iss"), Some(crate::testing::oidc::ISSUER));
             assert!(matches!(
-                consent(
-                    &c,
-                    &prompt.interaction_id,
-                    Decision::Allow,
-                    browser(&session)
-                )
-                .await
-                .unwrap(),
+                consent(&c, &prompt.interaction, Decision::Allow, browser(&session))
+                    .await
+                    .unwrap(),
                 Outcome::Expired
             ));
             assert_eq!(consented(&db, &t, &app, &session).await, None);
@@ -476,7 +637,7 @@ mod tests {
             };
             let outcome = authorize(&c, &pairs, anonymous).await.unwrap();
             assert!(outcome.parks());
-            let Outcome::Login { interaction_id } = outcome else {
+            let Outcome::Login { interaction } = outcome else {
                 panic!("sign in first")
             };
             let elsewhere = Browser {
@@ -484,26 +645,24 @@ mod tests {
                 id: "another-browser",
             };
             assert!(matches!(
-                resume(&c, &interaction_id, elsewhere).await.unwrap(),
+                resume(&c, &interaction, elsewhere).await.unwrap(),
                 Outcome::Expired
             ));
             // Signed in since: prompt-free requests resume to a code.
-            let Outcome::Respond(r) = resume(&c, &interaction_id, browser(&session))
-                .await
-                .unwrap()
+            let Outcome::Respond(r) = resume(&c, &interaction, browser(&session)).await.unwrap()
             else {
                 panic!("a code after sign-in");
             };
             assert!(param(&r, "code").is_some());
-            let later = ctx(&db, &t, NOW + interactions::INTERACTION_TTL);
-            let Outcome::Login { interaction_id } =
+            let later = ctx(&db, &t, NOW + INTERACTION_TTL);
+            let Outcome::Login { interaction } =
                 authorize(&later, &pairs, anonymous).await.unwrap()
             else {
                 panic!("sign in first");
             };
-            let expired = ctx(&db, &t, NOW + 2 * interactions::INTERACTION_TTL);
+            let expired = ctx(&db, &t, NOW + 2 * INTERACTION_TTL);
             assert!(matches!(
-                resume(&expired, &interaction_id, browser(&session))
+                resume(&expired, &interaction, browser(&session))
                     .await
                     .unwrap(),
                 Outcome::Expired

@@ -1,18 +1,20 @@
 //! What the passkey ceremonies share: the relying party a tenant host is, and single-use
 //! challenges that say what finishing the ceremony does.
 //!
-//! Each ceremony is two calls. `start` stores a challenge with a typed [`Ceremony`]; `finish`
-//! finds the challenge by the value the browser echoes in clientDataJSON and deletes it in the
-//! same statement (so it works once, even under concurrent use), and only then verifies the
-//! response (`crate::passkey`, pure).
+//! Each ceremony is two calls. `start` seals a typed [`Ceremony`] for this tenant and browser
+//! (`crate::crypto::sealed`) and uses the sealed bytes as the WebAuthn challenge, so nothing
+//! is written: the browser carries it, and echoes it back in clientDataJSON. `finish` opens the
+//! echoed challenge (refused when it was not ours, is of another tenant or browser, or has
+//! expired), verifies the response (`crate::passkey`, pure), and records the challenge as spent
+//! in the same batch that acts on it, so it works once even under concurrent use.
 
 use serde::{Deserialize, Serialize};
 
 use super::Ctx;
-use crate::crypto::random;
+use crate::crypto::sealed::{Binding, SealedKind};
 use crate::error::{Error, Result};
 use crate::passkey::RelyingParty;
-use crate::storage::ceremonies::{self, ChallengePurpose};
+use crate::storage::spent::Spend;
 
 /// A ceremony must finish within this time.
 pub(crate) const CHALLENGE_TTL_SECS: i64 = 300;
@@ -43,13 +45,24 @@ pub(crate) fn b64_decode(s: &str) -> Result<Vec<u8>> {
         .map_err(|_| Error::Internal("stored base64 is corrupt".into()))
 }
 
-/// What finishing a ceremony does (stored with its challenge).
+/// Which browser call a ceremony answers, for the message when its challenge is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChallengePurpose {
+    /// Sign-in (`navigator.credentials.get`).
+    Authenticate,
+    /// Creating a passkey (`navigator.credentials.create`): sign-up, or adding one.
+    Register,
+}
+
+/// What finishing a ceremony does (sealed into its challenge).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub(crate) enum Ceremony {
     Login,
     /// Create the account described here, consuming the one-time link.
     Signup {
+        /// The new account's id (also the passkey's user handle).
+        user_id: String,
         /// The invite or first-admin link consumed; `None` for open sign-up.
         token_hash: Option<String>,
         admin: bool,
@@ -58,38 +71,90 @@ pub(crate) enum Ceremony {
         first_name: String,
         last_name: Option<String>,
     },
-    /// Add a passkey to an existing account.
-    AddPasskey,
+    /// Add a passkey to this existing account.
+    AddPasskey {
+        user_id: String,
+    },
 }
 
 impl Ceremony {
-    pub(crate) fn from_stored(context: &str) -> Result<Self> {
-        serde_json::from_str(context).map_err(|e| Error::Internal(format!("stored ceremony: {e}")))
+    pub(crate) fn purpose(&self) -> ChallengePurpose {
+        match self {
+            Ceremony::Login => ChallengePurpose::Authenticate,
+            Ceremony::Signup { .. } | Ceremony::AddPasskey { .. } => ChallengePurpose::Register,
+        }
     }
 }
 
-/// Issues a challenge for `ceremony`, valid for [`CHALLENGE_TTL_SECS`].
-pub(crate) async fn issue(
-    ctx: &Ctx<'_>,
-    purpose: ChallengePurpose,
-    user_id: Option<&str>,
-    ceremony: &Ceremony,
-) -> Result<[u8; 32]> {
-    let challenge = random::bytes::<32>();
-    ceremonies::put_challenge(
-        ctx.db,
-        ctx.tenant_id(),
-        purpose,
-        &b64(&challenge),
-        user_id,
-        &serde_json::to_string(ceremony)?,
-        ctx.now + CHALLENGE_TTL_SECS,
-    )
-    .await?;
-    Ok(challenge)
+/// A challenge echoed back and opened: the ceremony it was issued for, the challenge bytes
+/// (to check clientDataJSON against) and what spending it records.
+#[derive(Debug)]
+pub(crate) struct Echoed {
+    pub ceremony: Ceremony,
+    pub challenge: Vec<u8>,
+    id: String,
+    expires_at: i64,
 }
 
-/// The refusal of a response whose challenge is unknown, used, expired or of the other kind.
+impl Echoed {
+    /// The record that this challenge was used, for the batch that finishes the ceremony.
+    pub fn spend(&self) -> Spend<'_> {
+        Spend {
+            id: &self.id,
+            expires_at: self.expires_at,
+        }
+    }
+}
+
+fn binding<'a>(ctx: &'a Ctx<'_>, browser: &'a str) -> Binding<'a> {
+    Binding {
+        tenant_id: ctx.tenant_id(),
+        browser,
+    }
+}
+
+/// A challenge for `ceremony` in this browser, valid for [`CHALLENGE_TTL_SECS`]: the sealed
+/// ceremony itself (no storage).
+pub(crate) fn issue(ctx: &Ctx<'_>, browser: &str, ceremony: &Ceremony) -> Vec<u8> {
+    ctx.sealer.seal(
+        SealedKind::Challenge,
+        &binding(ctx, browser),
+        ctx.now,
+        CHALLENGE_TTL_SECS,
+        ceremony,
+    )
+}
+
+/// Opens the challenge a response echoes, for a ceremony of `purpose` in this browser.
+/// Whether it was used already is known only when the finishing batch records it.
+pub(crate) fn open(
+    ctx: &Ctx<'_>,
+    browser: &str,
+    echoed: &[u8],
+    purpose: ChallengePurpose,
+) -> Result<Echoed> {
+    let opened = ctx
+        .sealer
+        .open::<Ceremony>(
+            SealedKind::Challenge,
+            &binding(ctx, browser),
+            ctx.now,
+            echoed,
+        )
+        .map_err(|_| expired(purpose))?;
+    if opened.body.purpose() != purpose {
+        return Err(expired(purpose));
+    }
+    Ok(Echoed {
+        ceremony: opened.body,
+        challenge: echoed.to_vec(),
+        id: opened.id,
+        expires_at: opened.expires_at,
+    })
+}
+
+/// The refusal of a response whose challenge is unknown, used, expired, of another browser or
+/// of the other kind.
 pub(crate) fn expired(purpose: ChallengePurpose) -> Error {
     Error::BadRequest(match purpose {
         ChallengePurpose::Authenticate => "This sign-in attempt expired. Please try again.".into(),
@@ -121,91 +186,51 @@ mod tests {
     }
 
     #[test]
-    fn a_challenge_is_taken_once_within_its_lifetime_and_by_its_tenant_only() {
+    fn a_challenge_opens_for_its_purpose_tenant_and_browser_within_its_lifetime() {
         let db = db();
         run(async {
-            let t = tenant(&db, "acme").await;
+            let acme = tenant(&db, "acme").await;
             let beta = tenant(&db, "beta").await;
-            let snap = snapshot(&t);
-            let c = ctx(&db, &snap, NOW);
-            let ceremony = Ceremony::AddPasskey;
-            let issued = issue(&c, ChallengePurpose::Register, Some("u1"), &ceremony)
-                .await
-                .unwrap();
-            let echoed = b64(&issued);
-            // Not by another tenant (and its attempt does not burn it).
-            assert!(ceremonies::take_challenge(&db, &beta.id, &echoed, NOW)
-                .await
-                .unwrap()
-                .is_none());
-            let taken = ceremonies::take_challenge(&db, &t.id, &echoed, NOW + 1)
-                .await
-                .unwrap()
-                .expect("the first take finds it");
-            assert_eq!(taken.purpose, ChallengePurpose::Register);
-            assert_eq!(taken.user_id.as_deref(), Some("u1"));
-            assert_eq!(b64_decode(&taken.challenge).unwrap(), issued);
-            assert_eq!(Ceremony::from_stored(&taken.context).unwrap(), ceremony);
-            assert!(
-                ceremonies::take_challenge(&db, &t.id, &echoed, NOW + 1)
-                    .await
-                    .unwrap()
-                    .is_none(),
-                "the second take finds nothing"
-            );
-
-            // An expired challenge is refused: at its expiry second, and after.
-            let late = issue(&c, ChallengePurpose::Authenticate, None, &Ceremony::Login)
-                .await
-                .unwrap();
-            assert!(
-                ceremonies::take_challenge(&db, &t.id, &b64(&late), NOW + CHALLENGE_TTL_SECS)
-                    .await
-                    .unwrap()
-                    .is_none()
-            );
+            let (acme, beta) = (snapshot(&acme), snapshot(&beta));
+            let c = ctx(&db, &acme, NOW);
+            let ceremony = Ceremony::AddPasskey {
+                user_id: "u1".into(),
+            };
+            let issued = issue(&c, "browser-1", &ceremony);
+            assert!(issued.len() >= 16 + 12 + 16, "random, nonce and tag");
+            let opened = open(&c, "browser-1", &issued, ChallengePurpose::Register).unwrap();
+            assert_eq!(opened.ceremony, ceremony);
+            assert_eq!(opened.challenge, issued);
+            assert_eq!(opened.spend().expires_at, NOW + CHALLENGE_TTL_SECS);
+            let refused = |r: Result<Echoed>| {
+                assert!(matches!(r, Err(Error::BadRequest(m)) if m.contains("expired")))
+            };
+            refused(open(
+                &c,
+                "browser-1",
+                &issued,
+                ChallengePurpose::Authenticate,
+            ));
+            refused(open(&c, "browser-2", &issued, ChallengePurpose::Register));
+            refused(open(
+                &ctx(&db, &beta, NOW),
+                "browser-1",
+                &issued,
+                ChallengePurpose::Register,
+            ));
+            let late = ctx(&db, &acme, NOW + CHALLENGE_TTL_SECS);
+            refused(open(
+                &late,
+                "browser-1",
+                &issued,
+                ChallengePurpose::Register,
+            ));
+            refused(open(
+                &c,
+                "browser-1",
+                b"a challenge we never issued",
+                ChallengePurpose::Register,
+            ));
         });
-    }
-
-    #[test]
-    fn two_connections_racing_for_one_challenge_take_it_once() {
-        let dir = std::env::temp_dir().join(format!("eid-challenge-{}", random::token()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("d1.sqlite");
-        let first = crate::storage::db::Db::new(
-            crate::storage::backend::sqlite::Sqlite::open(&path, true).unwrap(),
-        );
-        let echoed = run(async {
-            let t = tenant(&first, "acme").await;
-            let snap = snapshot(&t);
-            let c = ctx(&first, &snap, NOW);
-            b64(
-                &issue(&c, ChallengePurpose::Authenticate, None, &Ceremony::Login)
-                    .await
-                    .unwrap(),
-            )
-        });
-        let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
-        let takers: Vec<_> = (0..4)
-            .map(|_| {
-                let (path, echoed, barrier) = (path.clone(), echoed.clone(), barrier.clone());
-                std::thread::spawn(move || {
-                    let db = crate::storage::db::Db::new(
-                        crate::storage::backend::sqlite::Sqlite::open(&path, false).unwrap(),
-                    );
-                    barrier.wait();
-                    run(ceremonies::take_challenge(&db, "tenant-acme", &echoed, NOW))
-                        .unwrap()
-                        .is_some()
-                })
-            })
-            .collect();
-        let wins = takers
-            .into_iter()
-            .map(|t| t.join().unwrap())
-            .filter(|won| *won)
-            .count();
-        assert_eq!(wins, 1);
-        std::fs::remove_dir_all(&dir).ok();
     }
 }

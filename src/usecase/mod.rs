@@ -12,6 +12,7 @@
 use serde_json::Value;
 
 use crate::crypto::jwk::SigningAlg;
+use crate::crypto::sealed::Sealer;
 use crate::error::Result;
 use crate::storage::audit::{self, Origin, When};
 use crate::storage::backend::LocalFuture;
@@ -27,11 +28,25 @@ pub struct Ctx<'a> {
     pub issuer: &'a str,
     pub now: i64,
     pub origin: Origin,
+    /// Seals what the browser carries between two requests (challenges, parked requests).
+    pub sealer: Sealer,
 }
 
 impl Ctx<'_> {
     pub fn tenant_id(&self) -> &str {
         &self.tenant.tenant.id
+    }
+
+    /// Where read-only lookups go: a D1 read replica near the Worker, or the primary when the
+    /// tenant asks for strict reads (`TenantSettings::strict_reads`). A replica may lag the
+    /// primary by a moment, so a miss there is no proof of absence: callers ask the primary
+    /// again (see [`Db::is_replica`]), and writes that depend on what was read re-check it.
+    pub fn reader(&self) -> Db {
+        if self.tenant.tenant.settings.strict_reads {
+            self.db.clone()
+        } else {
+            self.db.replica_reads()
+        }
     }
 }
 

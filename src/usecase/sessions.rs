@@ -72,9 +72,16 @@ mod tests {
             let snap = snapshot(&t);
             let ctx = ctx_for(&db, &snap, NOW);
             let session = new_session(&ctx, &ada);
-            assert!(sessions::create(&db, &t.id, &session, None, vec![])
+            assert!(
+                sessions::create(
+                    &db,
+                    &t.id,
+                    crate::storage::sessions::SignIn::plain(&session)
+                )
                 .await
-                .unwrap());
+                .unwrap()
+                .created
+            );
             let started = started(&ctx, session);
             assert_eq!(
                 started.max_age,
@@ -132,9 +139,16 @@ mod tests {
             let snap = snapshot(&t);
             let ctx = ctx_for(&db, &snap, NOW);
             let session = new_session(&ctx, &ada);
-            assert!(!sessions::create(&db, &t.id, &session, None, vec![])
+            assert!(
+                !sessions::create(
+                    &db,
+                    &t.id,
+                    crate::storage::sessions::SignIn::plain(&session)
+                )
                 .await
-                .unwrap());
+                .unwrap()
+                .created
+            );
             assert_eq!(testing::count_rows(&db, "sessions", &t.id).await, 0);
         });
     }
@@ -151,9 +165,16 @@ mod tests {
             let mut ids = Vec::new();
             for who in [&ada, &ada, &bob] {
                 let session = new_session(&ctx, who);
-                assert!(sessions::create(&db, &t.id, &session, None, vec![])
+                assert!(
+                    sessions::create(
+                        &db,
+                        &t.id,
+                        crate::storage::sessions::SignIn::plain(&session)
+                    )
                     .await
-                    .unwrap());
+                    .unwrap()
+                    .created
+                );
                 ids.push(session.id);
             }
             let laptop = current(&ctx, Some(&ids[0])).await.unwrap().unwrap();

@@ -3,20 +3,24 @@
 
 use serde_json::{json, Value};
 
-use super::ceremony::{self, b64, b64_decode, Ceremony, TIMEOUT_MS};
+use super::authorize::{self, Browser};
+use super::ceremony::{self, b64, b64_decode, Ceremony, ChallengePurpose, TIMEOUT_MS};
 use super::sessions::{self, Started};
 use super::Ctx;
 use crate::error::{Error, Result};
+use crate::oidc::response::AuthorizationResponse;
 use crate::passkey::{self, PasskeyError, StoredPasskey};
 use crate::storage::audit::{self, When};
-use crate::storage::ceremonies::{self, ChallengePurpose, LinkPurpose};
-use crate::storage::sessions::PasskeyUse;
+use crate::storage::ceremonies::{self, LinkPurpose};
+use crate::storage::passkeys;
+use crate::storage::sessions::{PasskeyUse, SignIn};
+use crate::storage::spent;
 
-/// Starts a passkey sign-in: the options for `navigator.credentials.get()` (any discoverable
-/// credential of this tenant's RP ID), with a fresh single-use challenge.
-pub async fn start(ctx: &Ctx<'_>) -> Result<Value> {
-    let challenge =
-        ceremony::issue(ctx, ChallengePurpose::Authenticate, None, &Ceremony::Login).await?;
+/// Starts a passkey sign-in in this browser: the options for `navigator.credentials.get()`
+/// (any discoverable credential of this tenant's RP ID), with a sealed single-use challenge.
+/// Nothing is stored.
+pub fn start(ctx: &Ctx<'_>, browser: &str) -> Result<Value> {
+    let challenge = ceremony::issue(ctx, browser, &Ceremony::Login);
     Ok(passkey::request_options(
         &ceremony::relying_party(ctx)?,
         &challenge,
@@ -46,29 +50,35 @@ fn entry(
     )
 }
 
-/// Finishes a passkey sign-in with the browser's `AuthenticationResponseJSON`.
+/// A finished passkey sign-in: the session, and the code for the client whose authorization
+/// request waited for it, when its batch could issue one.
+#[derive(Debug)]
+pub struct SignedIn {
+    pub started: Started,
+    pub code: Option<AuthorizationResponse>,
+}
+
+/// Finishes a passkey sign-in with the browser's `AuthenticationResponseJSON`; `waiting` is
+/// the sealed authorization request the sign-in page was opened for, if any.
 ///
-/// The challenge it echoes is taken (once) together with the passkey it names, in one round
-/// trip; then the assertion is verified, and one transaction creates the session (only for an
-/// enabled account), records the passkey's use and writes the audit entry of whichever way it
-/// went. A refused sign-in is audited as `sign_in_failed` with its reason.
-pub async fn finish(ctx: &Ctx<'_>, credential: &Value) -> Result<Started> {
-    // Malformed responses are refused before anything is spent.
+/// Two round trips: the passkey the response names is read; the assertion is verified against
+/// it and the challenge it echoes (sealed, so no read); then one transaction spends the
+/// challenge (a replay fails it whole), creates the session (only for an enabled account),
+/// records the passkey's use, writes the audit entry of whichever way it went and, when the
+/// waiting request needs nothing more, issues its code. A refused sign-in is audited as
+/// `sign_in_failed` with its reason.
+pub async fn finish(
+    ctx: &Ctx<'_>,
+    credential: &Value,
+    browser: Browser<'_>,
+    waiting: Option<&str>,
+) -> Result<SignedIn> {
+    // Malformed responses are refused before anything is read.
     let assertion = passkey::parse_assertion(credential)?;
     let echoed = passkey::client_data_challenge(credential)?;
+    let challenge = ceremony::open(ctx, browser.id, &echoed, ChallengePurpose::Authenticate)?;
     let credential_id = b64(&assertion.credential_id);
-    let (challenge, stored) = ceremonies::take_challenge_for_passkey(
-        ctx.db,
-        ctx.tenant_id(),
-        &b64(&echoed),
-        &credential_id,
-        ctx.now,
-    )
-    .await?;
-    let challenge = challenge
-        .filter(|c| c.purpose == ChallengePurpose::Authenticate)
-        .ok_or_else(|| ceremony::expired(ChallengePurpose::Authenticate))?;
-    let Some(stored) = stored else {
+    let Some(stored) = passkeys::find(ctx.db, ctx.tenant_id(), &credential_id).await? else {
         let refused = entry(
             ctx,
             "sign_in_failed",
@@ -87,7 +97,7 @@ pub async fn finish(ctx: &Ctx<'_>, credential: &Value) -> Result<Started> {
     let public_key = b64_decode(&stored.public_key)?;
     let verified = passkey::verify_assertion(
         &ceremony::relying_party(ctx)?,
-        &b64_decode(&challenge.challenge)?,
+        &challenge.challenge,
         &assertion,
         StoredPasskey {
             public_key_cose: &public_key,
@@ -108,39 +118,58 @@ pub async fn finish(ctx: &Ctx<'_>, credential: &Value) -> Result<Started> {
             return Err(e.into());
         }
     };
+    let waiting_code = match waiting {
+        Some(sealed) => authorize::code_on_sign_in(ctx, sealed, browser, &stored.user_id).await?,
+        None => None,
+    };
     let session = sessions::new_session(ctx, &stored.user_id);
     let hash = session.id_hash();
-    let created = crate::storage::sessions::create(
+    let signed_in = crate::storage::sessions::create(
         ctx.db,
         ctx.tenant_id(),
-        &session,
-        Some(PasskeyUse {
-            credential_id: &credential_id,
-            sign_count: i64::from(outcome.sign_count),
-            backed_up: outcome.backed_up,
-        }),
-        vec![
-            entry(
-                ctx,
-                "sign_in",
-                Some(&stored.user_id),
-                json!({ "method": "passkey", "passkey": stored.name }),
-                When::SessionCreated(&hash),
-            )?,
-            entry(
-                ctx,
-                "sign_in_failed",
-                Some(&stored.user_id),
-                json!({ "reason": "account_disabled" }),
-                When::SessionRefused(&hash),
-            )?,
-        ],
+        SignIn {
+            session: &session,
+            passkey: Some(PasskeyUse {
+                credential_id: &credential_id,
+                sign_count: i64::from(outcome.sign_count),
+                backed_up: outcome.backed_up,
+            }),
+            recorded: vec![
+                entry(
+                    ctx,
+                    "sign_in",
+                    Some(&stored.user_id),
+                    json!({ "method": "passkey", "passkey": stored.name }),
+                    When::SessionCreated(&hash),
+                )?,
+                entry(
+                    ctx,
+                    "sign_in_failed",
+                    Some(&stored.user_id),
+                    json!({ "reason": "account_disabled" }),
+                    When::SessionRefused(&hash),
+                )?,
+            ],
+            challenge: Some(challenge.spend()),
+            code: waiting_code
+                .as_ref()
+                .map(|w| w.new_code(ctx, &stored.user_id, &hash))
+                .transpose()?,
+        },
     )
-    .await?;
-    if !created {
+    .await
+    .map_err(spent::refuse_replay(|| {
+        ceremony::expired(ChallengePurpose::Authenticate)
+    }))?;
+    if !signed_in.created {
         return Err(Error::Forbidden("This account is disabled.".into()));
     }
-    Ok(sessions::started(ctx, session))
+    Ok(SignedIn {
+        started: sessions::started(ctx, session),
+        code: waiting_code
+            .filter(|_| signed_in.code_issued)
+            .map(|w| w.response(ctx.issuer)),
+    })
 }
 
 /// Whether `token` is a one-time login link of this tenant that still works (the page with
@@ -163,21 +192,22 @@ pub async fn with_login_link(ctx: &Ctx<'_>, token: &str) -> Result<Started> {
         })?;
     let session = sessions::new_session(ctx, &user_id);
     let hash = session.id_hash();
-    let created = crate::storage::sessions::create(
+    let signed_in = crate::storage::sessions::create(
         ctx.db,
         ctx.tenant_id(),
-        &session,
-        None,
-        vec![entry(
-            ctx,
-            "sign_in",
-            Some(&user_id),
-            json!({ "method": "one_time_link" }),
-            When::SessionCreated(&hash),
-        )?],
+        SignIn {
+            recorded: vec![entry(
+                ctx,
+                "sign_in",
+                Some(&user_id),
+                json!({ "method": "one_time_link" }),
+                When::SessionCreated(&hash),
+            )?],
+            ..SignIn::plain(&session)
+        },
     )
     .await?;
-    if !created {
+    if !signed_in.created {
         return Err(Error::Forbidden("This account is disabled.".into()));
     }
     Ok(sessions::started(ctx, session))
@@ -188,6 +218,7 @@ mod tests {
     use super::*;
     use crate::storage::db::Db;
     use crate::tenancy::TenantSnapshot;
+    use crate::testing::oidc::BROWSER;
     use crate::testing::{self, db, run, tenant, user, NOW};
     use crate::testing::{ctx, link, profile, snapshot, SoftAuthenticator};
     use crate::usecase::signup::{self, Finished, StartInput};
@@ -207,12 +238,15 @@ mod tests {
                 token: Some(&token),
                 profile: Some(&p),
                 session: None,
+                browser: BROWSER,
             },
         )
         .await
         .unwrap();
         let response = authenticator.register(c.issuer, options).await;
-        let Finished::SignedUp(started) = signup::finish(c, &response, None, None).await.unwrap()
+        let Finished::SignedUp(started) = signup::finish(c, &response, None, None, BROWSER)
+            .await
+            .unwrap()
         else {
             panic!("not a sign-up");
         };
@@ -226,7 +260,7 @@ mod tests {
 
     /// A sign-in response of `authenticator` to a fresh challenge.
     async fn assertion(c: &Ctx<'_>, authenticator: &mut SoftAuthenticator) -> Value {
-        let options = start(c).await.unwrap();
+        let options = start(c, BROWSER).unwrap();
         authenticator.sign_in(c.issuer, options).await
     }
 
@@ -239,6 +273,18 @@ mod tests {
             .filter(|(e, ..)| e == event)
             .map(|(_, u, d)| (u.clone(), d.clone()))
             .collect()
+    }
+
+    /// Finishes a sign-in in the test's browser, with no authorization request waiting.
+    async fn sign_in(c: &Ctx<'_>, response: &Value) -> Result<Started> {
+        let browser = Browser {
+            session: None,
+            id: BROWSER,
+        };
+        finish(c, response, browser, None).await.map(|s| {
+            assert!(s.code.is_none());
+            s.started
+        })
     }
 
     async fn acme() -> (Db, TenantSnapshot) {
@@ -260,7 +306,7 @@ mod tests {
 
             let later = ctx(&db, &snap, NOW + 60);
             let response = assertion(&later, &mut phone).await;
-            let started = finish(&later, &response).await.unwrap();
+            let started = sign_in(&later, &response).await.unwrap();
             let session = super::sessions::current(&later, Some(&started.id))
                 .await
                 .unwrap()
@@ -277,7 +323,7 @@ mod tests {
             assert_eq!(sign_ins[0].1["method"], "passkey");
 
             // The same response again: its challenge is gone.
-            let replay = finish(&later, &response).await;
+            let replay = sign_in(&later, &response).await;
             assert!(
                 matches!(&replay, Err(Error::BadRequest(m)) if m.contains("expired")),
                 "{replay:?}"
@@ -286,7 +332,7 @@ mod tests {
             let response = assertion(&later, &mut phone).await;
             let too_late = ctx(&db, &snap, NOW + 60 + ceremony::CHALLENGE_TTL_SECS);
             assert!(matches!(
-                finish(&too_late, &response).await,
+                sign_in(&too_late, &response).await,
                 Err(Error::BadRequest(_))
             ));
             assert_eq!(testing::count_rows(&db, "sessions", c.tenant_id()).await, 2);
@@ -313,7 +359,7 @@ mod tests {
             let sessions_before = testing::count_rows(&db, "sessions", c.tenant_id()).await;
             let later = ctx(&db, &snap, NOW + 60);
             let response = assertion(&later, &mut phone).await;
-            let refused = finish(&later, &response).await;
+            let refused = sign_in(&later, &response).await;
             assert!(matches!(refused, Err(Error::Forbidden(_))), "{refused:?}");
             assert_eq!(
                 testing::count_rows(&db, "sessions", c.tenant_id()).await,
@@ -347,13 +393,13 @@ mod tests {
             let last = bytes.len() - 1;
             bytes[last] ^= 1;
             response["response"]["signature"] = Value::String(b64(&bytes));
-            let refused = finish(&c, &response).await;
+            let refused = sign_in(&c, &response).await;
             assert!(matches!(refused, Err(Error::Passkey(_))), "{refused:?}");
 
             // A response claiming another user's handle for this credential.
             let mut response = assertion(&c, &mut phone).await;
             response["response"]["userHandle"] = Value::String(b64(b"user-mallory"));
-            let mismatch = finish(&c, &response).await;
+            let mismatch = sign_in(&c, &response).await;
             assert!(
                 matches!(
                     mismatch,
@@ -369,7 +415,7 @@ mod tests {
             b.issuer = c.issuer; // even from the same origin
             let response = assertion(&b, &mut phone).await;
             assert!(matches!(
-                finish(&b, &response).await,
+                sign_in(&b, &response).await,
                 Err(Error::UnknownCredential)
             ));
             let beta_failures = events(
@@ -386,7 +432,7 @@ mod tests {
                 .unwrap();
             let response = assertion(&c, &mut phone).await;
             assert!(matches!(
-                finish(&c, &response).await,
+                sign_in(&c, &response).await,
                 Err(Error::UnknownCredential)
             ));
 
@@ -402,9 +448,184 @@ mod tests {
             );
             assert_eq!(failures[1].1["reason"], "unknown_credential");
             // A malformed response spends nothing and writes nothing.
-            assert!(finish(&c, &serde_json::json!({ "type": "public-key" }))
+            assert!(sign_in(&c, &serde_json::json!({ "type": "public-key" }))
                 .await
                 .is_err());
+        });
+    }
+
+    /// A tenant on a file database read through a replica (a second connection to the same
+    /// file: a replica that has caught up), so round trips to the primary can be counted.
+    fn replicated(name: &str) -> (Db, std::path::PathBuf) {
+        use crate::storage::backend::sqlite::Sqlite;
+        let dir = std::env::temp_dir().join(format!(
+            "edge-id-signin-{name}-{}",
+            crate::crypto::random::token()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("d1.sqlite");
+        let db = Db::new(Sqlite::open(&path, true).unwrap())
+            .with_replica(Sqlite::open(&path, false).unwrap());
+        (db, dir)
+    }
+
+    fn code_of(response: &AuthorizationResponse) -> Option<&str> {
+        response
+            .params
+            .iter()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn a_sign_in_for_a_waiting_client_issues_its_code_in_two_round_trips_to_the_primary() {
+        use crate::usecase::authorize::{self, Outcome};
+        let (db, dir) = replicated("waiting");
+        run(async {
+            let t = tenant(&db, "acme").await;
+            let snap = snapshot(&t);
+            let c = ctx(&db, &snap, NOW);
+            let mut phone = SoftAuthenticator::new();
+            let ada = signed_up(&c, "ada", &mut phone).await;
+            let app = testing::client(
+                &db,
+                &t.id,
+                &testing::client_input("app"),
+                Some(crate::testing::oidc::SECRET),
+            )
+            .await;
+            let anonymous = Browser {
+                session: None,
+                id: BROWSER,
+            };
+            let pairs = crate::testing::oidc::authorize_params(&app, &[("state", "s1")]);
+
+            let before = db.round_trips();
+            let Outcome::Login { interaction } =
+                authorize::authorize(&c, &pairs, anonymous).await.unwrap()
+            else {
+                panic!("sign in first");
+            };
+            assert_eq!(
+                db.round_trips(),
+                before,
+                "parking reads a replica, writes nothing"
+            );
+            let options = start(&c, BROWSER).unwrap();
+            assert_eq!(
+                db.round_trips(),
+                before,
+                "a challenge is sealed, not stored"
+            );
+            let response = phone.sign_in(c.issuer, options).await;
+            let signed_in = finish(&c, &response, anonymous, Some(&interaction))
+                .await
+                .unwrap();
+            assert_eq!(
+                db.round_trips() - before,
+                2,
+                "the passkey read, then one batch for the session and the code"
+            );
+            let code = signed_in.code.expect("the code, issued with the sign-in");
+            assert!(code_of(&code).is_some());
+            assert!(code.redirect_url().starts_with(&app.redirect_uris[0]));
+            assert!(code.redirect_url().contains("state=s1"));
+            let session = super::sessions::current(&c, Some(&signed_in.started.id))
+                .await
+                .unwrap()
+                .expect("signed in");
+            assert_eq!(session.user.id, ada);
+            assert_eq!(
+                testing::count_rows(&db, "authorization_codes", &t.id).await,
+                1
+            );
+            // The request concluded: resuming it, or signing in for it again, issues nothing.
+            let signed_browser = Browser {
+                session: Some(&signed_in.started.id),
+                id: BROWSER,
+            };
+            assert!(matches!(
+                authorize::resume(&c, &interaction, signed_browser)
+                    .await
+                    .unwrap(),
+                Outcome::Expired
+            ));
+            let again = phone.sign_in(c.issuer, start(&c, BROWSER).unwrap()).await;
+            let second = finish(&c, &again, anonymous, Some(&interaction))
+                .await
+                .unwrap();
+            assert!(second.code.is_none(), "a request concludes once");
+            assert_eq!(
+                testing::count_rows(&db, "authorization_codes", &t.id).await,
+                1
+            );
+            // Another browser's sealed request is not this browser's to conclude.
+            let elsewhere = Browser {
+                session: None,
+                id: "another-browser",
+            };
+            let Outcome::Login {
+                interaction: theirs,
+            } = authorize::authorize(&c, &pairs, elsewhere).await.unwrap()
+            else {
+                panic!("sign in first");
+            };
+            let mine = phone.sign_in(c.issuer, start(&c, BROWSER).unwrap()).await;
+            let signed = finish(&c, &mine, anonymous, Some(&theirs)).await.unwrap();
+            assert!(signed.code.is_none());
+        });
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn a_waiting_client_that_needs_more_than_a_sign_in_resumes_instead() {
+        use crate::usecase::authorize::{self, Outcome};
+        let db = db();
+        run(async {
+            let t = tenant(&db, "acme").await;
+            let snap = snapshot(&t);
+            let c = ctx(&db, &snap, NOW);
+            let mut phone = SoftAuthenticator::new();
+            signed_up(&c, "ada", &mut phone).await;
+            let anonymous = Browser {
+                session: None,
+                id: BROWSER,
+            };
+            let mut consenting = testing::client_input("consenting");
+            consenting.require_consent = true;
+            let consenting =
+                testing::client(&db, &t.id, &consenting, Some(crate::testing::oidc::SECRET)).await;
+            testing::group(&db, &t.id, "staff", &[]).await;
+            let mut staff_only = testing::client_input("staff");
+            staff_only.allowed_user_groups = vec!["staff".into()];
+            let staff_only =
+                testing::client(&db, &t.id, &staff_only, Some(crate::testing::oidc::SECRET)).await;
+            for (client, then) in [(&consenting, "consent"), (&staff_only, "no access")] {
+                let pairs = crate::testing::oidc::authorize_params(client, &[]);
+                let Outcome::Login { interaction } =
+                    authorize::authorize(&c, &pairs, anonymous).await.unwrap()
+                else {
+                    panic!("sign in first");
+                };
+                let response = phone.sign_in(c.issuer, start(&c, BROWSER).unwrap()).await;
+                let signed_in = finish(&c, &response, anonymous, Some(&interaction))
+                    .await
+                    .unwrap();
+                assert!(signed_in.code.is_none(), "{then}: no code with the sign-in");
+                let browser = Browser {
+                    session: Some(&signed_in.started.id),
+                    id: BROWSER,
+                };
+                let resumed = authorize::resume(&c, &interaction, browser).await.unwrap();
+                match then {
+                    "consent" => assert!(matches!(resumed, Outcome::Consent(_)), "{resumed:?}"),
+                    _ => assert!(matches!(resumed, Outcome::NoAccess { .. }), "{resumed:?}"),
+                }
+            }
+            assert_eq!(
+                testing::count_rows(&db, "authorization_codes", &t.id).await,
+                0
+            );
         });
     }
 

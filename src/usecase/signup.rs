@@ -9,7 +9,7 @@
 
 use serde_json::{json, Value};
 
-use super::ceremony::{self, b64, b64_decode, Ceremony, TIMEOUT_MS};
+use super::ceremony::{self, b64, b64_decode, Ceremony, ChallengePurpose, TIMEOUT_MS};
 use super::sessions::{self, Started};
 use super::Ctx;
 use crate::account::{NewProfile, ProfileInput};
@@ -18,10 +18,11 @@ use crate::crypto::random;
 use crate::error::{Error, Result};
 use crate::passkey::{self, UserEntity};
 use crate::storage::audit::{self, When};
-use crate::storage::ceremonies::{self, ChallengePurpose, LinkPurpose};
+use crate::storage::ceremonies::{self, LinkPurpose};
 use crate::storage::db::unique_violation;
 use crate::storage::passkeys::{self, NewPasskey};
 use crate::storage::sessions::SessionWithUser;
+use crate::storage::spent;
 use crate::storage::users::{self, NewSignup, SignUp};
 use crate::tenancy::SignupMode;
 
@@ -34,6 +35,8 @@ pub struct StartInput<'a> {
     pub profile: Option<&'a ProfileInput>,
     /// The session cookie: with neither token nor profile, a passkey is added to this account.
     pub session: Option<&'a str>,
+    /// This browser's id (`eid_browser`): the challenge works only here.
+    pub browser: &'a str,
 }
 
 fn link_spent() -> Error {
@@ -97,7 +100,8 @@ pub async fn start(ctx: &Ctx<'_>, input: StartInput<'_>) -> Result<Value> {
                 name: current.user.username.clone(),
                 display_name: current.user.full_name(),
             };
-            (current.user.id.clone(), Ceremony::AddPasskey, user)
+            let user_id = current.user.id.clone();
+            (user_id.clone(), Ceremony::AddPasskey { user_id }, user)
         }
     };
     let existing: Vec<Vec<u8>> = passkeys::list_for_user(ctx.db, ctx.tenant_id(), &user_id)
@@ -105,8 +109,7 @@ pub async fn start(ctx: &Ctx<'_>, input: StartInput<'_>) -> Result<Value> {
         .iter()
         .filter_map(|p| b64_decode(&p.credential_id).ok())
         .collect();
-    let challenge =
-        ceremony::issue(ctx, ChallengePurpose::Register, Some(&user_id), &ceremony).await?;
+    let challenge = ceremony::issue(ctx, input.browser, &ceremony);
     Ok(passkey::creation_options(
         &ceremony::relying_party(ctx)?,
         &user,
@@ -137,6 +140,7 @@ async fn new_account(
         display_name: p.display_name(),
     };
     let ceremony = Ceremony::Signup {
+        user_id: user_id.clone(),
         token_hash,
         admin,
         username: p.username,
@@ -183,32 +187,24 @@ fn given_name(name: Option<&str>) -> Result<Option<String>> {
     Ok(Some(name.chars().take(64).collect()))
 }
 
-/// Finishes a registration with the browser's `RegistrationResponseJSON`, an optional name
-/// for the passkey, and the session cookie (needed only to add a passkey).
+/// Finishes a registration in this browser with its `RegistrationResponseJSON`, an optional
+/// name for the passkey, and the session cookie (needed only to add a passkey).
 pub async fn finish(
     ctx: &Ctx<'_>,
     credential: &Value,
     name: Option<&str>,
     session: Option<&str>,
+    browser: &str,
 ) -> Result<Finished> {
     let given = given_name(name)?;
     let echoed = passkey::client_data_challenge(credential)?;
-    let challenge = ceremonies::take_challenge(ctx.db, ctx.tenant_id(), &b64(&echoed), ctx.now)
-        .await?
-        .ok_or_else(|| ceremony::expired(ChallengePurpose::Register))?;
-    if challenge.purpose != ChallengePurpose::Register {
-        return Err(ceremony::expired(ChallengePurpose::Register));
-    }
-    let user_id = challenge
-        .user_id
-        .clone()
-        .ok_or_else(|| Error::Internal("registration challenge without user".into()))?;
-    let ceremony = Ceremony::from_stored(&challenge.context)?;
+    let challenge = ceremony::open(ctx, browser, &echoed, ChallengePurpose::Register)?;
     let registered = passkey::verify_registration(
         &ceremony::relying_party(ctx)?,
-        &b64_decode(&challenge.challenge)?,
+        &challenge.challenge,
         credential,
     )?;
+    let replayed = || ceremony::expired(ChallengePurpose::Register);
     let name = given.unwrap_or_else(|| default_passkey_name(ctx.origin.user_agent.as_deref()));
     let credential_id = b64(&registered.credential_id);
     let public_key = b64(&registered.public_key_cose);
@@ -225,8 +221,9 @@ pub async fn finish(
         transports: &transports,
         aaguid: &aaguid,
     };
-    match ceremony {
+    match &challenge.ceremony {
         Ceremony::Signup {
+            user_id,
             token_hash,
             admin,
             username,
@@ -235,21 +232,22 @@ pub async fn finish(
             last_name,
         } => {
             let account = NewSignup {
-                id: &user_id,
-                username: &username,
-                email: &email,
-                first_name: &first_name,
+                id: user_id,
+                username,
+                email,
+                first_name,
                 last_name: last_name.as_deref(),
-                is_admin: admin,
+                is_admin: *admin,
                 link_hash: token_hash.as_deref(),
+                challenge: challenge.spend(),
             };
-            let session = sessions::new_session(ctx, &user_id);
+            let session = sessions::new_session(ctx, user_id);
             // Written only if the batch created the account (and so its session).
             let entry = audit::insert_when_statement(
                 ctx.db,
                 ctx.tenant_id(),
                 "sign_up",
-                Some(&user_id),
+                Some(user_id),
                 None,
                 &ctx.origin,
                 &json!({ "admin": admin, "passkey": name }),
@@ -265,17 +263,18 @@ pub async fn finish(
                 entry,
                 ctx.now,
             )
-            .await?;
+            .await
+            .map_err(spent::refuse_replay(replayed))?;
             if outcome == SignUp::LinkSpent {
                 return Err(link_spent());
             }
             Ok(Finished::SignedUp(sessions::started(ctx, session)))
         }
-        Ceremony::AddPasskey => {
+        Ceremony::AddPasskey { user_id } => {
             let current: SessionWithUser = sessions::current(ctx, session)
                 .await?
                 .ok_or(Error::Unauthenticated)?;
-            if current.user.id != user_id {
+            if &current.user.id != user_id {
                 return Err(Error::Forbidden(
                     "This registration belongs to another session.".into(),
                 ));
@@ -284,7 +283,7 @@ pub async fn finish(
                 ctx.db,
                 ctx.tenant_id(),
                 "passkey_added",
-                Some(&user_id),
+                Some(user_id),
                 None,
                 &ctx.origin,
                 &json!({ "passkey": name }),
@@ -294,16 +293,18 @@ pub async fn finish(
             passkeys::add(
                 ctx.db,
                 ctx.tenant_id(),
-                &user_id,
+                user_id,
                 &new_passkey,
                 ctx.now,
                 entry,
+                challenge.spend(),
             )
             .await
+            .map_err(spent::refuse_replay(replayed))
             .map_err(unique_violation("This passkey is already registered."))?;
             Ok(Finished::PasskeyAdded)
         }
-        Ceremony::Login => Err(ceremony::expired(ChallengePurpose::Register)),
+        Ceremony::Login => Err(replayed()),
     }
 }
 
@@ -312,6 +313,7 @@ mod tests {
     use super::*;
     use crate::storage::db::Db;
     use crate::tenancy::TenantSnapshot;
+    use crate::testing::oidc::BROWSER;
     use crate::testing::{self, db, run, tenant, user, NOW};
     use crate::testing::{ctx, link, profile, snapshot, SoftAuthenticator};
 
@@ -330,6 +332,7 @@ mod tests {
             token: Some(token),
             profile: Some(p),
             session: None,
+            browser: BROWSER,
         }
     }
 
@@ -385,7 +388,7 @@ mod tests {
                 0,
                 "starting writes no account"
             );
-            let started = signed_up(finish(&c, &response, None, None).await.unwrap());
+            let started = signed_up(finish(&c, &response, None, None, BROWSER).await.unwrap());
 
             let account = user_named(&db, &tid, "ada").await.expect("the account");
             assert!(account.is_admin);
@@ -412,7 +415,7 @@ mod tests {
                 "{again:?}"
             );
             // The challenge worked once.
-            let replay = finish(&c, &response, None, None).await;
+            let replay = finish(&c, &response, None, None, BROWSER).await;
             assert!(
                 matches!(&replay, Err(Error::BadRequest(m)) if m.contains("expired")),
                 "{replay:?}"
@@ -432,7 +435,7 @@ mod tests {
             // Someone takes the name between start and finish.
             user(&db, &tid, "grace", false).await;
             let entries_before = testing::audit_events(&db, &tid).await.len();
-            let refused = finish(&c, &response, None, None).await;
+            let refused = finish(&c, &response, None, None, BROWSER).await;
             assert!(matches!(&refused, Err(Error::Conflict(_))), "{refused:?}");
             assert_eq!(testing::count_rows(&db, "users", &tid).await, 1);
             assert_eq!(testing::count_rows(&db, "passkeys", &tid).await, 0);
@@ -447,7 +450,7 @@ mod tests {
             let taken = start(&c, with_link(&token, &profile("grace"))).await;
             assert!(matches!(taken, Err(Error::Conflict(_))), "checked at start");
             let response = register(&c, with_link(&token, &profile("grace2")), &mut phone).await;
-            signed_up(finish(&c, &response, None, None).await.unwrap());
+            signed_up(finish(&c, &response, None, None, BROWSER).await.unwrap());
             let made = user_named(&db, &tid, "grace2").await.unwrap();
             assert!(!made.is_admin, "an invitation makes an ordinary account");
         });
@@ -462,7 +465,7 @@ mod tests {
             let token = link(&db, &tid, LinkPurpose::Invite, None).await;
             let mut phone = SoftAuthenticator::new();
             let response = register(&c, with_link(&token, &profile("ada")), &mut phone).await;
-            signed_up(finish(&c, &response, None, None).await.unwrap());
+            signed_up(finish(&c, &response, None, None, BROWSER).await.unwrap());
             let ada = user_named(&db, &tid, "ada").await.unwrap();
             let held = passkeys::list_for_user(&db, &tid, &ada.id).await.unwrap();
             // A second account whose batch reaches the passkey insert with that credential:
@@ -475,6 +478,7 @@ mod tests {
                 last_name: None,
                 is_admin: false,
                 link_hash: None,
+                challenge: testing::spend(NOW),
             };
             let key = NewPasskey {
                 credential_id: &held[0].credential_id,
@@ -539,8 +543,8 @@ mod tests {
             let (mut a, mut b) = (SoftAuthenticator::new(), SoftAuthenticator::new());
             let ra = register(&c, with_link(&token, &profile("racer1")), &mut a).await;
             let rb = register(&c, with_link(&token, &profile("racer2")), &mut b).await;
-            signed_up(finish(&c, &ra, None, None).await.unwrap());
-            let lost = finish(&c, &rb, None, None).await;
+            signed_up(finish(&c, &ra, None, None, BROWSER).await.unwrap());
+            let lost = finish(&c, &rb, None, None, BROWSER).await;
             assert!(
                 matches!(&lost, Err(Error::BadRequest(m)) if m.contains("already used")),
                 "{lost:?}"
@@ -566,6 +570,7 @@ mod tests {
                 token: Some(""),
                 profile: Some(&eve),
                 session: None,
+                browser: BROWSER,
             };
             {
                 let c = ctx(&db, &snap, NOW);
@@ -592,7 +597,7 @@ mod tests {
             );
             let mut key = SoftAuthenticator::new();
             let response = register(&c, open, &mut key).await;
-            let named = finish(&c, &response, Some("  YubiKey 5  "), None).await;
+            let named = finish(&c, &response, Some("  YubiKey 5  "), None, BROWSER).await;
             signed_up(named.unwrap());
             let made = user_named(&db, c.tenant_id(), "eve").await.unwrap();
             assert!(!made.is_admin);
@@ -611,12 +616,16 @@ mod tests {
             let token = link(&db, c.tenant_id(), LinkPurpose::Invite, None).await;
             let mut key = SoftAuthenticator::new();
             let response = register(&c, with_link(&token, &profile("ida")), &mut key).await;
-            let bad = finish(&c, &response, Some("Key\u{202E}"), None).await;
+            let bad = finish(&c, &response, Some("Key\u{202E}"), None, BROWSER).await;
             assert!(
                 matches!(bad, Err(Error::Invalid { field: "name", .. })),
                 "{bad:?}"
             );
-            signed_up(finish(&c, &response, Some("Key"), None).await.unwrap());
+            signed_up(
+                finish(&c, &response, Some("Key"), None, BROWSER)
+                    .await
+                    .unwrap(),
+            );
         });
     }
 
@@ -629,7 +638,7 @@ mod tests {
             let mut key = SoftAuthenticator::new();
             let response = register(&c, with_link(&token, &profile("late")), &mut key).await;
             let late = ctx(&db, &snap, NOW + ceremony::CHALLENGE_TTL_SECS);
-            let expired = finish(&late, &response, None, None).await;
+            let expired = finish(&late, &response, None, None, BROWSER).await;
             assert!(
                 matches!(&expired, Err(Error::BadRequest(m)) if m.contains("expired")),
                 "{expired:?}"
@@ -639,13 +648,17 @@ mod tests {
             let beta_snap = snapshot(&beta);
             let b = ctx(&db, &beta_snap, NOW);
             let response = register(&c, with_link(&token, &profile("late")), &mut key).await;
-            assert!(finish(&b, &response, None, None).await.is_err());
+            assert!(finish(&b, &response, None, None, BROWSER).await.is_err());
             // A malformed response spends nothing.
-            assert!(
-                finish(&c, &serde_json::json!({"type": "public-key"}), None, None)
-                    .await
-                    .is_err()
-            );
+            assert!(finish(
+                &c,
+                &serde_json::json!({"type": "public-key"}),
+                None,
+                None,
+                BROWSER
+            )
+            .await
+            .is_err());
             assert_eq!(testing::count_rows(&db, "users", c.tenant_id()).await, 0);
         });
     }
@@ -659,11 +672,12 @@ mod tests {
             let mut phone = SoftAuthenticator::new();
             let token = link(&db, &tid, LinkPurpose::Invite, None).await;
             let response = register(&c, with_link(&token, &profile("ada")), &mut phone).await;
-            let ada = signed_up(finish(&c, &response, None, None).await.unwrap());
+            let ada = signed_up(finish(&c, &response, None, None, BROWSER).await.unwrap());
             let add = StartInput {
                 token: None,
                 profile: None,
                 session: Some(&ada.id),
+                browser: BROWSER,
             };
 
             // Without a session there is nothing to add to.
@@ -686,19 +700,19 @@ mod tests {
             let mut laptop = SoftAuthenticator::new();
             let response = laptop.register(c.issuer, options).await;
             // Finishing needs her session...
-            let no_session = finish(&c, &response, None, None).await;
+            let no_session = finish(&c, &response, None, None, BROWSER).await;
             assert!(matches!(no_session, Err(Error::Unauthenticated)));
             // ...not someone else's (the failed attempts spent the challenge: start again).
             let token = link(&db, &tid, LinkPurpose::Invite, None).await;
             let mut other_key = SoftAuthenticator::new();
             let r = register(&c, with_link(&token, &profile("bob")), &mut other_key).await;
-            let bob = signed_up(finish(&c, &r, None, None).await.unwrap());
+            let bob = signed_up(finish(&c, &r, None, None, BROWSER).await.unwrap());
             let response = register(&c, add, &mut laptop).await;
-            let foreign = finish(&c, &response, None, Some(&bob.id)).await;
+            let foreign = finish(&c, &response, None, Some(&bob.id), BROWSER).await;
             assert!(matches!(foreign, Err(Error::Forbidden(_))), "{foreign:?}");
 
             let response = register(&c, add, &mut laptop).await;
-            let added = finish(&c, &response, Some("Laptop"), Some(&ada.id))
+            let added = finish(&c, &response, Some("Laptop"), Some(&ada.id), BROWSER)
                 .await
                 .unwrap();
             assert_eq!(added, Finished::PasskeyAdded);
@@ -735,11 +749,11 @@ mod tests {
             let mut key = SoftAuthenticator::new();
             let options = start(&c, with_link(&token, &profile("ada"))).await.unwrap();
             // The registration options, with a sign-in challenge in place of the right one.
-            let login = crate::usecase::signin::start(&c).await.unwrap();
+            let login = crate::usecase::signin::start(&c, BROWSER).unwrap();
             let mut forged = options.clone();
             forged["challenge"] = login["challenge"].clone();
             let response = key.register(c.issuer, forged).await;
-            let refused = finish(&c, &response, None, None).await;
+            let refused = finish(&c, &response, None, None, BROWSER).await;
             assert!(
                 matches!(&refused, Err(Error::BadRequest(m)) if m.contains("registration expired")),
                 "{refused:?}"

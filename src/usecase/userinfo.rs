@@ -19,11 +19,7 @@ use crate::storage::grants;
 /// declare it unknown: a miss is asked again there.
 pub async fn claims_for(ctx: &Ctx<'_>, token: &str) -> Result<Value> {
     let hash = secret_hash(token);
-    let reader = if ctx.tenant.tenant.settings.strict_reads {
-        ctx.db.clone()
-    } else {
-        ctx.db.replica_reads()
-    };
+    let reader = ctx.reader();
     let mut found = grants::find_access_token(&reader, ctx.tenant_id(), &hash, ctx.now).await?;
     if found.token.is_none() && reader.is_replica() {
         found = grants::find_access_token(ctx.db, ctx.tenant_id(), &hash, ctx.now).await?;

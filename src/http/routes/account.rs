@@ -20,7 +20,8 @@ use crate::usecase::{account, sessions, signin};
 
 pub async fn login_page(req: TenantRequest<'_>) -> Result<Response> {
     let next = safe_next(req.incoming.query_param("next"), &req.issuer);
-    if session::current(&req).await?.is_some() && req.incoming.query_param("force").is_none() {
+    // `force` (a sign-in the client asked for) shows the page without reading the session.
+    if req.incoming.query_param("force").is_none() && session::current(&req).await?.is_some() {
         return Ok(redirect(&next));
     }
     render(&LoginPage {

@@ -7,12 +7,13 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::Response;
 
-use crate::account::next::safe_next;
+use crate::account::next::{safe_next, waiting_interaction};
 use crate::account::ProfileInput;
 use crate::error::Result;
 use crate::http::request::TenantRequest;
 use crate::http::respond::{json as json_response, set_header};
 use crate::http::session;
+use crate::usecase::authorize::Browser;
 use crate::usecase::sessions::Started;
 use crate::usecase::signup::{Finished, StartInput};
 use crate::usecase::{signin, signup};
@@ -30,9 +31,20 @@ fn redirect_json(req: &TenantRequest<'_>, to: &str, started: Option<&Started>) -
     resp
 }
 
+/// A ceremony's options; the challenge is bound to this browser's id, so a browser without
+/// one gets it now.
+fn options_json(options: Value, set_browser_cookie: Option<String>) -> Response {
+    let mut resp = json_response(200, &json!({ "options": options }));
+    if let Some(cookie) = set_browser_cookie {
+        resp.headers_mut().append("Set-Cookie", &cookie).ok();
+    }
+    resp
+}
+
 pub async fn login_start(req: TenantRequest<'_>) -> Result<Response> {
-    let options = signin::start(&req.ctx()?).await?;
-    Ok(json_response(200, &json!({ "options": options })))
+    let (browser, set_cookie) = session::browser_id_or_new(&req);
+    let options = signin::start(&req.ctx()?, &browser)?;
+    Ok(options_json(options, set_cookie))
 }
 
 #[derive(Deserialize)]
@@ -46,9 +58,21 @@ struct FinishBody {
 
 pub async fn login_finish(mut req: TenantRequest<'_>) -> Result<Response> {
     let body: FinishBody = req.incoming.json().await?;
-    let started = signin::finish(&req.ctx()?, &body.credential).await?;
     let next = safe_next(body.next.as_deref(), &req.issuer);
-    Ok(redirect_json(&req, &next, Some(&started)))
+    let waiting = waiting_interaction(&next);
+    let browser_id = session::browser_id(&req).unwrap_or_default();
+    let browser = Browser {
+        session: None,
+        id: &browser_id,
+    };
+    let signed_in =
+        signin::finish(&req.ctx()?, &body.credential, browser, waiting.as_deref()).await?;
+    // With the waiting client's code issued, straight back to it; otherwise on to `next`.
+    let to = signed_in
+        .code
+        .map(|response| response.redirect_url())
+        .unwrap_or(next);
+    Ok(redirect_json(&req, &to, Some(&signed_in.started)))
 }
 
 #[derive(Deserialize)]
@@ -62,13 +86,15 @@ struct RegisterStartBody {
 pub async fn register_start(mut req: TenantRequest<'_>) -> Result<Response> {
     let body: RegisterStartBody = req.incoming.json().await?;
     let cookie = session::cookie(&req, session::SESSION_COOKIE);
+    let (browser, set_cookie) = session::browser_id_or_new(&req);
     let input = StartInput {
         token: body.token.as_deref(),
         profile: body.profile.as_ref(),
         session: cookie.as_deref(),
+        browser: &browser,
     };
     let options = signup::start(&req.ctx()?, input).await?;
-    Ok(json_response(200, &json!({ "options": options })))
+    Ok(options_json(options, set_cookie))
 }
 
 pub async fn register_finish(mut req: TenantRequest<'_>) -> Result<Response> {
@@ -79,6 +105,7 @@ pub async fn register_finish(mut req: TenantRequest<'_>) -> Result<Response> {
         &body.credential,
         body.name.as_deref(),
         cookie.as_deref(),
+        &session::browser_id(&req).unwrap_or_default(),
     )
     .await?;
     Ok(match finished {

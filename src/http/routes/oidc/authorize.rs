@@ -5,6 +5,7 @@
 
 use worker::{Method, Response};
 
+use crate::account::next::RESUME_PATH;
 use crate::error::{Error, Result};
 use crate::http::render::{brand, message, render};
 use crate::http::request::TenantRequest;
@@ -138,8 +139,8 @@ fn render_outcome(req: &TenantRequest<'_>, outcome: Outcome, cookies: Cookies) -
             Some("/account"),
         )?
         .with_status(403),
-        Outcome::Login { interaction_id } => {
-            let next = format!("/authorize/resume?interaction={interaction_id}");
+        Outcome::Login { interaction } => {
+            let next = format!("{RESUME_PATH}?interaction={interaction}");
             let next: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
             redirect(&format!("/login?force=1&next={next}"))
         }
@@ -156,7 +157,7 @@ fn render_outcome(req: &TenantRequest<'_>, outcome: Outcome, cookies: Cookies) -
                     description: s.description().to_string(),
                 })
                 .collect(),
-            interaction_id: prompt.interaction_id,
+            interaction_id: prompt.interaction,
             csrf_token: session::csrf_token(&prompt.session),
             user_display_name: prompt.session.user.full_name(),
         })?,
