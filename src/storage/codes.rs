@@ -127,18 +127,19 @@ pub async fn issue_code(db: &Db, c: &NewCode<'_>) -> Result<bool> {
     Ok(changes(&results[0]) == 1)
 }
 
-/// The first parameter number of the client-authentication condition; the redemption's own
-/// parameters are ?1-?9.
+/// The first parameter number of the client-authentication condition in a redemption; the
+/// redemption's own parameters are ?1-?9.
 const AUTH_FIRST_PARAM: usize = 10;
 
 /// The condition "the presented credentials authenticate client ?3 of tenant ?1", generated
 /// from the one rule: the stored state must equal one of `accepted` (each state binds two
-/// parameters from `?AUTH_FIRST_PARAM` on; `IS` so that a NULL secret hash compares equal).
-fn client_authenticated(accepted: &[StoredAuth]) -> (String, Vec<Param>) {
+/// parameters from `?first` on; `IS` so that a NULL secret hash compares equal). Shared by
+/// every batch that must not act for unauthenticated credentials (code redemption, refresh).
+pub(super) fn client_authenticated(accepted: &[StoredAuth], first: usize) -> (String, Vec<Param>) {
     let mut alternatives = Vec::new();
     let mut params = Vec::new();
     for (i, state) in accepted.iter().enumerate() {
-        let n = AUTH_FIRST_PARAM + 2 * i;
+        let n = first + 2 * i;
         alternatives.push(format!(
             "((ac.is_public <> 0) = ?{n} AND ac.secret_hash IS ?{})",
             n + 1
@@ -190,7 +191,8 @@ pub struct RedeemOutcome {
 }
 
 pub async fn redeem_code(db: &Db, r: &Redemption<'_>) -> Result<RedeemOutcome> {
-    let (authenticated, auth_params) = client_authenticated(&r.credentials.accepted_states());
+    let (authenticated, auth_params) =
+        client_authenticated(&r.credentials.accepted_states(), AUTH_FIRST_PARAM);
     let p = || {
         let mut p = params![
             r.tenant_id,

@@ -18,7 +18,7 @@ use super::users::{GroupClaimsRow, UserRow, USER_COLUMNS};
 use crate::crypto::random;
 use crate::error::Result;
 use crate::oidc::claims::UserClaims;
-use crate::oidc::client::Client;
+use crate::oidc::client::{Client, ClientCredentials};
 use crate::params;
 
 /// The two kinds of token rows.
@@ -189,7 +189,15 @@ pub struct RefreshLookup {
     pub token: Option<RefreshRow>,
 }
 
-/// The client a refresh request names and the presented refresh token, in one round trip.
+/// The presented refresh token as stored, selected by `?2` (its hash) and `?1` (the tenant).
+const REFRESH_ROW: &str = "SELECT r.grant_id, r.client_id, r.scope, r.expires_at, r.used_at, r.replaced_by, \
+     (SELECT s.used_at FROM refresh_tokens s WHERE s.token_hash = r.replaced_by) AS successor_used_at, \
+     g.revoked_at, g.auth_time \
+     FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id \
+     WHERE r.token_hash = ?2 AND r.tenant_id = ?1";
+
+/// The client a refresh request names and the presented refresh token, in one round trip
+/// (needed first only when the request narrows the scope: see [`rotate_refresh`]).
 pub async fn find_refresh(
     db: &Db,
     tenant_id: &str,
@@ -198,15 +206,8 @@ pub async fn find_refresh(
 ) -> Result<RefreshLookup> {
     let results = db
         .batch(vec![
-            client_statement(db, "?1", "?2", params![tenant_id, client_id])?,
-            db.statement(
-                "SELECT r.grant_id, r.client_id, r.scope, r.expires_at, r.used_at, r.replaced_by, \
-                 (SELECT s.used_at FROM refresh_tokens s WHERE s.token_hash = r.replaced_by) AS successor_used_at, \
-                 g.revoked_at, g.auth_time \
-                 FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id \
-                 WHERE r.token_hash = ?1 AND r.tenant_id = ?2",
-                params![token_hash, tenant_id],
-            )?,
+            client_statement(db, "?1", "?3", params![tenant_id, token_hash, client_id])?,
+            db.statement(REFRESH_ROW, params![tenant_id, token_hash])?,
         ])
         .await?;
     Ok(RefreshLookup {
@@ -217,9 +218,11 @@ pub async fn find_refresh(
 
 pub struct Rotation<'a> {
     pub tenant_id: &'a str,
+    /// The credentials the request presented: nothing changes unless they authenticate.
+    pub credentials: &'a ClientCredentials,
     pub old_hash: &'a str,
-    pub grant_id: &'a str,
-    pub scope: &'a str,
+    /// The successor's scope; `None` keeps the presented token's.
+    pub scope: Option<&'a str>,
     pub now: i64,
     /// Seconds after rotation during which the old token still yields its successor.
     pub grace_secs: u32,
@@ -230,26 +233,40 @@ pub struct Rotation<'a> {
     pub refresh_expires_at: i64,
 }
 
-pub enum RotationOutcome {
-    /// Tokens were issued (by the rotation, or as a grace-period repeat of it) for this user.
-    Issued(Box<UserClaims>),
-    /// The user is disabled or no longer allowed to use the client: nothing changed.
-    NoAccess,
-    /// Another request rotated the token and this one may not share its successor.
-    Lost,
+/// What a rotation batch saw and did.
+pub struct RotationOutcome {
+    /// The client the credentials name, as stored when the batch ran.
+    pub client: Option<Client>,
+    /// The presented token as it was BEFORE this batch (to judge the request by).
+    pub token: Option<RefreshRow>,
+    /// The user the new tokens were issued for; `None` when nothing was issued.
+    pub issued: Option<Box<UserClaims>>,
+    /// Whether the token's user may (still) use its client.
+    pub may_use: bool,
 }
 
-/// Rotates a refresh token in one batch: marks it used (first use only) and mints a new access
-/// token and the successor refresh token. The mints are selected through `replaced_by`, so they
-/// happen for the request that rotated the token and, within the grace period, for repeats
-/// that computed the same successor (`INSERT OR IGNORE` keeps one successor row); nothing
-/// happens when the user lost access to the client.
+/// The first parameter number of the client-authentication condition in a rotation.
+const ROTATION_AUTH_FIRST_PARAM: usize = 11;
+
+/// Rotates a refresh token in ONE batch (one round trip): reads the client and the presented
+/// token as they are, then, only if the credentials authenticate the token's own client, the
+/// token is live, its grant unrevoked and its user may use the client, marks it used (first use
+/// only) and mints a new access token and the successor refresh token. The mints are selected
+/// through `replaced_by`, so they happen for the request that rotated the token and, within the
+/// grace period, for repeats that computed the same successor (`INSERT OR IGNORE` keeps one
+/// successor row). The caller judges the request from what was read before the change (the
+/// same rules, in Rust: `client_auth::judge`, `oidc::refresh::classify`), which the SQL
+/// conditions mirror, so what it decides and what the batch did agree.
 pub async fn rotate_refresh(db: &Db, r: &Rotation<'_>) -> Result<RotationOutcome> {
+    let (authenticated, auth_params) = super::codes::client_authenticated(
+        &r.credentials.accepted_states(),
+        ROTATION_AUTH_FIRST_PARAM,
+    );
     let p = || {
-        params![
+        let mut p = params![
             r.tenant_id,
             r.old_hash,
-            r.grant_id,
+            r.credentials.client_id.as_str(),
             r.now,
             r.access_token_hash.as_str(),
             r.access_expires_at,
@@ -257,38 +274,48 @@ pub async fn rotate_refresh(db: &Db, r: &Rotation<'_>) -> Result<RotationOutcome
             r.refresh_expires_at,
             r.scope,
             i64::from(r.grace_secs)
-        ]
+        ];
+        p.extend(auth_params.iter().cloned());
+        p
     };
-    let grant_user = "(SELECT user_id FROM grants WHERE id = ?3 AND tenant_id = ?1)";
-    let grant_client = "(SELECT client_id FROM grants WHERE id = ?3 AND tenant_id = ?1)";
-    let may_use = user_may_use_client(grant_user, grant_client);
+    let grant = "(SELECT grant_id FROM refresh_tokens WHERE token_hash = ?2 AND tenant_id = ?1)";
+    let grant_user = format!("(SELECT user_id FROM grants WHERE id = {grant} AND tenant_id = ?1)");
+    let grant_client =
+        format!("(SELECT client_id FROM grants WHERE id = {grant} AND tenant_id = ?1)");
+    let may_use = user_may_use_client(&grant_user, &grant_client);
     let issues = format!(
         "FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id AND g.revoked_at IS NULL \
-         WHERE r.token_hash = ?2 AND r.tenant_id = ?1 AND r.replaced_by = ?7 AND r.used_at >= ?4 - ?10 \
+         WHERE r.token_hash = ?2 AND r.tenant_id = ?1 AND r.client_id = ?3 AND r.expires_at > ?4 \
+         AND r.replaced_by = ?7 AND r.used_at >= ?4 - ?10 \
          AND NOT EXISTS (SELECT 1 FROM refresh_tokens s WHERE s.token_hash = ?7 AND s.used_at IS NOT NULL) \
-         AND {may_use}"
+         AND {may_use} AND {authenticated}"
     );
-    let [user, groups] = subject_statements(db, "?1", grant_user, p())?;
+    let [user, groups] = subject_statements(db, "?1", &grant_user, p())?;
     let results = db
         .batch(vec![
+            client_statement(db, "?1", "?3", p())?,
+            db.statement(REFRESH_ROW, p())?,
             db.statement(
                 &format!(
                     "UPDATE refresh_tokens SET used_at = ?4, replaced_by = ?7 \
-                     WHERE token_hash = ?2 AND tenant_id = ?1 AND used_at IS NULL AND {may_use}"
+                     WHERE token_hash = ?2 AND tenant_id = ?1 AND used_at IS NULL \
+                     AND client_id = ?3 AND expires_at > ?4 \
+                     AND EXISTS (SELECT 1 FROM grants g WHERE g.id = refresh_tokens.grant_id AND g.revoked_at IS NULL) \
+                     AND {may_use} AND {authenticated}"
                 ),
                 p(),
             )?,
             mint_token_statement(
                 db,
                 TokenKind::Access,
-                ["?5", "?9", "?4", "?6"],
+                ["?5", "COALESCE(?9, r.scope)", "?4", "?6"],
                 &issues,
                 p(),
             )?,
             mint_token_statement(
                 db,
                 TokenKind::Refresh,
-                ["?7", "?9", "?4", "?8"],
+                ["?7", "COALESCE(?9, r.scope)", "?4", "?8"],
                 &issues,
                 p(),
             )?,
@@ -297,15 +324,16 @@ pub async fn rotate_refresh(db: &Db, r: &Rotation<'_>) -> Result<RotationOutcome
             db.statement(&format!("SELECT {may_use} AS n"), p())?,
         ])
         .await?;
-    if super::db::changes(&results[1]) > 0 {
-        if let Some(user) = subject_from(&results[3..5])? {
-            return Ok(RotationOutcome::Issued(Box::new(user)));
-        }
-    }
-    Ok(if super::db::count(&results[5])? == 0 {
-        RotationOutcome::NoAccess
-    } else {
-        RotationOutcome::Lost
+    let minted = super::db::changes(&results[3]) > 0;
+    Ok(RotationOutcome {
+        client: client_from(&results[0])?,
+        token: first_row(&results[1])?,
+        issued: if minted {
+            subject_from(&results[5..7])?.map(Box::new)
+        } else {
+            None
+        },
+        may_use: super::db::count(&results[7])? > 0,
     })
 }
 
@@ -453,18 +481,18 @@ mod tests {
     use crate::storage::codes::{self, tests::fresh_code, Redemption};
     use crate::testing::{self, run, NOW};
 
-    /// A rotation of `old` to a fresh successor at `now`.
+    /// A rotation of `old` by `app` (secret "s") to a fresh successor at `now`.
     fn rotation<'a>(
         tenant_id: &'a str,
+        credentials: &'a ClientCredentials,
         old_hash: &'a str,
-        grant_id: &'a str,
         now: i64,
     ) -> Rotation<'a> {
         Rotation {
             tenant_id,
+            credentials,
             old_hash,
-            grant_id,
-            scope: "openid",
+            scope: None,
             now,
             grace_secs: 10,
             access_token_hash: secret_hash(&random::token()),
@@ -500,24 +528,36 @@ mod tests {
         (t.id, app.id, refresh, grant)
     }
 
+    fn creds(app: &str, secret: &str) -> ClientCredentials {
+        ClientCredentials::from_request(None, Some(app), Some(secret)).unwrap()
+    }
+
+    /// The presented token's state, read on its own.
+    async fn token(db: &Db, tid: &str, app: &str, hash: &str) -> RefreshRow {
+        find_refresh(db, tid, app, hash)
+            .await
+            .unwrap()
+            .token
+            .unwrap()
+    }
+
     #[test]
     fn a_rotation_for_a_disabled_user_changes_nothing() {
         let db = testing::db();
         run(async {
-            let (tid, app, old, grant) = granted(&db).await;
+            let (tid, app, old, _) = granted(&db).await;
             let tid = tid.as_str();
             testing::set_disabled(&db, "user-alice", true).await;
-            let r = rotation(tid, &old, &grant, NOW + 1);
-            assert!(matches!(
-                rotate_refresh(&db, &r).await.unwrap(),
-                RotationOutcome::NoAccess
-            ));
-            let after = find_refresh(&db, tid, &app, &old)
-                .await
-                .unwrap()
-                .token
-                .unwrap();
-            assert_eq!(after.used_at, None, "the token is not burned");
+            let creds = creds(&app, "s");
+            let r = rotation(tid, &creds, &old, NOW + 1);
+            let out = rotate_refresh(&db, &r).await.unwrap();
+            assert!(out.issued.is_none());
+            assert!(!out.may_use);
+            assert_eq!(
+                token(&db, tid, &app, &old).await.used_at,
+                None,
+                "not burned"
+            );
             assert!(find_live_refresh(&db, tid, &r.refresh_token_hash, NOW)
                 .await
                 .unwrap()
@@ -526,29 +566,71 @@ mod tests {
     }
 
     #[test]
-    fn a_second_rotation_to_another_successor_loses() {
+    fn credentials_that_do_not_authenticate_the_tokens_client_change_nothing() {
+        let db = testing::db();
+        run(async {
+            let (tid, app, old, _) = granted(&db).await;
+            let tid = tid.as_str();
+            let other = testing::client(&db, tid, &testing::client_input("other"), Some("o")).await;
+            for (client, secret) in [(app.as_str(), "wrong"), (other.id.as_str(), "o")] {
+                let creds = creds(client, secret);
+                let r = rotation(tid, &creds, &old, NOW + 1);
+                let out = rotate_refresh(&db, &r).await.unwrap();
+                assert!(out.issued.is_none(), "{client}/{secret}");
+                assert_eq!(
+                    token(&db, tid, &app, &old).await.used_at,
+                    None,
+                    "not burned"
+                );
+            }
+            // The right ones rotate it, in the same one batch.
+            let creds = creds(&app, "s");
+            let r = rotation(tid, &creds, &old, NOW + 1);
+            let trips = db.round_trips();
+            let out = rotate_refresh(&db, &r).await.unwrap();
+            assert_eq!(db.round_trips() - trips, 1);
+            assert_eq!(out.token.unwrap().used_at, None, "read as it was before");
+            assert_eq!(out.issued.unwrap().sub, "user-alice");
+            assert_eq!(token(&db, tid, &app, &old).await.used_at, Some(NOW + 1));
+        });
+    }
+
+    #[test]
+    fn an_expired_or_revoked_token_mints_nothing() {
         let db = testing::db();
         run(async {
             let (tid, app, old, grant) = granted(&db).await;
             let tid = tid.as_str();
-            assert_eq!(
-                find_refresh(&db, tid, &app, &old)
-                    .await
-                    .unwrap()
-                    .token
-                    .unwrap()
-                    .grant_id,
-                grant
-            );
-            let first = rotation(tid, &old, &grant, NOW + 1);
-            assert!(
-                matches!(rotate_refresh(&db, &first).await.unwrap(), RotationOutcome::Issued(u) if u.sub == "user-alice")
-            );
-            let second = rotation(tid, &old, &grant, NOW + 2);
-            assert!(matches!(
-                rotate_refresh(&db, &second).await.unwrap(),
-                RotationOutcome::Lost
-            ));
+            let creds = creds(&app, "s");
+            let late = rotation(tid, &creds, &old, NOW + 7200);
+            assert!(rotate_refresh(&db, &late).await.unwrap().issued.is_none());
+            revoke_grant(&db, tid, &grant, NOW + 2).await.unwrap();
+            let revoked = rotation(tid, &creds, &old, NOW + 3);
+            assert!(rotate_refresh(&db, &revoked)
+                .await
+                .unwrap()
+                .issued
+                .is_none());
+            assert_eq!(token(&db, tid, &app, &old).await.used_at, None);
+        });
+    }
+
+    #[test]
+    fn a_second_rotation_to_another_successor_mints_nothing() {
+        let db = testing::db();
+        run(async {
+            let (tid, app, old, grant) = granted(&db).await;
+            let tid = tid.as_str();
+            assert_eq!(token(&db, tid, &app, &old).await.grant_id, grant);
+            let creds = creds(&app, "s");
+            let first = rotation(tid, &creds, &old, NOW + 1);
+            let out = rotate_refresh(&db, &first).await.unwrap();
+            assert!(matches!(out.issued, Some(u) if u.sub == "user-alice"));
+            let second = rotation(tid, &creds, &old, NOW + 2);
+            let out = rotate_refresh(&db, &second).await.unwrap();
+            assert!(out.issued.is_none());
+            assert!(out.may_use);
+            assert_eq!(out.token.unwrap().used_at, Some(NOW + 1));
             assert!(
                 find_live_refresh(&db, tid, &first.refresh_token_hash, NOW + 2)
                     .await

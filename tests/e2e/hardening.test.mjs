@@ -178,11 +178,16 @@ test('a parked authorization request resumes only in the browser that started it
   const other = await T.admin.fetch(resume);
   assert.equal(other.status, 400);
   assert.equal(other.headers.get('location'), null);
-  // The browser that started it finishes it.
+  // The browser that started it finishes it: its sign-in goes straight back to the client.
   const after = await victim.signIn(resume);
-  const done = await victim.walk(after);
-  assert.ok(done.location?.startsWith(CALLBACK), `expected the code at the client, got ${done.res.status}`);
-  assert.equal(new URL(done.location).searchParams.get('state'), q.get('state'));
+  assert.ok(after.startsWith(CALLBACK), `expected the code at the client, got ${after}`);
+  assert.ok(new URL(after).searchParams.get('code'));
+  assert.equal(new URL(after).searchParams.get('state'), q.get('state'));
+  // Concluded: the same sealed request neither resumes nor yields a second code.
+  const replay = await victim.fetch(resume);
+  assert.equal(replay.status, 400);
+  assert.equal(replay.headers.get('location'), null);
+  assert.equal(await victim.signIn(resume), resume, 'a second sign-in for it issues no code');
 });
 
 // Finding 6: a disabled user's refused sign-in logged `sign_in` and bumped the passkey counter.

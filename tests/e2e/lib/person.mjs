@@ -131,8 +131,11 @@ export class Person {
       if (target.pathname === '/login') {
         if (!signIn) return { res, location: target.toString() };
         const next = target.searchParams.get('next');
-        const after = await this.signIn(next);
-        res = await this.fetch(after);
+        // The sign-in answers where to go: back to the client with its code when the sign-in
+        // concluded the waiting request, or on within the tenant.
+        const after = new URL(await this.signIn(next), this.base);
+        if (after.origin !== this.base) return { res, location: after.toString() };
+        res = await this.fetch(after.pathname + after.search);
         continue;
       }
       res = await this.fetch(target.pathname + target.search);
