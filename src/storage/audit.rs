@@ -29,7 +29,8 @@ pub enum When<'a> {
     /// The statement just before this one in the batch changed a row (SQLite's `changes()`,
     /// which counts the statement's own rows, not those of cascades it triggered).
     PreviousChanged,
-    /// The authorization code with this hash was issued earlier in the batch.
+    /// The authorization code with this hash was issued earlier in the batch (the entry is then
+    /// about the code's user when it names none).
     CodeIssued(&'a str),
     /// The row `id` of `table` (one of our tables, never input) exists in this tenant at this
     /// point of the batch.
@@ -76,6 +77,9 @@ pub fn insert_when_statement(
     now: i64,
     when: When<'_>,
 ) -> Result<Statement> {
+    // Entries about an issued code take its user when the caller names none.
+    let mut source = "";
+    let mut user = "?4";
     let (condition, session) = match when {
         When::Always => ("1".to_string(), None),
         When::SessionCreated(h) => (
@@ -86,10 +90,14 @@ pub fn insert_when_statement(
             "NOT EXISTS (SELECT 1 FROM sessions WHERE id_hash = ?13)".to_string(),
             Some(h),
         ),
-        When::CodeIssued(h) => (
-            "EXISTS (SELECT 1 FROM authorization_codes WHERE code_hash = ?13)".to_string(),
-            Some(h),
-        ),
+        When::CodeIssued(h) => {
+            source = "FROM authorization_codes a";
+            user = "COALESCE(?4, a.user_id)";
+            (
+                "a.code_hash = ?13 AND a.tenant_id = ?2".to_string(),
+                Some(h),
+            )
+        }
         When::PreviousChanged => ("changes() > 0".to_string(), None),
         When::RowExists { table, id } => (
             format!("EXISTS (SELECT 1 FROM {table} WHERE id = ?13 AND tenant_id = ?2)"),
@@ -99,7 +107,7 @@ pub fn insert_when_statement(
     db.statement(
         &format!(
             "INSERT INTO audit_logs (id, tenant_id, event, user_id, client_id, ip, user_agent, country, city, asn, details, created_at) \
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12 WHERE {condition}"
+             SELECT ?1, ?2, ?3, {user}, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12 {source} WHERE {condition}"
         ),
         params![
             random::id(),

@@ -16,6 +16,7 @@
 use serde::Deserialize;
 
 use super::audit::{self, Origin, When};
+use super::db::QueryResult;
 use super::db::{changes, first_row, Db, Param, Statement};
 use super::grants::{
     audit_for_grant, client_from, client_statement, mint_token_statement, subject_from,
@@ -29,6 +30,16 @@ use crate::oidc::claims::UserClaims;
 use crate::oidc::client::{Client, ClientCredentials, StoredAuth};
 use crate::params;
 
+/// Who a code is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeSubject<'a> {
+    /// This user, signed in at `auth_time` (the session must be theirs).
+    User { id: &'a str, auth_time: i64 },
+    /// Whoever the session names, signed in when it says: for a request that needs nothing but
+    /// a live session, decided in the same batch that reads the session.
+    SessionHolder,
+}
+
 /// A code about to be issued, with what its batch also does.
 pub struct NewCode<'a> {
     pub tenant_id: &'a str,
@@ -36,12 +47,11 @@ pub struct NewCode<'a> {
     pub client_id: &'a str,
     /// Where the code goes: it must still be one of the client's redirect URIs.
     pub redirect_uri: &'a str,
-    pub user_id: &'a str,
+    pub subject: CodeSubject<'a>,
     pub session_id_hash: &'a str,
     /// The validated authorization request (JSON), replayed at redemption.
     pub request_json: String,
     pub scope: String,
-    pub auth_time: i64,
     pub expires_at: i64,
     pub now: i64,
     pub origin: &'a Origin,
@@ -53,23 +63,29 @@ pub struct NewCode<'a> {
 }
 
 /// The statements that issue a code: the code itself, only if at that point of the batch the
-/// client still has the redirect URI, the session is live for the user, the user may use the
-/// client (its groups) and the parked request (if any) is unspent; then, only if the code was issued, its `authorize` audit entry,
-/// the spending of the parked request and the consent given in it. The caller decided all this
+/// client still has the redirect URI, the session is live (for the subject, when one is
+/// named) with an enabled user who may use the client (its groups) and the parked request (if
+/// any) is unspent; then, only if the code was issued, its `authorize` audit entry, the
+/// spending of the parked request and the consent given in it. The caller decided all this
 /// from what it read; the conditions make the primary confirm it in the same transaction, so a
 /// decision made on a read replica, or just before a concurrent change, cannot issue a code
 /// the current state would refuse.
 pub(super) fn issue_statements(db: &Db, c: &NewCode<'_>) -> Result<Vec<Statement>> {
     let code_hash = secret_hash(c.code);
+    let (user_id, auth_time) = match c.subject {
+        CodeSubject::User { id, auth_time } => (Some(id), Some(auth_time)),
+        CodeSubject::SessionHolder => (None, None),
+    };
     let mut statements = vec![
         db.statement(
             "INSERT INTO authorization_codes (code_hash, tenant_id, client_id, user_id, session_id, request, auth_time, expires_at) \
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 \
-             WHERE EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id \
-                           WHERE s.id_hash = ?5 AND s.tenant_id = ?2 AND s.user_id = ?4 AND s.expires_at > ?9 AND u.disabled = 0) \
+             SELECT ?1, ?2, ?3, s.user_id, ?5, ?6, COALESCE(?7, s.auth_time), ?8 \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id_hash = ?5 AND s.tenant_id = ?2 AND s.expires_at > ?9 AND u.disabled = 0 \
+             AND (?4 IS NULL OR s.user_id = ?4) \
              AND (NOT EXISTS (SELECT 1 FROM oidc_client_groups WHERE client_id = ?3) \
                   OR EXISTS (SELECT 1 FROM oidc_client_groups cg JOIN user_group_members m ON m.group_id = cg.group_id \
-                             WHERE cg.client_id = ?3 AND m.user_id = ?4)) \
+                             WHERE cg.client_id = ?3 AND m.user_id = s.user_id)) \
              AND (?10 IS NULL OR NOT EXISTS (SELECT 1 FROM spent_tokens WHERE id = ?10)) \
              AND EXISTS (SELECT 1 FROM oidc_clients c, json_each(c.redirect_uris) r \
                          WHERE c.id = ?3 AND c.tenant_id = ?2 AND r.value = ?11)",
@@ -77,10 +93,10 @@ pub(super) fn issue_statements(db: &Db, c: &NewCode<'_>) -> Result<Vec<Statement
                 code_hash.as_str(),
                 c.tenant_id,
                 c.client_id,
-                c.user_id,
+                user_id,
                 c.session_id_hash,
                 c.request_json.as_str(),
-                c.auth_time,
+                auth_time,
                 c.expires_at,
                 c.now,
                 c.interaction.map(|i| i.id),
@@ -91,7 +107,7 @@ pub(super) fn issue_statements(db: &Db, c: &NewCode<'_>) -> Result<Vec<Statement
             db,
             c.tenant_id,
             "authorize",
-            Some(c.user_id),
+            user_id,
             Some(c.client_id),
             c.origin,
             &serde_json::json!({ "scope": c.scope }),
@@ -111,8 +127,6 @@ pub(super) fn issue_statements(db: &Db, c: &NewCode<'_>) -> Result<Vec<Statement
         statements.push(interactions::save_consent_statement(
             db,
             c.tenant_id,
-            c.user_id,
-            c.client_id,
             &c.scope,
             c.now,
             &code_hash,
@@ -124,7 +138,12 @@ pub(super) fn issue_statements(db: &Db, c: &NewCode<'_>) -> Result<Vec<Statement
 /// Issues a code in one batch ([`issue_statements`]); false when the primary refused it.
 pub async fn issue_code(db: &Db, c: &NewCode<'_>) -> Result<bool> {
     let results = db.batch(issue_statements(db, c)?).await?;
-    Ok(changes(&results[0]) == 1)
+    Ok(issued(&results[0]))
+}
+
+/// Whether the first of [`issue_statements`] issued the code.
+pub(super) fn issued(result: &QueryResult) -> bool {
+    changes(result) == 1
 }
 
 /// The first parameter number of the client-authentication condition in a redemption; the
@@ -280,11 +299,13 @@ pub(crate) mod tests {
                 code: &code,
                 client_id,
                 redirect_uri: &client.redirect_uris[0],
-                user_id,
+                subject: CodeSubject::User {
+                    id: user_id,
+                    auth_time: NOW,
+                },
                 session_id_hash: &session,
                 request_json: "{\"scope\":\"openid\"}".into(),
                 scope: "openid".into(),
-                auth_time: NOW,
                 expires_at: NOW + 60,
                 now: NOW,
                 origin: &Origin::default(),
@@ -387,6 +408,73 @@ pub(crate) mod tests {
                 }
             }
             assert_eq!(checked, 3, "right secret (post and Basic) for the confidential client, none for the public one");
+        });
+    }
+
+    #[test]
+    fn the_primary_issues_a_code_only_under_its_conditions() {
+        let db = testing::db();
+        run(async {
+            let t = tenant(&db, "acme").await;
+            let alice = user(&db, &t.id, "alice", false).await;
+            let bob = user(&db, &t.id, "bob", false).await;
+            let app = testing::client(&db, &t.id, &testing::client_input("app"), None).await;
+            let alices = secret_hash(&testing::session(&db, &t.id, &alice, NOW).await);
+            let origin = Origin::default();
+            let spend = testing::spend(NOW);
+            let code = |subject, session: &'static str, redirect_uri: &'static str| NewCode {
+                tenant_id: Box::leak(t.id.clone().into_boxed_str()),
+                code: Box::leak(random::token().into_boxed_str()),
+                client_id: Box::leak(app.id.clone().into_boxed_str()),
+                redirect_uri,
+                subject,
+                session_id_hash: session,
+                request_json: "{}".into(),
+                scope: "openid".into(),
+                expires_at: NOW + 60,
+                now: NOW,
+                origin: &origin,
+                interaction: Some(spend),
+                consented: false,
+            };
+            let alices: &'static str = Box::leak(alices.into_boxed_str());
+            let callback: &'static str = Box::leak(app.redirect_uris[0].clone().into_boxed_str());
+            let as_bob = CodeSubject::User {
+                id: Box::leak(bob.clone().into_boxed_str()),
+                auth_time: NOW,
+            };
+            let as_alice = CodeSubject::User {
+                id: Box::leak(alice.clone().into_boxed_str()),
+                auth_time: NOW,
+            };
+            for (why, refused) in [
+                ("another user's session", code(as_bob, alices, callback)),
+                (
+                    "no such session",
+                    code(CodeSubject::SessionHolder, "nope", callback),
+                ),
+                (
+                    "an unregistered redirect URI",
+                    code(as_alice, alices, "https://evil.example/cb"),
+                ),
+            ] {
+                assert!(!issue_code(&db, &refused).await.unwrap(), "{why}");
+            }
+            assert!(
+                issue_code(&db, &code(CodeSubject::SessionHolder, alices, callback))
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                !issue_code(&db, &code(as_alice, alices, callback))
+                    .await
+                    .unwrap(),
+                "the parked request was concluded by the first code"
+            );
+            assert_eq!(
+                testing::count_rows(&db, "authorization_codes", &t.id).await,
+                1
+            );
         });
     }
 

@@ -6,28 +6,28 @@
 
 use serde::Deserialize;
 
+use super::codes::NewCode;
 use super::db::{first_row, Db, Statement};
 use super::sessions::{self, SessionWithUser};
 use crate::crypto::hash::secret_hash;
 use crate::error::Result;
 use crate::params;
 
-/// Remembers the consent given to `client_id` for `scope`, only if the code with `code_hash`
-/// was issued earlier in the batch.
+/// Remembers the consent to `scope` that the code with `code_hash` (issued earlier in the
+/// batch) was issued under, for its user and client; nothing when no code was issued.
 pub(super) fn save_consent_statement(
     db: &Db,
     tenant_id: &str,
-    user_id: &str,
-    client_id: &str,
     scope: &str,
     now: i64,
     code_hash: &str,
 ) -> Result<Statement> {
     db.statement(
         "INSERT INTO consents (tenant_id, user_id, client_id, scope, granted_at) \
-         SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM authorization_codes WHERE code_hash = ?6) \
+         SELECT a.tenant_id, a.user_id, a.client_id, ?2, ?3 FROM authorization_codes a \
+         WHERE a.code_hash = ?4 AND a.tenant_id = ?1 \
          ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at",
-        params![tenant_id, user_id, client_id, scope, now, code_hash],
+        params![tenant_id, scope, now, code_hash],
     )
 }
 
@@ -75,26 +75,34 @@ pub struct PersonFacts {
     pub access: Option<AccessFacts>,
 }
 
-/// Reads the session `cookie` names and its user's access to `client_id`, in one round trip.
+/// Reads the session `cookie` names and its user's access to `client_id`, in one round trip;
+/// with `code`, the same batch also issues it for whoever the session names (under the
+/// conditions of `codes::issue_statements`) and says whether it did.
 pub async fn person_facts(
     db: &Db,
     tenant_id: &str,
     client_id: &str,
     cookie: &str,
     now: i64,
-) -> Result<PersonFacts> {
+    code: Option<NewCode<'_>>,
+) -> Result<(PersonFacts, bool)> {
     let mut statements = sessions::find_statements(db, tenant_id, cookie, now)?;
     statements.push(access_facts_statement(
         db, tenant_id, client_id, cookie, now,
     )?);
+    if let Some(code) = &code {
+        statements.extend(super::codes::issue_statements(db, code)?);
+    }
     let results = db.batch(statements).await?;
     let session = sessions::from_results(&results[..2])?;
     let access: Option<AccessRow> = first_row(&results[2])?;
-    Ok(PersonFacts {
+    let issued = code.is_some() && super::codes::issued(&results[3]);
+    let facts = PersonFacts {
         access: session.as_ref().and(access).map(|a| AccessFacts {
             has_access: a.has_access != 0,
             consented_scope: a.consented_scope,
         }),
         session,
-    })
+    };
+    Ok((facts, issued))
 }

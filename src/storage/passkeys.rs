@@ -136,6 +136,55 @@ pub(super) fn touch_statement(
     )
 }
 
+/// Why the primary refused a passkey sign-in the use case had verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    AccountDisabled,
+    /// Deleted, or replaced, since it was read.
+    PasskeyGone,
+    /// The counter did not grow: the credential may have been cloned.
+    CounterRegression,
+    /// Nothing refuses it now: something changed back since (a user re-enabled meanwhile).
+    Changed,
+}
+
+/// Reads, on the primary, why [`super::sessions::create`] refused the sign-in of `user_id`
+/// with this passkey use (only on that rare path: the sign-in batch itself does not say).
+pub async fn refusal(
+    db: &Db,
+    tenant_id: &str,
+    user_id: &str,
+    used: &super::sessions::PasskeyUse<'_>,
+) -> Result<Refusal> {
+    #[derive(Deserialize)]
+    struct Row {
+        enabled: Option<i64>,
+        sign_count: Option<i64>,
+    }
+    let row: Option<Row> = db
+        .first(
+            "SELECT (SELECT disabled = 0 FROM users WHERE id = ?2 AND tenant_id = ?1) AS enabled, \
+             (SELECT sign_count FROM passkeys WHERE tenant_id = ?1 AND credential_id = ?3 AND user_id = ?2 \
+              AND public_key = ?4) AS sign_count",
+            params![tenant_id, user_id, used.credential_id, used.public_key],
+        )
+        .await?;
+    let row = row.unwrap_or(Row {
+        enabled: None,
+        sign_count: None,
+    });
+    Ok(match (row.enabled, row.sign_count) {
+        (Some(1), None) => Refusal::PasskeyGone,
+        (Some(1), Some(stored))
+            if (stored != 0 || used.sign_count != 0) && used.sign_count <= stored =>
+        {
+            Refusal::CounterRegression
+        }
+        (Some(1), Some(_)) => Refusal::Changed,
+        _ => Refusal::AccountDisabled,
+    })
+}
+
 /// Renames one of the user's passkeys; false when the user has no such passkey.
 pub async fn rename(
     db: &Db,

@@ -64,10 +64,43 @@ pub(crate) fn insert_statement(db: &Db, tenant_id: &str, s: &NewSession) -> Resu
     )
 }
 
+/// [`insert_statement`] for a passkey sign-in: also only while the passkey is still the user's
+/// with the public key the assertion was verified with, and its counter allows the new value
+/// (both zero, or growing: a clone check, WebAuthn §6.1.1). The use case may have read the
+/// passkey from a replica; this re-checks it on the primary, in the sign-in's own transaction.
+fn insert_for_passkey_statement(
+    db: &Db,
+    tenant_id: &str,
+    s: &NewSession,
+    used: &PasskeyUse<'_>,
+) -> Result<Statement> {
+    db.statement(
+        "INSERT INTO sessions (id_hash, tenant_id, user_id, auth_time, created_at, expires_at, last_seen_at, ip, user_agent) \
+         SELECT ?1, ?2, ?3, ?4, ?4, ?5, ?4, ?6, ?7 \
+         WHERE EXISTS (SELECT 1 FROM users WHERE id = ?3 AND tenant_id = ?2 AND disabled = 0) \
+         AND EXISTS (SELECT 1 FROM passkeys WHERE tenant_id = ?2 AND credential_id = ?8 AND user_id = ?3 \
+                     AND public_key = ?9 AND ((?10 = 0 AND sign_count = 0) OR ?10 > sign_count))",
+        params![
+            s.id_hash(),
+            tenant_id,
+            s.user_id.as_str(),
+            s.created_at,
+            s.expires_at,
+            s.ip.clone(),
+            s.user_agent.clone(),
+            used.credential_id,
+            used.public_key,
+            used.sign_count
+        ],
+    )
+}
+
 /// The passkey a sign-in was made with: its new counter and backup state.
 #[derive(Debug, Clone, Copy)]
 pub struct PasskeyUse<'a> {
     pub credential_id: &'a str,
+    /// The public key the assertion was verified with (COSE, base64url, as stored).
+    pub public_key: &'a str,
     pub sign_count: i64,
     pub backed_up: bool,
 }
@@ -103,7 +136,8 @@ impl<'a> SignIn<'a> {
 /// What a sign-in batch did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SignedIn {
-    /// False when the account is disabled or gone: then only the refusal's entries are written.
+    /// False when the account is disabled or gone, or the passkey no longer signs it in: then
+    /// only the refusal's entries are written.
     pub created: bool,
     /// The waiting client's code was issued (see `codes::issue_statements` for when not).
     pub code_issued: bool,
@@ -117,7 +151,10 @@ pub async fn create(db: &Db, tenant_id: &str, s: SignIn<'_>) -> Result<SignedIn>
         statements.push(super::spent::statement(db, tenant_id, challenge)?);
     }
     let session_at = statements.len();
-    statements.push(insert_statement(db, tenant_id, s.session)?);
+    statements.push(match &s.passkey {
+        Some(used) => insert_for_passkey_statement(db, tenant_id, s.session, used)?,
+        None => insert_statement(db, tenant_id, s.session)?,
+    });
     if let Some(used) = s.passkey {
         statements.push(super::passkeys::touch_statement(
             db,
@@ -257,6 +294,7 @@ mod tests {
             assert_eq!(testing::passkey_use(&db, "cred-1").await, (3, 0, None));
             let used = PasskeyUse {
                 credential_id: "cred-1",
+                public_key: "AQID",
                 sign_count: 4,
                 backed_up: true,
             };
@@ -297,6 +335,40 @@ mod tests {
             let found = find(&db, &t.id, &s.id, NOW + 11).await.unwrap().unwrap();
             assert_eq!(found.id_hash, hash);
             assert_eq!(found.expires_at, NOW + 3600);
+
+            // The primary re-checks the passkey (it may have been read from a replica): a
+            // counter that did not grow, or another public key, creates no session.
+            let replaced = PasskeyUse {
+                public_key: "BAUG",
+                sign_count: 5,
+                ..used
+            };
+            for (i, refused_use) in [used, replaced].into_iter().enumerate() {
+                let s = session(&ada, &format!("x{i}"));
+                let plain = SignIn {
+                    passkey: Some(refused_use),
+                    ..SignIn::plain(&s)
+                };
+                assert!(!create(&db, &t.id, plain).await.unwrap().created, "{i}");
+            }
+            assert_eq!(
+                passkeys::refusal(&db, &t.id, &ada, &used).await.unwrap(),
+                passkeys::Refusal::CounterRegression
+            );
+            assert_eq!(
+                passkeys::refusal(&db, &t.id, &ada, &replaced)
+                    .await
+                    .unwrap(),
+                passkeys::Refusal::PasskeyGone
+            );
+            let growing = PasskeyUse {
+                sign_count: 5,
+                ..used
+            };
+            assert_eq!(
+                passkeys::refusal(&db, &t.id, &ada, &growing).await.unwrap(),
+                passkeys::Refusal::Changed
+            );
 
             // Disabled: no session, the passkey untouched, only the refusal recorded.
             testing::set_disabled(&db, &ada, true).await;

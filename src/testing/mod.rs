@@ -21,6 +21,19 @@ pub fn db() -> Db {
     Db::new(Sqlite::in_memory().expect("schema.sql loads into SQLite"))
 }
 
+/// A database in a scratch file, read through a replica (a second connection to the same file:
+/// a replica that has caught up), so round trips to the primary can be counted as in the
+/// Worker. Remove the returned directory when done.
+pub fn replicated_db(name: &str) -> (Db, std::path::PathBuf) {
+    let dir =
+        std::env::temp_dir().join(format!("edge-id-{name}-{}", crate::crypto::random::token()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    let path = dir.join("d1.sqlite");
+    let db = Db::new(Sqlite::open(&path, true).expect("the primary"))
+        .with_replica(Sqlite::open(&path, false).expect("the replica"));
+    (db, dir)
+}
+
 /// Runs a future to completion on this thread (storage futures are not `Send`).
 pub fn run<F: Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()

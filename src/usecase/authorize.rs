@@ -16,20 +16,21 @@
 use serde::{Deserialize, Serialize};
 
 use super::Ctx;
+use crate::crypto::hash::secret_hash;
 use crate::crypto::random;
 use crate::crypto::sealed::{Binding, SealedKind};
 use crate::error::{Error, Result};
 use crate::oidc::authorize::{self as authz, AuthorizationRequest, Params, RedirectError};
 use crate::oidc::client::Client;
 use crate::oidc::error::{ErrorCode, OAuthError};
-use crate::oidc::interaction::{decide, Facts, Next, SessionFacts};
+use crate::oidc::interaction::{decide, needs_only_a_session, Facts, Next, SessionFacts};
 use crate::oidc::logout::Hint;
 use crate::oidc::response::AuthorizationResponse;
 use crate::oidc::response_mode::ResponseMode;
 use crate::oidc::scope::ScopeSet;
 use crate::oidc::{hint, token::CODE_TTL};
 use crate::storage::clients;
-use crate::storage::codes::{self, NewCode};
+use crate::storage::codes::{self, CodeSubject, NewCode};
 use crate::storage::interactions::{self, PersonFacts};
 use crate::storage::sessions::SessionWithUser;
 use crate::storage::spent::{self, Spend};
@@ -118,9 +119,13 @@ impl Resumed {
 /// Where a decision happens: a fresh request, or a parked one resumed.
 struct Step {
     request: AuthorizationRequest,
+    /// The subject of a valid `id_token_hint`.
+    hinted_subject: Option<String>,
     client: Client,
     client_logo_url: Option<String>,
     person: PersonFacts,
+    /// A code already issued in the round trip that read the session (see [`person`]).
+    preissued: Option<String>,
     resumed: Option<Resumed>,
     consented_now: bool,
 }
@@ -164,14 +169,41 @@ async fn find_client(ctx: &Ctx<'_>, client_id: &str) -> Result<Option<clients::C
     Ok(found)
 }
 
-/// The session cookie's person as seen for `client_id` (nothing read without a cookie).
-async fn person(ctx: &Ctx<'_>, client_id: &str, browser: Browser<'_>) -> Result<PersonFacts> {
-    match browser.session {
-        Some(cookie) => {
-            interactions::person_facts(ctx.db, ctx.tenant_id(), client_id, cookie, ctx.now).await
-        }
-        None => Ok(PersonFacts::default()),
-    }
+/// The session cookie's person as seen for the client (nothing read without a cookie). When
+/// the request needs nothing but a live session with access (`needs_only_a_session`), the same
+/// round trip also issues its code for whoever the session names: the code is then returned
+/// too, and `proceed` uses it if its own decision (from the same read) is to issue one.
+async fn person(
+    ctx: &Ctx<'_>,
+    request: &AuthorizationRequest,
+    client: &Client,
+    hinted_subject: Option<&str>,
+    browser: Browser<'_>,
+) -> Result<(PersonFacts, Option<String>)> {
+    let Some(cookie) = browser.session else {
+        return Ok((PersonFacts::default(), None));
+    };
+    let speculate = needs_only_a_session(request, hinted_subject, client.require_consent);
+    let code = speculate.then(random::token);
+    let session_hash = secret_hash(cookie);
+    let new = code
+        .as_deref()
+        .map(|code| {
+            new_code(
+                ctx,
+                request,
+                code,
+                CodeSubject::SessionHolder,
+                &session_hash,
+                None,
+                false,
+            )
+        })
+        .transpose()?;
+    let (facts, issued) =
+        interactions::person_facts(ctx.db, ctx.tenant_id(), &client.id, cookie, ctx.now, new)
+            .await?;
+    Ok((facts, code.filter(|_| issued)))
 }
 
 /// `GET|POST /authorize` with these parameters.
@@ -203,8 +235,16 @@ pub async fn authorize(
             )))
         }
     };
+    let hinted_subject = match hinted_subject(ctx, &request) {
+        Ok(sub) => sub,
+        Err(invalid) => return Ok(respond_error(ctx, &request, invalid)),
+    };
+    let (person, preissued) =
+        person(ctx, &request, &client, hinted_subject.as_deref(), browser).await?;
     let step = Step {
-        person: person(ctx, &client.id, browser).await?,
+        person,
+        preissued,
+        hinted_subject,
         request,
         client,
         client_logo_url: row.and_then(|r| r.logo_url),
@@ -262,10 +302,27 @@ async fn continue_interaction(
             message: "The application is no longer registered here.".into(),
         });
     };
+    let hinted_subject = match hinted_subject(ctx, &request) {
+        Ok(sub) => sub,
+        Err(invalid) => return Ok(respond_error(ctx, &request, invalid)),
+    };
+    let client = row.to_client();
+    // A resumed request is decided by its parked state (when it began, what was consented):
+    // no speculative code, so `person` is asked without the request's shortcut.
+    let person = match browser.session {
+        Some(cookie) => {
+            interactions::person_facts(ctx.db, ctx.tenant_id(), &client.id, cookie, ctx.now, None)
+                .await?
+                .0
+        }
+        None => PersonFacts::default(),
+    };
     let step = Step {
-        person: person(ctx, &request.client_id, browser).await?,
+        person,
+        preissued: None,
+        hinted_subject,
         request,
-        client: row.to_client(),
+        client,
         client_logo_url: row.logo_url,
         resumed: Some(resumed),
         consented_now,
@@ -306,16 +363,14 @@ fn hinted_subject(
 async fn proceed(ctx: &Ctx<'_>, step: Step, browser: Browser<'_>) -> Result<Outcome> {
     let Step {
         request,
+        hinted_subject,
         client,
         client_logo_url,
         person,
+        preissued,
         resumed,
         consented_now,
     } = step;
-    let hinted_subject = match hinted_subject(ctx, &request) {
-        Ok(sub) => sub,
-        Err(invalid) => return Ok(respond_error(ctx, &request, invalid)),
-    };
     let access = person.access.as_ref();
     let consent_missing = client.require_consent
         && !access
@@ -352,6 +407,12 @@ async fn proceed(ctx: &Ctx<'_>, step: Step, browser: Browser<'_>) -> Result<Outc
                 session,
             })))
         }
+        Next::Issue { .. } if preissued.is_some() => {
+            let code = preissued.unwrap_or_default();
+            Ok(Outcome::Respond(AuthorizationResponse::success(
+                &request, &code, ctx.issuer,
+            )))
+        }
         Next::Issue { user_id, auth_time } => {
             let session = person.session.as_ref().ok_or(Error::Unauthenticated)?;
             let code = random::token();
@@ -361,9 +422,11 @@ async fn proceed(ctx: &Ctx<'_>, step: Step, browser: Browser<'_>) -> Result<Outc
                     ctx,
                     &request,
                     &code,
-                    &user_id,
+                    CodeSubject::User {
+                        id: &user_id,
+                        auth_time,
+                    },
                     &session.id_hash,
-                    auth_time,
                     resumed.as_ref().map(Resumed::spend),
                     consented_now,
                 )?,
@@ -381,14 +444,12 @@ async fn proceed(ctx: &Ctx<'_>, step: Step, browser: Browser<'_>) -> Result<Outc
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn new_code<'a>(
     ctx: &'a Ctx<'_>,
     request: &'a AuthorizationRequest,
     code: &'a str,
-    user_id: &'a str,
+    subject: CodeSubject<'a>,
     session_id_hash: &'a str,
-    auth_time: i64,
     interaction: Option<Spend<'a>>,
     consented: bool,
 ) -> Result<NewCode<'a>> {
@@ -397,11 +458,10 @@ fn new_code<'a>(
         code,
         client_id: &request.client_id,
         redirect_uri: &request.redirect_uri,
-        user_id,
+        subject,
         session_id_hash,
         request_json: serde_json::to_string(request)?,
         scope: request.scope.to_string(),
-        auth_time,
         expires_at: ctx.now + CODE_TTL,
         now: ctx.now,
         origin: &ctx.origin,
@@ -452,9 +512,11 @@ impl CodeOnSignIn {
             ctx,
             &self.resumed.parked.request,
             &self.code,
-            user_id,
+            CodeSubject::User {
+                id: user_id,
+                auth_time: ctx.now,
+            },
             session_id_hash,
-            ctx.now,
             Some(self.resumed.spend()),
             false,
         )
@@ -545,9 +607,10 @@ mod tests {
         client: &Client,
         session: &str,
     ) -> Option<String> {
-        let facts = interactions::person_facts(db, &t.tenant.id, &client.id, session, NOW)
-            .await
-            .unwrap();
+        let (facts, _) =
+            interactions::person_facts(db, &t.tenant.id, &client.id, session, NOW, None)
+                .await
+                .unwrap();
         facts.access.unwrap().consented_scope
     }
 
@@ -592,6 +655,68 @@ mod tests {
             };
             assert!(param(&r, "code").is_some());
         });
+    }
+
+    #[test]
+    fn a_signed_in_request_is_answered_in_one_round_trip_to_the_primary() {
+        let (db, dir) = testing::replicated_db("sso");
+        run(async {
+            let (t, app, session) = setup(&db, false).await;
+            let c = ctx(&db, &t, NOW);
+            let before = db.round_trips();
+            let pairs = authorize_params(&app, &[("state", "s1")]);
+            let Outcome::Respond(r) = authorize(&c, &pairs, browser(&session)).await.unwrap()
+            else {
+                panic!("a code");
+            };
+            assert_eq!(
+                db.round_trips() - before,
+                1,
+                "the session read issues the code"
+            );
+            let code = param(&r, "code").expect("a code").to_string();
+            assert_eq!(
+                testing::count_rows(&db, "authorization_codes", &t.tenant.id).await,
+                1,
+                "exactly the code returned"
+            );
+            let entries = testing::audit_events(&db, &t.tenant.id).await;
+            let authorized: Vec<_> = entries.iter().filter(|(e, ..)| e == "authorize").collect();
+            assert_eq!(authorized.len(), 1);
+            assert_eq!(
+                authorized[0].1.as_deref(),
+                Some("user-alice"),
+                "about the session's user"
+            );
+            // The code is the session user's, redeemable as any other.
+            let redeemed = crate::usecase::token::redeem_code(
+                &c,
+                &crate::testing::oidc::TestSigner,
+                &crate::testing::oidc::creds(&app.id, Some(SECRET)),
+                &code,
+                Some(&app.redirect_uris[0]),
+                None,
+            )
+            .await;
+            assert!(redeemed.is_ok(), "{redeemed:?}");
+            // A request that needs more than a session (prompt=login) issues nothing with the
+            // read: it asks for a sign-in.
+            let login = authorize_params(&app, &[("prompt", "login")]);
+            assert!(matches!(
+                authorize(&c, &login, browser(&session)).await.unwrap(),
+                Outcome::Login { .. }
+            ));
+            // A session that ended issues nothing either.
+            let ended = authorize(&c, &pairs, browser("no-such-session"))
+                .await
+                .unwrap();
+            assert!(matches!(ended, Outcome::Login { .. }), "{ended:?}");
+            assert_eq!(
+                testing::count_rows(&db, "authorization_codes", &t.tenant.id).await,
+                1
+            );
+        });
+        std::fs::remove_dir_all(dir).ok();
     }
 
     #[test]
