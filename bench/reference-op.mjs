@@ -1,6 +1,9 @@
 // The reference: panva's oidc-provider (OpenID Certified), configured like Edge ID for the
-// benchmark: RS256 id_tokens, one confidential client (client_secret_basic, PKCE S256),
-// in-memory storage, refresh tokens rotating on use. `/bench/mint` creates a grant and an
+// benchmark: RS256 and ES256 id_tokens (one confidential client each, client_secret_basic, PKCE
+// S256), in-memory storage, refresh tokens rotating on use, userinfo and introspection on, and its
+// development login/consent pages (devInteractions) so a whole browser login can be walked.
+// `/bench/cpu` answers this process's process.cpuUsage() and `/bench/hello` a bare 'ok' from the
+// same HTTP server (the floor: Node's HTTP stack without the provider). `/bench/mint` creates a grant and an
 // authorization code directly through the provider's models (outside the timed section), the
 // way Edge ID's codes are minted through /authorize before its token run.
 //
@@ -24,6 +27,8 @@ const port = Number(process.argv[2] ?? 9100);
 const issuer = `http://127.0.0.1:${port}`;
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'bench-rs256', alg: 'RS256', use: 'sig' };
+const { privateKey: ecKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const ecJwk = { ...ecKey.export({ format: 'jwk' }), kid: 'bench-es256', alg: 'ES256', use: 'sig' };
 
 export const CLIENT = {
   client_id: 'bench-client',
@@ -34,13 +39,14 @@ export const CLIENT = {
   token_endpoint_auth_method: 'client_secret_basic',
   id_token_signed_response_alg: 'RS256',
 };
+export const CLIENT_ES256 = { ...CLIENT, client_id: 'bench-client-es256', id_token_signed_response_alg: 'ES256' };
 
 const provider = new Provider(issuer, {
   adapter: RoomyMemoryAdapter,
-  clients: [CLIENT],
-  jwks: { keys: [jwk] },
+  clients: [CLIENT, CLIENT_ES256],
+  jwks: { keys: [jwk, ecJwk] },
   pkce: { required: () => true },
-  features: { devInteractions: { enabled: false }, userinfo: { enabled: true } },
+  features: { devInteractions: { enabled: true }, userinfo: { enabled: true }, introspection: { enabled: true } },
   scopes: ['openid', 'email', 'profile', 'offline_access'],
   claims: { email: ['email', 'email_verified'], profile: ['name', 'given_name', 'family_name', 'preferred_username'] },
   issueRefreshToken: async () => true,
@@ -59,8 +65,9 @@ const callback = provider.callback();
 
 async function mint(url) {
   const challenge = url.searchParams.get('code_challenge');
-  const client = await provider.Client.find(CLIENT.client_id);
-  const grant = new provider.Grant({ accountId: 'user-1', clientId: CLIENT.client_id });
+  const clientId = url.searchParams.get('client_id') ?? CLIENT.client_id;
+  const client = await provider.Client.find(clientId);
+  const grant = new provider.Grant({ accountId: 'user-1', clientId });
   grant.addOIDCScope('openid email profile offline_access');
   const grantId = await grant.save();
   const code = new provider.AuthorizationCode({
@@ -79,6 +86,14 @@ async function mint(url) {
 
 http
   .createServer(async (req, res) => {
+    if (req.url === '/bench/hello') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      return;
+    }
+    if (req.url === '/bench/cpu') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(process.cpuUsage()));
+      return;
+    }
     if (req.url.startsWith('/bench/mint')) {
       try {
         const code = await mint(new URL(req.url, issuer));
