@@ -91,8 +91,10 @@ export class Browser {
       if (target.origin !== this.base) return target;
       if (target.pathname === '/login') {
         await this.fetch(target.pathname + target.search);
-        const after = await this.signIn(target.searchParams.get('next'));
-        r = await this.fetch(after);
+        // The sign-in goes straight back to the client when it concluded the waiting request.
+        const after = new URL(await this.signIn(target.searchParams.get('next')), this.base);
+        if (after.origin !== this.base) return after;
+        r = await this.fetch(after.pathname + after.search);
         continue;
       }
       r = await this.fetch(target.pathname + target.search);
