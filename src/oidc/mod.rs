@@ -16,3 +16,4 @@ pub mod response;
 pub mod response_mode;
 pub mod scope;
 pub mod token;
+pub mod webfinger;

@@ -154,6 +154,7 @@ pub enum RouteId {
     PlatformHome,
     Operator(OperatorRoute),
     OpenIdConfiguration,
+    WebFinger,
     OAuthServerMetadata,
     Jwks,
     Authorize,

@@ -129,6 +129,7 @@ pub static ROUTES: &[Route] = &[
     tenant(GET, "/.well-known/openid-configuration", R::OpenIdConfiguration, Anyone, Api),
     tenant(GET, "/.well-known/oauth-authorization-server", R::OAuthServerMetadata, Anyone, Api),
     tenant(GET, "/.well-known/jwks.json", R::Jwks, Anyone, Api),
+    tenant(GET, "/.well-known/webfinger", R::WebFinger, Anyone, Api),
     // The OpenID Provider (Pocket ID's paths).
     tenant(GET_POST, "/authorize", R::Authorize, Anyone, Page),
     tenant(GET, "/authorize/resume", R::AuthorizeResume, Anyone, Page),

@@ -44,6 +44,19 @@ describe('discovery and keys', () => {
     assert.equal(body.authorization_response_iss_parameter_supported, true);
   });
 
+  test('WebFinger names the issuer for an account (Tailscale discovers it so), answering nothing about who exists', async () => {
+    const rel = 'http://openid.net/specs/connect/1.0/issuer';
+    for (const resource of ['acct:ada@example.com', 'acct:nobody-here@example.com']) {
+      const res = await tfetch(`${base}/.well-known/webfinger?resource=${encodeURIComponent(resource)}&rel=${encodeURIComponent(rel)}`);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type'), /^application\/jrd\+json/);
+      assert.equal(res.headers.get('access-control-allow-origin'), '*');
+      assert.deepEqual(await res.json(), { subject: resource, links: [{ rel, href: base }] });
+    }
+    assert.equal((await tfetch(`${base}/.well-known/webfinger`)).status, 400);
+    assert.equal((await tfetch(`${base}/.well-known/webfinger?resource=mailto%3Aada%40example.com`)).status, 400);
+  });
+
   test('JWKS parses and every key has a distinct kid', async () => {
     const { body } = await getJson(`${base}/.well-known/jwks.json`);
     const kids = body.keys.map((k) => k.kid);

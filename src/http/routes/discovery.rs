@@ -4,8 +4,8 @@
 use worker::Response;
 
 use crate::http::request::TenantRequest;
-use crate::http::respond::{json, set_header};
-use crate::oidc::discovery;
+use crate::http::respond::{json, set_header, text};
+use crate::oidc::{discovery, webfinger};
 
 /// Metadata changes only when features ship: cache it for an hour.
 const METADATA_CACHE: &str = "public, max-age=3600, stale-while-revalidate=86400";
@@ -40,4 +40,16 @@ pub fn jwks(req: &TenantRequest<'_>) -> Response {
         &serde_json::to_value(&jwks).unwrap_or_default(),
         &crate::tenancy::keys::jwks_cache_control(),
     )
+}
+
+/// `GET /.well-known/webfinger?resource=…` (RFC 7033): the tenant's issuer for any account or
+/// URL, with CORS for browser-based clients as §5 asks.
+pub fn webfinger(req: &TenantRequest<'_>) -> crate::error::Result<Response> {
+    let described = webfinger::describe(&req.incoming.query, &req.issuer)
+        .map_err(|e| crate::error::Error::BadRequest(e.0.into()))?;
+    let body = serde_json::to_string(&described)?;
+    let mut resp = text(200, "application/jrd+json", &body);
+    set_header(&mut resp, "Cache-Control", METADATA_CACHE);
+    set_header(&mut resp, "Access-Control-Allow-Origin", "*");
+    Ok(resp)
 }

@@ -45,6 +45,7 @@ pub async fn for_tenant(
         RouteId::OpenIdConfiguration => Ok(discovery::openid_configuration(&req)),
         RouteId::OAuthServerMetadata => Ok(discovery::oauth_authorization_server(&req)),
         RouteId::Jwks => Ok(discovery::jwks(&req)),
+        RouteId::WebFinger => discovery::webfinger(&req),
         RouteId::Authorize => oidc::authorize::authorize(req).await,
         RouteId::AuthorizeResume => oidc::authorize::resume(req).await,
         RouteId::AuthorizeConsent => oidc::authorize::consent(req).await,
