@@ -110,7 +110,8 @@ CREATE TABLE IF NOT EXISTS sessions (
   expires_at    INTEGER NOT NULL,
   last_seen_at  INTEGER NOT NULL,
   ip            TEXT,
-  user_agent    TEXT
+  user_agent    TEXT,
+  amr           TEXT                        -- how it was started: RFC 8176 values, JSON (0010)
 );
 CREATE INDEX IF NOT EXISTS sessions_user ON sessions(user_id);
 
@@ -181,7 +182,8 @@ CREATE TABLE IF NOT EXISTS authorization_codes (
   auth_time              INTEGER NOT NULL,
   expires_at             INTEGER NOT NULL,
   redeemed_at            INTEGER,
-  grant_id               TEXT
+  grant_id               TEXT,
+  amr                    TEXT              -- the session's sign-in method (0010)
 );
 
 -- A grant is the family of tokens issued from one authorization code.
@@ -195,7 +197,8 @@ CREATE TABLE IF NOT EXISTS grants (
   session_id  TEXT,
   created_at  INTEGER NOT NULL,
   expires_at  INTEGER NOT NULL,
-  revoked_at  INTEGER
+  revoked_at  INTEGER,
+  amr         TEXT                          -- the sign-in method of its code's session (0010)
 );
 CREATE INDEX IF NOT EXISTS grants_user ON grants(user_id);
 

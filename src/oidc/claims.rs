@@ -174,6 +174,12 @@ pub struct IdTokenContext<'a> {
     /// Put the scope claims in the id_token (clients that never call userinfo).
     pub include_scope_claims: bool,
     pub tenant: TenantClaims,
+    /// This token's unique id.
+    pub jti: &'a str,
+    /// The session it was issued in (`amr::sid`), when known.
+    pub sid: Option<String>,
+    /// How the person signed in (RFC 8176), when recorded.
+    pub amr: Option<Vec<String>>,
 }
 
 pub fn id_token(user: &UserClaims, ctx: &IdTokenContext<'_>) -> Value {
@@ -189,8 +195,15 @@ pub fn id_token(user: &UserClaims, ctx: &IdTokenContext<'_>) -> Value {
     claims.insert("iat".into(), json!(ctx.now));
     claims.insert("auth_time".into(), json!(ctx.auth_time));
     claims.insert("at_hash".into(), json!(at_hash(ctx.access_token)));
+    claims.insert("jti".into(), json!(ctx.jti));
     if let Some(nonce) = ctx.nonce {
         claims.insert("nonce".into(), json!(nonce));
+    }
+    if let Some(sid) = &ctx.sid {
+        claims.insert("sid".into(), json!(sid));
+    }
+    if let Some(amr) = &ctx.amr {
+        claims.insert("amr".into(), json!(amr));
     }
     Value::Object(claims)
 }
@@ -266,9 +279,15 @@ mod tests {
             lifetime_secs: 3600,
             include_scope_claims: false,
             tenant: TenantClaims::default(),
+            jti: "j1",
+            sid: Some("s1".into()),
+            amr: Some(vec!["hwk".into(), "mfa".into()]),
         };
         let t = id_token(&u, &ctx);
         assert_eq!(t["iss"], "https://acme");
+        assert_eq!(t["jti"], "j1");
+        assert_eq!(t["sid"], "s1");
+        assert_eq!(t["amr"], json!(["hwk", "mfa"]));
         assert_eq!(t["aud"], "app");
         assert_eq!(t["exp"], 3700);
         assert_eq!(t["nonce"], "n-0S6_WzA2Mj");
@@ -280,6 +299,13 @@ mod tests {
         assert_eq!(t["name"], "Ada Lovelace");
         assert!(t.get("nonce").is_none());
         assert_eq!(t["sub"], "u1");
+        ctx.sid = None;
+        ctx.amr = None;
+        let t = id_token(&u, &ctx);
+        assert!(
+            t.get("sid").is_none() && t.get("amr").is_none(),
+            "absent, not null"
+        );
     }
 
     #[test]
@@ -314,6 +340,9 @@ mod tests {
             lifetime_secs: 3600,
             include_scope_claims: true,
             tenant,
+            jti: "j1",
+            sid: None,
+            amr: None,
         };
         assert_eq!(
             id_token(&u, &ctx(TenantClaims::default()))["email_verified"],

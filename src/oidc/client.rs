@@ -214,7 +214,9 @@ pub struct ClientInput {
     pub pkce_enabled: bool,
     #[serde(default)]
     pub allow_plain_pkce: bool,
-    #[serde(default)]
+    /// On unless switched off, as in Pocket ID: many apps read the claims from the id_token
+    /// and never call userinfo.
+    #[serde(default = "scope_claims_in_id_token_by_default")]
     pub claims_in_id_token: bool,
     #[serde(default)]
     pub id_token_signed_response_alg: Option<String>,
@@ -228,6 +230,10 @@ pub struct ClientInput {
     pub allowed_user_groups: Vec<String>,
     #[serde(default)]
     pub preset: Option<String>,
+}
+
+fn scope_claims_in_id_token_by_default() -> bool {
+    true
 }
 
 pub use crate::validation::FieldError;

@@ -70,9 +70,9 @@ pub fn openid_configuration(issuer: &str) -> Value {
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ID_TOKEN_SIGNING_ALGS,
         "claims_supported": [
-            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
-            "name", "given_name", "family_name", "preferred_username", "picture",
-            "email", "email_verified", "groups", "locale", "address", "phone_number"
+            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "jti", "sid", "amr",
+            "name", "given_name", "family_name", "preferred_username",
+            "email", "email_verified", "groups", "address", "phone_number"
         ],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "claim_types_supported": ["normal"],

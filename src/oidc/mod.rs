@@ -2,6 +2,7 @@
 //! requests, the decisions (sign-in needed? redirect allowed?), claims and responses. The
 //! Workers layer (`crate::http::routes::oidc`) only gathers facts from storage and acts.
 
+pub mod amr;
 pub mod authorize;
 pub mod claims;
 pub mod client;

@@ -78,8 +78,8 @@ pub(super) fn issue_statements(db: &Db, c: &NewCode<'_>) -> Result<Vec<Statement
     };
     let mut statements = vec![
         db.statement(
-            "INSERT INTO authorization_codes (code_hash, tenant_id, client_id, user_id, session_id, request, auth_time, expires_at) \
-             SELECT ?1, ?2, ?3, s.user_id, ?5, ?6, COALESCE(?7, s.auth_time), ?8 \
+            "INSERT INTO authorization_codes (code_hash, tenant_id, client_id, user_id, session_id, request, auth_time, expires_at, amr) \
+             SELECT ?1, ?2, ?3, s.user_id, ?5, ?6, COALESCE(?7, s.auth_time), ?8, s.amr \
              FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.id_hash = ?5 AND s.tenant_id = ?2 AND s.expires_at > ?9 AND u.disabled = 0 \
              AND (?4 IS NULL OR s.user_id = ?4) \
@@ -198,6 +198,10 @@ pub struct Redemption<'a> {
 pub struct RedeemedCode {
     pub request: String,
     pub auth_time: i64,
+    /// The stored key of the session the code was issued in (for `sid`).
+    pub session_id: Option<String>,
+    /// How that session was started (RFC 8176 values, JSON).
+    pub amr: Option<String>,
 }
 
 pub struct RedeemOutcome {
@@ -248,13 +252,13 @@ pub async fn redeem_code(db: &Db, r: &Redemption<'_>) -> Result<RedeemOutcome> {
             &format!(
                 "UPDATE authorization_codes SET redeemed_at = ?4, grant_id = ?5 \
                  WHERE code_hash = ?2 AND tenant_id = ?1 AND client_id = ?3 AND redeemed_at IS NULL \
-                 AND expires_at > ?4 AND {authenticated} RETURNING request, auth_time"
+                 AND expires_at > ?4 AND {authenticated} RETURNING request, auth_time, session_id, amr"
             ),
             p(),
         )?,
         db.statement(
-            "INSERT INTO grants (id, tenant_id, client_id, user_id, scope, auth_time, session_id, created_at, expires_at) \
-             SELECT ?5, a.tenant_id, a.client_id, a.user_id, json_extract(a.request, '$.scope'), a.auth_time, a.session_id, ?4, ?9 \
+            "INSERT INTO grants (id, tenant_id, client_id, user_id, scope, auth_time, session_id, created_at, expires_at, amr) \
+             SELECT ?5, a.tenant_id, a.client_id, a.user_id, json_extract(a.request, '$.scope'), a.auth_time, a.session_id, ?4, ?9, a.amr \
              FROM authorization_codes a JOIN users u ON u.id = a.user_id AND u.tenant_id = a.tenant_id AND u.disabled = 0 \
              WHERE a.code_hash = ?2 AND a.tenant_id = ?1 AND a.grant_id = ?5",
             p(),

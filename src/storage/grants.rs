@@ -170,6 +170,10 @@ pub struct RefreshRow {
     pub successor_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
     pub auth_time: i64,
+    /// The stored key of the session the grant began in (for `sid`).
+    pub session_id: Option<String>,
+    /// How that session was started (RFC 8176 values, JSON).
+    pub amr: Option<String>,
 }
 
 impl RefreshRow {
@@ -192,7 +196,7 @@ pub struct RefreshLookup {
 /// The presented refresh token as stored, selected by `?2` (its hash) and `?1` (the tenant).
 const REFRESH_ROW: &str = "SELECT r.grant_id, r.client_id, r.scope, r.expires_at, r.used_at, r.replaced_by, \
      (SELECT s.used_at FROM refresh_tokens s WHERE s.token_hash = r.replaced_by) AS successor_used_at, \
-     g.revoked_at, g.auth_time \
+     g.revoked_at, g.auth_time, g.session_id, g.amr \
      FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id \
      WHERE r.token_hash = ?2 AND r.tenant_id = ?1";
 

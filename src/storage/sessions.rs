@@ -9,6 +9,7 @@ use super::spent::Spend;
 use super::users::{UserRow, USER_COLUMNS};
 use crate::crypto::hash::secret_hash;
 use crate::error::Result;
+use crate::oidc::amr::SignInMethod;
 use crate::params;
 
 /// A live session and its (enabled) user.
@@ -36,6 +37,7 @@ pub struct NewSession {
     pub expires_at: i64,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    pub method: SignInMethod,
 }
 
 impl NewSession {
@@ -49,8 +51,8 @@ impl NewSession {
 /// in a batch after the user's own conditional insert (sign-up) and a disabled account gets none.
 pub(crate) fn insert_statement(db: &Db, tenant_id: &str, s: &NewSession) -> Result<Statement> {
     db.statement(
-        "INSERT INTO sessions (id_hash, tenant_id, user_id, auth_time, created_at, expires_at, last_seen_at, ip, user_agent) \
-         SELECT ?1, ?2, ?3, ?4, ?4, ?5, ?4, ?6, ?7 \
+        "INSERT INTO sessions (id_hash, tenant_id, user_id, auth_time, created_at, expires_at, last_seen_at, ip, user_agent, amr) \
+         SELECT ?1, ?2, ?3, ?4, ?4, ?5, ?4, ?6, ?7, ?8 \
          WHERE EXISTS (SELECT 1 FROM users WHERE id = ?3 AND tenant_id = ?2 AND disabled = 0)",
         params![
             s.id_hash(),
@@ -59,7 +61,8 @@ pub(crate) fn insert_statement(db: &Db, tenant_id: &str, s: &NewSession) -> Resu
             s.created_at,
             s.expires_at,
             s.ip.clone(),
-            s.user_agent.clone()
+            s.user_agent.clone(),
+            s.method.amr_json()
         ],
     )
 }
@@ -75,8 +78,8 @@ fn insert_for_passkey_statement(
     used: &PasskeyUse<'_>,
 ) -> Result<Statement> {
     db.statement(
-        "INSERT INTO sessions (id_hash, tenant_id, user_id, auth_time, created_at, expires_at, last_seen_at, ip, user_agent) \
-         SELECT ?1, ?2, ?3, ?4, ?4, ?5, ?4, ?6, ?7 \
+        "INSERT INTO sessions (id_hash, tenant_id, user_id, auth_time, created_at, expires_at, last_seen_at, ip, user_agent, amr) \
+         SELECT ?1, ?2, ?3, ?4, ?4, ?5, ?4, ?6, ?7, ?11 \
          WHERE EXISTS (SELECT 1 FROM users WHERE id = ?3 AND tenant_id = ?2 AND disabled = 0) \
          AND EXISTS (SELECT 1 FROM passkeys WHERE tenant_id = ?2 AND credential_id = ?8 AND user_id = ?3 \
                      AND public_key = ?9 AND ((?10 = 0 AND sign_count = 0) OR ?10 > sign_count))",
@@ -90,7 +93,8 @@ fn insert_for_passkey_statement(
             s.user_agent.clone(),
             used.credential_id,
             used.public_key,
-            used.sign_count
+            used.sign_count,
+            s.method.amr_json()
         ],
     )
 }
@@ -250,6 +254,7 @@ mod tests {
 
     fn session(user_id: &str, id: &str) -> NewSession {
         NewSession {
+            method: SignInMethod::Passkey { synced: false },
             id: id.repeat(43 / id.len() + 1)[..43].to_string(),
             user_id: user_id.to_string(),
             created_at: NOW + 10,

@@ -231,6 +231,7 @@ pub async fn group(db: &Db, tenant_id: &str, name: &str, members: &[String]) -> 
 /// A signed-in session of the user, created at `now` for an hour; returns the cookie value.
 pub async fn session(db: &Db, tenant_id: &str, user_id: &str, now: i64) -> String {
     let session = crate::storage::sessions::NewSession {
+        method: crate::oidc::amr::SignInMethod::Passkey { synced: true },
         id: crate::crypto::random::token(),
         user_id: user_id.to_string(),
         created_at: now,

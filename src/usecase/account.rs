@@ -115,7 +115,8 @@ mod tests {
 
     /// The user's session (signed in now).
     async fn signed_in(c: &Ctx<'_>, user_id: &str) -> SessionWithUser {
-        let session = sessions::new_session(c, user_id);
+        let session =
+            sessions::new_session(c, user_id, crate::oidc::amr::SignInMethod::OneTimeLink);
         assert!(
             crate::storage::sessions::create(
                 c.db,

@@ -7,6 +7,7 @@
 use super::Ctx;
 use crate::crypto::random;
 use crate::error::Result;
+use crate::oidc::amr::SignInMethod;
 use crate::storage::sessions::{self, NewSession, SessionWithUser};
 
 /// A session that was just created: what the HTTP layer puts in the cookie.
@@ -27,10 +28,12 @@ pub async fn current(ctx: &Ctx<'_>, cookie: Option<&str>) -> Result<Option<Sessi
     }
 }
 
-/// A new session for `user_id`, living as long as the tenant's settings say, from where the
-/// request came; to be created by a storage operation together with what it records.
-pub(crate) fn new_session(ctx: &Ctx<'_>, user_id: &str) -> NewSession {
+/// A new session for `user_id` signed in by `method`, living as long as the tenant's settings
+/// say, from where the request came; to be created by a storage operation together with what
+/// it records.
+pub(crate) fn new_session(ctx: &Ctx<'_>, user_id: &str, method: SignInMethod) -> NewSession {
     NewSession {
+        method,
         id: random::token(),
         user_id: user_id.to_string(),
         created_at: ctx.now,
@@ -60,6 +63,7 @@ pub async fn sign_out(ctx: &Ctx<'_>, session: &SessionWithUser) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    const PASSKEY: SignInMethod = SignInMethod::Passkey { synced: false };
     use crate::testing::{self, db, run, tenant, user, NOW};
     use crate::testing::{ctx as ctx_for, snapshot};
 
@@ -71,7 +75,7 @@ mod tests {
             let ada = user(&db, &t.id, "ada", false).await;
             let snap = snapshot(&t);
             let ctx = ctx_for(&db, &snap, NOW);
-            let session = new_session(&ctx, &ada);
+            let session = new_session(&ctx, &ada, PASSKEY);
             assert!(
                 sessions::create(
                     &db,
@@ -138,7 +142,7 @@ mod tests {
             testing::set_disabled(&db, &ada, true).await;
             let snap = snapshot(&t);
             let ctx = ctx_for(&db, &snap, NOW);
-            let session = new_session(&ctx, &ada);
+            let session = new_session(&ctx, &ada, PASSKEY);
             assert!(
                 !sessions::create(
                     &db,
@@ -164,7 +168,7 @@ mod tests {
             let ctx = ctx_for(&db, &snap, NOW);
             let mut ids = Vec::new();
             for who in [&ada, &ada, &bob] {
-                let session = new_session(&ctx, who);
+                let session = new_session(&ctx, who, PASSKEY);
                 assert!(
                     sessions::create(
                         &db,

@@ -8,6 +8,7 @@ use super::ceremony::{self, b64, b64_decode, Ceremony, ChallengePurpose, TIMEOUT
 use super::sessions::{self, Started};
 use super::Ctx;
 use crate::error::{Error, Result};
+use crate::oidc::amr::SignInMethod;
 use crate::oidc::response::AuthorizationResponse;
 use crate::passkey::{self, PasskeyError, StoredPasskey};
 use crate::storage::audit::{self, When};
@@ -122,7 +123,10 @@ pub async fn finish(
         Some(sealed) => authorize::code_on_sign_in(ctx, sealed, browser, &stored.user_id).await?,
         None => None,
     };
-    let session = sessions::new_session(ctx, &stored.user_id);
+    let method = SignInMethod::Passkey {
+        synced: outcome.backed_up,
+    };
+    let session = sessions::new_session(ctx, &stored.user_id, method);
     let hash = session.id_hash();
     let used = PasskeyUse {
         credential_id: &credential_id,
@@ -233,7 +237,7 @@ pub async fn with_login_link(ctx: &Ctx<'_>, token: &str) -> Result<Started> {
         .ok_or_else(|| {
             Error::BadRequest("This sign-in link has expired or was already used.".into())
         })?;
-    let session = sessions::new_session(ctx, &user_id);
+    let session = sessions::new_session(ctx, &user_id, SignInMethod::OneTimeLink);
     let hash = session.id_hash();
     let signed_in = crate::storage::sessions::create(
         ctx.db,

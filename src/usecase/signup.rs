@@ -16,6 +16,7 @@ use crate::account::{NewProfile, ProfileInput};
 use crate::crypto::hash::secret_hash;
 use crate::crypto::random;
 use crate::error::{Error, Result};
+use crate::oidc::amr::SignInMethod;
 use crate::passkey::{self, UserEntity};
 use crate::storage::audit::{self, When};
 use crate::storage::ceremonies::{self, LinkPurpose};
@@ -241,7 +242,10 @@ pub async fn finish(
                 link_hash: token_hash.as_deref(),
                 challenge: challenge.spend(),
             };
-            let session = sessions::new_session(ctx, user_id);
+            let method = SignInMethod::Passkey {
+                synced: registered.backed_up,
+            };
+            let session = sessions::new_session(ctx, user_id, method);
             // Written only if the batch created the account (and so its session).
             let entry = audit::insert_when_statement(
                 ctx.db,
@@ -491,7 +495,8 @@ mod tests {
                 transports: "[]",
                 aaguid: "AAAAAAAAAAAAAAAAAAAAAA",
             };
-            let session = sessions::new_session(&c, "user-twin");
+            let session =
+                sessions::new_session(&c, "user-twin", SignInMethod::Passkey { synced: false });
             let entry = audit::insert_when_statement(
                 &db,
                 &tid,

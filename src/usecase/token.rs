@@ -13,6 +13,7 @@ use super::{client_auth, Ctx, Signer};
 use crate::crypto::hash::secret_hash;
 use crate::crypto::random;
 use crate::error::{Error, Result};
+use crate::oidc::amr;
 use crate::oidc::authorize::AuthorizationRequest;
 use crate::oidc::claims::{self, IdTokenContext, UserClaims};
 use crate::oidc::client::{Client, ClientCredentials};
@@ -122,6 +123,8 @@ pub async fn redeem_code(
         scope: &request.scope,
         auth_time: redeemed.auth_time,
         nonce: request.nonce.as_deref(),
+        session: redeemed.session_id.as_deref(),
+        amr: redeemed.amr.as_deref(),
     };
     respond(ctx, signer, &issued, minted).await
 }
@@ -218,6 +221,8 @@ pub async fn refresh(
         scope: &scope,
         auth_time: token.auth_time,
         nonce: None,
+        session: token.session_id.as_deref(),
+        amr: token.amr.as_deref(),
     };
     let minted = Minted {
         access,
@@ -233,6 +238,10 @@ struct Issued<'a> {
     scope: &'a ScopeSet,
     auth_time: i64,
     nonce: Option<&'a str>,
+    /// The stored key of the session the grant began in, for `sid`.
+    session: Option<&'a str>,
+    /// How that session was started (stored `amr` JSON).
+    amr: Option<&'a str>,
 }
 
 async fn respond(
@@ -254,6 +263,9 @@ async fn respond(
             lifetime_secs: ID_TOKEN_TTL,
             include_scope_claims: issued.client.claims_in_id_token,
             tenant: (&ctx.tenant.tenant.settings).into(),
+            jti: &random::token(),
+            sid: issued.session.map(amr::sid),
+            amr: amr::amr_claim(issued.amr),
         },
     );
     let id_token = signer
@@ -342,6 +354,11 @@ mod tests {
                 claims::at_hash(&tokens.access_token).as_str()
             );
             assert_eq!(tokens.scope, "openid profile email");
+            // How the session signed in (the fixture's synced passkey), which session, which token.
+            assert_eq!(claims["amr"], serde_json::json!(["mfa", "swk", "user"]));
+            let sid = claims["sid"].as_str().expect("a sid").to_string();
+            assert_eq!(sid.len(), 22);
+            assert_eq!(claims["jti"].as_str().map(str::len), Some(43));
             let c = ctx(&db, &t, NOW);
             let info = userinfo::claims_for(&c, &tokens.access_token)
                 .await
@@ -597,6 +614,10 @@ mod tests {
             assert_ne!(second.access_token, first.access_token);
             let claims = verify_id_token(&t, second.id_token.as_deref().unwrap());
             assert_eq!(claims["auth_time"], NOW, "auth_time is the sign-in's");
+            let before = verify_id_token(&t, first.id_token.as_deref().unwrap());
+            assert_eq!(claims["sid"], before["sid"], "the same session");
+            assert_eq!(claims["amr"], before["amr"], "the same sign-in");
+            assert_ne!(claims["jti"], before["jti"], "another token");
             assert_eq!(claims["iat"], NOW + 100);
             assert!(userinfo::claims_for(&c, &second.access_token).await.is_ok());
             let third = refresh_with(&c, &credentials, second.refresh_token.as_deref().unwrap())

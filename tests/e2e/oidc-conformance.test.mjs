@@ -85,6 +85,16 @@ describe('basic OP plan', () => {
     assert.equal(payload.at_hash, atHash(json.access_token));
     assert.equal(header.alg, 'RS256');
     assert.ok(header.kid);
+    // How the person signed in (the software passkey is device-bound, user-verified), which
+    // session, which token; the scope claims are in the id_token by default.
+    assert.deepEqual(payload.amr, ['hwk', 'mfa', 'user']);
+    assert.match(payload.sid, /^[A-Za-z0-9_-]{22}$/);
+    assert.match(payload.jti, /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(payload.email, 'ada@example.com');
+    const again = await login(base, admin, app);
+    const second = decodeJwt(again.tokens.id_token);
+    assert.equal(second.sid, payload.sid, 'the same browser session');
+    assert.notEqual(second.jti, payload.jti);
   });
 
   test('client_secret_post authenticates too', async () => {

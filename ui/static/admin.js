@@ -357,7 +357,7 @@
   async function clientEditor(c, groupsData) {
     const groups = groupsData || (await api('GET', '/api/user-groups')).data;
     const isNew = !c;
-    const v0 = c || { name: '', callback_urls: [], logout_callback_urls: [], allowed_user_groups: [] };
+    const v0 = c || { name: '', callback_urls: [], logout_callback_urls: [], allowed_user_groups: [], claims_in_id_token: true };
     const form = h('form', { id: 'client-form', onsubmit: (e) => {
       e.preventDefault();
       const v = formValues(e.target);
@@ -389,7 +389,7 @@
     field('id_token_signed_response_alg', 'id_token signing', h('select', { id: 'id_token_signed_response_alg', name: 'id_token_signed_response_alg' },
       ['RS256', 'ES256'].map((a) => h('option', { value: a, selected: (v0.id_token_signed_response_alg || 'RS256') === a }, a)))),
     h('div', { class: 'checks' }, check('pkce_enabled', 'Require PKCE', v0.pkce_enabled), check('is_public', 'Public client (no secret)', v0.is_public),
-      check('claims_in_id_token', 'Claims in the id_token (Cloudflare Access)', v0.claims_in_id_token), check('require_consent', 'Ask users for consent', v0.require_consent)),
+      check('claims_in_id_token', 'Scope claims in the id_token (apps that never call userinfo, Cloudflare Access)', v0.claims_in_id_token), check('require_consent', 'Ask users for consent', v0.require_consent)),
     groupChecks(groups, v0.allowed_user_groups),
     h('button', { class: 'primary', type: 'submit' }, isNew ? 'Create client' : 'Save client'));
     if (isNew) return show('Custom client', h('p', {}, h('a', { href: '#/clients/new' }, '← All presets')), form);
