@@ -53,7 +53,7 @@ fn common(issuer: &str) -> Value {
         "jwks_uri": e.jwks,
         "scopes_supported": ["openid", "profile", "email", "groups", "address", "phone", "offline_access"],
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query", "form_post"],
+        "response_modes_supported": ["query", "fragment", "form_post"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],

@@ -43,10 +43,18 @@ impl AuthorizationResponse {
         }
     }
 
-    /// The redirect target for query mode: the registered URI with the parameters appended to
-    /// any query it already has.
+    /// The redirect target for the query and fragment modes: the registered URI with the
+    /// parameters appended to any query it already has, or as its fragment (registered URIs
+    /// have none).
     pub fn redirect_url(&self) -> String {
         match url::Url::parse(&self.redirect_uri) {
+            Ok(mut url) if self.mode == ResponseMode::Fragment => {
+                let encoded: String = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(self.params.iter())
+                    .finish();
+                url.set_fragment(Some(&encoded));
+                url.to_string()
+            }
             Ok(mut url) => {
                 url.query_pairs_mut().extend_pairs(self.params.iter());
                 url.to_string()
@@ -90,6 +98,27 @@ mod tests {
             q,
             vec![
                 ("x".into(), "1".into()),
+                ("code".into(), "c0de".into()),
+                ("state".into(), "a b&c".into()),
+                ("iss".into(), "https://acme".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn the_fragment_mode_carries_them_in_the_fragment_leaving_the_query_alone() {
+        let mut req = request("https://app/cb?x=1");
+        req.response_mode = ResponseMode::Fragment;
+        let r = AuthorizationResponse::success(&req, "c0de", "https://acme");
+        let url = url::Url::parse(&r.redirect_url()).unwrap();
+        assert_eq!(url.query(), Some("x=1"));
+        let f: Vec<(String, String)> =
+            url::form_urlencoded::parse(url.fragment().unwrap().as_bytes())
+                .into_owned()
+                .collect();
+        assert_eq!(
+            f,
+            vec![
                 ("code".into(), "c0de".into()),
                 ("state".into(), "a b&c".into()),
                 ("iss".into(), "https://acme".into())

@@ -542,7 +542,8 @@ pub(crate) async fn code_on_sign_in(
         return Ok(None);
     };
     let request = &resumed.parked.request;
-    if request.response_mode != ResponseMode::Query {
+    // A form post needs a page; a redirect (query or fragment) the sign-in's answer can carry.
+    if request.response_mode == ResponseMode::FormPost {
         return Ok(None);
     }
     let Some(client) = find_client(ctx, &request.client_id).await? else {
@@ -856,7 +857,7 @@ mod tests {
             // A bad parameter once the target is trusted goes back to the client.
             let Outcome::Respond(r) = authorize(
                 &c,
-                &authorize_params(&app, &[("response_mode", "fragment")]),
+                &authorize_params(&app, &[("response_mode", "jwt")]),
                 browser(&session),
             )
             .await

@@ -280,6 +280,20 @@ describe('basic OP plan', () => {
     assert.equal(p.get('state'), q.get('state'));
   });
 
+  test('response_mode=fragment puts the code, state and iss in the fragment, and the code works', async () => {
+    const q = authorizeQuery(app, { response_mode: 'fragment' });
+    const { location } = await admin.walk(`/authorize?${q}`);
+    const url = new URL(location);
+    assert.equal(url.searchParams.get('code'), null, 'nothing in the query');
+    const f = new URLSearchParams(url.hash.slice(1));
+    assert.equal(f.get('state'), q.get('state'));
+    assert.equal(f.get('iss'), base);
+    const { status } = await exchange(base, app, f.get('code'));
+    assert.equal(status, 200);
+    const meta = (await getJson(`${base}/.well-known/openid-configuration`)).body;
+    assert.ok(meta.response_modes_supported.includes('fragment'));
+  });
+
   test('request and request_uri are refused with their error codes', async () => {
     const r1 = await admin.walk(`/authorize?${authorizeQuery(app, { request: 'eyJhbGciOiJub25lIn0.e30.' })}`);
     assert.equal(new URL(r1.location).searchParams.get('error'), 'request_not_supported');

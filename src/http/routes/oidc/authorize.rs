@@ -19,7 +19,7 @@ use crate::usecase::authorize::{self as usecase, Browser, Decision, Outcome};
 /// Sends an authorization response to the client by redirect or auto-submitted form.
 fn deliver(resp: &AuthorizationResponse) -> Result<Response> {
     match resp.mode {
-        ResponseMode::Query => Ok(redirect(&resp.redirect_url())),
+        ResponseMode::Query | ResponseMode::Fragment => Ok(redirect(&resp.redirect_url())),
         ResponseMode::FormPost => {
             let mut page = render(&FormPostPage {
                 action: resp.redirect_uri.clone(),
