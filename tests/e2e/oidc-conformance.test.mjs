@@ -85,9 +85,9 @@ describe('basic OP plan', () => {
     assert.equal(payload.at_hash, atHash(json.access_token));
     assert.equal(header.alg, 'RS256');
     assert.ok(header.kid);
-    // How the person signed in (the software passkey is device-bound, user-verified), which
-    // session, which token; the scope claims are in the id_token by default.
-    assert.deepEqual(payload.amr, ['hwk', 'mfa', 'user']);
+    // How the person signed in (the software passkey reports itself backed up, i.e. synced, and
+    // user-verified), which session, which token; the scope claims are in the id_token by default.
+    assert.deepEqual(payload.amr, ['mfa', 'swk', 'user']);
     assert.match(payload.sid, /^[A-Za-z0-9_-]{22}$/);
     assert.match(payload.jti, /^[A-Za-z0-9_-]{43}$/);
     assert.equal(payload.email, 'ada@example.com');
