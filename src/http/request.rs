@@ -128,6 +128,7 @@ impl TenantRequest<'_> {
             issuer: &self.issuer,
             now: self.now,
             origin: self.incoming.audit_origin(),
+            verifier: &crate::http::signing::WebCryptoVerifier,
         })
     }
 }

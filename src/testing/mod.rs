@@ -241,6 +241,20 @@ pub async fn grants(db: &Db, tenant_id: &str) -> Vec<crate::storage::grants::Gra
 
 pub use crate::storage::inspection::*;
 
+/// Verifies signatures with the pure-Rust verifiers, as the Worker's WebCrypto does natively.
+pub struct NativeVerifier;
+
+impl crate::usecase::SignatureVerifier for NativeVerifier {
+    fn verify<'a>(
+        &'a self,
+        check: &'a crate::crypto::signature::SignatureCheck,
+    ) -> crate::storage::backend::LocalFuture<'a, crate::error::Result<bool>> {
+        Box::pin(std::future::ready(Ok(
+            crate::crypto::signature::verify_natively(check),
+        )))
+    }
+}
+
 pub mod oidc;
 mod requests;
 pub use requests::*;
