@@ -8,6 +8,7 @@
 //! while the user signs in or consents. The browser carries only the parked request's random
 //! id, and only the browser that parked it can resume it.
 
+use super::id_token_hint;
 use super::Ctx;
 use crate::crypto::random;
 use crate::error::{Error, Result};
@@ -18,7 +19,7 @@ use crate::oidc::interaction::{decide, Facts, Next, SessionFacts};
 use crate::oidc::logout::Hint;
 use crate::oidc::response::AuthorizationResponse;
 use crate::oidc::scope::ScopeSet;
-use crate::oidc::{hint, token::CODE_TTL};
+use crate::oidc::token::CODE_TTL;
 use crate::storage::codes::{self, NewCode};
 use crate::storage::interactions::{self, AuthorizeFacts, FactsQuery};
 use crate::storage::sessions::SessionWithUser;
@@ -230,11 +231,7 @@ async fn proceed(ctx: &Ctx<'_>, step: Step, browser: Browser<'_>) -> Result<Outc
         interaction,
         consented_now,
     } = step;
-    let hinted_subject = match hint::verify(
-        request.id_token_hint.as_deref(),
-        &ctx.tenant.jwks(ctx.now),
-        ctx.issuer,
-    ) {
+    let hinted_subject = match id_token_hint::verify(ctx, request.id_token_hint.as_deref()).await? {
         Hint::Absent => None,
         Hint::Valid { sub, .. } => Some(sub),
         Hint::Invalid => {

@@ -146,6 +146,7 @@ pub mod client_auth;
 pub mod clients;
 pub mod end_session;
 pub mod groups;
+pub mod id_token_hint;
 pub mod introspection;
 pub mod maintenance;
 pub mod revocation;
