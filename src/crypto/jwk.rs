@@ -5,6 +5,8 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::signature::VerifyingKey;
+
 /// The signature algorithms tenant keys exist for.
 ///
 /// Only RSA and EC: Cloudflare Access rejects a JWKS that holds an OKP (Ed25519) key, and RS256
@@ -94,6 +96,27 @@ impl PublicJwk {
         self.key_use = Some("sig".into());
         self.alg = Some(alg.as_str().into());
         Ok(self)
+    }
+}
+
+impl PublicJwk {
+    /// The key as a verifier imports it, if it is a well-formed key for `alg`.
+    pub fn verifying_key(&self, alg: SigningAlg) -> Option<VerifyingKey> {
+        let decode = |member: &Option<String>| {
+            member
+                .as_deref()
+                .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
+        };
+        match (alg, self.kty.as_str()) {
+            (SigningAlg::RS256, "RSA") => Some(VerifyingKey::Rsa {
+                n: decode(&self.n)?,
+                e: decode(&self.e)?,
+            }),
+            (SigningAlg::ES256, "EC") if self.crv.as_deref() == Some("P-256") => {
+                VerifyingKey::p256(&decode(&self.x)?, &decode(&self.y)?)
+            }
+            _ => None,
+        }
     }
 }
 

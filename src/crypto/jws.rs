@@ -3,16 +3,15 @@
 //! Signing is split in two so the expensive part can run in WebCrypto: [`signing_input`] builds
 //! `BASE64URL(header).BASE64URL(claims)`, the Worker signs those bytes with `crypto.subtle`
 //! (RSASSA-PKCS1-v1_5 / ECDSA P-256, whose raw `r||s` output is already the JWS format), and
-//! [`compact`] appends the signature. Verification (id_token_hint, tests) uses `jwt-compact`.
+//! [`compact`] appends the signature. Verification is split the same way: [`read`] gives the
+//! signature checks (WebCrypto verifies them in the Worker), [`verify`] runs them in pure Rust.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jwt_compact::alg::{Es256, Rsa};
-use jwt_compact::jwk::JsonWebKey;
-use jwt_compact::{AlgorithmExt, UntrustedToken};
 use serde_json::{Map, Value};
 
-use super::jwk::{Jwks, PublicJwk, SigningAlg};
+use super::jwk::{Jwks, SigningAlg};
+use super::signature::{verify_natively, SignatureCheck};
 
 /// `BASE64URL(UTF8(header)) || '.' || BASE64URL(claims)` for the given key and token type.
 pub fn signing_input(alg: SigningAlg, kid: &str, typ: &str, claims: &Value) -> String {
@@ -41,61 +40,86 @@ pub enum JwtError {
     BadSignature,
 }
 
-/// Verifies a JWS against a key set and returns its claims. Only RS256 and ES256 are accepted:
-/// `none` and HMAC algorithms are refused outright (the classic JWT algorithm-confusion attacks).
-/// Expiry is NOT checked here: an `id_token_hint` may legitimately be expired (OIDC Core §3.1.2.1).
-pub fn verify(token: &str, jwks: &Jwks) -> Result<Map<String, Value>, JwtError> {
-    let untrusted = UntrustedToken::new(token).map_err(|_| JwtError::Malformed)?;
-    let alg = SigningAlg::parse(untrusted.algorithm())
-        .ok_or_else(|| JwtError::AlgorithmNotAccepted(untrusted.algorithm().to_string()))?;
-    let kid = untrusted.header().key_id.as_deref();
-    let candidates: Vec<&PublicJwk> = jwks
+/// A JWS whose header names an accepted algorithm and a published key, with its claims read
+/// but not yet trusted: one of [`checks`](Self::checks) must verify first.
+#[derive(Debug, Clone)]
+pub struct UnverifiedJws {
+    /// One signature check per published key the token may be signed by (usually one: its kid).
+    pub checks: Vec<SignatureCheck>,
+    pub claims: Map<String, Value>,
+}
+
+/// Reads a compact JWS and the signature checks that decide it. Only RS256 and ES256 are
+/// accepted: `none` and HMAC algorithms are refused outright (the classic JWT
+/// algorithm-confusion attacks). Expiry is NOT checked here: an `id_token_hint` may legitimately
+/// be expired (OIDC Core §3.1.2.1).
+pub fn read(token: &str, jwks: &Jwks) -> Result<UnverifiedJws, JwtError> {
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(JwtError::Malformed);
+    };
+    let decode = |part: &str| {
+        URL_SAFE_NO_PAD
+            .decode(part)
+            .map_err(|_| JwtError::Malformed)
+    };
+    let header: Map<String, Value> =
+        serde_json::from_slice(&decode(header)?).map_err(|_| JwtError::Malformed)?;
+    let alg_name = header
+        .get("alg")
+        .and_then(Value::as_str)
+        .ok_or(JwtError::Malformed)?;
+    let alg = SigningAlg::parse(alg_name)
+        .ok_or_else(|| JwtError::AlgorithmNotAccepted(alg_name.to_string()))?;
+    let kid = match header.get("kid") {
+        None => None,
+        Some(Value::String(kid)) => Some(kid.as_str()),
+        Some(_) => return Err(JwtError::Malformed),
+    };
+    let claims = serde_json::from_slice(&decode(payload)?).map_err(|_| JwtError::Malformed)?;
+    let signature = decode(signature)?;
+    // The signed bytes are the first two segments exactly as sent.
+    let signing_input = &token[..token.len() - signature_len(token)];
+    let checks: Vec<SignatureCheck> = jwks
         .keys
         .iter()
         .filter(|k| k.alg.as_deref() == Some(alg.as_str()))
         .filter(|k| kid.is_none_or(|kid| k.kid == kid))
+        .filter_map(|k| k.verifying_key(alg))
+        .map(|key| SignatureCheck {
+            key,
+            message: signing_input.as_bytes().to_vec(),
+            signature: signature.clone(),
+        })
         .collect();
-    if candidates.is_empty() {
+    if checks.is_empty() {
         return Err(JwtError::UnknownKey);
     }
-    let verified = candidates
-        .into_iter()
-        .any(|key| verify_with(alg, key, &untrusted).unwrap_or(false));
-    if !verified {
-        return Err(JwtError::BadSignature);
-    }
-    let payload = token.split('.').nth(1).ok_or(JwtError::Malformed)?;
-    let bytes = URL_SAFE_NO_PAD
-        .decode(payload)
-        .map_err(|_| JwtError::Malformed)?;
-    serde_json::from_slice(&bytes).map_err(|_| JwtError::Malformed)
+    Ok(UnverifiedJws { checks, claims })
 }
 
-fn verify_with(alg: SigningAlg, key: &PublicJwk, token: &UntrustedToken<'_>) -> Option<bool> {
-    let json = serde_json::to_value(key).ok()?;
-    let jwk: JsonWebKey<'_> = serde_json::from_value(json).ok()?;
-    let ok = match alg {
-        SigningAlg::RS256 => {
-            let public = rsa::RsaPublicKey::try_from(&jwk).ok()?;
-            Rsa::rs256()
-                .validator::<Map<String, Value>>(&public)
-                .validate(token)
-                .is_ok()
-        }
-        SigningAlg::ES256 => {
-            let public = p256::ecdsa::VerifyingKey::try_from(&jwk).ok()?;
-            Es256
-                .validator::<Map<String, Value>>(&public)
-                .validate(token)
-                .is_ok()
-        }
-    };
-    Some(ok)
+/// The length of `.signature` at the end of a compact JWS.
+fn signature_len(token: &str) -> usize {
+    token.rfind('.').map_or(0, |dot| token.len() - dot)
+}
+
+/// Verifies a JWS against a key set with the pure-Rust verifiers and returns its claims (native
+/// callers and tests; the Worker verifies [`read`]'s checks with WebCrypto).
+pub fn verify(token: &str, jwks: &Jwks) -> Result<Map<String, Value>, JwtError> {
+    let unverified = read(token, jwks)?;
+    if unverified.checks.iter().any(verify_natively) {
+        Ok(unverified.claims)
+    } else {
+        Err(JwtError::BadSignature)
+    }
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::crypto::jwk::PublicJwk;
     use p256::ecdsa::signature::Signer;
     use rsa::pkcs1v15::SigningKey;
     use rsa::traits::PublicKeyParts;

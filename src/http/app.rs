@@ -7,6 +7,13 @@ use crate::error::{Error, Result};
 use crate::storage::backend::{d1::D1, kv::Kv};
 use crate::storage::db::Db;
 
+thread_local! {
+    /// The parsed master key of this isolate (the Worker is single-threaded).
+    static MASTER_KEY: std::cell::RefCell<Option<MasterKey>> = const { std::cell::RefCell::new(None) };
+    /// The sealer of browser-carried state, derived from the master key once per isolate.
+    static SEALER: std::cell::RefCell<Option<crate::crypto::sealed::Sealer>> = const { std::cell::RefCell::new(None) };
+}
+
 pub struct App {
     env: Env,
     /// The domain tenants live under (`<slug>.<base_domain>`); the bare domain is the platform.
@@ -82,13 +89,32 @@ impl App {
     }
 
     /// The key that seals tenant signing keys. Without it nothing can be signed: fail loudly.
+    ///
+    /// Parsed once per isolate (base64 and the AES-256 key schedule, on every token request
+    /// before): a secret only changes with a new deployment, which starts new isolates.
     pub fn master_key(&self) -> Result<MasterKey> {
+        if let Some(key) = MASTER_KEY.with(|k| k.borrow().clone()) {
+            return Ok(key);
+        }
         let secret = self.secret("MASTER_KEY").ok_or_else(|| {
             Error::Internal(
                 "the MASTER_KEY secret is not set (wrangler secret put MASTER_KEY)".into(),
             )
         })?;
-        Ok(MasterKey::from_base64(&secret)?)
+        let key = MasterKey::from_base64(&secret)?;
+        MASTER_KEY.with(|k| *k.borrow_mut() = Some(key.clone()));
+        Ok(key)
+    }
+
+    /// The sealer of browser-carried state (its subkey and AES key schedule are made once per
+    /// isolate, not per request).
+    pub fn sealer(&self) -> Result<crate::crypto::sealed::Sealer> {
+        if let Some(sealer) = SEALER.with(|s| s.borrow().clone()) {
+            return Ok(sealer);
+        }
+        let sealer = crate::crypto::sealed::Sealer::new(&self.master_key()?);
+        SEALER.with(|s| *s.borrow_mut() = Some(sealer.clone()));
+        Ok(sealer)
     }
 
     /// The operator API's bearer token; `None` disables the operator API.

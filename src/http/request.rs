@@ -128,7 +128,8 @@ impl TenantRequest<'_> {
             issuer: &self.issuer,
             now: self.now,
             origin: self.incoming.audit_origin(),
-            sealer: crate::crypto::sealed::Sealer::new(&self.app.master_key()?),
+            sealer: self.app.sealer()?,
+            verifier: &crate::http::signing::WebCryptoVerifier,
         })
     }
 }

@@ -1,12 +1,14 @@
-//! Signing JWTs with a tenant's current key: the pure core assembles, WebCrypto signs.
+//! Signing JWTs with a tenant's current key (the pure core assembles, WebCrypto signs), and
+//! verifying signatures the pure core describes (WebCrypto verifies).
 
 use serde_json::Value;
 
 use crate::crypto::jwk::SigningAlg;
 use crate::crypto::jws;
+use crate::crypto::signature::SignatureCheck;
 use crate::error::{Error, Result};
 use crate::http::app::App;
-use crate::platform::webcrypto;
+use crate::platform::{webcrypto, webcrypto_verify};
 use crate::tenancy::TenantSnapshot;
 
 /// Signs `claims` as a compact JWS with the tenant's current key for `alg`.
@@ -55,5 +57,18 @@ impl crate::usecase::KeyMaker for WebCryptoKeyMaker<'_> {
         Box::pin(
             async move { webcrypto::generate_signing_key(alg, &self.0.master_key()?, now).await },
         )
+    }
+}
+
+/// The Worker's [`SignatureVerifier`](crate::usecase::SignatureVerifier): WebCrypto's native
+/// `verify` for passkey assertions and id_token_hints.
+pub struct WebCryptoVerifier;
+
+impl crate::usecase::SignatureVerifier for WebCryptoVerifier {
+    fn verify<'a>(
+        &'a self,
+        check: &'a SignatureCheck,
+    ) -> crate::storage::backend::LocalFuture<'a, Result<bool>> {
+        Box::pin(webcrypto_verify::verify(check))
     }
 }

@@ -7,6 +7,7 @@ use super::b64;
 use super::client_data::ClientData;
 use super::cose_key::PublicKey;
 use super::{PasskeyError, RelyingParty};
+use crate::crypto::signature::{verify_natively, SignatureCheck};
 
 /// An `AuthenticationResponseJSON`, decoded but not yet verified.
 #[derive(Debug, Clone)]
@@ -51,14 +52,27 @@ pub fn parse_assertion(credential: &serde_json::Value) -> Result<ParsedAssertion
     })
 }
 
-/// Verifies an assertion for a stored credential. The caller has already looked the credential
-/// up by id within the tenant and consumed the challenge.
-pub fn verify_assertion(
+/// An assertion whose client data and authenticator data passed every check, waiting only for
+/// its signature: the caller has [`signature`](Self::signature) verified (WebCrypto in the
+/// Worker) and hands the answer to [`conclude`](Self::conclude).
+#[derive(Debug, Clone)]
+pub struct CheckedAssertion {
+    signature: SignatureCheck,
+    sign_count: u32,
+    stored_sign_count: u32,
+    backup_eligible: bool,
+    backed_up: bool,
+}
+
+/// Checks an assertion for a stored credential, all but its signature (WebAuthn L3 §7.2 steps
+/// on client data, RP ID hash and flags). The caller has already looked the credential up by id
+/// within the tenant and consumed the challenge.
+pub fn check_assertion(
     rp: &RelyingParty,
     expected_challenge: &[u8],
     assertion: &ParsedAssertion,
     stored: StoredPasskey<'_>,
-) -> Result<AssertionOutcome, PasskeyError> {
+) -> Result<CheckedAssertion, PasskeyError> {
     ClientData::parse(&assertion.client_data_json)?.check(
         "webauthn.get",
         expected_challenge,
@@ -70,18 +84,53 @@ pub fn verify_assertion(
     let (key, _alg) = PublicKey::from_cose(stored.public_key_cose)?;
     let mut signed = assertion.authenticator_data.clone();
     signed.extend_from_slice(&Sha256::digest(&assertion.client_data_json));
-    key.verify(&signed, &assertion.signature)?;
-
-    // Counters: many passkeys (synced ones) always report 0. If either side is non-zero the
-    // new value must grow, otherwise the credential may have been cloned (§6.1.1).
-    if (auth_data.sign_count != 0 || stored.sign_count != 0)
-        && auth_data.sign_count <= stored.sign_count
-    {
-        return Err(PasskeyError::CounterRegression);
-    }
-    Ok(AssertionOutcome {
+    Ok(CheckedAssertion {
+        signature: key.signature_check(signed, &assertion.signature)?,
         sign_count: auth_data.sign_count,
+        stored_sign_count: stored.sign_count,
         backup_eligible: auth_data.backup_eligible(),
         backed_up: auth_data.backed_up(),
     })
+}
+
+impl CheckedAssertion {
+    /// The signature that must verify: over `authenticatorData || SHA-256(clientDataJSON)` by
+    /// the stored credential key.
+    pub fn signature(&self) -> &SignatureCheck {
+        &self.signature
+    }
+
+    /// The outcome, given whether [`signature`](Self::signature) verified. The counter is
+    /// judged only for a genuine assertion, so a forged one never reads as a cloned passkey.
+    pub fn conclude(self, signature_verified: bool) -> Result<AssertionOutcome, PasskeyError> {
+        if !signature_verified {
+            return Err(PasskeyError::BadSignature);
+        }
+        // Counters: many passkeys (synced ones) always report 0. If either side is non-zero the
+        // new value must grow, otherwise the credential may have been cloned (§6.1.1).
+        if (self.sign_count != 0 || self.stored_sign_count != 0)
+            && self.sign_count <= self.stored_sign_count
+        {
+            return Err(PasskeyError::CounterRegression);
+        }
+        Ok(AssertionOutcome {
+            sign_count: self.sign_count,
+            backup_eligible: self.backup_eligible,
+            backed_up: self.backed_up,
+        })
+    }
+}
+
+/// Verifies an assertion completely with the pure-Rust signature verifier: for native callers
+/// and tests. The Worker splits this in two ([`check_assertion`], then WebCrypto, then
+/// [`CheckedAssertion::conclude`]) because the pure-Rust P-256 verification costs ~2 ms in wasm.
+pub fn verify_assertion(
+    rp: &RelyingParty,
+    expected_challenge: &[u8],
+    assertion: &ParsedAssertion,
+    stored: StoredPasskey<'_>,
+) -> Result<AssertionOutcome, PasskeyError> {
+    let checked = check_assertion(rp, expected_challenge, assertion, stored)?;
+    let verified = verify_natively(checked.signature());
+    checked.conclude(verified)
 }

@@ -1,16 +1,17 @@
-//! Credential public keys (COSE_Key, RFC 9053) and signature verification for the three
-//! algorithms we accept: ES256 (P-256, DER signatures), EdDSA (Ed25519), RS256 (PKCS#1 v1.5).
+//! Credential public keys (COSE_Key, RFC 9053) for the three algorithms we accept: ES256
+//! (P-256, DER signatures), EdDSA (Ed25519), RS256 (PKCS#1 v1.5). Verifying a signature is not
+//! done here: [`PublicKey::signature_check`] describes it for a verifier (WebCrypto in the
+//! Worker, the pure-Rust verifiers natively).
 
 use coset::iana::{self, EnumI64};
 use coset::{CborSerializable, CoseKey, KeyType, Label};
 
 use super::{PasskeyError, EDDSA, ES256, RS256};
+use crate::crypto::signature::{der_to_p1363, SignatureCheck, VerifyingKey};
 
-pub enum PublicKey {
-    Es256(p256::ecdsa::VerifyingKey),
-    EdDsa(ed25519_dalek::VerifyingKey),
-    Rs256(rsa::RsaPublicKey),
-}
+/// A credential public key, checked to be the kind of key its COSE algorithm needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicKey(pub VerifyingKey);
 
 fn param(key: &CoseKey, label: i64) -> Option<&[u8]> {
     key.params.iter().find_map(|(l, v)| match l {
@@ -45,13 +46,7 @@ impl PublicKey {
                     param(&key, -2).ok_or(bad.clone())?,
                     param(&key, -3).ok_or(bad.clone())?,
                 );
-                if x.len() != 32 || y.len() != 32 {
-                    return Err(bad);
-                }
-                let point = p256::EncodedPoint::from_affine_coordinates(x.into(), y.into(), false);
-                PublicKey::Es256(
-                    p256::ecdsa::VerifyingKey::from_encoded_point(&point).map_err(|_| bad)?,
-                )
+                VerifyingKey::p256(x, y).ok_or(bad)?
             }
             (EDDSA, KeyType::Assigned(iana::KeyType::OKP)) => {
                 if int_param(&key, -1) != Some(iana::EllipticCurve::Ed25519.to_i64() as i128) {
@@ -61,42 +56,52 @@ impl PublicKey {
                     .ok_or(bad.clone())?
                     .try_into()
                     .map_err(|_| bad.clone())?;
-                PublicKey::EdDsa(ed25519_dalek::VerifyingKey::from_bytes(&x).map_err(|_| bad)?)
+                // Checked here as the other kinds are: a point that does not decompress is a
+                // malformed key, not a bad signature.
+                ed25519_dalek::VerifyingKey::from_bytes(&x).map_err(|_| bad)?;
+                VerifyingKey::Ed25519 { key: x }
             }
             (RS256, KeyType::Assigned(iana::KeyType::RSA)) => {
-                let n = rsa::BigUint::from_bytes_be(param(&key, -1).ok_or(bad.clone())?);
-                let e = rsa::BigUint::from_bytes_be(param(&key, -2).ok_or(bad.clone())?);
-                let public = rsa::RsaPublicKey::new(n, e).map_err(|_| bad)?;
+                let (n, e) = (
+                    param(&key, -1).ok_or(bad.clone())?,
+                    param(&key, -2).ok_or(bad.clone())?,
+                );
+                let public = rsa::RsaPublicKey::new(
+                    rsa::BigUint::from_bytes_be(n),
+                    rsa::BigUint::from_bytes_be(e),
+                )
+                .map_err(|_| bad)?;
                 if rsa::traits::PublicKeyParts::size(&public) < 256 {
                     return Err(PasskeyError::UnsupportedAlgorithm);
                 }
-                PublicKey::Rs256(public)
+                VerifyingKey::Rsa {
+                    n: n.to_vec(),
+                    e: e.to_vec(),
+                }
             }
             _ => return Err(PasskeyError::UnsupportedAlgorithm),
         };
-        Ok((public, alg))
+        Ok((PublicKey(public), alg))
     }
 
-    pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), PasskeyError> {
-        use rsa::signature::Verifier;
-        let ok = match self {
-            PublicKey::Es256(key) => p256::ecdsa::Signature::from_der(signature)
-                .map(|sig| key.verify(message, &sig).is_ok())
-                .unwrap_or(false),
-            PublicKey::EdDsa(key) => ed25519_dalek::Signature::from_slice(signature)
-                .map(|sig| key.verify_strict(message, &sig).is_ok())
-                .unwrap_or(false),
-            PublicKey::Rs256(key) => {
-                let verifier = rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(key.clone());
-                rsa::pkcs1v15::Signature::try_from(signature)
-                    .map(|sig| verifier.verify(message, &sig).is_ok())
-                    .unwrap_or(false)
-            }
+    /// What must verify for `signature` (as the authenticator sent it) over `message`. ES256
+    /// signatures arrive DER-encoded and are converted to the raw `r || s` verifiers take; one
+    /// that is not strict DER is a bad signature.
+    pub fn signature_check(
+        &self,
+        message: Vec<u8>,
+        signature: &[u8],
+    ) -> Result<SignatureCheck, PasskeyError> {
+        let signature = match self.0 {
+            VerifyingKey::P256 { .. } => der_to_p1363(signature)
+                .ok_or(PasskeyError::BadSignature)?
+                .to_vec(),
+            VerifyingKey::Ed25519 { .. } | VerifyingKey::Rsa { .. } => signature.to_vec(),
         };
-        if ok {
-            Ok(())
-        } else {
-            Err(PasskeyError::BadSignature)
-        }
+        Ok(SignatureCheck {
+            key: self.0.clone(),
+            message,
+            signature,
+        })
     }
 }

@@ -16,7 +16,8 @@ mod options;
 mod registration;
 
 pub use assertion::{
-    parse_assertion, verify_assertion, AssertionOutcome, ParsedAssertion, StoredPasskey,
+    check_assertion, parse_assertion, verify_assertion, AssertionOutcome, CheckedAssertion,
+    ParsedAssertion, StoredPasskey,
 };
 pub use authenticator_data::{AttestedCredential, AuthenticatorData};
 pub use client_data::{client_data_challenge, ClientData};

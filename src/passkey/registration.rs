@@ -8,6 +8,7 @@ use super::b64;
 use super::client_data::ClientData;
 use super::cose_key::PublicKey;
 use super::{PasskeyError, RelyingParty};
+use crate::crypto::signature::verify_natively;
 
 /// What to store for a newly registered passkey.
 #[derive(Debug, Clone)]
@@ -86,9 +87,16 @@ fn verify_attestation(
                 .ok_or(PasskeyError::BadAttestation)?;
             let mut signed = obj.auth_data.clone();
             signed.extend_from_slice(client_data_hash);
-            credential_key
-                .verify(&signed, sig)
-                .map_err(|_| PasskeyError::BadAttestation)
+            // Registration is rare (once per passkey), so its signature stays on the pure-Rust
+            // verifier even in the Worker; only sign-ins go through WebCrypto.
+            let check = credential_key
+                .signature_check(signed, sig)
+                .map_err(|_| PasskeyError::BadAttestation)?;
+            if verify_natively(&check) {
+                Ok(())
+            } else {
+                Err(PasskeyError::BadAttestation)
+            }
         }
         _ => Err(PasskeyError::UnsupportedAttestation),
     }

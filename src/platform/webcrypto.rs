@@ -24,16 +24,16 @@ thread_local! {
     static IMPORTED: RefCell<HashMap<String, CryptoKey>> = RefCell::new(HashMap::new());
 }
 
-fn subtle() -> Result<SubtleCrypto> {
+pub(super) fn subtle() -> Result<SubtleCrypto> {
     let scope: WorkerGlobalScope = js_sys::global().unchecked_into();
     Ok(scope.crypto().map_err(js_error)?.subtle())
 }
 
-fn js_error(e: JsValue) -> Error {
+pub(super) fn js_error(e: JsValue) -> Error {
     Error::Internal(format!("WebCrypto: {e:?}"))
 }
 
-fn object(pairs: &[(&str, JsValue)]) -> Result<Object> {
+pub(super) fn object(pairs: &[(&str, JsValue)]) -> Result<Object> {
     let obj = Object::new();
     for (k, v) in pairs {
         Reflect::set(&obj, &JsValue::from_str(k), v).map_err(js_error)?;
@@ -63,7 +63,7 @@ fn sign_algorithm(alg: SigningAlg) -> Result<Object> {
     }
 }
 
-fn usages(list: &[&str]) -> JsValue {
+pub(super) fn usages(list: &[&str]) -> JsValue {
     list.iter()
         .map(|u| JsValue::from_str(u))
         .collect::<Array>()

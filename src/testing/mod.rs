@@ -275,6 +275,20 @@ pub fn sealer() -> crate::crypto::sealed::Sealer {
     )
 }
 
+/// Verifies signatures with the pure-Rust verifiers, as the Worker's WebCrypto does natively.
+pub struct NativeVerifier;
+
+impl crate::usecase::SignatureVerifier for NativeVerifier {
+    fn verify<'a>(
+        &'a self,
+        check: &'a crate::crypto::signature::SignatureCheck,
+    ) -> crate::storage::backend::LocalFuture<'a, crate::error::Result<bool>> {
+        Box::pin(std::future::ready(Ok(
+            crate::crypto::signature::verify_natively(check),
+        )))
+    }
+}
+
 pub mod oidc;
 mod requests;
 pub use requests::*;

@@ -97,6 +97,7 @@ pub fn ctx<'a>(db: &'a Db, tenant: &'a TenantSnapshot, now: i64) -> Ctx<'a> {
         tenant,
         issuer: ISSUER,
         now,
+        verifier: &crate::testing::NativeVerifier,
         origin: Origin::default(),
         sealer: crate::testing::sealer(),
     }

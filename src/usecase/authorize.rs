@@ -15,6 +15,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::id_token_hint;
 use super::Ctx;
 use crate::crypto::hash::secret_hash;
 use crate::crypto::random;
@@ -28,7 +29,7 @@ use crate::oidc::logout::Hint;
 use crate::oidc::response::AuthorizationResponse;
 use crate::oidc::response_mode::ResponseMode;
 use crate::oidc::scope::ScopeSet;
-use crate::oidc::{hint, token::CODE_TTL};
+use crate::oidc::token::CODE_TTL;
 use crate::storage::clients;
 use crate::storage::codes::{self, CodeSubject, NewCode};
 use crate::storage::interactions::{self, PersonFacts};
@@ -235,7 +236,7 @@ pub async fn authorize(
             )))
         }
     };
-    let hinted_subject = match hinted_subject(ctx, &request) {
+    let hinted_subject = match hinted_subject(ctx, &request).await? {
         Ok(sub) => sub,
         Err(invalid) => return Ok(respond_error(ctx, &request, invalid)),
     };
@@ -302,7 +303,7 @@ async fn continue_interaction(
             message: "The application is no longer registered here.".into(),
         });
     };
-    let hinted_subject = match hinted_subject(ctx, &request) {
+    let hinted_subject = match hinted_subject(ctx, &request).await? {
         Ok(sub) => sub,
         Err(invalid) => return Ok(respond_error(ctx, &request, invalid)),
     };
@@ -342,22 +343,21 @@ fn respond_error(ctx: &Ctx<'_>, request: &AuthorizationRequest, error: OAuthErro
     ))
 }
 
-/// The subject of a valid `id_token_hint`; `Err` with the client's error for an invalid one.
-fn hinted_subject(
+/// The subject of a valid `id_token_hint` (`Ok(Err(..))` with the client's error for an
+/// invalid one).
+async fn hinted_subject(
     ctx: &Ctx<'_>,
     request: &AuthorizationRequest,
-) -> std::result::Result<Option<String>, OAuthError> {
-    match hint::verify(
-        request.id_token_hint.as_deref(),
-        &ctx.tenant.jwks(ctx.now),
-        ctx.issuer,
-    ) {
-        Hint::Absent => Ok(None),
-        Hint::Valid { sub, .. } => Ok(Some(sub)),
-        Hint::Invalid => Err(OAuthError::invalid_request(
-            "id_token_hint was not issued by this provider",
-        )),
-    }
+) -> Result<std::result::Result<Option<String>, OAuthError>> {
+    Ok(
+        match id_token_hint::verify(ctx, request.id_token_hint.as_deref()).await? {
+            Hint::Absent => Ok(None),
+            Hint::Valid { sub, .. } => Ok(Some(sub)),
+            Hint::Invalid => Err(OAuthError::invalid_request(
+                "id_token_hint was not issued by this provider",
+            )),
+        },
+    )
 }
 
 async fn proceed(ctx: &Ctx<'_>, step: Step, browser: Browser<'_>) -> Result<Outcome> {
@@ -553,7 +553,7 @@ pub(crate) async fn code_on_sign_in(
     if client.require_consent || !client.redirect_uri_registered(&request.redirect_uri) {
         return Ok(None);
     }
-    let Ok(hinted_subject) = hinted_subject(ctx, request) else {
+    let Ok(hinted_subject) = hinted_subject(ctx, request).await? else {
         return Ok(None);
     };
     let next = decide(&Facts {

@@ -3,9 +3,9 @@
 //! gathers those facts and ends the session (with the grants issued through it) when the plan
 //! says so.
 
+use super::id_token_hint;
 use super::Ctx;
 use crate::error::Result;
-use crate::oidc::hint;
 use crate::oidc::logout::{self, Hint, LogoutPlan, LogoutRequest};
 use crate::storage::grants::{self, SessionEnd};
 use crate::storage::{clients, sessions::SessionWithUser};
@@ -33,7 +33,7 @@ pub enum Outcome {
 }
 
 pub async fn end_session(ctx: &Ctx<'_>, input: &EndSession<'_>) -> Result<Outcome> {
-    let hint = hint::verify(input.id_token_hint, &ctx.tenant.jwks(ctx.now), ctx.issuer);
+    let hint = id_token_hint::verify(ctx, input.id_token_hint).await?;
     let client = match &hint {
         Hint::Valid { client_id, .. } => {
             clients::find_client(ctx.db, ctx.tenant_id(), client_id).await?

@@ -96,7 +96,7 @@ pub async fn finish(
         }
     }
     let public_key = b64_decode(&stored.public_key)?;
-    let verified = passkey::verify_assertion(
+    let checked = passkey::check_assertion(
         &ceremony::relying_party(ctx)?,
         &challenge.challenge,
         &assertion,
@@ -105,6 +105,13 @@ pub async fn finish(
             sign_count: u32::try_from(stored.sign_count).unwrap_or(u32::MAX),
         },
     );
+    let verified = match checked {
+        Ok(checked) => {
+            let valid = ctx.verifier.verify(checked.signature()).await?;
+            checked.conclude(valid)
+        }
+        Err(e) => Err(e),
+    };
     let outcome = match verified {
         Ok(o) => o,
         Err(e) => {

@@ -1,0 +1,81 @@
+// Signatures the Worker verifies with WebCrypto (issue 14): passkey assertions at sign-in and
+// id_token_hints at /authorize. Genuine ones must pass (ES256 assertions arrive DER-encoded and
+// are converted to raw r||s first), and anything altered must be refused: a verifier that
+// accepted everything, or a wrong conversion, fails here.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createTenant } from './lib/env.mjs';
+import { softAuth, tenantWithAdmin } from './lib/person.mjs';
+import { CALLBACK, createClient, authorizeQuery, login } from './lib/oidc.mjs';
+
+let T; // { tenant, base, admin, apiKey }
+
+before(async () => {
+  T = await tenantWithAdmin(createTenant, 'sig');
+});
+
+after(() => T.admin.cleanup());
+
+/** A fresh sign-in response of the admin's authenticator (not yet sent). */
+async function assertion() {
+  const { options } = await T.admin.postJson('/api/webauthn/login/start', {});
+  return softAuth(['login', '--state', T.admin.state, '--origin', T.base], options);
+}
+
+async function finish(credential) {
+  const browser = T.admin.anotherBrowser();
+  const res = await browser.fetch('/api/webauthn/login/finish', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ credential, next: '/account' }),
+  });
+  return { status: res.status, signedIn: browser.cookies.size > 0 && res.status === 200 };
+}
+
+test('genuine passkey assertions verify, again and again (DER integers of every length)', async () => {
+  // About half of ECDSA signatures have an r or s that DER pads with a zero byte, and some are
+  // shorter than 32 bytes: ten sign-ins all but surely meet both forms.
+  for (let i = 0; i < 10; i++) {
+    const done = await finish(await assertion());
+    assert.equal(done.status, 200, `sign-in ${i}`);
+    assert.ok(done.signedIn);
+  }
+});
+
+test('an altered signature, or a genuine signature over other data, is refused', async () => {
+  const flipped = await assertion();
+  const sig = Buffer.from(flipped.response.signature, 'base64url');
+  sig[sig.length - 1] ^= 1;
+  flipped.response.signature = sig.toString('base64url');
+  const refused = await finish(flipped);
+  assert.equal(refused.status, 400, 'a flipped bit in the signature');
+  assert.equal(refused.signedIn, false);
+
+  // Well-formed DER by the right key, but made for another challenge.
+  const [a, b] = [await assertion(), await assertion()];
+  a.response.signature = b.response.signature;
+  const swapped = await finish(a);
+  assert.equal(swapped.status, 400, 'the signature of another assertion');
+  assert.equal(swapped.signedIn, false);
+});
+
+for (const alg of ['ES256', 'RS256']) {
+  test(`id_token_hint (${alg}): a genuine one is accepted at /authorize, one with altered claims is refused`, async () => {
+    const client = await createClient(T.base, T.apiKey, { name: `Hint ${alg}`, id_token_signed_response_alg: alg });
+    const { tokens } = await login(T.base, T.admin, client);
+    const ask = (hint) => T.admin.fetch(`/authorize?${authorizeQuery(client, { prompt: 'none', id_token_hint: hint })}`);
+
+    const ok = new URL((await ask(tokens.id_token)).headers.get('location'));
+    assert.ok(ok.toString().startsWith(CALLBACK));
+    assert.ok(ok.searchParams.get('code'), ok.toString());
+
+    // Same header and signature, other claims: only the signature can tell.
+    const [header, payload, signature] = tokens.id_token.split('.');
+    const claims = JSON.parse(Buffer.from(payload, 'base64url'));
+    claims.nonce = 'altered';
+    const forged = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`;
+    const refused = new URL((await ask(forged)).headers.get('location'));
+    assert.equal(refused.searchParams.get('error'), 'invalid_request', refused.toString());
+    assert.equal(refused.searchParams.get('code'), null);
+  });
+}
