@@ -35,8 +35,8 @@ start_wrangler() {
   shift 3
   local inspector
   inspector="$(free_port)"
-  # Benchmarks attach to the DevTools inspector (CPU profiles of the Worker's isolate).
-  echo "$inspector" >"$logfile.inspector"
+  # A free inspector port of its own, so parallel wrangler instances never collide on the
+  # default one.
   cd "$ROOT" || return 1
   EDGE_ID_PREBUILT=1 setsid wrangler dev --ip 127.0.0.1 --port "$port" \
     --inspector-port "$inspector" --persist-to "$persist" --log-level warn \
