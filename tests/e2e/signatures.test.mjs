@@ -16,20 +16,26 @@ before(async () => {
 
 after(() => T.admin.cleanup());
 
-/** A fresh sign-in response of the admin's authenticator (not yet sent). */
+/**
+ * A fresh sign-in response of the admin's authenticator (not yet sent), started in a browser of
+ * its own: a challenge is bound to the browser that asked for it, and a fresh cookie jar shows
+ * whether the finish signed it in.
+ */
 async function assertion() {
-  const { options } = await T.admin.postJson('/api/webauthn/login/start', {});
-  return softAuth(['login', '--state', T.admin.state, '--origin', T.base], options);
+  const browser = T.admin.anotherBrowser();
+  const { options } = await browser.postJson('/api/webauthn/login/start', {});
+  const credential = await softAuth(['login', '--state', T.admin.state, '--origin', T.base], options);
+  credential.browser = browser;
+  return credential;
 }
 
-async function finish(credential) {
-  const browser = T.admin.anotherBrowser();
+async function finish({ browser, ...credential }) {
   const res = await browser.fetch('/api/webauthn/login/finish', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ credential, next: '/account' }),
   });
-  return { status: res.status, signedIn: browser.cookies.size > 0 && res.status === 200 };
+  return { status: res.status, signedIn: browser.cookies.has('eid_session') && res.status === 200 };
 }
 
 test('genuine passkey assertions verify, again and again (DER integers of every length)', async () => {
@@ -57,6 +63,16 @@ test('an altered signature, or a genuine signature over other data, is refused',
   const swapped = await finish(a);
   assert.equal(swapped.status, 400, 'the signature of another assertion');
   assert.equal(swapped.signedIn, false);
+});
+
+test('a challenge works only in the browser that asked for it, and only once', async () => {
+  const credential = await assertion();
+  const elsewhere = T.admin.anotherBrowser();
+  const stolen = await finish({ ...credential, browser: elsewhere });
+  assert.equal(stolen.status, 400, 'another browser');
+  assert.equal(stolen.signedIn, false);
+  assert.equal((await finish(credential)).status, 200, 'its own browser');
+  assert.equal((await finish(credential)).status, 400, 'a replay');
 });
 
 for (const alg of ['ES256', 'RS256']) {
