@@ -6,6 +6,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use super::error::OAuthError;
+use super::token_settings::{self, TokenSettings};
 use crate::crypto::hash::secret_hash;
 use crate::crypto::jwk::SigningAlg;
 
@@ -28,6 +29,8 @@ pub struct Client {
     pub require_consent: bool,
     /// Groups allowed to use the client; empty means every user of the tenant.
     pub allowed_groups: Vec<String>,
+    /// Access token format and token lifetimes.
+    pub tokens: TokenSettings,
 }
 
 impl Client {
@@ -228,6 +231,16 @@ pub struct ClientInput {
     pub allowed_user_groups: Vec<String>,
     #[serde(default)]
     pub preset: Option<String>,
+    /// `opaque` (default) or `jwt`: every access token an RFC 9068 JWT.
+    #[serde(default)]
+    pub access_token_format: Option<String>,
+    /// Lifetimes in seconds; absent means the provider's default.
+    #[serde(default)]
+    pub access_token_lifetime: Option<i64>,
+    #[serde(default)]
+    pub id_token_lifetime: Option<i64>,
+    #[serde(default)]
+    pub refresh_token_lifetime: Option<i64>,
 }
 
 pub use crate::validation::FieldError;
@@ -304,6 +317,22 @@ impl ClientInput {
         }
         validate_web_url("launch_url", &self.launch_url)?;
         validate_web_url("logo_url", &self.logo_url)?;
+        token_settings::validate_format(self.access_token_format.as_deref())?;
+        token_settings::validate_lifetime(
+            "access_token_lifetime",
+            self.access_token_lifetime,
+            token_settings::ACCESS_BOUNDS,
+        )?;
+        token_settings::validate_lifetime(
+            "id_token_lifetime",
+            self.id_token_lifetime,
+            token_settings::ID_BOUNDS,
+        )?;
+        token_settings::validate_lifetime(
+            "refresh_token_lifetime",
+            self.refresh_token_lifetime,
+            token_settings::REFRESH_BOUNDS,
+        )?;
         if self.allow_plain_pkce && !self.pkce_enabled && !self.is_public {
             return Err(field_error(
                 "allow_plain_pkce",
@@ -344,6 +373,7 @@ mod tests {
             id_token_alg: SigningAlg::RS256,
             require_consent: false,
             allowed_groups: vec![],
+            tokens: TokenSettings::default(),
         }
     }
 

@@ -141,6 +141,7 @@ pub trait Signer {
 }
 pub mod account;
 pub mod api_keys;
+pub mod apis;
 pub mod authorize;
 pub(crate) mod ceremony;
 pub mod client_auth;
@@ -148,6 +149,7 @@ pub mod clients;
 pub mod end_session;
 pub mod groups;
 pub mod introspection;
+pub mod machine_token;
 pub mod maintenance;
 pub mod revocation;
 pub mod sessions;

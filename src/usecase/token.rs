@@ -64,6 +64,16 @@ pub async fn grant(
             refresh_token,
             scope,
         } => refresh(ctx, keys, creds, refresh_token, scope.as_ref()).await,
+        GrantRequest::ClientCredentials { resource, scope } => {
+            super::machine_token::client_credentials(
+                ctx,
+                keys.signer,
+                creds,
+                resource.as_deref(),
+                scope.as_deref(),
+            )
+            .await
+        }
     }
 }
 
