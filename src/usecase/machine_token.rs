@@ -179,6 +179,14 @@ mod tests {
         .await
     }
 
+    /// Credentials, resource and requested scope, and the error they must get.
+    type Refusal<'a> = (
+        ClientCredentials,
+        Option<&'a str>,
+        Option<Vec<String>>,
+        ErrorCode,
+    );
+
     fn refused(result: Result<TokenResponse>) -> ErrorCode {
         match result {
             Err(Error::OAuth(e)) => e.code,
@@ -267,12 +275,7 @@ mod tests {
             let idle =
                 testing::client(&db, &tid, &testing::client_input("idle"), Some("idle")).await;
             let good = creds(&machine, Some(SECRET));
-            let cases: Vec<(
-                ClientCredentials,
-                Option<&str>,
-                Option<Vec<String>>,
-                ErrorCode,
-            )> = vec![
+            let cases: Vec<Refusal<'_>> = vec![
                 (
                     creds(&machine, Some("wrong")),
                     Some(API),
