@@ -19,10 +19,7 @@ use crate::oidc::client::{Client, ClientCredentials};
 use crate::oidc::error::OAuthError;
 use crate::oidc::refresh::{self, RefreshUse};
 use crate::oidc::scope::ScopeSet;
-use crate::oidc::token::{
-    check_code_redemption, refreshed_scope, GrantRequest, TokenResponse, ACCESS_TOKEN_TTL,
-    ID_TOKEN_TTL, REFRESH_TOKEN_TTL,
-};
+use crate::oidc::token::{check_code_redemption, refreshed_scope, GrantRequest, TokenResponse};
 use crate::storage::codes::{self, Redemption};
 use crate::storage::grants::{self, Rotation};
 
@@ -104,9 +101,7 @@ pub async fn redeem_code(
         now: ctx.now,
         grant_id: random::id(),
         access_token_hash: secret_hash(&minted.access),
-        access_expires_at: ctx.now + ACCESS_TOKEN_TTL,
         refresh_token_hash: secret_hash(&minted.refresh),
-        refresh_expires_at: ctx.now + REFRESH_TOKEN_TTL,
         origin: &ctx.origin,
     };
     let outcome = codes::redeem_code(ctx.db, &redemption).await?;
@@ -188,9 +183,7 @@ pub async fn refresh(
             now: ctx.now,
             grace_secs,
             access_token_hash: secret_hash(&access),
-            access_expires_at: ctx.now + ACCESS_TOKEN_TTL,
             refresh_token_hash: successor_hash.clone(),
-            refresh_expires_at: ctx.now + REFRESH_TOKEN_TTL,
         },
     )
     .await?;
@@ -261,7 +254,7 @@ async fn respond(
             nonce: issued.nonce,
             access_token: &minted.access,
             now: ctx.now,
-            lifetime_secs: ID_TOKEN_TTL,
+            lifetime_secs: issued.client.tokens.id_ttl,
             include_scope_claims: issued.client.claims_in_id_token,
             tenant: (&ctx.tenant.tenant.settings).into(),
         },
@@ -272,7 +265,7 @@ async fn respond(
     Ok(TokenResponse {
         access_token: minted.access,
         token_type: "Bearer",
-        expires_in: ACCESS_TOKEN_TTL,
+        expires_in: issued.client.tokens.access_ttl,
         scope: issued.scope.to_string(),
         id_token: Some(id_token),
         refresh_token: Some(minted.refresh),
@@ -283,7 +276,7 @@ async fn respond(
 mod tests {
     use super::*;
     use crate::oidc::error::ErrorCode;
-    use crate::oidc::token::CODE_TTL;
+    use crate::oidc::token::{CODE_TTL, ID_TOKEN_TTL};
     use crate::storage::db::Db;
     use crate::testing::oidc::{
         code, confidential, creds, ctx, issued, tenant, verify_id_token, TestSigner, SECRET,
@@ -358,6 +351,57 @@ mod tests {
                 .unwrap();
             assert_eq!(info["sub"], "user-alice");
             assert_eq!(grants(&db, &t.tenant.id).await.len(), 1);
+        });
+    }
+
+    #[test]
+    fn the_clients_token_lifetimes_apply_to_every_token() {
+        let db = testing::db();
+        run(async {
+            let t = tenant(&db).await;
+            let alice = user(&db, &t.tenant.id, "alice", false).await;
+            let mut input = testing::client_input("app");
+            input.access_token_lifetime = Some(120);
+            input.id_token_lifetime = Some(300);
+            input.refresh_token_lifetime = Some(600);
+            let app = testing::client(&db, &t.tenant.id, &input, Some(SECRET)).await;
+            let session = testing::session(&db, &t.tenant.id, &alice, NOW).await;
+            let c = ctx(&db, &t, NOW);
+            let code = code(&c, &app, &session, &[]).await;
+            let credentials = creds(&app.id, Some(SECRET));
+            let tokens = grant(&c, &keys(), &credentials, &code_grant(&code, CB, None))
+                .await
+                .unwrap();
+            assert_eq!(tokens.expires_in, 120);
+            let id_token = verify_id_token(&t, tokens.id_token.as_deref().unwrap());
+            assert_eq!(id_token["exp"], NOW + 300);
+            let at = |now| ctx(&db, &t, now);
+            assert!(userinfo::claims_for(&at(NOW + 119), &tokens.access_token)
+                .await
+                .is_ok());
+            assert!(userinfo::claims_for(&at(NOW + 120), &tokens.access_token)
+                .await
+                .is_err());
+            let refresh = tokens.refresh_token.unwrap();
+            assert_eq!(
+                refused(refresh_with(&at(NOW + 600), &credentials, &refresh).await),
+                ErrorCode::InvalidGrant,
+                "the refresh token lived 600 s"
+            );
+            let second = refresh_with(&at(NOW + 500), &credentials, &refresh)
+                .await
+                .unwrap();
+            assert_eq!(second.expires_in, 120);
+            assert!(userinfo::claims_for(&at(NOW + 619), &second.access_token)
+                .await
+                .is_ok());
+            assert!(userinfo::claims_for(&at(NOW + 620), &second.access_token)
+                .await
+                .is_err());
+            let successor = second.refresh_token.unwrap();
+            assert!(refresh_with(&at(NOW + 1099), &credentials, &successor)
+                .await
+                .is_ok());
         });
     }
 
