@@ -5,7 +5,13 @@
 //! anyone who checks only the signature. JWT access tokens are therefore short-lived
 //! (the client's access token lifetime, an hour by default).
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use serde_json::{json, Value};
+
+use crate::crypto::hash::secret_hash;
+use crate::crypto::jwk::Jwks;
+use crate::crypto::jws;
 
 /// The `typ` header RFC 9068 §2.1 requires, so a JWT access token is never mistaken for an
 /// id_token (`JWT`) or the other way round.
@@ -45,6 +51,32 @@ pub fn claims(c: &AccessTokenClaims<'_>) -> Value {
         claims["auth_time"] = json!(auth_time);
     }
     claims
+}
+
+/// The `jti` of a JWT access token that stands for a stored (revocable) token: the stored
+/// hash of its secret. The secret itself never leaves the provider, so the `jti` an API sees
+/// (and may log) is no credential: presented as an opaque token it is hashed again and
+/// matches nothing; only the signed JWT leads back to the row.
+pub fn jti_of_stored(secret: &str) -> String {
+    secret_hash(secret)
+}
+
+/// The stored hash a presented access token is looked up by (userinfo, introspection,
+/// revocation): an opaque token's hash; for a JWT, the `jti` (see [`jti_of_stored`]), once
+/// its signature verifies against the tenant's keys and its header says `at+jwt`. `None`
+/// for a JWT that does not verify: it matches nothing. A client_credentials token verifies
+/// but no row has its `jti`, so it is refused as well: API tokens are not userinfo tokens.
+pub fn lookup_hash(token: &str, jwks: &Jwks) -> Option<String> {
+    if token.split('.').count() != 3 {
+        return Some(secret_hash(token));
+    }
+    let header = token.split('.').next()?;
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
+    if header.get("typ").and_then(Value::as_str) != Some(TYP) {
+        return None;
+    }
+    let claims = jws::verify(token, jwks).ok()?;
+    claims.get("jti")?.as_str().map(str::to_string)
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 use serde::Serialize;
 
 use super::{client_auth, Ctx};
-use crate::crypto::hash::secret_hash;
 use crate::error::Result;
+use crate::oidc::access_token;
 use crate::oidc::client::ClientCredentials;
 use crate::oidc::error::OAuthError;
 use crate::storage::grants::{self, TokenRow};
@@ -51,7 +51,8 @@ pub async fn introspect(
 ) -> Result<Introspection> {
     let client = client_auth::authenticate(ctx, creds).await?;
     let token = token.ok_or_else(|| OAuthError::invalid_request("token is required"))?;
-    let hash = secret_hash(token);
+    // A JWT that does not verify is reported inactive, like any unknown token.
+    let hash = access_token::lookup_hash(token, &ctx.tenant.jwks(ctx.now)).unwrap_or_default();
     let access = if hint == Some("refresh_token") {
         None
     } else {

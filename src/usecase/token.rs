@@ -1,9 +1,11 @@
 //! The token endpoint's use cases (RFC 6749 §4.1.3, §6): redeeming an authorization code and
 //! rotating a refresh token, each answering with fresh tokens and a signed id_token.
 //!
-//! Tokens are opaque random values (hashed in storage) rather than JWT access tokens: a
-//! revocation takes effect at once (code replay, refresh reuse, logout), and userinfo and
-//! introspection read the database anyway.
+//! Tokens are opaque random values (hashed in storage) by default: a revocation takes effect at
+//! once (code replay, refresh reuse, logout), and userinfo and introspection read the database
+//! anyway. A client set to `access_token_format: jwt` gets its access tokens as RFC 9068 JWTs
+//! that stand for the same stored rows (`oidc::access_token::lookup_hash`), so they are still
+//! revocable at userinfo; APIs verifying them offline accept them until `exp`.
 //!
 //! Database round trips: a code redemption is one batch (`storage::codes::redeem_code`), plus
 //! one to revoke the new grant when the redeemed code fails its checks; a refresh is a lookup
@@ -11,8 +13,10 @@
 
 use super::{client_auth, Ctx, Signer};
 use crate::crypto::hash::secret_hash;
+use crate::crypto::jwk::SigningAlg;
 use crate::crypto::random;
 use crate::error::{Error, Result};
+use crate::oidc::access_token::{self, AccessTokenClaims};
 use crate::oidc::authorize::AuthorizationRequest;
 use crate::oidc::claims::{self, IdTokenContext, UserClaims};
 use crate::oidc::client::{Client, ClientCredentials};
@@ -244,6 +248,12 @@ async fn respond(
     issued: &Issued<'_>,
     minted: Minted,
 ) -> Result<TokenResponse> {
+    let settings = issued.client.tokens;
+    let access_token = if settings.jwt_access_tokens {
+        jwt_access_token(ctx, signer, issued, &minted.access).await?
+    } else {
+        minted.access
+    };
     let claims = claims::id_token(
         issued.user,
         &IdTokenContext {
@@ -252,9 +262,9 @@ async fn respond(
             scopes: issued.scope,
             auth_time: issued.auth_time,
             nonce: issued.nonce,
-            access_token: &minted.access,
+            access_token: &access_token,
             now: ctx.now,
-            lifetime_secs: issued.client.tokens.id_ttl,
+            lifetime_secs: settings.id_ttl,
             include_scope_claims: issued.client.claims_in_id_token,
             tenant: (&ctx.tenant.tenant.settings).into(),
         },
@@ -263,13 +273,41 @@ async fn respond(
         .sign_jwt(ctx.tenant, issued.client.id_token_alg, "JWT", &claims)
         .await?;
     Ok(TokenResponse {
-        access_token: minted.access,
+        access_token,
         token_type: "Bearer",
-        expires_in: issued.client.tokens.access_ttl,
+        expires_in: settings.access_ttl,
         scope: issued.scope.to_string(),
         id_token: Some(id_token),
         refresh_token: Some(minted.refresh),
     })
+}
+
+/// The access token of a client that wants JWTs (`access_token_format: jwt`, apps migrating
+/// from Pocket ID): an RFC 9068 JWT for the client itself (`aud` its client_id, as Pocket ID
+/// issues them) that stands for the stored token minted as `secret`, so userinfo,
+/// introspection and revocation work on it as on the opaque one (`access_token::lookup_hash`).
+async fn jwt_access_token(
+    ctx: &Ctx<'_>,
+    signer: &dyn Signer,
+    issued: &Issued<'_>,
+    secret: &str,
+) -> Result<String> {
+    let scope = issued.scope.to_string();
+    let jti = access_token::jti_of_stored(secret);
+    let claims = access_token::claims(&AccessTokenClaims {
+        issuer: ctx.issuer,
+        subject: &issued.user.sub,
+        audience: &issued.client.id,
+        client_id: &issued.client.id,
+        scope: &scope,
+        jti: &jti,
+        now: ctx.now,
+        lifetime_secs: issued.client.tokens.access_ttl,
+        auth_time: Some(issued.auth_time),
+    });
+    signer
+        .sign_jwt(ctx.tenant, SigningAlg::RS256, access_token::TYP, &claims)
+        .await
 }
 
 #[cfg(test)]
@@ -402,6 +440,71 @@ mod tests {
             assert!(refresh_with(&at(NOW + 1099), &credentials, &successor)
                 .await
                 .is_ok());
+        });
+    }
+
+    #[test]
+    fn a_jwt_client_gets_jwt_access_tokens_that_work_and_end_like_opaque_ones() {
+        use crate::usecase::{introspection, revocation};
+        let db = testing::db();
+        run(async {
+            let t = tenant(&db).await;
+            let alice = user(&db, &t.tenant.id, "alice", false).await;
+            let mut input = testing::client_input("app");
+            input.access_token_format = Some("jwt".into());
+            let app = testing::client(&db, &t.tenant.id, &input, Some(SECRET)).await;
+            let session = testing::session(&db, &t.tenant.id, &alice, NOW).await;
+            let c = ctx(&db, &t, NOW);
+            let credentials = creds(&app.id, Some(SECRET));
+            let code = code(&c, &app, &session, &[]).await;
+            let tokens = grant(&c, &keys(), &credentials, &code_grant(&code, CB, None))
+                .await
+                .unwrap();
+            let jwt = tokens.access_token.clone();
+            assert!(jwt.starts_with("eyJ"), "a JWT");
+            let claims = verify_id_token(&t, &jwt);
+            assert_eq!(claims["aud"], app.id.as_str());
+            assert_eq!(claims["sub"], "user-alice");
+            assert_eq!(claims["client_id"], app.id.as_str());
+            assert_eq!(claims["auth_time"], NOW);
+            assert_eq!(claims["scope"], tokens.scope.as_str());
+            let id_token = verify_id_token(&t, tokens.id_token.as_deref().unwrap());
+            assert_eq!(id_token["at_hash"], claims::at_hash(&jwt).as_str());
+            assert!(userinfo::claims_for(&c, &jwt).await.is_ok());
+            // The jti an API sees is no credential on its own.
+            let jti = claims["jti"].as_str().unwrap();
+            assert!(userinfo::claims_for(&c, jti).await.is_err());
+            // Neither is a JWT whose payload was changed, nor the id_token.
+            let mut parts: Vec<&str> = jwt.split('.').collect();
+            let forged_payload = {
+                use base64::Engine;
+                let mut forged = claims.clone();
+                forged.insert("sub".into(), "user-mallory".into());
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .encode(serde_json::Value::Object(forged).to_string())
+            };
+            parts[1] = &forged_payload;
+            assert!(userinfo::claims_for(&c, &parts.join(".")).await.is_err());
+            let id_token_jwt = tokens.id_token.as_deref().unwrap();
+            assert!(userinfo::claims_for(&c, id_token_jwt).await.is_err());
+            assert!(matches!(
+                introspection::introspect(&c, &credentials, Some(&jwt), None)
+                    .await
+                    .unwrap(),
+                introspection::Introspection::Active(_)
+            ));
+            // Refreshing gives another JWT; revoking by the JWT ends the family.
+            let refreshed =
+                refresh_with(&c, &credentials, tokens.refresh_token.as_deref().unwrap())
+                    .await
+                    .unwrap();
+            assert!(verify_id_token(&t, &refreshed.access_token)["jti"] != claims["jti"]);
+            revocation::revoke(&c, &credentials, Some(&jwt))
+                .await
+                .unwrap();
+            assert!(userinfo::claims_for(&c, &refreshed.access_token)
+                .await
+                .is_err());
         });
     }
 
