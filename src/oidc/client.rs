@@ -300,10 +300,12 @@ impl ClientInput {
                 "a name of 1 to 100 characters is required",
             ));
         }
-        if self.callback_urls.is_empty() {
+        // A confidential client may have none: a machine client that only uses
+        // client_credentials never sends anyone to /authorize.
+        if self.callback_urls.is_empty() && self.is_public {
             return Err(field_error(
                 "callback_urls",
-                "at least one callback URL is required",
+                "a public client needs at least one callback URL",
             ));
         }
         if self.callback_urls.len() > 20 || self.logout_callback_urls.len() > 20 {
@@ -482,6 +484,12 @@ mod tests {
         assert_eq!(input.validate().unwrap(), SigningAlg::ES256);
         input.name = " ".into();
         assert_eq!(input.validate().unwrap_err().field, "name");
+        // Machine clients (confidential) need no callback URL; public clients do.
+        input.name = "Nightly sync".into();
+        input.callback_urls.clear();
+        assert!(input.validate().is_ok());
+        input.is_public = true;
+        assert_eq!(input.validate().unwrap_err().field, "callback_urls");
     }
 
     #[test]

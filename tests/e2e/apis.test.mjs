@@ -9,7 +9,7 @@ import * as oidc from 'openid-client';
 import { createRemoteJWKSet, customFetch, jwtVerify, decodeJwt } from 'jose';
 import { createTenant, tfetch } from './lib/env.mjs';
 import { tenantWithAdmin, adminApi } from './lib/person.mjs';
-import { createClient, userinfo } from './lib/oidc.mjs';
+import { CALLBACK, createClient, userinfo } from './lib/oidc.mjs';
 
 const ORDERS = 'https://orders.example.com/api';
 const BILLING = 'https://billing.example.com';
@@ -124,7 +124,9 @@ before(async () => {
   rsUrl = `http://127.0.0.1:${server.address().port}`;
   orders = await registerApi(ORDERS, 'Orders', ['read:orders', 'write:orders', 'admin:orders']);
   await registerApi(BILLING, 'Billing', ['read:invoices']);
-  machine = await createClient(A.base, A.apiKey, { name: 'Nightly sync' });
+  // A machine client: confidential, no callback URL (it never sends anyone to /authorize).
+  machine = await createClient(A.base, A.apiKey, { name: 'Nightly sync', callback_urls: [], logout_callback_urls: [] });
+  assert.deepEqual(machine.callback_urls, []);
   await grant(machine, [
     { api: ORDERS, permissions: ['read:orders', 'write:orders'] },
     { api: BILLING, permissions: ['read:invoices'] },
@@ -315,4 +317,43 @@ test('deleting an API ends client_credentials for it', async () => {
     await refusal(oidc.clientCredentialsGrant(config, { resource: temp.identifier })),
     'invalid_target',
   );
+});
+
+test('access_token_format jwt (Pocket ID migration): openid-client code flow gets RFC 9068 JWTs that userinfo accepts until revoked', async () => {
+  const client = await createClient(A.base, A.apiKey, { name: 'Migrated app', access_token_format: 'jwt' });
+  assert.equal(client.access_token_format, 'jwt');
+  const config = await configFor(client);
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: CALLBACK,
+    scope: 'openid email profile',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+  });
+  const { location } = await A.admin.walk(url.pathname + url.search);
+  const tokens = await oidc.authorizationCodeGrant(config, new URL(location), {
+    pkceCodeVerifier: verifier,
+    expectedState: state,
+    idTokenExpected: true,
+  });
+  const { payload, protectedHeader } = await jwtVerify(tokens.access_token, jwksOf(A.base), {
+    issuer: A.base,
+    audience: client.id,
+    typ: 'at+jwt',
+  });
+  assert.equal(protectedHeader.typ, 'at+jwt');
+  const sub = tokens.claims().sub;
+  assert.equal(payload.sub, sub);
+  assert.equal(payload.client_id, client.id);
+  assert.ok(payload.auth_time);
+  const info = await oidc.fetchUserInfo(config, tokens.access_token, sub);
+  assert.equal(info.email, 'ada@example.com');
+  // The jti alone is no credential.
+  assert.equal((await userinfo(A.base, payload.jti)).status, 401);
+  // The orders API refuses it: its audience is the client, not the API.
+  assert.equal((await callApi(tokens.access_token)).status, 401);
+  await oidc.tokenRevocation(config, tokens.access_token);
+  assert.equal((await userinfo(A.base, tokens.access_token)).status, 401, 'revoked at once at userinfo');
 });
