@@ -228,7 +228,8 @@ CREATE TABLE IF NOT EXISTS grants (
   session_id  TEXT,
   created_at  INTEGER NOT NULL,
   expires_at  INTEGER NOT NULL,
-  revoked_at  INTEGER
+  revoked_at  INTEGER,
+  resource    TEXT                          -- the API the grant's access tokens are for (0007)
 );
 CREATE INDEX IF NOT EXISTS grants_user ON grants(user_id);
 

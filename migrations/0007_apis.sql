@@ -26,6 +26,10 @@ CREATE TABLE IF NOT EXISTS client_api_permissions (
 );
 CREATE INDEX IF NOT EXISTS client_api_permissions_api ON client_api_permissions(api_id);
 
+-- The API (resource) a user's grant was authorized for at /authorize: its access tokens are
+-- JWTs for that API, at the code redemption and at every refresh.
+ALTER TABLE grants ADD COLUMN resource TEXT;
+
 -- 'jwt': every access token this client receives is an RFC 9068 JWT (apps migrating from
 -- Pocket ID); 'opaque' (the default): userinfo tokens stay opaque and revocable at once.
 ALTER TABLE oidc_clients ADD COLUMN access_token_format TEXT NOT NULL DEFAULT 'opaque' CHECK (access_token_format IN ('opaque', 'jwt'));

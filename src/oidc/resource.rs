@@ -29,6 +29,53 @@ pub fn parse_resource(form: &[(String, String)]) -> Result<Option<String>, OAuth
     Ok(Some(first.clone()))
 }
 
+/// One `resource` value: an absolute URI without a fragment (RFC 8707 §2).
+pub fn check_resource(value: &str) -> Result<String, OAuthError> {
+    let absolute = url::Url::parse(value).is_ok_and(|u| u.fragment().is_none());
+    if !absolute || value.contains('#') {
+        return Err(invalid_target(
+            "resource must be an absolute URI without a fragment",
+        ));
+    }
+    Ok(value.to_string())
+}
+
+/// The API permissions among an authorization request's `scope` values (those that are not
+/// OpenID scopes), sorted without repeats.
+pub fn api_permissions(raw: Option<&str>) -> Result<Vec<String>, OAuthError> {
+    let values: Vec<String> = requested_scope(raw)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|v| super::scope::Scope::parse(v).is_none())
+        .collect();
+    if values.len() > crate::oidc::api::MAX_PERMISSIONS {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            "too many scope values",
+        ));
+    }
+    Ok(values)
+}
+
+/// The permissions of a user's token at an API (authorization code and refresh): what was
+/// asked for and the client still holds there; the rest is dropped, as scopes an OpenID
+/// Provider does not grant are (RFC 6749 §3.3: the response's `scope` says what was issued).
+/// A client without a grant at the API cannot target it.
+pub fn delegated_scope(asked: &[String], access: &ApiAccess) -> Result<Vec<String>, OAuthError> {
+    if access.granted.is_none() {
+        return Err(invalid_target(format!(
+            "this client holds no permissions at {}",
+            access.identifier
+        )));
+    }
+    let allowed = access.allowed();
+    Ok(asked
+        .iter()
+        .filter(|v| allowed.contains(v))
+        .cloned()
+        .collect())
+}
+
 pub fn invalid_target(description: impl Into<String>) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidTarget, description)
 }

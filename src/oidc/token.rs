@@ -19,6 +19,8 @@ pub enum GrantRequest {
         code: String,
         redirect_uri: Option<String>,
         code_verifier: Option<String>,
+        /// RFC 8707 §2.2: when sent, it must be the API the code was authorized for.
+        resource: Option<String>,
     },
     RefreshToken {
         refresh_token: String,
@@ -45,6 +47,7 @@ impl GrantRequest {
                 code: required("code")?,
                 redirect_uri: p.get("redirect_uri")?.map(str::to_string),
                 code_verifier: p.get("code_verifier")?.map(str::to_string),
+                resource: super::resource::parse_resource(form)?,
             }),
             Some("refresh_token") => Ok(GrantRequest::RefreshToken {
                 refresh_token: required("refresh_token")?,
@@ -167,6 +170,8 @@ mod tests {
             max_age: None,
             login_hint: None,
             id_token_hint: None,
+            resource: None,
+            api_scope: vec![],
         }
     }
 

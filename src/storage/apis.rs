@@ -139,6 +139,33 @@ pub async fn find(db: &Db, tenant_id: &str, id_or_identifier: &str) -> Result<Op
     Ok(first_row::<ApiRecord>(&results[0])?.map(ApiRecord::view))
 }
 
+/// The columns an API-access read selects (`a` the API, `p` the client's grant there, left
+/// joined); read back with [`access_from`].
+pub(super) const ACCESS_COLUMNS: &str = "a.identifier, a.permissions, p.permissions AS granted";
+
+#[derive(Deserialize)]
+struct AccessRow {
+    identifier: String,
+    permissions: String,
+    granted: Option<String>,
+}
+
+/// The API and the client's grant there, from a statement selecting [`ACCESS_COLUMNS`].
+pub(super) fn access_from(
+    result: &super::db::QueryResult,
+) -> Result<Option<crate::oidc::resource::ApiAccess>> {
+    Ok(first_row::<AccessRow>(result)?.map(|row| {
+        let defined: Vec<Permission> = serde_json::from_str(&row.permissions).unwrap_or_default();
+        crate::oidc::resource::ApiAccess {
+            identifier: row.identifier,
+            defined: defined.into_iter().map(|p| p.value).collect(),
+            granted: row
+                .granted
+                .map(|g| serde_json::from_str(&g).unwrap_or_default()),
+        }
+    }))
+}
+
 /// One client's grant at one API, as the admin API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct GrantView {

@@ -15,6 +15,7 @@
 
 use serde::Deserialize;
 
+use super::apis::{access_from, ACCESS_COLUMNS};
 use super::audit::{self, Origin, When};
 use super::db::QueryResult;
 use super::db::{changes, first_row, Db, Param, Statement};
@@ -28,6 +29,7 @@ use crate::crypto::hash::secret_hash;
 use crate::error::Result;
 use crate::oidc::claims::UserClaims;
 use crate::oidc::client::{Client, ClientCredentials, StoredAuth};
+use crate::oidc::resource::ApiAccess;
 use crate::params;
 
 /// Who a code is for.
@@ -206,6 +208,8 @@ pub struct RedeemOutcome {
     pub code: Option<RedeemedCode>,
     /// The grant's user, when the grant was created and the user is enabled.
     pub user: Option<UserClaims>,
+    /// The API the request named (`resource`), with the client's grant there.
+    pub api: Option<ApiAccess>,
 }
 
 pub async fn redeem_code(db: &Db, r: &Redemption<'_>) -> Result<RedeemOutcome> {
@@ -257,8 +261,11 @@ pub async fn redeem_code(db: &Db, r: &Redemption<'_>) -> Result<RedeemOutcome> {
         )?,
         db.statement(
             &format!(
-                "INSERT INTO grants (id, tenant_id, client_id, user_id, scope, auth_time, session_id, created_at, expires_at) \
-                 SELECT ?5, a.tenant_id, a.client_id, a.user_id, json_extract(a.request, '$.scope'), a.auth_time, a.session_id, ?4, {grant_expiry} \
+                "INSERT INTO grants (id, tenant_id, client_id, user_id, scope, auth_time, session_id, created_at, expires_at, resource) \
+                 SELECT ?5, a.tenant_id, a.client_id, a.user_id, json_extract(a.request, '$.scope') \
+                 || COALESCE((SELECT ' ' || group_concat(s.value, ' ') FROM json_each(a.request, '$.api_scope') s), ''), \
+                 a.auth_time, a.session_id, ?4, {grant_expiry}, \
+                 json_extract(a.request, '$.resource') \
                  FROM authorization_codes a JOIN users u ON u.id = a.user_id AND u.tenant_id = a.tenant_id AND u.disabled = 0 \
                  WHERE a.code_hash = ?2 AND a.tenant_id = ?1 AND a.grant_id = ?5"
             ),
@@ -281,12 +288,23 @@ pub async fn redeem_code(db: &Db, r: &Redemption<'_>) -> Result<RedeemOutcome> {
         user,
         groups,
         audit_for_grant(db, r.tenant_id, &r.grant_id, "token_issued", r.origin, r.now)?,
+        // The API the request named, with the client's grant there (for the one redemption).
+        db.statement(
+            &format!(
+                "SELECT {ACCESS_COLUMNS} FROM authorization_codes ac \
+                 JOIN apis a ON a.tenant_id = ac.tenant_id AND a.identifier = json_extract(ac.request, '$.resource') \
+                 LEFT JOIN client_api_permissions p ON p.api_id = a.id AND p.client_id = ac.client_id AND p.tenant_id = ac.tenant_id \
+                 WHERE ac.code_hash = ?2 AND ac.tenant_id = ?1 AND ac.grant_id = ?5"
+            ),
+            p(),
+        )?,
     ];
     let results = db.batch(statements).await?;
     Ok(RedeemOutcome {
         client: client_from(&results[0])?,
         code: first_row(&results[2])?,
         user: subject_from(&results[6..8])?,
+        api: access_from(&results[9])?,
     })
 }
 

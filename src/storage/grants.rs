@@ -11,6 +11,7 @@
 
 use serde::Deserialize;
 
+use super::apis::ACCESS_COLUMNS;
 use super::audit::{self, Origin};
 use super::clients::{ClientRow, CLIENT_COLUMNS};
 use super::db::{first_row, rows, Db, Param, QueryResult, Statement};
@@ -199,6 +200,8 @@ pub struct RefreshRow {
     pub successor_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
     pub auth_time: i64,
+    /// The API the grant's access tokens are for.
+    pub resource: Option<String>,
 }
 
 impl RefreshRow {
@@ -221,7 +224,7 @@ pub struct RefreshLookup {
 /// The presented refresh token as stored, selected by `?2` (its hash) and `?1` (the tenant).
 const REFRESH_ROW: &str = "SELECT r.grant_id, r.client_id, r.scope, r.expires_at, r.used_at, r.replaced_by, \
      (SELECT s.used_at FROM refresh_tokens s WHERE s.token_hash = r.replaced_by) AS successor_used_at, \
-     g.revoked_at, g.auth_time \
+     g.revoked_at, g.auth_time, g.resource \
      FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id \
      WHERE r.token_hash = ?2 AND r.tenant_id = ?1";
 
@@ -271,6 +274,8 @@ pub struct RotationOutcome {
     pub issued: Option<Box<UserClaims>>,
     /// Whether the token's user may (still) use its client.
     pub may_use: bool,
+    /// The API the grant's access tokens are for, with the client's grant there.
+    pub api: Option<crate::oidc::resource::ApiAccess>,
 }
 
 /// The first parameter number of the client-authentication condition in a rotation.
@@ -361,6 +366,15 @@ pub async fn rotate_refresh(db: &Db, r: &Rotation<'_>) -> Result<RotationOutcome
             user,
             groups,
             db.statement(&format!("SELECT {may_use} AS n"), p())?,
+            db.statement(
+                &format!(
+                    "SELECT {ACCESS_COLUMNS} FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id \
+                     JOIN apis a ON a.tenant_id = g.tenant_id AND a.identifier = g.resource \
+                     LEFT JOIN client_api_permissions p ON p.api_id = a.id AND p.client_id = g.client_id AND p.tenant_id = g.tenant_id \
+                     WHERE r.token_hash = ?2 AND r.tenant_id = ?1"
+                ),
+                p(),
+            )?,
         ])
         .await?;
     let minted = super::db::changes(&results[3]) > 0;
@@ -373,6 +387,7 @@ pub async fn rotate_refresh(db: &Db, r: &Rotation<'_>) -> Result<RotationOutcome
             None
         },
         may_use: super::db::count(&results[7])? > 0,
+        api: super::apis::access_from(&results[8])?,
     })
 }
 

@@ -9,15 +9,13 @@
 //! applies the same rule to the rows the batch returns and signs the token only when it
 //! agrees; a test runs both over the cases and holds them together.
 
-use serde::Deserialize;
-
+use super::apis::{access_from, ACCESS_COLUMNS};
 use super::audit::Origin;
 use super::codes::client_authenticated;
-use super::db::{changes, first_row, Db};
+use super::db::{changes, Db};
 use super::grants::{client_from, client_statement};
 use crate::crypto::random;
 use crate::error::Result;
-use crate::oidc::api::Permission;
 use crate::oidc::client::{Client, ClientCredentials};
 use crate::oidc::resource::ApiAccess;
 use crate::params;
@@ -43,26 +41,6 @@ pub struct MachineTokenOutcome {
     pub access: Option<ApiAccess>,
     /// Whether the batch wrote the audit entry: the primary's own verdict.
     pub audited: bool,
-}
-
-#[derive(Deserialize)]
-struct AccessRow {
-    identifier: String,
-    permissions: String,
-    granted: Option<String>,
-}
-
-impl AccessRow {
-    fn access(self) -> ApiAccess {
-        let defined: Vec<Permission> = serde_json::from_str(&self.permissions).unwrap_or_default();
-        ApiAccess {
-            identifier: self.identifier,
-            defined: defined.into_iter().map(|p| p.value).collect(),
-            granted: self
-                .granted
-                .map(|g| serde_json::from_str(&g).unwrap_or_default()),
-        }
-    }
 }
 
 /// The first parameter number of the client-authentication condition; the request's own are
@@ -98,9 +76,9 @@ pub async fn issue(db: &Db, r: &MachineTokenRequest<'_>) -> Result<MachineTokenO
     let statements = vec![
         client_statement(db, "?1", "?3", p())?,
         db.statement(
-            "SELECT a.identifier, a.permissions, p.permissions AS granted FROM apis a \
+            &format!("SELECT {ACCESS_COLUMNS} FROM apis a \
              LEFT JOIN client_api_permissions p ON p.api_id = a.id AND p.client_id = ?3 AND p.tenant_id = ?1 \
-             WHERE a.tenant_id = ?1 AND a.identifier = ?2",
+             WHERE a.tenant_id = ?1 AND a.identifier = ?2"),
             p(),
         )?,
         db.statement(
@@ -123,7 +101,7 @@ pub async fn issue(db: &Db, r: &MachineTokenRequest<'_>) -> Result<MachineTokenO
     let results = db.batch(statements).await?;
     Ok(MachineTokenOutcome {
         client: client_from(&results[0])?,
-        access: first_row::<AccessRow>(&results[1])?.map(AccessRow::access),
+        access: access_from(&results[1])?,
         audited: changes(&results[2]) == 1,
     })
 }

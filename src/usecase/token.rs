@@ -22,6 +22,7 @@ use crate::oidc::claims::{self, IdTokenContext, UserClaims};
 use crate::oidc::client::{Client, ClientCredentials};
 use crate::oidc::error::OAuthError;
 use crate::oidc::refresh::{self, RefreshUse};
+use crate::oidc::resource::{delegated_scope, invalid_target, ApiAccess};
 use crate::oidc::scope::ScopeSet;
 use crate::oidc::token::{check_code_redemption, refreshed_scope, GrantRequest, TokenResponse};
 use crate::storage::codes::{self, Redemption};
@@ -50,16 +51,14 @@ pub async fn grant(
             code,
             redirect_uri,
             code_verifier,
+            resource,
         } => {
-            redeem_code(
-                ctx,
-                keys.signer,
-                creds,
-                code,
-                redirect_uri.as_deref(),
-                code_verifier.as_deref(),
-            )
-            .await
+            let checks = RedemptionChecks {
+                redirect_uri: redirect_uri.as_deref(),
+                code_verifier: code_verifier.as_deref(),
+                resource: resource.as_deref(),
+            };
+            redeem_code(ctx, keys.signer, creds, code, &checks).await
         }
         GrantRequest::RefreshToken {
             refresh_token,
@@ -84,6 +83,14 @@ struct Minted {
     refresh: String,
 }
 
+/// What a token request sends along with the code, checked against the authorization request.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RedemptionChecks<'a> {
+    pub redirect_uri: Option<&'a str>,
+    pub code_verifier: Option<&'a str>,
+    pub resource: Option<&'a str>,
+}
+
 /// Redeems an authorization code (RFC 6749 §4.1.3): exactly one of any number of concurrent
 /// redemptions gets tokens; a repeat revokes what the code issued.
 pub async fn redeem_code(
@@ -91,8 +98,7 @@ pub async fn redeem_code(
     signer: &dyn Signer,
     creds: &ClientCredentials,
     code: &str,
-    redirect_uri: Option<&str>,
-    code_verifier: Option<&str>,
+    checks: &RedemptionChecks<'_>,
 ) -> Result<TokenResponse> {
     let minted = Minted {
         access: random::token(),
@@ -117,7 +123,7 @@ pub async fn redeem_code(
     let request: AuthorizationRequest = serde_json::from_str(&redeemed.request)
         .map_err(|e| Error::Internal(format!("stored request: {e}")))?;
     let revoke = || grants::revoke_grant(ctx.db, ctx.tenant_id(), &redemption.grant_id, ctx.now);
-    if let Err(e) = check_code_redemption(&request, redirect_uri, code_verifier) {
+    if let Err(e) = check_code_redemption(&request, checks.redirect_uri, checks.code_verifier) {
         revoke().await?;
         return Err(e.into());
     }
@@ -125,14 +131,63 @@ pub async fn redeem_code(
         revoke().await?;
         return Err(OAuthError::invalid_grant("the user no longer exists or is disabled").into());
     };
+    if checks
+        .resource
+        .is_some_and(|r| Some(r) != request.resource.as_deref())
+    {
+        revoke().await?;
+        return Err(invalid_target("resource differs from the authorized one").into());
+    }
+    let api = match request.resource.as_deref() {
+        None => None,
+        Some(resource) => match api_token(resource, &request.api_scope, outcome.api) {
+            Ok(api) => Some(api),
+            Err(e) => {
+                revoke().await?;
+                return Err(e.into());
+            }
+        },
+    };
     let issued = Issued {
         client: &client,
         user: &user,
         scope: &request.scope,
         auth_time: redeemed.auth_time,
         nonce: request.nonce.as_deref(),
+        api,
     };
     respond(ctx, signer, &issued, minted).await
+}
+
+/// A user's token for an API: its audience and the permissions it carries.
+struct ApiToken {
+    audience: String,
+    scope: Vec<String>,
+}
+
+/// The API token a grant for `resource` gets now: the API must still exist and the client
+/// still hold a grant there; the permissions are those asked for that it still holds.
+fn api_token(
+    resource: &str,
+    asked: &[String],
+    access: Option<ApiAccess>,
+) -> Result<ApiToken, OAuthError> {
+    let access =
+        access.ok_or_else(|| invalid_target(format!("{resource} is not an API of this tenant")))?;
+    let scope = delegated_scope(asked, &access)?;
+    Ok(ApiToken {
+        audience: access.identifier,
+        scope,
+    })
+}
+
+/// The API permissions among a stored grant's scope values (those that are not OpenID scopes).
+fn api_values(scope: &str) -> Vec<String> {
+    scope
+        .split(' ')
+        .filter(|v| !v.is_empty() && crate::oidc::scope::Scope::parse(v).is_none())
+        .map(str::to_string)
+        .collect()
 }
 
 /// Rotates a refresh token (RFC 6749 §6, RFC 9700 §4.14.2 with a grace period: see
@@ -219,12 +274,17 @@ pub async fn refresh(
         return Err(invalid().into());
     };
     let scope = narrowed.unwrap_or_else(|| ScopeSet::parse_lenient(&token.scope));
+    let api = match token.resource.as_deref() {
+        None => None,
+        Some(resource) => Some(api_token(resource, &api_values(&token.scope), outcome.api)?),
+    };
     let issued = Issued {
         client: &client,
         user: &user,
         scope: &scope,
         auth_time: token.auth_time,
         nonce: None,
+        api,
     };
     let minted = Minted {
         access,
@@ -240,6 +300,8 @@ struct Issued<'a> {
     scope: &'a ScopeSet,
     auth_time: i64,
     nonce: Option<&'a str>,
+    /// The API the access token is for, when the request named one.
+    api: Option<ApiToken>,
 }
 
 async fn respond(
@@ -249,8 +311,21 @@ async fn respond(
     minted: Minted,
 ) -> Result<TokenResponse> {
     let settings = issued.client.tokens;
-    let access_token = if settings.jwt_access_tokens {
-        jwt_access_token(ctx, signer, issued, &minted.access).await?
+    let mut scope = issued.scope.to_string();
+    let access_token = if let Some(api) = &issued.api {
+        // A token for the API, not for userinfo: its jti is fresh, so it leads to no stored
+        // row (the row minted with the grant stays unreachable and expires).
+        let permissions = api.scope.join(" ");
+        if !permissions.is_empty() {
+            scope = format!("{scope} {permissions}");
+        }
+        let jti = random::token();
+        sign_access_token(ctx, signer, issued, &api.audience, &permissions, &jti).await?
+    } else if settings.jwt_access_tokens {
+        // Stands for the stored row (its jti is the row's hash): userinfo accepts it.
+        let jti = access_token::jti_of_stored(&minted.access);
+        let audience = issued.client.id.clone();
+        sign_access_token(ctx, signer, issued, &audience, &scope, &jti).await?
     } else {
         minted.access
     };
@@ -276,31 +351,30 @@ async fn respond(
         access_token,
         token_type: "Bearer",
         expires_in: settings.access_ttl,
-        scope: issued.scope.to_string(),
+        scope,
         id_token: Some(id_token),
         refresh_token: Some(minted.refresh),
     })
 }
 
-/// The access token of a client that wants JWTs (`access_token_format: jwt`, apps migrating
-/// from Pocket ID): an RFC 9068 JWT for the client itself (`aud` its client_id, as Pocket ID
-/// issues them) that stands for the stored token minted as `secret`, so userinfo,
-/// introspection and revocation work on it as on the opaque one (`access_token::lookup_hash`).
-async fn jwt_access_token(
+/// An RFC 9068 access token about the user of `issued`, for `audience`: the API a request
+/// named, or the client itself for a client that wants JWTs (`access_token_format: jwt`, apps
+/// migrating from Pocket ID; `aud` its client_id as Pocket ID issues them).
+async fn sign_access_token(
     ctx: &Ctx<'_>,
     signer: &dyn Signer,
     issued: &Issued<'_>,
-    secret: &str,
+    audience: &str,
+    scope: &str,
+    jti: &str,
 ) -> Result<String> {
-    let scope = issued.scope.to_string();
-    let jti = access_token::jti_of_stored(secret);
     let claims = access_token::claims(&AccessTokenClaims {
         issuer: ctx.issuer,
         subject: &issued.user.sub,
-        audience: &issued.client.id,
+        audience,
         client_id: &issued.client.id,
-        scope: &scope,
-        jti: &jti,
+        scope,
+        jti,
         now: ctx.now,
         lifetime_secs: issued.client.tokens.access_ttl,
         auth_time: Some(issued.auth_time),
@@ -336,6 +410,7 @@ mod tests {
             code: code.into(),
             redirect_uri: Some(redirect.into()),
             code_verifier: verifier.map(str::to_string),
+            resource: None,
         }
     }
 
@@ -506,6 +581,143 @@ mod tests {
                 .await
                 .is_err());
         });
+    }
+
+    /// The orders API (read:orders, admin:orders) and a confidential client "app" holding
+    /// read:orders there, with alice signed in: (tenant, client, session).
+    async fn orders_api_setup(db: &Db) -> (crate::tenancy::TenantSnapshot, Client, String) {
+        use crate::oidc::api::{ApiGrantInput, ApiInput, ClientApiGrants, Permission};
+        let t = tenant(db).await;
+        let tid = t.tenant.id.clone();
+        let alice = user(db, &tid, "alice", false).await;
+        let app = confidential(db, &tid).await;
+        let admin = testing::admin_ctx(db, &tid, crate::usecase::Actor::Operator);
+        let permission = |v: &str| Permission {
+            value: v.into(),
+            description: String::new(),
+        };
+        crate::usecase::apis::create(
+            &admin,
+            &ApiInput {
+                identifier: ORDERS.into(),
+                name: "Orders".into(),
+                permissions: vec![permission("read:orders"), permission("admin:orders")],
+            },
+        )
+        .await
+        .unwrap();
+        crate::usecase::apis::set_client_grants(
+            &admin,
+            &app.id,
+            &ClientApiGrants {
+                grants: vec![ApiGrantInput {
+                    api: ORDERS.into(),
+                    permissions: vec!["read:orders".into()],
+                }],
+            },
+        )
+        .await
+        .unwrap();
+        let session = testing::session(db, &tid, &alice, NOW).await;
+        (t, app, session)
+    }
+
+    const ORDERS: &str = "https://orders.example.com";
+
+    fn params_with(app: &Client, resource: &str, scope: &str) -> Vec<(String, String)> {
+        [
+            ("response_type", "code"),
+            ("client_id", app.id.as_str()),
+            ("redirect_uri", CB),
+            ("scope", scope),
+            ("resource", resource),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    #[test]
+    fn a_resource_at_authorize_gives_a_jwt_for_that_api_and_refresh_keeps_it() {
+        let db = testing::db();
+        run(async {
+            let (t, app, session) = orders_api_setup(&db).await;
+            let c = ctx(&db, &t, NOW);
+            let credentials = creds(&app.id, Some(SECRET));
+            let pairs = params_with(&app, ORDERS, "openid email read:orders admin:orders");
+            let code = crate::testing::oidc::code_for(&c, &pairs, &session).await;
+            let tokens = grant(&c, &keys(), &credentials, &code_grant(&code, CB, None))
+                .await
+                .unwrap();
+            // admin:orders was asked for but not granted to the client: dropped, and the
+            // response's scope says what was issued.
+            assert_eq!(tokens.scope, "openid email read:orders");
+            let claims = verify_id_token(&t, &tokens.access_token);
+            assert_eq!(claims["aud"], ORDERS);
+            assert_eq!(claims["scope"], "read:orders");
+            assert_eq!(claims["sub"], "user-alice");
+            assert_eq!(claims["auth_time"], NOW);
+            assert!(
+                userinfo::claims_for(&c, &tokens.access_token)
+                    .await
+                    .is_err(),
+                "an API token is not a userinfo token"
+            );
+            let later = ctx(&db, &t, NOW + 100);
+            let refreshed = refresh_with(
+                &later,
+                &credentials,
+                tokens.refresh_token.as_deref().unwrap(),
+            )
+            .await
+            .unwrap();
+            let again = verify_id_token(&t, &refreshed.access_token);
+            assert_eq!(again["aud"], ORDERS);
+            assert_eq!(again["scope"], "read:orders");
+            assert_ne!(again["jti"], claims["jti"]);
+        });
+    }
+
+    #[test]
+    fn an_unregistered_or_different_resource_is_invalid_target_and_burns_the_code() {
+        let db = testing::db();
+        run(async {
+            let (t, app, session) = orders_api_setup(&db).await;
+            let c = ctx(&db, &t, NOW);
+            let credentials = creds(&app.id, Some(SECRET));
+            let unknown = params_with(&app, "https://unknown.example.com", "openid read:orders");
+            let code = crate::testing::oidc::code_for(&c, &unknown, &session).await;
+            let result = grant(&c, &keys(), &credentials, &code_grant(&code, CB, None)).await;
+            assert_eq!(refused(result), ErrorCode::InvalidTarget);
+            let known = params_with(&app, ORDERS, "openid read:orders");
+            let code = crate::testing::oidc::code_for(&c, &known, &session).await;
+            let mismatch = GrantRequest::AuthorizationCode {
+                code: code.clone(),
+                redirect_uri: Some(CB.into()),
+                code_verifier: None,
+                resource: Some("https://other.example.com".into()),
+            };
+            let result = grant(&c, &keys(), &credentials, &mismatch).await;
+            assert_eq!(refused(result), ErrorCode::InvalidTarget);
+            assert!(grants(&db, &t.tenant.id)
+                .await
+                .iter()
+                .all(|g| g.revoked_at.is_some()));
+            // Without resource at /authorize, the API permissions are dropped: a userinfo token.
+            let plain = authorize_params_with_scope(&app, "openid read:orders");
+            let code = crate::testing::oidc::code_for(&c, &plain, &session).await;
+            let tokens = grant(&c, &keys(), &credentials, &code_grant(&code, CB, None))
+                .await
+                .unwrap();
+            assert_eq!(tokens.scope, "openid");
+            assert!(userinfo::claims_for(&c, &tokens.access_token).await.is_ok());
+        });
+    }
+
+    fn authorize_params_with_scope(app: &Client, scope: &str) -> Vec<(String, String)> {
+        let mut pairs = params_with(app, "", scope);
+        pairs.retain(|(k, _)| k != "resource");
+        pairs
     }
 
     #[test]

@@ -357,3 +357,60 @@ test('access_token_format jwt (Pocket ID migration): openid-client code flow get
   await oidc.tokenRevocation(config, tokens.access_token);
   assert.equal((await userinfo(A.base, tokens.access_token)).status, 401, 'revoked at once at userinfo');
 });
+
+test('resource at /authorize (RFC 8707): openid-client code flow gets a JWT for the API; refresh keeps the audience', async () => {
+  const app = await createClient(A.base, A.apiKey, { name: 'Orders web app' });
+  await grant(app, [{ api: ORDERS, permissions: ['read:orders'] }]);
+  const config = await configFor(app);
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: CALLBACK,
+    scope: 'openid email read:orders write:orders',
+    resource: ORDERS,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+  });
+  const { location } = await A.admin.walk(url.pathname + url.search);
+  const tokens = await oidc.authorizationCodeGrant(config, new URL(location), {
+    pkceCodeVerifier: verifier,
+    expectedState: state,
+    idTokenExpected: true,
+  }, { resource: ORDERS });
+  // write:orders was asked for but the client does not hold it: dropped, and said so.
+  assert.equal(tokens.scope, 'openid email read:orders');
+  const { payload } = await jwtVerify(tokens.access_token, jwksOf(A.base), {
+    issuer: A.base,
+    audience: ORDERS,
+    typ: 'at+jwt',
+  });
+  assert.equal(payload.sub, tokens.claims().sub);
+  assert.equal(payload.scope, 'read:orders');
+  assert.ok(payload.auth_time);
+  const api = await callApi(tokens.access_token);
+  assert.equal(api.status, 200);
+  assert.equal(api.body.scope, 'read:orders');
+  assert.equal((await userinfo(A.base, tokens.access_token)).status, 401, 'an API token is not a userinfo token');
+  const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token);
+  assert.equal(decodeJwt(refreshed.access_token).aud, ORDERS);
+  assert.equal((await callApi(refreshed.access_token)).status, 200);
+  // A resource at /authorize that is no API of the tenant: invalid_target at the token endpoint.
+  const unknownState = oidc.randomState();
+  const unknown = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: CALLBACK,
+    scope: 'openid read:orders',
+    resource: 'https://unknown.example.com',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state: unknownState,
+  });
+  const back = await A.admin.walk(unknown.pathname + unknown.search);
+  assert.equal(
+    await refusal(oidc.authorizationCodeGrant(config, new URL(back.location), {
+      pkceCodeVerifier: verifier,
+      expectedState: unknownState,
+    })),
+    'invalid_target',
+  );
+});
