@@ -209,9 +209,11 @@ mod tests {
         let db = testing::db();
         run(async {
             let (t, machine) = setup(&db).await;
+            let trips = db.round_trips();
             let tokens = ask(&db, &t, &creds(&machine, Some(SECRET)), Some(API), None)
                 .await
                 .unwrap();
+            assert_eq!(db.round_trips() - trips, 1, "one round trip to the primary");
             assert!(tokens.id_token.is_none() && tokens.refresh_token.is_none());
             assert_eq!(tokens.scope, "read write", "all it holds, sorted");
             assert_eq!(header(&tokens.access_token)["typ"], "at+jwt");
