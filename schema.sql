@@ -148,10 +148,43 @@ CREATE TABLE IF NOT EXISTS oidc_clients (
   launch_url                  TEXT,
   logo_url                    TEXT,
   preset                      TEXT,
+  -- 'jwt': every access token is an RFC 9068 JWT (apps migrating from Pocket ID); 'opaque':
+  -- userinfo tokens stay opaque and revocable at once (0007).
+  access_token_format         TEXT NOT NULL DEFAULT 'opaque' CHECK (access_token_format IN ('opaque', 'jwt')),
+  -- Token lifetimes in seconds; NULL means the provider's default (0007).
+  access_token_ttl            INTEGER,
+  id_token_ttl                INTEGER,
+  refresh_token_ttl           INTEGER,
   created_at                  INTEGER NOT NULL,
   updated_at                  INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS oidc_clients_tenant ON oidc_clients(tenant_id);
+
+-- APIs (resource servers, RFC 8707) and the permissions clients hold at them (0007).
+-- An API's identifier is the audience of the JWT access tokens issued for it (RFC 9068) and
+-- the value clients send as `resource`. Its permissions are the scopes it understands, stored
+-- as a JSON array of {"value", "description"}. A client's grant at an API is the subset of
+-- those it may ask for (JSON array of values); an API permission removed later is dropped at
+-- issue time, so a grant never outlives what the API defines.
+CREATE TABLE IF NOT EXISTS apis (
+  id           TEXT PRIMARY KEY,
+  tenant_id    TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  identifier   TEXT NOT NULL,                 -- the audience: an absolute https URI
+  name         TEXT NOT NULL,
+  permissions  TEXT NOT NULL DEFAULT '[]',
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL,
+  UNIQUE (tenant_id, identifier)
+);
+
+CREATE TABLE IF NOT EXISTS client_api_permissions (
+  client_id    TEXT NOT NULL REFERENCES oidc_clients(id) ON DELETE CASCADE,
+  api_id       TEXT NOT NULL REFERENCES apis(id) ON DELETE CASCADE,
+  tenant_id    TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  permissions  TEXT NOT NULL DEFAULT '[]',
+  PRIMARY KEY (client_id, api_id)
+);
+CREATE INDEX IF NOT EXISTS client_api_permissions_api ON client_api_permissions(api_id);
 
 -- Groups allowed to use a client; a client with no rows here is open to every user.
 CREATE TABLE IF NOT EXISTS oidc_client_groups (
@@ -198,7 +231,8 @@ CREATE TABLE IF NOT EXISTS grants (
   created_at  INTEGER NOT NULL,
   expires_at  INTEGER NOT NULL,
   revoked_at  INTEGER,
-  amr         TEXT                          -- the sign-in method of its code's session (0010)
+  amr         TEXT,                         -- the sign-in method of its code's session (0010)
+  resource    TEXT                          -- the API the grant's access tokens are for (0007)
 );
 CREATE INDEX IF NOT EXISTS grants_user ON grants(user_id);
 

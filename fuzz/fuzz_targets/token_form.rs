@@ -30,6 +30,8 @@ fn parked(challenge: Option<CodeChallenge>) -> AuthorizationRequest {
         max_age: None,
         login_hint: None,
         id_token_hint: None,
+        resource: None,
+        api_scope: vec![],
     }
 }
 
@@ -70,6 +72,7 @@ fuzz_target!(|data: &[u8]| {
             code,
             redirect_uri,
             code_verifier,
+            ..
         }) => {
             assert!(!code.is_empty());
             let s256 = CodeChallenge::new(PKCE_CHALLENGE, ChallengeMethod::S256).expect("valid");
@@ -103,6 +106,17 @@ fuzz_target!(|data: &[u8]| {
             match refreshed_scope(&granted, scope.as_ref()) {
                 Ok(s) => assert!(s.is_subset_of(&granted)),
                 Err(e) => check_oauth_error(&e),
+            }
+        }
+        Ok(GrantRequest::ClientCredentials { resource, scope }) => {
+            // One absolute resource without a fragment; requested values sorted, no repeats.
+            if let Some(r) = resource {
+                assert!(!r.contains('#'));
+            }
+            if let Some(values) = scope {
+                assert!(!values.is_empty());
+                assert!(values.windows(2).all(|w| w[0] < w[1]));
+                assert!(values.iter().all(|v| !v.is_empty() && !v.contains(' ')));
             }
         }
         Err(e) => check_oauth_error(&e),

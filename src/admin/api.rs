@@ -118,6 +118,11 @@ mod tests {
                 "ClientInput",
                 fields_of::<crate::oidc::client::ClientInput>(),
             ),
+            ("ApiInput", fields_of::<crate::oidc::api::ApiInput>()),
+            (
+                "ClientApiGrants",
+                fields_of::<crate::oidc::api::ClientApiGrants>(),
+            ),
             (
                 "PresetInput",
                 fields_of::<crate::usecase::clients::FromPreset>(),

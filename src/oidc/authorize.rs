@@ -66,6 +66,12 @@ pub struct AuthorizationRequest {
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
     pub id_token_hint: Option<String>,
+    /// The API the access token is for (RFC 8707), with the API permissions asked for in
+    /// `scope` (values that are not OpenID scopes; dropped when no resource is named).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub api_scope: Vec<String>,
 }
 
 /// Request parameters with the duplicate check RFC 6749 §3.1 requires.
@@ -218,6 +224,14 @@ fn parse_rest(
         }
     }
     let scope = ScopeSet::for_authorization(params.get("scope")?)?;
+    let resource = params
+        .get("resource")?
+        .map(super::resource::check_resource)
+        .transpose()?;
+    let api_scope = match resource {
+        Some(_) => super::resource::api_permissions(params.get("scope")?)?,
+        None => Vec::new(),
+    };
     let prompt = Prompt::parse(params.get("prompt")?)?;
     let max_age = match params.get("max_age")? {
         None => None,
@@ -258,6 +272,8 @@ fn parse_rest(
         max_age,
         login_hint: params.get("login_hint")?.map(str::to_string),
         id_token_hint: params.get("id_token_hint")?.map(str::to_string),
+        resource,
+        api_scope,
     })
 }
 
@@ -280,6 +296,7 @@ mod tests {
             id_token_alg: SigningAlg::RS256,
             require_consent: false,
             allowed_groups: vec![],
+            tokens: Default::default(),
         }
     }
 

@@ -6,6 +6,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use super::error::OAuthError;
+use super::token_settings::{self, TokenSettings};
 use crate::crypto::hash::secret_hash;
 use crate::crypto::jwk::SigningAlg;
 
@@ -28,6 +29,8 @@ pub struct Client {
     pub require_consent: bool,
     /// Groups allowed to use the client; empty means every user of the tenant.
     pub allowed_groups: Vec<String>,
+    /// Access token format and token lifetimes.
+    pub tokens: TokenSettings,
 }
 
 impl Client {
@@ -230,6 +233,16 @@ pub struct ClientInput {
     pub allowed_user_groups: Vec<String>,
     #[serde(default)]
     pub preset: Option<String>,
+    /// `opaque` (default) or `jwt`: every access token an RFC 9068 JWT.
+    #[serde(default)]
+    pub access_token_format: Option<String>,
+    /// Lifetimes in seconds; absent means the provider's default.
+    #[serde(default)]
+    pub access_token_lifetime: Option<i64>,
+    #[serde(default)]
+    pub id_token_lifetime: Option<i64>,
+    #[serde(default)]
+    pub refresh_token_lifetime: Option<i64>,
 }
 
 fn scope_claims_in_id_token_by_default() -> bool {
@@ -293,10 +306,12 @@ impl ClientInput {
                 "a name of 1 to 100 characters is required",
             ));
         }
-        if self.callback_urls.is_empty() {
+        // A confidential client may have none: a machine client that only uses
+        // client_credentials never sends anyone to /authorize.
+        if self.callback_urls.is_empty() && self.is_public {
             return Err(field_error(
                 "callback_urls",
-                "at least one callback URL is required",
+                "a public client needs at least one callback URL",
             ));
         }
         if self.callback_urls.len() > 20 || self.logout_callback_urls.len() > 20 {
@@ -310,6 +325,22 @@ impl ClientInput {
         }
         validate_web_url("launch_url", &self.launch_url)?;
         validate_web_url("logo_url", &self.logo_url)?;
+        token_settings::validate_format(self.access_token_format.as_deref())?;
+        token_settings::validate_lifetime(
+            "access_token_lifetime",
+            self.access_token_lifetime,
+            token_settings::ACCESS_BOUNDS,
+        )?;
+        token_settings::validate_lifetime(
+            "id_token_lifetime",
+            self.id_token_lifetime,
+            token_settings::ID_BOUNDS,
+        )?;
+        token_settings::validate_lifetime(
+            "refresh_token_lifetime",
+            self.refresh_token_lifetime,
+            token_settings::REFRESH_BOUNDS,
+        )?;
         if self.allow_plain_pkce && !self.pkce_enabled && !self.is_public {
             return Err(field_error(
                 "allow_plain_pkce",
@@ -350,6 +381,7 @@ mod tests {
             id_token_alg: SigningAlg::RS256,
             require_consent: false,
             allowed_groups: vec![],
+            tokens: TokenSettings::default(),
         }
     }
 
@@ -458,6 +490,12 @@ mod tests {
         assert_eq!(input.validate().unwrap(), SigningAlg::ES256);
         input.name = " ".into();
         assert_eq!(input.validate().unwrap_err().field, "name");
+        // Machine clients (confidential) need no callback URL; public clients do.
+        input.name = "Nightly sync".into();
+        input.callback_urls.clear();
+        assert!(input.validate().is_ok());
+        input.is_public = true;
+        assert_eq!(input.validate().unwrap_err().field, "callback_urls");
     }
 
     #[test]

@@ -54,7 +54,7 @@ fn common(issuer: &str) -> Value {
         "scopes_supported": ["openid", "profile", "email", "groups", "address", "phone", "offline_access"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "fragment", "form_post"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
@@ -108,6 +108,11 @@ mod tests {
         assert!(d["request_parameter_supported"].is_boolean());
         assert!(d["claims_parameter_supported"].is_boolean());
         assert!(d["subject_types_supported"].is_array());
+        // Machine clients find the grant (RFC 8414) in both documents.
+        for doc in [&d, &oauth_authorization_server("https://x")] {
+            let grants = doc["grant_types_supported"].as_array().unwrap();
+            assert!(grants.iter().any(|g| g == "client_credentials"));
+        }
     }
 
     #[test]

@@ -144,6 +144,8 @@ mod tests {
             max_age,
             login_hint: None,
             id_token_hint: None,
+            resource: None,
+            api_scope: vec![],
         }
     }
 

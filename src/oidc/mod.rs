@@ -2,7 +2,9 @@
 //! requests, the decisions (sign-in needed? redirect allowed?), claims and responses. The
 //! Workers layer (`crate::http::routes::oidc`) only gathers facts from storage and acts.
 
+pub mod access_token;
 pub mod amr;
+pub mod api;
 pub mod authorize;
 pub mod claims;
 pub mod client;
@@ -13,8 +15,10 @@ pub mod interaction;
 pub mod logout;
 pub mod pkce;
 pub mod refresh;
+pub mod resource;
 pub mod response;
 pub mod response_mode;
 pub mod scope;
 pub mod token;
+pub mod token_settings;
 pub mod webfinger;

@@ -85,6 +85,8 @@ mod tests {
             max_age: None,
             login_hint: None,
             id_token_hint: None,
+            resource: None,
+            api_scope: vec![],
         }
     }
 

@@ -6,6 +6,7 @@ use super::db::{bool_from_int, changes, Db, Statement};
 use crate::crypto::jwk::SigningAlg;
 use crate::error::{Error, Result};
 use crate::oidc::client::{Client, ClientInput};
+use crate::oidc::token_settings::{TokenSettings, FORMAT_OPAQUE};
 use crate::params;
 
 /// A client row joined with its allowed groups (as a JSON array of group names); booleans are
@@ -32,6 +33,10 @@ pub struct ClientRow {
     pub logo_url: Option<String>,
     pub preset: Option<String>,
     pub allowed_groups: String,
+    pub access_token_format: String,
+    pub access_token_ttl: Option<i64>,
+    pub id_token_ttl: Option<i64>,
+    pub refresh_token_ttl: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -41,7 +46,8 @@ pub const CLIENT_COLUMNS: &str = "c.id, c.name, c.secret_hash, c.is_public, c.pk
     c.allow_plain_pkce, c.redirect_uris, c.post_logout_redirect_uris, c.claims_in_id_token, \
     c.id_token_signed_response_alg, c.require_consent, c.launch_url, c.logo_url, c.preset, \
     (SELECT json_group_array(g.name) FROM oidc_client_groups cg JOIN user_groups g ON g.id = cg.group_id \
-     WHERE cg.client_id = c.id) AS allowed_groups, c.created_at, c.updated_at";
+     WHERE cg.client_id = c.id) AS allowed_groups, c.access_token_format, c.access_token_ttl, \
+    c.id_token_ttl, c.refresh_token_ttl, c.created_at, c.updated_at";
 
 fn json_list(raw: &str) -> Vec<String> {
     serde_json::from_str(raw).unwrap_or_default()
@@ -63,6 +69,12 @@ impl ClientRow {
                 .unwrap_or(SigningAlg::RS256),
             require_consent: self.require_consent,
             allowed_groups: json_list(&self.allowed_groups),
+            tokens: TokenSettings::from_stored(
+                &self.access_token_format,
+                self.access_token_ttl,
+                self.id_token_ttl,
+                self.refresh_token_ttl,
+            ),
         }
     }
 
@@ -83,6 +95,10 @@ impl ClientRow {
             logo_url: self.logo_url.clone(),
             allowed_user_groups: json_list(&self.allowed_groups),
             preset: self.preset.clone(),
+            access_token_format: self.access_token_format.clone(),
+            access_token_lifetime: self.access_token_ttl,
+            id_token_lifetime: self.id_token_ttl,
+            refresh_token_lifetime: self.refresh_token_ttl,
             has_secret: self.secret_hash.is_some(),
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -106,6 +122,10 @@ pub struct ClientView {
     pub logo_url: Option<String>,
     pub allowed_user_groups: Vec<String>,
     pub preset: Option<String>,
+    pub access_token_format: String,
+    pub access_token_lifetime: Option<i64>,
+    pub id_token_lifetime: Option<i64>,
+    pub refresh_token_lifetime: Option<i64>,
     pub has_secret: bool,
     pub created_at: i64,
     pub updated_at: i64,
@@ -207,13 +227,15 @@ pub async fn save(
 ) -> Result<bool> {
     let groups = group_ids(db, tenant_id, &input.allowed_user_groups).await?;
     let blank = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+    let format = blank(&input.access_token_format).unwrap_or_else(|| FORMAT_OPAQUE.to_string());
     let mut statements = vec![match mode {
         SaveMode::Create { secret_hash } => {
         db.statement(
             "INSERT INTO oidc_clients (id, tenant_id, name, secret_hash, is_public, pkce_required, allow_plain_pkce, \
              redirect_uris, post_logout_redirect_uris, claims_in_id_token, id_token_signed_response_alg, require_consent, \
-             launch_url, logo_url, preset, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
+             launch_url, logo_url, preset, access_token_format, access_token_ttl, id_token_ttl, refresh_token_ttl, \
+             created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?17, ?18, ?19, ?20, ?16, ?16)",
             params![
                 client_id,
                 tenant_id,
@@ -230,7 +252,11 @@ pub async fn save(
                 blank(&input.launch_url),
                 blank(&input.logo_url),
                 blank(&input.preset),
-                now
+                now,
+                format,
+                input.access_token_lifetime,
+                input.id_token_lifetime,
+                input.refresh_token_lifetime
             ],
         )?
         }
@@ -239,7 +265,8 @@ pub async fn save(
             "UPDATE oidc_clients SET name = ?3, is_public = ?4, pkce_required = ?5, allow_plain_pkce = ?6, \
              redirect_uris = ?7, post_logout_redirect_uris = ?8, claims_in_id_token = ?9, \
              id_token_signed_response_alg = ?10, require_consent = ?11, launch_url = ?12, logo_url = ?13, \
-             preset = COALESCE(?14, preset), updated_at = ?15, \
+             preset = COALESCE(?14, preset), updated_at = ?15, access_token_format = ?17, \
+             access_token_ttl = ?18, id_token_ttl = ?19, refresh_token_ttl = ?20, \
              secret_hash = CASE WHEN ?4 = 1 THEN NULL ELSE COALESCE(secret_hash, ?16) END \
              WHERE tenant_id = ?1 AND id = ?2",
             params![
@@ -258,7 +285,11 @@ pub async fn save(
                 blank(&input.logo_url),
                 blank(&input.preset),
                 now,
-                new_secret_hash
+                new_secret_hash,
+                format,
+                input.access_token_lifetime,
+                input.id_token_lifetime,
+                input.refresh_token_lifetime
             ],
         )?,
     }];

@@ -15,12 +15,13 @@
 
 use serde::Deserialize;
 
+use super::apis::{access_from, ACCESS_COLUMNS};
 use super::audit::{self, Origin, When};
 use super::db::QueryResult;
 use super::db::{changes, first_row, Db, Param, Statement};
 use super::grants::{
-    audit_for_grant, client_from, client_statement, mint_token_statement, subject_from,
-    subject_statements, TokenKind,
+    audit_for_grant, client_from, client_statement, default_lifetimes, expiry_sql,
+    mint_token_statement, subject_from, subject_statements, Lifetime, TokenKind,
 };
 use super::interactions;
 use super::spent::{self, Spend};
@@ -28,6 +29,7 @@ use crate::crypto::hash::secret_hash;
 use crate::error::Result;
 use crate::oidc::claims::UserClaims;
 use crate::oidc::client::{Client, ClientCredentials, StoredAuth};
+use crate::oidc::resource::ApiAccess;
 use crate::params;
 
 /// Who a code is for.
@@ -187,10 +189,9 @@ pub struct Redemption<'a> {
     pub credentials: &'a ClientCredentials,
     pub now: i64,
     pub grant_id: String,
+    /// The tokens expire after the client's lifetimes (`grants::expiry_sql`).
     pub access_token_hash: String,
-    pub access_expires_at: i64,
     pub refresh_token_hash: String,
-    pub refresh_expires_at: i64,
     pub origin: &'a Origin,
 }
 
@@ -211,11 +212,14 @@ pub struct RedeemOutcome {
     pub code: Option<RedeemedCode>,
     /// The grant's user, when the grant was created and the user is enabled.
     pub user: Option<UserClaims>,
+    /// The API the request named (`resource`), with the client's grant there.
+    pub api: Option<ApiAccess>,
 }
 
 pub async fn redeem_code(db: &Db, r: &Redemption<'_>) -> Result<RedeemOutcome> {
     let (authenticated, auth_params) =
         client_authenticated(&r.credentials.accepted_states(), AUTH_FIRST_PARAM);
+    let (access_default, refresh_default) = default_lifetimes();
     let p = || {
         let mut p = params![
             r.tenant_id,
@@ -224,14 +228,17 @@ pub async fn redeem_code(db: &Db, r: &Redemption<'_>) -> Result<RedeemOutcome> {
             r.now,
             &r.grant_id,
             r.access_token_hash.as_str(),
-            r.access_expires_at,
+            access_default,
             r.refresh_token_hash.as_str(),
-            r.refresh_expires_at
+            refresh_default
         ];
         p.extend(auth_params.iter().cloned());
         p
     };
     let grant = "FROM grants g WHERE g.id = ?5 AND g.tenant_id = ?1";
+    let grant_expiry = expiry_sql("?4", Lifetime::Refresh, "a.client_id", "?9");
+    let access_expiry = expiry_sql("?4", Lifetime::Access, "g.client_id", "?7");
+    let refresh_expiry = expiry_sql("?4", Lifetime::Refresh, "g.client_id", "?9");
     let [user, groups] = subject_statements(
         db,
         "?1",
@@ -257,23 +264,51 @@ pub async fn redeem_code(db: &Db, r: &Redemption<'_>) -> Result<RedeemOutcome> {
             p(),
         )?,
         db.statement(
-            "INSERT INTO grants (id, tenant_id, client_id, user_id, scope, auth_time, session_id, created_at, expires_at, amr) \
-             SELECT ?5, a.tenant_id, a.client_id, a.user_id, json_extract(a.request, '$.scope'), a.auth_time, a.session_id, ?4, ?9, a.amr \
-             FROM authorization_codes a JOIN users u ON u.id = a.user_id AND u.tenant_id = a.tenant_id AND u.disabled = 0 \
-             WHERE a.code_hash = ?2 AND a.tenant_id = ?1 AND a.grant_id = ?5",
+            &format!(
+                "INSERT INTO grants (id, tenant_id, client_id, user_id, scope, auth_time, session_id, created_at, expires_at, resource, amr) \
+                 SELECT ?5, a.tenant_id, a.client_id, a.user_id, json_extract(a.request, '$.scope') \
+                 || COALESCE((SELECT ' ' || group_concat(s.value, ' ') FROM json_each(a.request, '$.api_scope') s), ''), \
+                 a.auth_time, a.session_id, ?4, {grant_expiry}, \
+                 json_extract(a.request, '$.resource'), a.amr \
+                 FROM authorization_codes a JOIN users u ON u.id = a.user_id AND u.tenant_id = a.tenant_id AND u.disabled = 0 \
+                 WHERE a.code_hash = ?2 AND a.tenant_id = ?1 AND a.grant_id = ?5"
+            ),
             p(),
         )?,
-        mint_token_statement(db, TokenKind::Access, ["?6", "g.scope", "?4", "?7"], grant, p())?,
-        mint_token_statement(db, TokenKind::Refresh, ["?8", "g.scope", "?4", "?9"], grant, p())?,
+        mint_token_statement(
+            db,
+            TokenKind::Access,
+            ["?6", "g.scope", "?4", &access_expiry],
+            grant,
+            p(),
+        )?,
+        mint_token_statement(
+            db,
+            TokenKind::Refresh,
+            ["?8", "g.scope", "?4", &refresh_expiry],
+            grant,
+            p(),
+        )?,
         user,
         groups,
         audit_for_grant(db, r.tenant_id, &r.grant_id, "token_issued", r.origin, r.now)?,
+        // The API the request named, with the client's grant there (for the one redemption).
+        db.statement(
+            &format!(
+                "SELECT {ACCESS_COLUMNS} FROM authorization_codes ac \
+                 JOIN apis a ON a.tenant_id = ac.tenant_id AND a.identifier = json_extract(ac.request, '$.resource') \
+                 LEFT JOIN client_api_permissions p ON p.api_id = a.id AND p.client_id = ac.client_id AND p.tenant_id = ac.tenant_id \
+                 WHERE ac.code_hash = ?2 AND ac.tenant_id = ?1 AND ac.grant_id = ?5"
+            ),
+            p(),
+        )?,
     ];
     let results = db.batch(statements).await?;
     Ok(RedeemOutcome {
         client: client_from(&results[0])?,
         code: first_row(&results[2])?,
         user: subject_from(&results[6..8])?,
+        api: access_from(&results[9])?,
     })
 }
 
@@ -338,9 +373,7 @@ pub(crate) mod tests {
                 now: NOW,
                 grant_id: random::id(),
                 access_token_hash: secret_hash(&random::token()),
-                access_expires_at: NOW + 3600,
                 refresh_token_hash: secret_hash(&random::token()),
-                refresh_expires_at: NOW + 7200,
                 origin: &Origin::default(),
             },
         )

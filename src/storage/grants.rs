@@ -11,6 +11,7 @@
 
 use serde::Deserialize;
 
+use super::apis::ACCESS_COLUMNS;
 use super::audit::{self, Origin};
 use super::clients::{ClientRow, CLIENT_COLUMNS};
 use super::db::{first_row, rows, Db, Param, QueryResult, Statement};
@@ -20,6 +21,35 @@ use crate::error::Result;
 use crate::oidc::claims::UserClaims;
 use crate::oidc::client::{Client, ClientCredentials};
 use crate::params;
+
+/// Which of a client's stored token lifetimes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Lifetime {
+    Access,
+    Refresh,
+}
+
+/// SQL for `now` plus client `client`'s `kind` lifetime (all three SQL expressions of the
+/// caller's statement; `default` binds the provider's default): the client's setting within the
+/// bounds, or the default, exactly as `TokenSettings::from_stored` reads the same columns. A
+/// client gone mid-batch gets the default rather than a NULL expiry that would fail the batch.
+pub(super) fn expiry_sql(now: &str, kind: Lifetime, client: &str, default: &str) -> String {
+    use crate::oidc::token_settings::{ACCESS_BOUNDS, REFRESH_BOUNDS};
+    let (column, (min, max)) = match kind {
+        Lifetime::Access => ("access_token_ttl", ACCESS_BOUNDS),
+        Lifetime::Refresh => ("refresh_token_ttl", REFRESH_BOUNDS),
+    };
+    format!(
+        "({now} + COALESCE((SELECT MIN(MAX(COALESCE(tc.{column}, {default}), {min}), {max}) \
+         FROM oidc_clients tc WHERE tc.id = {client}), {default}))"
+    )
+}
+
+/// The provider's default lifetimes, bound where [`expiry_sql`] reads them.
+pub(super) fn default_lifetimes() -> (i64, i64) {
+    let d = crate::oidc::token_settings::TokenSettings::default();
+    (d.access_ttl, d.refresh_ttl)
+}
 
 /// The two kinds of token rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,6 +204,8 @@ pub struct RefreshRow {
     pub session_id: Option<String>,
     /// How that session was started (RFC 8176 values, JSON).
     pub amr: Option<String>,
+    /// The API the grant's access tokens are for.
+    pub resource: Option<String>,
 }
 
 impl RefreshRow {
@@ -196,7 +228,7 @@ pub struct RefreshLookup {
 /// The presented refresh token as stored, selected by `?2` (its hash) and `?1` (the tenant).
 const REFRESH_ROW: &str = "SELECT r.grant_id, r.client_id, r.scope, r.expires_at, r.used_at, r.replaced_by, \
      (SELECT s.used_at FROM refresh_tokens s WHERE s.token_hash = r.replaced_by) AS successor_used_at, \
-     g.revoked_at, g.auth_time, g.session_id, g.amr \
+     g.revoked_at, g.auth_time, g.session_id, g.amr, g.resource \
      FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id \
      WHERE r.token_hash = ?2 AND r.tenant_id = ?1";
 
@@ -231,10 +263,9 @@ pub struct Rotation<'a> {
     /// Seconds after rotation during which the old token still yields its successor.
     pub grace_secs: u32,
     pub access_token_hash: String,
-    pub access_expires_at: i64,
-    /// The successor's hash (see `oidc::refresh::successor`).
+    /// The successor's hash (see `oidc::refresh::successor`). Both expire after the client's
+    /// lifetimes (`expiry_sql`).
     pub refresh_token_hash: String,
-    pub refresh_expires_at: i64,
 }
 
 /// What a rotation batch saw and did.
@@ -247,6 +278,8 @@ pub struct RotationOutcome {
     pub issued: Option<Box<UserClaims>>,
     /// Whether the token's user may (still) use its client.
     pub may_use: bool,
+    /// The API the grant's access tokens are for, with the client's grant there.
+    pub api: Option<crate::oidc::resource::ApiAccess>,
 }
 
 /// The first parameter number of the client-authentication condition in a rotation.
@@ -266,6 +299,7 @@ pub async fn rotate_refresh(db: &Db, r: &Rotation<'_>) -> Result<RotationOutcome
         &r.credentials.accepted_states(),
         ROTATION_AUTH_FIRST_PARAM,
     );
+    let (access_default, refresh_default) = default_lifetimes();
     let p = || {
         let mut p = params![
             r.tenant_id,
@@ -273,9 +307,9 @@ pub async fn rotate_refresh(db: &Db, r: &Rotation<'_>) -> Result<RotationOutcome
             r.credentials.client_id.as_str(),
             r.now,
             r.access_token_hash.as_str(),
-            r.access_expires_at,
+            access_default,
             r.refresh_token_hash.as_str(),
-            r.refresh_expires_at,
+            refresh_default,
             r.scope,
             i64::from(r.grace_secs)
         ];
@@ -312,20 +346,39 @@ pub async fn rotate_refresh(db: &Db, r: &Rotation<'_>) -> Result<RotationOutcome
             mint_token_statement(
                 db,
                 TokenKind::Access,
-                ["?5", "COALESCE(?9, r.scope)", "?4", "?6"],
+                [
+                    "?5",
+                    "COALESCE(?9, r.scope)",
+                    "?4",
+                    &expiry_sql("?4", Lifetime::Access, "r.client_id", "?6"),
+                ],
                 &issues,
                 p(),
             )?,
             mint_token_statement(
                 db,
                 TokenKind::Refresh,
-                ["?7", "COALESCE(?9, r.scope)", "?4", "?8"],
+                [
+                    "?7",
+                    "COALESCE(?9, r.scope)",
+                    "?4",
+                    &expiry_sql("?4", Lifetime::Refresh, "r.client_id", "?8"),
+                ],
                 &issues,
                 p(),
             )?,
             user,
             groups,
             db.statement(&format!("SELECT {may_use} AS n"), p())?,
+            db.statement(
+                &format!(
+                    "SELECT {ACCESS_COLUMNS} FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id \
+                     JOIN apis a ON a.tenant_id = g.tenant_id AND a.identifier = g.resource \
+                     LEFT JOIN client_api_permissions p ON p.api_id = a.id AND p.client_id = g.client_id AND p.tenant_id = g.tenant_id \
+                     WHERE r.token_hash = ?2 AND r.tenant_id = ?1"
+                ),
+                p(),
+            )?,
         ])
         .await?;
     let minted = super::db::changes(&results[3]) > 0;
@@ -338,6 +391,7 @@ pub async fn rotate_refresh(db: &Db, r: &Rotation<'_>) -> Result<RotationOutcome
             None
         },
         may_use: super::db::count(&results[7])? > 0,
+        api: super::apis::access_from(&results[8])?,
     })
 }
 
@@ -500,9 +554,7 @@ mod tests {
             now,
             grace_secs: 10,
             access_token_hash: secret_hash(&random::token()),
-            access_expires_at: now + 3600,
             refresh_token_hash: secret_hash(&random::token()),
-            refresh_expires_at: now + 7200,
         }
     }
 
@@ -522,9 +574,7 @@ mod tests {
             now: NOW,
             grant_id: random::id(),
             access_token_hash: secret_hash(&random::token()),
-            access_expires_at: NOW + 3600,
             refresh_token_hash: refresh.clone(),
-            refresh_expires_at: NOW + 7200,
             origin: &Origin::default(),
         };
         codes::redeem_code(db, &redemption).await.unwrap();
@@ -606,7 +656,9 @@ mod tests {
             let (tid, app, old, grant) = granted(&db).await;
             let tid = tid.as_str();
             let creds = creds(&app, "s");
-            let late = rotation(tid, &creds, &old, NOW + 7200);
+            // The client keeps the default lifetime.
+            let expiry = NOW + crate::oidc::token::REFRESH_TOKEN_TTL;
+            let late = rotation(tid, &creds, &old, expiry);
             assert!(rotate_refresh(&db, &late).await.unwrap().issued.is_none());
             revoke_grant(&db, tid, &grant, NOW + 2).await.unwrap();
             let revoked = rotation(tid, &creds, &old, NOW + 3);

@@ -9,6 +9,7 @@
 //! `schema.sql`) and memory in native tests, so every operation is tested natively.
 
 pub mod api_keys;
+pub mod apis;
 pub mod audit;
 pub mod backend;
 pub mod ceremonies;
@@ -20,6 +21,7 @@ pub mod groups;
 #[cfg(test)]
 pub mod inspection;
 pub mod interactions;
+pub mod machine_tokens;
 pub mod passkeys;
 pub mod retention;
 pub mod sessions;

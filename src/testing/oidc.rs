@@ -144,8 +144,12 @@ pub fn browser(session: &str) -> Browser<'_> {
 
 /// A code issued at `/authorize` to the signed-in `session` for the client.
 pub async fn code(ctx: &Ctx<'_>, client: &Client, session: &str, extra: &[(&str, &str)]) -> String {
-    let pairs = authorize_params(client, extra);
-    match authorize::authorize(ctx, &pairs, browser(session))
+    code_for(ctx, &authorize_params(client, extra), session).await
+}
+
+/// A code issued at `/authorize` to the signed-in `session` for exactly these parameters.
+pub async fn code_for(ctx: &Ctx<'_>, pairs: &[(String, String)], session: &str) -> String {
+    match authorize::authorize(ctx, pairs, browser(session))
         .await
         .expect("authorize")
     {
@@ -172,6 +176,7 @@ pub async fn issued(db: &Db) -> (TenantSnapshot, Client, TokenResponse) {
         code,
         redirect_uri: Some(app.redirect_uris[0].clone()),
         code_verifier: None,
+        resource: None,
     };
     let keys = TokenKeys {
         signer: &TestSigner,

@@ -695,8 +695,10 @@ mod tests {
                 &crate::testing::oidc::TestSigner,
                 &crate::testing::oidc::creds(&app.id, Some(SECRET)),
                 &code,
-                Some(&app.redirect_uris[0]),
-                None,
+                &crate::usecase::token::RedemptionChecks {
+                    redirect_uri: Some(&app.redirect_uris[0]),
+                    ..Default::default()
+                },
             )
             .await;
             assert!(redeemed.is_ok(), "{redeemed:?}");

@@ -114,6 +114,7 @@ mod tests {
             code,
             redirect_uri: Some(app.redirect_uris[0].clone()),
             code_verifier: None,
+            resource: None,
         };
         let keys = TokenKeys {
             signer: &TestSigner,

@@ -2,8 +2,7 @@
 
 use serde::Serialize;
 
-use super::{client_auth, Ctx};
-use crate::crypto::hash::secret_hash;
+use super::{client_auth, presented_token, Ctx};
 use crate::error::Result;
 use crate::oidc::client::ClientCredentials;
 use crate::oidc::error::OAuthError;
@@ -51,7 +50,10 @@ pub async fn introspect(
 ) -> Result<Introspection> {
     let client = client_auth::authenticate(ctx, creds).await?;
     let token = token.ok_or_else(|| OAuthError::invalid_request("token is required"))?;
-    let hash = secret_hash(token);
+    // A JWT that does not verify is reported inactive, like any unknown token.
+    let hash = presented_token::lookup_hash(ctx, token)
+        .await?
+        .unwrap_or_default();
     let access = if hint == Some("refresh_token") {
         None
     } else {

@@ -155,6 +155,7 @@ pub trait SignatureVerifier {
 
 pub mod account;
 pub mod api_keys;
+pub mod apis;
 pub mod authorize;
 pub(crate) mod ceremony;
 pub mod client_auth;
@@ -163,7 +164,9 @@ pub mod end_session;
 pub mod groups;
 pub mod id_token_hint;
 pub mod introspection;
+pub mod machine_token;
 pub mod maintenance;
+pub mod presented_token;
 pub mod revocation;
 pub mod sessions;
 pub mod settings;

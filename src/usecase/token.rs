@@ -1,9 +1,11 @@
 //! The token endpoint's use cases (RFC 6749 §4.1.3, §6): redeeming an authorization code and
 //! rotating a refresh token, each answering with fresh tokens and a signed id_token.
 //!
-//! Tokens are opaque random values (hashed in storage) rather than JWT access tokens: a
-//! revocation takes effect at once (code replay, refresh reuse, logout), and userinfo and
-//! introspection read the database anyway.
+//! Tokens are opaque random values (hashed in storage) by default: a revocation takes effect at
+//! once (code replay, refresh reuse, logout), and userinfo and introspection read the database
+//! anyway. A client set to `access_token_format: jwt` gets its access tokens as RFC 9068 JWTs
+//! that stand for the same stored rows (`oidc::access_token::lookup_hash`), so they are still
+//! revocable at userinfo; APIs verifying them offline accept them until `exp`.
 //!
 //! Database round trips: a code redemption is one batch (`storage::codes::redeem_code`), plus
 //! one to revoke the new grant when the redeemed code fails its checks; a refresh is a lookup
@@ -11,19 +13,19 @@
 
 use super::{client_auth, Ctx, Signer};
 use crate::crypto::hash::secret_hash;
+use crate::crypto::jwk::SigningAlg;
 use crate::crypto::random;
 use crate::error::{Error, Result};
+use crate::oidc::access_token::{self, AccessTokenClaims};
 use crate::oidc::amr;
 use crate::oidc::authorize::AuthorizationRequest;
 use crate::oidc::claims::{self, IdTokenContext, UserClaims};
 use crate::oidc::client::{Client, ClientCredentials};
 use crate::oidc::error::OAuthError;
 use crate::oidc::refresh::{self, RefreshUse};
+use crate::oidc::resource::{delegated_scope, invalid_target, ApiAccess};
 use crate::oidc::scope::ScopeSet;
-use crate::oidc::token::{
-    check_code_redemption, refreshed_scope, GrantRequest, TokenResponse, ACCESS_TOKEN_TTL,
-    ID_TOKEN_TTL, REFRESH_TOKEN_TTL,
-};
+use crate::oidc::token::{check_code_redemption, refreshed_scope, GrantRequest, TokenResponse};
 use crate::storage::codes::{self, Redemption};
 use crate::storage::grants::{self, Rotation};
 
@@ -50,21 +52,29 @@ pub async fn grant(
             code,
             redirect_uri,
             code_verifier,
+            resource,
         } => {
-            redeem_code(
-                ctx,
-                keys.signer,
-                creds,
-                code,
-                redirect_uri.as_deref(),
-                code_verifier.as_deref(),
-            )
-            .await
+            let checks = RedemptionChecks {
+                redirect_uri: redirect_uri.as_deref(),
+                code_verifier: code_verifier.as_deref(),
+                resource: resource.as_deref(),
+            };
+            redeem_code(ctx, keys.signer, creds, code, &checks).await
         }
         GrantRequest::RefreshToken {
             refresh_token,
             scope,
         } => refresh(ctx, keys, creds, refresh_token, scope.as_ref()).await,
+        GrantRequest::ClientCredentials { resource, scope } => {
+            super::machine_token::client_credentials(
+                ctx,
+                keys.signer,
+                creds,
+                resource.as_deref(),
+                scope.as_deref(),
+            )
+            .await
+        }
     }
 }
 
@@ -74,6 +84,14 @@ struct Minted {
     refresh: String,
 }
 
+/// What a token request sends along with the code, checked against the authorization request.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RedemptionChecks<'a> {
+    pub redirect_uri: Option<&'a str>,
+    pub code_verifier: Option<&'a str>,
+    pub resource: Option<&'a str>,
+}
+
 /// Redeems an authorization code (RFC 6749 §4.1.3): exactly one of any number of concurrent
 /// redemptions gets tokens; a repeat revokes what the code issued.
 pub async fn redeem_code(
@@ -81,8 +99,7 @@ pub async fn redeem_code(
     signer: &dyn Signer,
     creds: &ClientCredentials,
     code: &str,
-    redirect_uri: Option<&str>,
-    code_verifier: Option<&str>,
+    checks: &RedemptionChecks<'_>,
 ) -> Result<TokenResponse> {
     let minted = Minted {
         access: random::token(),
@@ -95,9 +112,7 @@ pub async fn redeem_code(
         now: ctx.now,
         grant_id: random::id(),
         access_token_hash: secret_hash(&minted.access),
-        access_expires_at: ctx.now + ACCESS_TOKEN_TTL,
         refresh_token_hash: secret_hash(&minted.refresh),
-        refresh_expires_at: ctx.now + REFRESH_TOKEN_TTL,
         origin: &ctx.origin,
     };
     let outcome = codes::redeem_code(ctx.db, &redemption).await?;
@@ -109,13 +124,30 @@ pub async fn redeem_code(
     let request: AuthorizationRequest = serde_json::from_str(&redeemed.request)
         .map_err(|e| Error::Internal(format!("stored request: {e}")))?;
     let revoke = || grants::revoke_grant(ctx.db, ctx.tenant_id(), &redemption.grant_id, ctx.now);
-    if let Err(e) = check_code_redemption(&request, redirect_uri, code_verifier) {
+    if let Err(e) = check_code_redemption(&request, checks.redirect_uri, checks.code_verifier) {
         revoke().await?;
         return Err(e.into());
     }
     let Some(user) = outcome.user else {
         revoke().await?;
         return Err(OAuthError::invalid_grant("the user no longer exists or is disabled").into());
+    };
+    if checks
+        .resource
+        .is_some_and(|r| Some(r) != request.resource.as_deref())
+    {
+        revoke().await?;
+        return Err(invalid_target("resource differs from the authorized one").into());
+    }
+    let api = match request.resource.as_deref() {
+        None => None,
+        Some(resource) => match api_token(resource, &request.api_scope, outcome.api) {
+            Ok(api) => Some(api),
+            Err(e) => {
+                revoke().await?;
+                return Err(e.into());
+            }
+        },
     };
     let issued = Issued {
         client: &client,
@@ -125,8 +157,40 @@ pub async fn redeem_code(
         nonce: request.nonce.as_deref(),
         session: redeemed.session_id.as_deref(),
         amr: redeemed.amr.as_deref(),
+        api,
     };
     respond(ctx, signer, &issued, minted).await
+}
+
+/// A user's token for an API: its audience and the permissions it carries.
+struct ApiToken {
+    audience: String,
+    scope: Vec<String>,
+}
+
+/// The API token a grant for `resource` gets now: the API must still exist and the client
+/// still hold a grant there; the permissions are those asked for that it still holds.
+fn api_token(
+    resource: &str,
+    asked: &[String],
+    access: Option<ApiAccess>,
+) -> Result<ApiToken, OAuthError> {
+    let access =
+        access.ok_or_else(|| invalid_target(format!("{resource} is not an API of this tenant")))?;
+    let scope = delegated_scope(asked, &access)?;
+    Ok(ApiToken {
+        audience: access.identifier,
+        scope,
+    })
+}
+
+/// The API permissions among a stored grant's scope values (those that are not OpenID scopes).
+fn api_values(scope: &str) -> Vec<String> {
+    scope
+        .split(' ')
+        .filter(|v| !v.is_empty() && crate::oidc::scope::Scope::parse(v).is_none())
+        .map(str::to_string)
+        .collect()
 }
 
 /// Rotates a refresh token (RFC 6749 §6, RFC 9700 §4.14.2 with a grace period: see
@@ -181,9 +245,7 @@ pub async fn refresh(
             now: ctx.now,
             grace_secs,
             access_token_hash: secret_hash(&access),
-            access_expires_at: ctx.now + ACCESS_TOKEN_TTL,
             refresh_token_hash: successor_hash.clone(),
-            refresh_expires_at: ctx.now + REFRESH_TOKEN_TTL,
         },
     )
     .await?;
@@ -215,6 +277,10 @@ pub async fn refresh(
         return Err(invalid().into());
     };
     let scope = narrowed.unwrap_or_else(|| ScopeSet::parse_lenient(&token.scope));
+    let api = match token.resource.as_deref() {
+        None => None,
+        Some(resource) => Some(api_token(resource, &api_values(&token.scope), outcome.api)?),
+    };
     let issued = Issued {
         client: &client,
         user: &user,
@@ -223,6 +289,7 @@ pub async fn refresh(
         nonce: None,
         session: token.session_id.as_deref(),
         amr: token.amr.as_deref(),
+        api,
     };
     let minted = Minted {
         access,
@@ -242,6 +309,8 @@ struct Issued<'a> {
     session: Option<&'a str>,
     /// How that session was started (stored `amr` JSON).
     amr: Option<&'a str>,
+    /// The API the access token is for, when the request named one.
+    api: Option<ApiToken>,
 }
 
 async fn respond(
@@ -250,6 +319,25 @@ async fn respond(
     issued: &Issued<'_>,
     minted: Minted,
 ) -> Result<TokenResponse> {
+    let settings = issued.client.tokens;
+    let mut scope = issued.scope.to_string();
+    let access_token = if let Some(api) = &issued.api {
+        // A token for the API, not for userinfo: its jti is fresh, so it leads to no stored
+        // row (the row minted with the grant stays unreachable and expires).
+        let permissions = api.scope.join(" ");
+        if !permissions.is_empty() {
+            scope = format!("{scope} {permissions}");
+        }
+        let jti = random::token();
+        sign_access_token(ctx, signer, issued, &api.audience, &permissions, &jti).await?
+    } else if settings.jwt_access_tokens {
+        // Stands for the stored row (its jti is the row's hash): userinfo accepts it.
+        let jti = access_token::jti_of_stored(&minted.access);
+        let audience = issued.client.id.clone();
+        sign_access_token(ctx, signer, issued, &audience, &scope, &jti).await?
+    } else {
+        minted.access
+    };
     let claims = claims::id_token(
         issued.user,
         &IdTokenContext {
@@ -258,9 +346,9 @@ async fn respond(
             scopes: issued.scope,
             auth_time: issued.auth_time,
             nonce: issued.nonce,
-            access_token: &minted.access,
+            access_token: &access_token,
             now: ctx.now,
-            lifetime_secs: ID_TOKEN_TTL,
+            lifetime_secs: settings.id_ttl,
             include_scope_claims: issued.client.claims_in_id_token,
             tenant: (&ctx.tenant.tenant.settings).into(),
             jti: &random::token(),
@@ -272,20 +360,47 @@ async fn respond(
         .sign_jwt(ctx.tenant, issued.client.id_token_alg, "JWT", &claims)
         .await?;
     Ok(TokenResponse {
-        access_token: minted.access,
+        access_token,
         token_type: "Bearer",
-        expires_in: ACCESS_TOKEN_TTL,
-        scope: issued.scope.to_string(),
+        expires_in: settings.access_ttl,
+        scope,
         id_token: Some(id_token),
         refresh_token: Some(minted.refresh),
     })
+}
+
+/// An RFC 9068 access token about the user of `issued`, for `audience`: the API a request
+/// named, or the client itself for a client that wants JWTs (`access_token_format: jwt`, apps
+/// migrating from Pocket ID; `aud` its client_id as Pocket ID issues them).
+async fn sign_access_token(
+    ctx: &Ctx<'_>,
+    signer: &dyn Signer,
+    issued: &Issued<'_>,
+    audience: &str,
+    scope: &str,
+    jti: &str,
+) -> Result<String> {
+    let claims = access_token::claims(&AccessTokenClaims {
+        issuer: ctx.issuer,
+        subject: &issued.user.sub,
+        audience,
+        client_id: &issued.client.id,
+        scope,
+        jti,
+        now: ctx.now,
+        lifetime_secs: issued.client.tokens.access_ttl,
+        auth_time: Some(issued.auth_time),
+    });
+    signer
+        .sign_jwt(ctx.tenant, SigningAlg::RS256, access_token::TYP, &claims)
+        .await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::oidc::error::ErrorCode;
-    use crate::oidc::token::CODE_TTL;
+    use crate::oidc::token::{CODE_TTL, ID_TOKEN_TTL};
     use crate::storage::db::Db;
     use crate::testing::oidc::{
         code, confidential, creds, ctx, issued, tenant, verify_id_token, TestSigner, SECRET,
@@ -307,6 +422,7 @@ mod tests {
             code: code.into(),
             redirect_uri: Some(redirect.into()),
             code_verifier: verifier.map(str::to_string),
+            resource: None,
         }
     }
 
@@ -366,6 +482,259 @@ mod tests {
             assert_eq!(info["sub"], "user-alice");
             assert_eq!(grants(&db, &t.tenant.id).await.len(), 1);
         });
+    }
+
+    #[test]
+    fn the_clients_token_lifetimes_apply_to_every_token() {
+        let db = testing::db();
+        run(async {
+            let t = tenant(&db).await;
+            let alice = user(&db, &t.tenant.id, "alice", false).await;
+            let mut input = testing::client_input("app");
+            input.access_token_lifetime = Some(120);
+            input.id_token_lifetime = Some(300);
+            input.refresh_token_lifetime = Some(600);
+            let app = testing::client(&db, &t.tenant.id, &input, Some(SECRET)).await;
+            let session = testing::session(&db, &t.tenant.id, &alice, NOW).await;
+            let c = ctx(&db, &t, NOW);
+            let code = code(&c, &app, &session, &[]).await;
+            let credentials = creds(&app.id, Some(SECRET));
+            let tokens = grant(&c, &keys(), &credentials, &code_grant(&code, CB, None))
+                .await
+                .unwrap();
+            assert_eq!(tokens.expires_in, 120);
+            let id_token = verify_id_token(&t, tokens.id_token.as_deref().unwrap());
+            assert_eq!(id_token["exp"], NOW + 300);
+            let at = |now| ctx(&db, &t, now);
+            assert!(userinfo::claims_for(&at(NOW + 119), &tokens.access_token)
+                .await
+                .is_ok());
+            assert!(userinfo::claims_for(&at(NOW + 120), &tokens.access_token)
+                .await
+                .is_err());
+            let refresh = tokens.refresh_token.unwrap();
+            assert_eq!(
+                refused(refresh_with(&at(NOW + 600), &credentials, &refresh).await),
+                ErrorCode::InvalidGrant,
+                "the refresh token lived 600 s"
+            );
+            let second = refresh_with(&at(NOW + 500), &credentials, &refresh)
+                .await
+                .unwrap();
+            assert_eq!(second.expires_in, 120);
+            assert!(userinfo::claims_for(&at(NOW + 619), &second.access_token)
+                .await
+                .is_ok());
+            assert!(userinfo::claims_for(&at(NOW + 620), &second.access_token)
+                .await
+                .is_err());
+            let successor = second.refresh_token.unwrap();
+            assert!(refresh_with(&at(NOW + 1099), &credentials, &successor)
+                .await
+                .is_ok());
+        });
+    }
+
+    #[test]
+    fn a_jwt_client_gets_jwt_access_tokens_that_work_and_end_like_opaque_ones() {
+        use crate::usecase::{introspection, revocation};
+        let db = testing::db();
+        run(async {
+            let t = tenant(&db).await;
+            let alice = user(&db, &t.tenant.id, "alice", false).await;
+            let mut input = testing::client_input("app");
+            input.access_token_format = Some("jwt".into());
+            let app = testing::client(&db, &t.tenant.id, &input, Some(SECRET)).await;
+            let session = testing::session(&db, &t.tenant.id, &alice, NOW).await;
+            let c = ctx(&db, &t, NOW);
+            let credentials = creds(&app.id, Some(SECRET));
+            let code = code(&c, &app, &session, &[]).await;
+            let tokens = grant(&c, &keys(), &credentials, &code_grant(&code, CB, None))
+                .await
+                .unwrap();
+            let jwt = tokens.access_token.clone();
+            assert!(jwt.starts_with("eyJ"), "a JWT");
+            let claims = verify_id_token(&t, &jwt);
+            assert_eq!(claims["aud"], app.id.as_str());
+            assert_eq!(claims["sub"], "user-alice");
+            assert_eq!(claims["client_id"], app.id.as_str());
+            assert_eq!(claims["auth_time"], NOW);
+            assert_eq!(claims["scope"], tokens.scope.as_str());
+            let id_token = verify_id_token(&t, tokens.id_token.as_deref().unwrap());
+            assert_eq!(id_token["at_hash"], claims::at_hash(&jwt).as_str());
+            assert!(userinfo::claims_for(&c, &jwt).await.is_ok());
+            // The jti an API sees is no credential on its own.
+            let jti = claims["jti"].as_str().unwrap();
+            assert!(userinfo::claims_for(&c, jti).await.is_err());
+            // Neither is a JWT whose payload was changed, nor the id_token.
+            let mut parts: Vec<&str> = jwt.split('.').collect();
+            let forged_payload = {
+                use base64::Engine;
+                let mut forged = claims.clone();
+                forged.insert("sub".into(), "user-mallory".into());
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .encode(serde_json::Value::Object(forged).to_string())
+            };
+            parts[1] = &forged_payload;
+            assert!(userinfo::claims_for(&c, &parts.join(".")).await.is_err());
+            let id_token_jwt = tokens.id_token.as_deref().unwrap();
+            assert!(userinfo::claims_for(&c, id_token_jwt).await.is_err());
+            assert!(matches!(
+                introspection::introspect(&c, &credentials, Some(&jwt), None)
+                    .await
+                    .unwrap(),
+                introspection::Introspection::Active(_)
+            ));
+            // Refreshing gives another JWT; revoking by the JWT ends the family.
+            let refreshed =
+                refresh_with(&c, &credentials, tokens.refresh_token.as_deref().unwrap())
+                    .await
+                    .unwrap();
+            assert!(verify_id_token(&t, &refreshed.access_token)["jti"] != claims["jti"]);
+            revocation::revoke(&c, &credentials, Some(&jwt))
+                .await
+                .unwrap();
+            assert!(userinfo::claims_for(&c, &refreshed.access_token)
+                .await
+                .is_err());
+        });
+    }
+
+    /// The orders API (read:orders, admin:orders) and a confidential client "app" holding
+    /// read:orders there, with alice signed in: (tenant, client, session).
+    async fn orders_api_setup(db: &Db) -> (crate::tenancy::TenantSnapshot, Client, String) {
+        use crate::oidc::api::{ApiGrantInput, ApiInput, ClientApiGrants, Permission};
+        let t = tenant(db).await;
+        let tid = t.tenant.id.clone();
+        let alice = user(db, &tid, "alice", false).await;
+        let app = confidential(db, &tid).await;
+        let admin = testing::admin_ctx(db, &tid, crate::usecase::Actor::Operator);
+        let permission = |v: &str| Permission {
+            value: v.into(),
+            description: String::new(),
+        };
+        crate::usecase::apis::create(
+            &admin,
+            &ApiInput {
+                identifier: ORDERS.into(),
+                name: "Orders".into(),
+                permissions: vec![permission("read:orders"), permission("admin:orders")],
+            },
+        )
+        .await
+        .unwrap();
+        crate::usecase::apis::set_client_grants(
+            &admin,
+            &app.id,
+            &ClientApiGrants {
+                grants: vec![ApiGrantInput {
+                    api: ORDERS.into(),
+                    permissions: vec!["read:orders".into()],
+                }],
+            },
+        )
+        .await
+        .unwrap();
+        let session = testing::session(db, &tid, &alice, NOW).await;
+        (t, app, session)
+    }
+
+    const ORDERS: &str = "https://orders.example.com";
+
+    fn params_with(app: &Client, resource: &str, scope: &str) -> Vec<(String, String)> {
+        [
+            ("response_type", "code"),
+            ("client_id", app.id.as_str()),
+            ("redirect_uri", CB),
+            ("scope", scope),
+            ("resource", resource),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    #[test]
+    fn a_resource_at_authorize_gives_a_jwt_for_that_api_and_refresh_keeps_it() {
+        let db = testing::db();
+        run(async {
+            let (t, app, session) = orders_api_setup(&db).await;
+            let c = ctx(&db, &t, NOW);
+            let credentials = creds(&app.id, Some(SECRET));
+            let pairs = params_with(&app, ORDERS, "openid email read:orders admin:orders");
+            let code = crate::testing::oidc::code_for(&c, &pairs, &session).await;
+            let tokens = grant(&c, &keys(), &credentials, &code_grant(&code, CB, None))
+                .await
+                .unwrap();
+            // admin:orders was asked for but not granted to the client: dropped, and the
+            // response's scope says what was issued.
+            assert_eq!(tokens.scope, "openid email read:orders");
+            let claims = verify_id_token(&t, &tokens.access_token);
+            assert_eq!(claims["aud"], ORDERS);
+            assert_eq!(claims["scope"], "read:orders");
+            assert_eq!(claims["sub"], "user-alice");
+            assert_eq!(claims["auth_time"], NOW);
+            assert!(
+                userinfo::claims_for(&c, &tokens.access_token)
+                    .await
+                    .is_err(),
+                "an API token is not a userinfo token"
+            );
+            let later = ctx(&db, &t, NOW + 100);
+            let refreshed = refresh_with(
+                &later,
+                &credentials,
+                tokens.refresh_token.as_deref().unwrap(),
+            )
+            .await
+            .unwrap();
+            let again = verify_id_token(&t, &refreshed.access_token);
+            assert_eq!(again["aud"], ORDERS);
+            assert_eq!(again["scope"], "read:orders");
+            assert_ne!(again["jti"], claims["jti"]);
+        });
+    }
+
+    #[test]
+    fn an_unregistered_or_different_resource_is_invalid_target_and_burns_the_code() {
+        let db = testing::db();
+        run(async {
+            let (t, app, session) = orders_api_setup(&db).await;
+            let c = ctx(&db, &t, NOW);
+            let credentials = creds(&app.id, Some(SECRET));
+            let unknown = params_with(&app, "https://unknown.example.com", "openid read:orders");
+            let code = crate::testing::oidc::code_for(&c, &unknown, &session).await;
+            let result = grant(&c, &keys(), &credentials, &code_grant(&code, CB, None)).await;
+            assert_eq!(refused(result), ErrorCode::InvalidTarget);
+            let known = params_with(&app, ORDERS, "openid read:orders");
+            let code = crate::testing::oidc::code_for(&c, &known, &session).await;
+            let mismatch = GrantRequest::AuthorizationCode {
+                code: code.clone(),
+                redirect_uri: Some(CB.into()),
+                code_verifier: None,
+                resource: Some("https://other.example.com".into()),
+            };
+            let result = grant(&c, &keys(), &credentials, &mismatch).await;
+            assert_eq!(refused(result), ErrorCode::InvalidTarget);
+            assert!(grants(&db, &t.tenant.id)
+                .await
+                .iter()
+                .all(|g| g.revoked_at.is_some()));
+            // Without resource at /authorize, the API permissions are dropped: a userinfo token.
+            let plain = authorize_params_with_scope(&app, "openid read:orders");
+            let code = crate::testing::oidc::code_for(&c, &plain, &session).await;
+            let tokens = grant(&c, &keys(), &credentials, &code_grant(&code, CB, None))
+                .await
+                .unwrap();
+            assert_eq!(tokens.scope, "openid");
+            assert!(userinfo::claims_for(&c, &tokens.access_token).await.is_ok());
+        });
+    }
+
+    fn authorize_params_with_scope(app: &Client, scope: &str) -> Vec<(String, String)> {
+        let mut pairs = params_with(app, "", scope);
+        pairs.retain(|(k, _)| k != "resource");
+        pairs
     }
 
     #[test]

@@ -2,8 +2,8 @@
 
 use serde_json::Value;
 
+use super::presented_token;
 use super::Ctx;
-use crate::crypto::hash::secret_hash;
 use crate::error::Result;
 use crate::oidc::claims;
 use crate::oidc::error::OAuthError;
@@ -18,7 +18,11 @@ use crate::storage::grants;
 /// moment ago (apps call userinfo right after the token exchange), so only the primary may
 /// declare it unknown: a miss is asked again there.
 pub async fn claims_for(ctx: &Ctx<'_>, token: &str) -> Result<Value> {
-    let hash = secret_hash(token);
+    let Some(hash) = presented_token::lookup_hash(ctx, token).await? else {
+        return Err(
+            OAuthError::invalid_token("the access token is invalid, expired or revoked").into(),
+        );
+    };
     let reader = ctx.reader();
     let mut found = grants::find_access_token(&reader, ctx.tenant_id(), &hash, ctx.now).await?;
     if found.token.is_none() && reader.is_replica() {

@@ -715,6 +715,7 @@ test('isolation: for every documented route, A\'s key finds nothing of B, and is
   const bGroup = (await call(B, 'POST', '/api/user-groups', { name: 'b-team' })).json;
   const bClient = (await call(B, 'POST', '/api/oidc/clients', { name: 'B App', callback_urls: ['https://b.example.com/cb'], allowed_user_groups: ['b-team'] })).json;
   const bKey = (await call(B, 'POST', '/api/api-keys', { name: 'b-key' })).json;
+  const bApi = (await call(B, 'POST', '/api/apis', { identifier: 'https://b-api.example.com', name: 'B API', permissions: [{ value: 'read' }] })).json;
   const bPasskey = (await call(B, 'GET', `/api/users/${(await userByName(B, 'ada')).id}`)).json.passkeys[0].credential_id;
   const ids = { credential_id: bPasskey, preset: 'cloudflare-access' };
   const idFor = (path) => {
@@ -722,6 +723,7 @@ test('isolation: for every documented route, A\'s key finds nothing of B, and is
     if (path.includes('user-group')) return bGroup.id;
     if (path.startsWith('/api/oidc/clients')) return bClient.id;
     if (path.startsWith('/api/api-keys')) return bKey.id;
+    if (path.startsWith('/api/apis')) return bApi.id;
     return 'x';
   };
   const bodies = {
@@ -729,11 +731,14 @@ test('isolation: for every documented route, A\'s key finds nothing of B, and is
     UserIds: { user_ids: [bUser.id] }, CustomClaims: { hacked: true }, LinkInput: {}, ApiKeyInput: { name: 'x' },
     ClientInput: { name: 'Hacked', callback_urls: ['https://evil.example/cb'] }, PresetInput: { input: 'evilteam' },
     SettingsInput: { display_name: 'Hacked' },
+    ApiInput: { identifier: 'https://b-api.example.com', name: 'Hacked', permissions: [{ value: 'admin' }] },
+    ClientApiGrants: { grants: [] },
   };
   const doc = await (await tfetch(`${A.base}/api/openapi.json`)).json();
   const bBefore = JSON.stringify({
     users: (await call(B, 'GET', '/api/users')).json.data, groups: (await call(B, 'GET', '/api/user-groups')).json.data,
     clients: (await call(B, 'GET', '/api/oidc/clients')).json.data, config: (await call(B, 'GET', '/api/application-configuration')).json,
+    apis: (await call(B, 'GET', '/api/apis')).json.data,
   });
   let checked = 0;
   for (const [path, ops] of Object.entries(doc.paths)) {
@@ -759,6 +764,7 @@ test('isolation: for every documented route, A\'s key finds nothing of B, and is
   const bAfter = JSON.stringify({
     users: (await call(B, 'GET', '/api/users')).json.data, groups: (await call(B, 'GET', '/api/user-groups')).json.data,
     clients: (await call(B, 'GET', '/api/oidc/clients')).json.data, config: (await call(B, 'GET', '/api/application-configuration')).json,
+    apis: (await call(B, 'GET', '/api/apis')).json.data,
   });
   assert.equal(bAfter, bBefore);
   assert.equal((await adminApi(B.base, bKey.api_key, 'GET', '/api/users')).status, 200, "B's key survived");

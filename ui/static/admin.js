@@ -74,6 +74,8 @@
   const formValues = (form) => Object.fromEntries(new FormData(form).entries());
   const lines = (s) => s.split('\n').map((l) => l.trim()).filter(Boolean);
   const optional = (s) => (s && s.trim() ? s.trim() : undefined);
+  // A whole number of seconds typed in a form field; empty means the default.
+  const seconds = (s) => (s && s.trim() ? Number(s) : undefined);
   // The custom-claims textarea: a JSON object, or an error that points at the field.
   function parseClaims(raw) {
     try {
@@ -369,6 +371,8 @@
           require_consent: !!v.require_consent, id_token_signed_response_alg: v.id_token_signed_response_alg,
           launch_url: optional(v.launch_url), logo_url: optional(v.logo_url),
           allowed_user_groups: checkedGroups(e.target), preset: v0.preset || undefined,
+          access_token_format: v.access_token_format, access_token_lifetime: seconds(v.access_token_lifetime),
+          id_token_lifetime: seconds(v.id_token_lifetime), refresh_token_lifetime: seconds(v.refresh_token_lifetime),
         };
         const saved = await api(isNew ? 'POST' : 'PUT', isNew ? '/api/oidc/clients' : `/api/oidc/clients/${c.id}`, body);
         if (saved.client_secret) {
@@ -391,6 +395,15 @@
     h('div', { class: 'checks' }, check('pkce_enabled', 'Require PKCE', v0.pkce_enabled), check('is_public', 'Public client (no secret)', v0.is_public),
       check('claims_in_id_token', 'Scope claims in the id_token (apps that never call userinfo, Cloudflare Access)', v0.claims_in_id_token), check('require_consent', 'Ask users for consent', v0.require_consent)),
     groupChecks(groups, v0.allowed_user_groups),
+    h('fieldset', {}, h('legend', {}, 'Tokens'),
+      field('access_token_format', 'Access tokens', h('select', { id: 'access_token_format', name: 'access_token_format' },
+        h('option', { value: 'opaque', selected: (v0.access_token_format || 'opaque') === 'opaque' }, 'Opaque for userinfo, JWT for APIs (revocable at once)'),
+        h('option', { value: 'jwt', selected: v0.access_token_format === 'jwt' }, 'Always JWT (apps migrating from Pocket ID)')),
+        'A JWT stays valid until it expires, whatever is revoked: keep its lifetime short.'),
+      h('div', { class: 'row' },
+        field('access_token_lifetime', 'Access token (s)', text('access_token_lifetime', v0.access_token_lifetime, { type: 'number', min: 60, max: 86400, placeholder: '3600' })),
+        field('id_token_lifetime', 'id_token (s)', text('id_token_lifetime', v0.id_token_lifetime, { type: 'number', min: 60, max: 86400, placeholder: '3600' })),
+        field('refresh_token_lifetime', 'Refresh token (s)', text('refresh_token_lifetime', v0.refresh_token_lifetime, { type: 'number', min: 300, max: 31536000, placeholder: '2592000' })))),
     h('button', { class: 'primary', type: 'submit' }, isNew ? 'Create client' : 'Save client'));
     if (isNew) return show('Custom client', h('p', {}, h('a', { href: '#/clients/new' }, '← All presets')), form);
     const setup = c.setup ? [h('h2', {}, 'Setup values'), h('div', { id: 'setup-values' }, c.setup.paste.map((f, i) => copyable(f.label, f.value, `paste-${i}`))),
@@ -412,7 +425,75 @@
           location.hash = '#/clients';
         });
       } }, 'Delete client'));
-    show(c.name, h('p', {}, h('a', { href: '#/clients' }, '← All clients')), ...setup, h('h2', {}, 'Settings'), form, secretOut, actions);
+    show(c.name, h('p', {}, h('a', { href: '#/clients' }, '← All clients')), ...setup, h('h2', {}, 'Settings'), form,
+      await clientApiPermissions(c), secretOut, actions);
+  }
+
+  // The APIs a client may get tokens for (client_credentials, resource at /authorize) and the
+  // permissions it holds at each: one checkbox per permission, saved all at once.
+  async function clientApiPermissions(c) {
+    const [apis, held] = await Promise.all([api('GET', '/api/apis'), api('GET', `/api/oidc/clients/${c.id}/api-permissions`)]);
+    if (!apis.data.length) return h('div', { id: 'client-apis' }, h('h2', {}, 'API permissions'),
+      h('p', { class: 'muted' }, 'No APIs registered yet: ', h('a', { href: '#/apis' }, 'add one'), '.'));
+    const holds = (a, value) => held.data.some((g) => g.api_id === a.id && g.permissions.includes(value));
+    const form = h('form', { id: 'client-apis-form', onsubmit: (e) => {
+      e.preventDefault();
+      act(e.submitter, async () => {
+        const grants = apis.data.map((a) => ({
+          api: a.id,
+          permissions: a.permissions.map((p) => p.value).filter((v) => e.target.elements[`perm:${a.id}:${v}`]?.checked),
+        })).filter((g, i) => g.permissions.length || e.target.elements[`api:${apis.data[i].id}`]?.checked);
+        await api('PUT', `/api/oidc/clients/${c.id}/api-permissions`, { grants });
+        say('API permissions saved.');
+      });
+    } }, apis.data.map((a) => h('fieldset', { class: 'checks' }, h('legend', {}, `${a.name} · ${a.identifier}`),
+      check(`api:${a.id}`, 'May get tokens for this API', held.data.some((g) => g.api_id === a.id)),
+      a.permissions.map((p) => check(`perm:${a.id}:${p.value}`, `${p.value}${p.description ? ` — ${p.description}` : ''}`, holds(a, p.value))))),
+    h('button', { class: 'primary', type: 'submit' }, 'Save API permissions'));
+    return h('div', { id: 'client-apis' }, h('h2', {}, 'API permissions'), form);
+  }
+
+  // --- APIs (resource servers) ---
+  // Permissions are edited one per line: "value description".
+  const permissionLines = (perms) => perms.map((p) => (p.description ? `${p.value} ${p.description}` : p.value)).join('\n');
+  const parsePermissions = (raw) => lines(raw).map((l) => {
+    const [value, ...rest] = l.split(/\s+/);
+    return { value, description: rest.join(' ') };
+  });
+  async function apiList() {
+    const res = await api('GET', '/api/apis');
+    const rows = res.data.map((a) => h('tr', {}, h('td', {}, h('a', { href: `#/apis/${a.id}` }, a.name)),
+      h('td', {}, h('code', {}, a.identifier)), h('td', {}, a.permissions.map((p) => p.value).join(' '))));
+    show('APIs', h('p', {}, 'APIs (resource servers) receive JWT access tokens whose audience is their identifier, '
+      + 'verifiable offline with ', h('code', {}, '/.well-known/jwks.json'), '. Grant clients permissions on the client\'s page.'),
+    res.data.length ? table(['API', 'Identifier (audience)', 'Permissions'], rows) : h('p', { class: 'muted' }, 'No APIs yet.'),
+    h('h2', {}, 'Register an API'), apiForm(null));
+  }
+  function apiForm(a) {
+    return h('form', { id: a ? 'api-form' : 'new-api', onsubmit: (e) => {
+      e.preventDefault();
+      const v = formValues(e.target);
+      act(e.submitter, async () => {
+        const body = { identifier: a ? a.identifier : v.identifier.trim(), name: v.name, permissions: parsePermissions(v.permissions || '') };
+        const saved = await api(a ? 'PUT' : 'POST', a ? `/api/apis/${a.id}` : '/api/apis', body);
+        sayThenGo(a ? 'API saved.' : `${saved.name} registered.`, `#/apis/${saved.id}`);
+      });
+    } },
+    h('div', { class: 'row' }, field('name', 'Name', text('name', a?.name)),
+      field('identifier', 'Identifier (https URI, the audience)', text('identifier', a?.identifier, { disabled: !!a, placeholder: 'https://api.example.com' }))),
+    field('permissions', 'Permissions (one per line: value, then a description)', h('textarea', { id: 'permissions', name: 'permissions', rows: 4, placeholder: 'read:orders Read orders' }, a ? permissionLines(a.permissions) : '')),
+    h('button', { class: 'primary', type: 'submit' }, a ? 'Save API' : 'Register API'));
+  }
+  async function apiDetail(id) {
+    const a = await api('GET', `/api/apis/${id}`);
+    const actions = h('div', { class: 'danger-zone' }, h('button', { type: 'button', class: 'danger', onclick: (e) => {
+      if (!confirm(`Delete ${a.name}? Clients can no longer get tokens for it; tokens already issued stay valid until they expire.`)) return;
+      act(e.target, async () => {
+        await api('DELETE', `/api/apis/${a.id}`);
+        location.hash = '#/apis';
+      });
+    } }, 'Delete API'));
+    show(a.name, h('p', {}, h('a', { href: '#/apis' }, '← All APIs')), copyable('Identifier (audience)', a.identifier, 'api-identifier'), apiForm(a), actions);
   }
 
   // --- Audit log ---
@@ -433,7 +514,7 @@
       location.hash = `#/audit?${v}`;
     } }, h('label', { for: 'event', class: 'visually-hidden' }, 'Event'),
     h('select', { id: 'event', name: 'event' }, ['', 'sign_in', 'sign_in_failed', 'token_issued', 'sign_up', 'logout', 'user_created', 'user_updated',
-      'user_disabled', 'user_signed_out', 'user_deleted', 'client_created', 'client_updated', 'client_deleted', 'group_created', 'api_key_created', 'settings_updated']
+      'user_disabled', 'user_signed_out', 'user_deleted', 'client_created', 'client_updated', 'client_deleted', 'api_created', 'api_updated', 'api_deleted', 'client_api_permissions_set', 'group_created', 'api_key_created', 'settings_updated']
       .map((ev) => h('option', { value: ev, selected: (params.get('event') || '') === ev }, ev || 'All events'))),
     h('button', {}, 'Filter'));
     show('Audit log', filter,
@@ -526,6 +607,8 @@
     [/^#\/clients\/new\/([\w-]+)$/, (m) => presetForm(m[1])],
     [/^#\/clients\/([\w-]+)$/, (m) => client(m[1])],
     [/^#\/clients$/, () => clientList()],
+    [/^#\/apis\/([\w-]+)$/, (m) => apiDetail(m[1])],
+    [/^#\/apis$/, () => apiList()],
     [/^#\/audit$/, (m, q) => audit(q)],
     [/^#\/api-keys$/, () => apiKeys()],
     [/^#\/settings$/, () => settings()],

@@ -3,6 +3,7 @@
 //! admin, this module dispatches to the handlers.
 
 pub mod api_keys;
+pub mod apis;
 pub mod audit;
 pub mod clients;
 pub mod console;
@@ -64,6 +65,13 @@ pub async fn dispatch(
         R::CreateClientFromPreset => {
             clients::create_from_preset(req, a, params.get("preset")).await
         }
+        R::ListApis => apis::list(&req, a).await,
+        R::CreateApi => apis::create(req, a).await,
+        R::GetApi => apis::get(&req, a, id).await,
+        R::UpdateApi => apis::update(req, a, id).await,
+        R::DeleteApi => apis::delete(&req, a, id).await,
+        R::ClientApiPermissions => apis::client_grants(&req, a, id).await,
+        R::SetClientApiPermissions => apis::set_client_grants(req, a, id).await,
         R::AuditLog => audit::list(&req).await,
         R::ListApiKeys => api_keys::list(&req).await,
         R::CreateApiKey => api_keys::create(req, a).await,
