@@ -296,6 +296,7 @@ pub fn clients() -> [Client; 3] {
         id_token_alg: SigningAlg::RS256,
         require_consent: false,
         allowed_groups: vec![],
+        require_pushed_requests: false,
     };
     let public = Client {
         secret_hash: None,

@@ -280,6 +280,7 @@ mod tests {
             id_token_alg: SigningAlg::RS256,
             require_consent: false,
             allowed_groups: vec![],
+            require_pushed_requests: false,
         }
     }
 

@@ -28,6 +28,9 @@ pub struct Client {
     pub require_consent: bool,
     /// Groups allowed to use the client; empty means every user of the tenant.
     pub allowed_groups: Vec<String>,
+    /// Authorization requests must be pushed first (RFC 9126 §6,
+    /// `require_pushed_authorization_requests`): a plain /authorize request is refused.
+    pub require_pushed_requests: bool,
 }
 
 impl Client {
@@ -222,6 +225,9 @@ pub struct ClientInput {
     pub id_token_signed_response_alg: Option<String>,
     #[serde(default)]
     pub require_consent: bool,
+    /// RFC 9126 §6's client metadata: /authorize takes only pushed requests from this client.
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
     #[serde(default)]
     pub launch_url: Option<String>,
     #[serde(default)]
@@ -350,6 +356,7 @@ mod tests {
             id_token_alg: SigningAlg::RS256,
             require_consent: false,
             allowed_groups: vec![],
+            require_pushed_requests: false,
         }
     }
 

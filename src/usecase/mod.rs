@@ -164,6 +164,7 @@ pub mod groups;
 pub mod id_token_hint;
 pub mod introspection;
 pub mod maintenance;
+pub mod par;
 pub mod revocation;
 pub mod sessions;
 pub mod settings;

@@ -366,7 +366,8 @@
           name: v.name, callback_urls: lines(v.callback_urls), logout_callback_urls: lines(v.logout_callback_urls || ''),
           is_public: !!v.is_public, pkce_enabled: !!v.pkce_enabled, claims_in_id_token: !!v.claims_in_id_token,
           allow_plain_pkce: !!v0.allow_plain_pkce && (!!v.pkce_enabled || !!v.is_public),
-          require_consent: !!v.require_consent, id_token_signed_response_alg: v.id_token_signed_response_alg,
+          require_consent: !!v.require_consent, require_pushed_authorization_requests: !!v.require_pushed_authorization_requests,
+          id_token_signed_response_alg: v.id_token_signed_response_alg,
           launch_url: optional(v.launch_url), logo_url: optional(v.logo_url),
           allowed_user_groups: checkedGroups(e.target), preset: v0.preset || undefined,
         };
@@ -389,7 +390,8 @@
     field('id_token_signed_response_alg', 'id_token signing', h('select', { id: 'id_token_signed_response_alg', name: 'id_token_signed_response_alg' },
       ['RS256', 'ES256'].map((a) => h('option', { value: a, selected: (v0.id_token_signed_response_alg || 'RS256') === a }, a)))),
     h('div', { class: 'checks' }, check('pkce_enabled', 'Require PKCE', v0.pkce_enabled), check('is_public', 'Public client (no secret)', v0.is_public),
-      check('claims_in_id_token', 'Scope claims in the id_token (apps that never call userinfo, Cloudflare Access)', v0.claims_in_id_token), check('require_consent', 'Ask users for consent', v0.require_consent)),
+      check('claims_in_id_token', 'Scope claims in the id_token (apps that never call userinfo, Cloudflare Access)', v0.claims_in_id_token), check('require_consent', 'Ask users for consent', v0.require_consent),
+      check('require_pushed_authorization_requests', 'Require PAR (only pushed authorization requests, RFC 9126)', v0.require_pushed_authorization_requests)),
     groupChecks(groups, v0.allowed_user_groups),
     h('button', { class: 'primary', type: 'submit' }, isNew ? 'Create client' : 'Save client'));
     if (isNew) return show('Custom client', h('p', {}, h('a', { href: '#/clients/new' }, '← All presets')), form);
