@@ -293,6 +293,46 @@ mod tests {
         });
     }
 
+    #[test]
+    fn a_client_the_replica_has_not_seen_yet_is_authenticated_on_the_primary() {
+        use crate::storage::backend::sqlite::Sqlite;
+        let dir = std::env::temp_dir().join(format!(
+            "edge-id-par-lag-{}",
+            crate::crypto::random::token()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let primary_path = dir.join("primary.sqlite");
+        let replica_path = dir.join("replica.sqlite");
+        let primary = Db::new(Sqlite::open(&primary_path, true).unwrap());
+        let t = run(tenant(&primary));
+        // The replica is a copy taken now: it lags the client created next.
+        std::fs::copy(&primary_path, &replica_path).unwrap();
+        let db = primary.with_replica(Sqlite::open(&replica_path, false).unwrap());
+        run(async {
+            let app = testing::client(
+                &db,
+                &t.tenant.id,
+                &testing::client_input("app"),
+                Some(SECRET),
+            )
+            .await;
+            let c = ctx(&db, &t, NOW);
+            let (primary_before, replica_before) = (db.round_trips(), db.replica_round_trips());
+            pushed(&c, &app, &[]).await;
+            assert_eq!(
+                db.replica_round_trips() - replica_before,
+                1,
+                "the replica first"
+            );
+            assert_eq!(
+                db.round_trips() - primary_before,
+                1,
+                "the primary on the refusal"
+            );
+        });
+        std::fs::remove_dir_all(dir).ok();
+    }
+
     fn oauth_code(result: Result<PushResponse>) -> ErrorCode {
         match result {
             Err(Error::OAuth(OAuthError { code, .. })) => code,
