@@ -145,6 +145,7 @@ CREATE TABLE IF NOT EXISTS oidc_clients (
   claims_in_id_token          INTEGER NOT NULL DEFAULT 0,
   id_token_signed_response_alg TEXT NOT NULL DEFAULT 'RS256' CHECK (id_token_signed_response_alg IN ('RS256', 'ES256')),
   require_consent             INTEGER NOT NULL DEFAULT 0,
+  require_par                 INTEGER NOT NULL DEFAULT 0,  -- only pushed requests (RFC 9126) at /authorize (0009)
   launch_url                  TEXT,
   logo_url                    TEXT,
   preset                      TEXT,

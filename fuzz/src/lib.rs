@@ -297,6 +297,7 @@ pub fn clients() -> [Client; 3] {
         require_consent: false,
         allowed_groups: vec![],
         tokens: Default::default(),
+        require_pushed_requests: false,
     };
     let public = Client {
         secret_hash: None,

@@ -1,12 +1,12 @@
 //! Short-lived state the browser carries for us between two requests of one flow: a passkey
-//! ceremony's challenge (what finishing it does) and an authorization request parked while the
-//! person signs in. Storing them in D1 cost a round trip to the primary to write and another to
+//! ceremony's challenge (what finishing it does), an authorization request parked while the
+//! person signs in, and an authorization request a client pushed (RFC 9126, its `request_uri`). Storing them in D1 cost a round trip to the primary to write and another to
 //! read; sealed, they cost none.
 //!
 //! A sealed value is AES-256-GCM under a subkey of the master key, with the kind, the tenant
-//! and the browser (its `eid_browser` cookie) as associated data: it opens only for the kind it
-//! was made for, on the tenant that made it, in the browser it was given to, and any change to
-//! it is detected. Inside are a random id, the expiry and the body. The id makes it single use:
+//! and its holder (the browser's `eid_browser` cookie; for a pushed authorization request, the
+//! client that pushed it) as associated data: it opens only for the kind it was made for, on
+//! the tenant that made it, for the holder it was given to, and any change to it is detected. Inside are a random id, the expiry and the body. The id makes it single use:
 //! the batch that acts on it also records the id as spent (`storage::spent`), on the primary,
 //! so two uses cannot both succeed. What the browser sees is ciphertext: nothing inside (a
 //! sign-up's profile, a request's nonce) is readable or forgeable by it.
@@ -32,6 +32,8 @@ pub enum SealedKind {
     Challenge,
     /// An authorization request waiting for the person to sign in or consent.
     Interaction,
+    /// An authorization request a client pushed (RFC 9126): its `request_uri`.
+    PushedRequest,
 }
 
 impl SealedKind {
@@ -39,16 +41,19 @@ impl SealedKind {
         match self {
             SealedKind::Challenge => "challenge",
             SealedKind::Interaction => "interaction",
+            SealedKind::PushedRequest => "pushed request",
         }
     }
 }
 
-/// Who may open a sealed value: the tenant that sealed it, in the browser it was given to.
+/// Who may open a sealed value: the tenant that sealed it, for the holder it was given to.
 #[derive(Debug, Clone, Copy)]
 pub struct Binding<'a> {
     pub tenant_id: &'a str,
-    /// The browser's `eid_browser` cookie value.
-    pub browser: &'a str,
+    /// Who may open it besides the tenant: for state the browser carries (challenges, parked
+    /// requests), the browser's `eid_browser` cookie value; for a pushed authorization request,
+    /// the client_id of the client that pushed it.
+    pub holder: &'a str,
 }
 
 /// A sealed value opened: its single-use id, its expiry and what it carries.
@@ -61,7 +66,7 @@ pub struct Opened<T> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SealError {
-    /// Not something we sealed, tampered with, of another kind, tenant or browser, or sealed
+    /// Not something we sealed, tampered with, of another kind, tenant or holder, or sealed
     /// under another master key: indistinguishable on purpose.
     #[error("the sealed value does not open here")]
     Refused,
@@ -91,12 +96,14 @@ impl Sealer {
     }
 
     fn aad(kind: SealedKind, binding: &Binding<'_>) -> Vec<u8> {
-        // NUL-separated: none of the parts can contain one (ids and cookies are base64url).
+        // NUL-separated: the kind and tenant id cannot contain one, and the holder (a cookie,
+        // or a client_id as a request names it) comes last, so whatever it holds cannot move
+        // the boundary of another part.
         [
             "edge-id sealed",
             kind.label(),
             binding.tenant_id,
-            binding.browser,
+            binding.holder,
         ]
         .join("\0")
         .into_bytes()
@@ -206,7 +213,7 @@ mod tests {
 
     const HERE: Binding<'static> = Binding {
         tenant_id: "t1",
-        browser: "browser-1",
+        holder: "browser-1",
     };
 
     #[test]
@@ -233,18 +240,19 @@ mod tests {
     }
 
     #[test]
-    fn another_kind_tenant_browser_or_master_key_cannot_open_it() {
+    fn another_kind_tenant_holder_or_master_key_cannot_open_it() {
         let s = sealer(1);
         let sealed = s.seal(SealedKind::Challenge, &HERE, 100, 60, &42u32);
         let refused = |r: Result<Opened<u32>, SealError>| assert_eq!(r, Err(SealError::Refused));
         refused(s.open(SealedKind::Interaction, &HERE, 100, &sealed));
+        refused(s.open(SealedKind::PushedRequest, &HERE, 100, &sealed));
         let other_tenant = Binding {
             tenant_id: "t2",
             ..HERE
         };
         refused(s.open(SealedKind::Challenge, &other_tenant, 100, &sealed));
         let other_browser = Binding {
-            browser: "browser-2",
+            holder: "browser-2",
             ..HERE
         };
         refused(s.open(SealedKind::Challenge, &other_browser, 100, &sealed));

@@ -297,6 +297,7 @@ mod tests {
             require_consent: false,
             allowed_groups: vec![],
             tokens: Default::default(),
+            require_pushed_requests: false,
         }
     }
 

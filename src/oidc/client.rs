@@ -31,6 +31,9 @@ pub struct Client {
     pub allowed_groups: Vec<String>,
     /// Access token format and token lifetimes.
     pub tokens: TokenSettings,
+    /// Authorization requests must be pushed first (RFC 9126 §6,
+    /// `require_pushed_authorization_requests`): a plain /authorize request is refused.
+    pub require_pushed_requests: bool,
 }
 
 impl Client {
@@ -225,6 +228,9 @@ pub struct ClientInput {
     pub id_token_signed_response_alg: Option<String>,
     #[serde(default)]
     pub require_consent: bool,
+    /// RFC 9126 §6's client metadata: /authorize takes only pushed requests from this client.
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
     #[serde(default)]
     pub launch_url: Option<String>,
     #[serde(default)]
@@ -382,6 +388,7 @@ mod tests {
             require_consent: false,
             allowed_groups: vec![],
             tokens: TokenSettings::default(),
+            require_pushed_requests: false,
         }
     }
 

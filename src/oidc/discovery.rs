@@ -21,6 +21,7 @@ pub struct Endpoints {
     pub end_session: String,
     pub introspection: String,
     pub revocation: String,
+    pub pushed_authorization_request: String,
     pub jwks: String,
 }
 
@@ -35,6 +36,7 @@ impl Endpoints {
             end_session: format!("{issuer}/api/oidc/end-session"),
             introspection: format!("{issuer}/api/oidc/introspect"),
             revocation: format!("{issuer}/api/oidc/revoke"),
+            pushed_authorization_request: format!("{issuer}/api/oidc/par"),
             jwks: format!("{issuer}/.well-known/jwks.json"),
         }
     }
@@ -50,6 +52,9 @@ fn common(issuer: &str) -> Value {
         "end_session_endpoint": e.end_session,
         "introspection_endpoint": e.introspection,
         "revocation_endpoint": e.revocation,
+        "pushed_authorization_request_endpoint": e.pushed_authorization_request,
+        // Per client (its `require_pushed_authorization_requests`), not tenant-wide.
+        "require_pushed_authorization_requests": false,
         "jwks_uri": e.jwks,
         "scopes_supported": ["openid", "profile", "email", "groups", "address", "phone", "offline_access"],
         "response_types_supported": ["code"],
@@ -106,6 +111,11 @@ mod tests {
         );
         assert_eq!(d["id_token_signing_alg_values_supported"][0], "RS256");
         assert!(d["request_parameter_supported"].is_boolean());
+        assert_eq!(
+            d["pushed_authorization_request_endpoint"],
+            "https://acme.id.example.com/api/oidc/par"
+        );
+        assert_eq!(d["require_pushed_authorization_requests"], false);
         assert!(d["claims_parameter_supported"].is_boolean());
         assert!(d["subject_types_supported"].is_array());
         // Machine clients find the grant (RFC 8414) in both documents.

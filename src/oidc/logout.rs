@@ -112,6 +112,7 @@ mod tests {
             require_consent: false,
             allowed_groups: vec![],
             tokens: Default::default(),
+            require_pushed_requests: false,
         }
     }
 

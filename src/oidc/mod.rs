@@ -13,6 +13,7 @@ pub mod error;
 pub mod hint;
 pub mod interaction;
 pub mod logout;
+pub mod par;
 pub mod pkce;
 pub mod refresh;
 pub mod resource;

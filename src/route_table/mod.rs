@@ -111,7 +111,7 @@ pub enum ErrorStyle {
 pub enum Limit {
     /// Passkey ceremonies and one-time links: what a credential-stuffing attacker hammers.
     SignIn,
-    /// The token, introspection and revocation endpoints (client secret guessing).
+    /// The token, PAR, introspection and revocation endpoints (client secret guessing).
     Token,
 }
 
@@ -161,6 +161,7 @@ pub enum RouteId {
     AuthorizeResume,
     AuthorizeConsent,
     Token,
+    PushedAuthorization,
     UserInfo,
     EndSession,
     Introspect,

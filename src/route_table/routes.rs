@@ -137,6 +137,11 @@ pub static ROUTES: &[Route] = &[
     tenant(POST, "/api/oidc/token", R::Token, Client, OAuth)
         .cors()
         .limited(Limit::Token),
+    // Pushed authorization requests (RFC 9126): client-authenticated like the token endpoint,
+    // CORS for public clients in the browser.
+    tenant(POST, "/api/oidc/par", R::PushedAuthorization, Client, OAuth)
+        .cors()
+        .limited(Limit::Token),
     tenant(GET_POST, "/api/oidc/userinfo", R::UserInfo, AccessToken, OAuth).cors(),
     // RP-initiated logout is a page the browser is sent to, so its errors are pages.
     tenant(GET_POST, "/api/oidc/end-session", R::EndSession, Anyone, Page),

@@ -158,6 +158,7 @@ fn the_back_channel_token_endpoints_are_rate_limited() {
         let path = r.path.as_str();
         let token_endpoint = [
             "/api/oidc/token",
+            "/api/oidc/par",
             "/api/oidc/introspect",
             "/api/oidc/revoke",
         ]
@@ -191,7 +192,11 @@ fn the_back_channel_token_endpoints_are_rate_limited() {
 fn legacy_error_style(path: &str) -> ErrorStyle {
     if matches!(
         path,
-        "/api/oidc/token" | "/api/oidc/userinfo" | "/api/oidc/introspect" | "/api/oidc/revoke"
+        "/api/oidc/token"
+            | "/api/oidc/par"
+            | "/api/oidc/userinfo"
+            | "/api/oidc/introspect"
+            | "/api/oidc/revoke"
     ) {
         ErrorStyle::OAuth
     } else if path == "/api/oidc/end-session" {
@@ -231,7 +236,7 @@ fn error_style_and_cors_of_every_path_are_as_before() {
         assert_eq!(facts.errors, legacy_error_style(path), "{path}");
         let legacy_cors = matches!(
             path.as_str(),
-            "/api/oidc/token" | "/api/oidc/userinfo" | "/api/oidc/revoke"
+            "/api/oidc/token" | "/api/oidc/par" | "/api/oidc/userinfo" | "/api/oidc/revoke"
         );
         assert_eq!(facts.cors, legacy_cors, "{path}");
     }

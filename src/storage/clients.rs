@@ -29,6 +29,8 @@ pub struct ClientRow {
     pub id_token_signed_response_alg: String,
     #[serde(deserialize_with = "bool_from_int")]
     pub require_consent: bool,
+    #[serde(deserialize_with = "bool_from_int")]
+    pub require_par: bool,
     pub launch_url: Option<String>,
     pub logo_url: Option<String>,
     pub preset: Option<String>,
@@ -44,7 +46,7 @@ pub struct ClientRow {
 /// The columns of [`ClientRow`], for `SELECT ... FROM oidc_clients c`.
 pub const CLIENT_COLUMNS: &str = "c.id, c.name, c.secret_hash, c.is_public, c.pkce_required, \
     c.allow_plain_pkce, c.redirect_uris, c.post_logout_redirect_uris, c.claims_in_id_token, \
-    c.id_token_signed_response_alg, c.require_consent, c.launch_url, c.logo_url, c.preset, \
+    c.id_token_signed_response_alg, c.require_consent, c.require_par, c.launch_url, c.logo_url, c.preset, \
     (SELECT json_group_array(g.name) FROM oidc_client_groups cg JOIN user_groups g ON g.id = cg.group_id \
      WHERE cg.client_id = c.id) AS allowed_groups, c.access_token_format, c.access_token_ttl, \
     c.id_token_ttl, c.refresh_token_ttl, c.created_at, c.updated_at";
@@ -75,6 +77,7 @@ impl ClientRow {
                 self.id_token_ttl,
                 self.refresh_token_ttl,
             ),
+            require_pushed_requests: self.require_par,
         }
     }
 
@@ -91,6 +94,7 @@ impl ClientRow {
             claims_in_id_token: self.claims_in_id_token,
             id_token_signed_response_alg: self.id_token_signed_response_alg.clone(),
             require_consent: self.require_consent,
+            require_pushed_authorization_requests: self.require_par,
             launch_url: self.launch_url.clone(),
             logo_url: self.logo_url.clone(),
             allowed_user_groups: json_list(&self.allowed_groups),
@@ -118,6 +122,7 @@ pub struct ClientView {
     pub claims_in_id_token: bool,
     pub id_token_signed_response_alg: String,
     pub require_consent: bool,
+    pub require_pushed_authorization_requests: bool,
     pub launch_url: Option<String>,
     pub logo_url: Option<String>,
     pub allowed_user_groups: Vec<String>,
@@ -234,8 +239,8 @@ pub async fn save(
             "INSERT INTO oidc_clients (id, tenant_id, name, secret_hash, is_public, pkce_required, allow_plain_pkce, \
              redirect_uris, post_logout_redirect_uris, claims_in_id_token, id_token_signed_response_alg, require_consent, \
              launch_url, logo_url, preset, access_token_format, access_token_ttl, id_token_ttl, refresh_token_ttl, \
-             created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?17, ?18, ?19, ?20, ?16, ?16)",
+             created_at, updated_at, require_par) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?17, ?18, ?19, ?20, ?16, ?16, ?21)",
             params![
                 client_id,
                 tenant_id,
@@ -256,7 +261,8 @@ pub async fn save(
                 format,
                 input.access_token_lifetime,
                 input.id_token_lifetime,
-                input.refresh_token_lifetime
+                input.refresh_token_lifetime,
+                input.require_pushed_authorization_requests
             ],
         )?
         }
@@ -267,7 +273,8 @@ pub async fn save(
              id_token_signed_response_alg = ?10, require_consent = ?11, launch_url = ?12, logo_url = ?13, \
              preset = COALESCE(?14, preset), updated_at = ?15, access_token_format = ?17, \
              access_token_ttl = ?18, id_token_ttl = ?19, refresh_token_ttl = ?20, \
-             secret_hash = CASE WHEN ?4 = 1 THEN NULL ELSE COALESCE(secret_hash, ?16) END \
+             secret_hash = CASE WHEN ?4 = 1 THEN NULL ELSE COALESCE(secret_hash, ?16) END, \
+             require_par = ?21 \
              WHERE tenant_id = ?1 AND id = ?2",
             params![
                 tenant_id,
@@ -289,7 +296,8 @@ pub async fn save(
                 format,
                 input.access_token_lifetime,
                 input.id_token_lifetime,
-                input.refresh_token_lifetime
+                input.refresh_token_lifetime,
+                input.require_pushed_authorization_requests
             ],
         )?,
     }];

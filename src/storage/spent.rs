@@ -1,5 +1,5 @@
 //! The record that a sealed value (`crate::crypto::sealed`: a passkey challenge, a parked
-//! authorization request) was used. The value itself lives in the browser; only this stays on
+//! authorization request, a pushed one's request_uri) was used. The value itself lives in the browser; only this stays on
 //! the primary, written in the same batch that acts on the value, so of two uses exactly one
 //! succeeds. Rows go when the value would have expired anyway (`retention`).
 
@@ -23,7 +23,8 @@ pub(super) fn statement(db: &Db, tenant_id: &str, spend: Spend<'_>) -> Result<St
     )
 }
 
-/// Records the use on its own (a parked request that was denied).
+/// Records the use on its own (a parked request that was denied, a pushed request taken up
+/// at /authorize).
 pub async fn spend(db: &Db, tenant_id: &str, spend: Spend<'_>) -> Result<()> {
     db.batch(vec![statement(db, tenant_id, spend)?]).await?;
     Ok(())

@@ -15,8 +15,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::id_token_hint;
-use super::Ctx;
+use super::par::{self, Taken};
+use super::{id_token_hint, Ctx};
 use crate::crypto::hash::secret_hash;
 use crate::crypto::random;
 use crate::crypto::sealed::{Binding, SealedKind};
@@ -26,6 +26,7 @@ use crate::oidc::client::Client;
 use crate::oidc::error::{ErrorCode, OAuthError};
 use crate::oidc::interaction::{decide, needs_only_a_session, Facts, Next, SessionFacts};
 use crate::oidc::logout::Hint;
+use crate::oidc::par as oidc_par;
 use crate::oidc::response::AuthorizationResponse;
 use crate::oidc::response_mode::ResponseMode;
 use crate::oidc::scope::ScopeSet;
@@ -38,6 +39,11 @@ use crate::storage::spent::{self, Spend};
 
 /// How long a person has to sign in (and consent) before a parked request expires.
 pub const INTERACTION_TTL: i64 = 15 * 60;
+
+/// The page for a request_uri that cannot be used (RFC 9126 §4, `invalid_request_uri`).
+const REQUEST_URI_REFUSED: &str = "This sign-in request (request_uri) is not valid: it has \
+    expired, was already used, or belongs to another application (invalid_request_uri). Go back \
+    to the application and start again.";
 
 /// The browser a request comes from.
 #[derive(Debug, Clone, Copy)]
@@ -134,7 +140,7 @@ struct Step {
 fn binding<'a>(ctx: &'a Ctx<'_>, browser: Browser<'a>) -> Binding<'a> {
     Binding {
         tenant_id: ctx.tenant_id(),
-        browser: browser.id,
+        holder: browser.id,
     }
 }
 
@@ -207,12 +213,27 @@ async fn person(
     Ok((facts, code.filter(|_| issued)))
 }
 
-/// `GET|POST /authorize` with these parameters.
+/// `GET|POST /authorize` with these parameters, or with the pushed request they name
+/// (`client_id` and a `request_uri` from the PAR endpoint: `usecase::par`).
 pub async fn authorize(
     ctx: &Ctx<'_>,
     pairs: &[(String, String)],
     browser: Browser<'_>,
 ) -> Result<Outcome> {
+    let pushed_pairs;
+    let (pairs, pushed) = match par::take(ctx, pairs).await? {
+        Taken::Plain => (pairs, false),
+        Taken::Pushed(p) => {
+            pushed_pairs = p;
+            (pushed_pairs.as_slice(), true)
+        }
+        Taken::Refused => {
+            return Ok(Outcome::Stop {
+                status: 400,
+                message: REQUEST_URI_REFUSED.into(),
+            })
+        }
+    };
     let params = Params::new(pairs);
     let stop = |e: authz::PageError| Outcome::Stop {
         status: 400,
@@ -236,6 +257,9 @@ pub async fn authorize(
             )))
         }
     };
+    if client.require_pushed_requests && !pushed {
+        return Ok(respond_error(ctx, &request, oidc_par::push_required()));
+    }
     let hinted_subject = match hinted_subject(ctx, &request).await? {
         Ok(sub) => sub,
         Err(invalid) => return Ok(respond_error(ctx, &request, invalid)),

@@ -109,7 +109,7 @@ impl Echoed {
 fn binding<'a>(ctx: &'a Ctx<'_>, browser: &'a str) -> Binding<'a> {
     Binding {
         tenant_id: ctx.tenant_id(),
-        browser,
+        holder: browser,
     }
 }
 

@@ -166,6 +166,7 @@ pub mod id_token_hint;
 pub mod introspection;
 pub mod machine_token;
 pub mod maintenance;
+pub mod par;
 pub mod presented_token;
 pub mod revocation;
 pub mod sessions;

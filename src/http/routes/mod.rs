@@ -50,6 +50,7 @@ pub async fn for_tenant(
         RouteId::AuthorizeResume => oidc::authorize::resume(req).await,
         RouteId::AuthorizeConsent => oidc::authorize::consent(req).await,
         RouteId::Token => oidc::token::token(req).await,
+        RouteId::PushedAuthorization => oidc::par::push(req).await,
         RouteId::UserInfo => oidc::userinfo::userinfo(req).await,
         RouteId::EndSession => oidc::end_session::end_session(req).await,
         RouteId::Introspect => oidc::introspection::introspect(req).await,

@@ -1,10 +1,12 @@
 //! The OpenID Provider's endpoints (Pocket ID's paths): `/authorize`, `/api/oidc/token`,
-//! `/api/oidc/userinfo`, `/api/oidc/end-session`, `/api/oidc/introspect`, `/api/oidc/revoke`.
+//! `/api/oidc/userinfo`, `/api/oidc/end-session`, `/api/oidc/introspect`, `/api/oidc/revoke`,
+//! `/api/oidc/par`.
 //! Each handler gathers facts from storage, asks `crate::oidc` what to do, and does it.
 
 pub mod authorize;
 pub mod end_session;
 pub mod introspection;
+pub mod par;
 pub mod revocation;
 pub mod token;
 pub mod userinfo;
@@ -14,7 +16,7 @@ use crate::http::request::TenantRequest;
 use crate::oidc::client::ClientCredentials;
 use crate::oidc::error::OAuthError;
 
-/// The token, introspection and revocation endpoints take form posts only (RFC 6749 §3.2).
+/// The token, PAR, introspection and revocation endpoints take form posts only (RFC 6749 §3.2).
 /// (Their rate limit is the route table's, checked by the router before the body is read.)
 pub async fn form(req: &mut TenantRequest<'_>) -> Result<Vec<(String, String)>> {
     req.incoming.form().await.map_err(|_| {
