@@ -5,6 +5,7 @@
 pub mod authorize;
 pub mod claims;
 pub mod client;
+pub mod device;
 pub mod discovery;
 pub mod error;
 pub mod hint;

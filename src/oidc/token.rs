@@ -24,6 +24,8 @@ pub enum GrantRequest {
         refresh_token: String,
         scope: Option<ScopeSet>,
     },
+    /// A device polling for its tokens (RFC 8628 §3.4).
+    DeviceCode { device_code: String },
 }
 
 impl GrantRequest {
@@ -43,6 +45,9 @@ impl GrantRequest {
             Some("refresh_token") => Ok(GrantRequest::RefreshToken {
                 refresh_token: required("refresh_token")?,
                 scope: p.get("scope")?.map(ScopeSet::parse_lenient),
+            }),
+            Some(super::device::GRANT_TYPE) => Ok(GrantRequest::DeviceCode {
+                device_code: required("device_code")?,
             }),
             Some(other) => Err(OAuthError::new(
                 ErrorCode::UnsupportedGrantType,
@@ -123,6 +128,17 @@ mod tests {
         ]))
         .unwrap();
         assert!(matches!(g, GrantRequest::AuthorizationCode { ref code, .. } if code == "c"));
+        let g = GrantRequest::parse(&form(&[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("device_code", "d"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            g,
+            GrantRequest::DeviceCode {
+                device_code: "d".into()
+            }
+        );
         let e = GrantRequest::parse(&form(&[("grant_type", "password")])).unwrap_err();
         assert_eq!(e.code, ErrorCode::UnsupportedGrantType);
         let e = GrantRequest::parse(&form(&[])).unwrap_err();

@@ -15,6 +15,7 @@ pub mod ceremonies;
 pub mod clients;
 pub mod codes;
 pub mod db;
+pub mod device;
 pub mod grants;
 pub mod groups;
 #[cfg(test)]

@@ -5,6 +5,8 @@
 //! revocation takes effect at once (code replay, refresh reuse, logout), and userinfo and
 //! introspection read the database anyway.
 //!
+//! The device code grant (RFC 8628) is `usecase::device::poll`, issuing through [`respond`].
+//!
 //! Database round trips: a code redemption is one batch (`storage::codes::redeem_code`), plus
 //! one to revoke the new grant when the redeemed code fails its checks; a refresh is a lookup
 //! and a rotation batch, plus one to revoke the family on reuse.
@@ -64,13 +66,25 @@ pub async fn grant(
             refresh_token,
             scope,
         } => refresh(ctx, keys, creds, refresh_token, scope.as_ref()).await,
+        GrantRequest::DeviceCode { device_code } => {
+            super::device::poll(ctx, keys.signer, creds, device_code).await
+        }
     }
 }
 
 /// The minted token pair for one response.
-struct Minted {
-    access: String,
-    refresh: String,
+pub(super) struct Minted {
+    pub(super) access: String,
+    pub(super) refresh: String,
+}
+
+impl Minted {
+    pub(super) fn fresh() -> Self {
+        Self {
+            access: random::token(),
+            refresh: random::token(),
+        }
+    }
 }
 
 /// Redeems an authorization code (RFC 6749 §4.1.3): exactly one of any number of concurrent
@@ -83,10 +97,7 @@ pub async fn redeem_code(
     redirect_uri: Option<&str>,
     code_verifier: Option<&str>,
 ) -> Result<TokenResponse> {
-    let minted = Minted {
-        access: random::token(),
-        refresh: random::token(),
-    };
+    let minted = Minted::fresh();
     let redemption = Redemption {
         tenant_id: ctx.tenant_id(),
         code_hash: secret_hash(code),
@@ -227,15 +238,16 @@ pub async fn refresh(
 }
 
 /// What the id_token is about.
-struct Issued<'a> {
-    client: &'a Client,
-    user: &'a UserClaims,
-    scope: &'a ScopeSet,
-    auth_time: i64,
-    nonce: Option<&'a str>,
+pub(super) struct Issued<'a> {
+    pub(super) client: &'a Client,
+    pub(super) user: &'a UserClaims,
+    pub(super) scope: &'a ScopeSet,
+    pub(super) auth_time: i64,
+    pub(super) nonce: Option<&'a str>,
 }
 
-async fn respond(
+/// The token response for `issued`: the minted pair and a signed id_token.
+pub(super) async fn respond(
     ctx: &Ctx<'_>,
     signer: &dyn Signer,
     issued: &Issued<'_>,
