@@ -21,6 +21,7 @@ pub struct Endpoints {
     pub end_session: String,
     pub introspection: String,
     pub revocation: String,
+    pub device_authorization: String,
     pub jwks: String,
 }
 
@@ -35,6 +36,7 @@ impl Endpoints {
             end_session: format!("{issuer}/api/oidc/end-session"),
             introspection: format!("{issuer}/api/oidc/introspect"),
             revocation: format!("{issuer}/api/oidc/revoke"),
+            device_authorization: format!("{issuer}/api/oidc/device/authorize"),
             jwks: format!("{issuer}/.well-known/jwks.json"),
         }
     }
@@ -50,11 +52,12 @@ fn common(issuer: &str) -> Value {
         "end_session_endpoint": e.end_session,
         "introspection_endpoint": e.introspection,
         "revocation_endpoint": e.revocation,
+        "device_authorization_endpoint": e.device_authorization,
         "jwks_uri": e.jwks,
         "scopes_supported": ["openid", "profile", "email", "groups", "address", "phone", "offline_access"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", super::device::GRANT_TYPE],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
@@ -108,6 +111,23 @@ mod tests {
         assert!(d["request_parameter_supported"].is_boolean());
         assert!(d["claims_parameter_supported"].is_boolean());
         assert!(d["subject_types_supported"].is_array());
+    }
+
+    #[test]
+    fn the_device_flow_is_advertised() {
+        for d in [
+            openid_configuration("https://acme.id.example.com"),
+            oauth_authorization_server("https://acme.id.example.com"),
+        ] {
+            assert_eq!(
+                d["device_authorization_endpoint"],
+                "https://acme.id.example.com/api/oidc/device/authorize"
+            );
+            assert!(d["grant_types_supported"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("urn:ietf:params:oauth:grant-type:device_code")));
+        }
     }
 
     #[test]

@@ -160,6 +160,7 @@ fn the_back_channel_token_endpoints_are_rate_limited() {
             "/api/oidc/token",
             "/api/oidc/introspect",
             "/api/oidc/revoke",
+            "/api/oidc/device/authorize",
         ]
         .contains(&path);
         assert_eq!(
@@ -181,6 +182,8 @@ fn the_back_channel_token_endpoints_are_rate_limited() {
         RouteId::PasskeyLoginStart,
         RouteId::PasskeyRegisterStart,
         RouteId::OneTimeLogin,
+        RouteId::DeviceCode,
+        RouteId::DeviceDecision,
     ] {
         let r = ROUTES.iter().find(|r| r.id == id).unwrap();
         assert_eq!(r.limit, Some(Limit::SignIn), "{}", describe(r));
@@ -191,7 +194,11 @@ fn the_back_channel_token_endpoints_are_rate_limited() {
 fn legacy_error_style(path: &str) -> ErrorStyle {
     if matches!(
         path,
-        "/api/oidc/token" | "/api/oidc/userinfo" | "/api/oidc/introspect" | "/api/oidc/revoke"
+        "/api/oidc/token"
+            | "/api/oidc/userinfo"
+            | "/api/oidc/introspect"
+            | "/api/oidc/revoke"
+            | "/api/oidc/device/authorize"
     ) {
         ErrorStyle::OAuth
     } else if path == "/api/oidc/end-session" {
@@ -231,7 +238,10 @@ fn error_style_and_cors_of_every_path_are_as_before() {
         assert_eq!(facts.errors, legacy_error_style(path), "{path}");
         let legacy_cors = matches!(
             path.as_str(),
-            "/api/oidc/token" | "/api/oidc/userinfo" | "/api/oidc/revoke"
+            "/api/oidc/token"
+                | "/api/oidc/userinfo"
+                | "/api/oidc/revoke"
+                | "/api/oidc/device/authorize"
         );
         assert_eq!(facts.cors, legacy_cors, "{path}");
     }
