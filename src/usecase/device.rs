@@ -338,6 +338,11 @@ mod tests {
             assert_eq!(prompt.user_code, d.user_code);
             assert_eq!(prompt.client_id, w.app.id);
             assert_eq!(prompt.scope.to_string(), "openid email");
+            // A decision names the client the page showed: another client's id changes nothing.
+            let elsewhere = decide(&ctx(&db, &w.t, NOW + 7), &w.session, &typed, "other", true)
+                .await
+                .unwrap();
+            assert_eq!(elsewhere, Decided::Refused);
             assert_eq!(
                 approve(&db, &w, NOW + 7, &typed).await,
                 Decided::Recorded { approved: true }
