@@ -62,7 +62,10 @@ fi
 log "end-to-end tests"
 mkdir -p "$ROOT/tests/output"
 status=0
+# EDGE_ID_STATE: the local D1/KV state, for suites that set up a row no request can make
+# (an expired device code) with `wrangler d1 execute --local --persist-to`.
 EDGE_ID_PORT="$PORT" EDGE_ID_FAULT_PORT="$FAULT_PORT" EDGE_ID_OPERATOR_SECRET="$OPERATOR_SECRET" \
+  EDGE_ID_STATE="$WORK/state" \
   EDGE_ID_SOFT_AUTHENTICATOR="${CARGO_TARGET_DIR:-$ROOT/target}/release/soft-authenticator" \
   node --test --test-concurrency=2 --test-reporter=spec "${suites[@]}" || status=$?
 if [ "$status" != 0 ]; then

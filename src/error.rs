@@ -110,6 +110,7 @@ impl Error {
     pub fn oauth_http_status(&self, oauth: &OAuthError) -> u16 {
         match self {
             Error::RateLimited => 429,
+            Error::Forbidden(_) => 403,
             _ => oauth.http_status(),
         }
     }

@@ -22,6 +22,7 @@ pub struct Endpoints {
     pub introspection: String,
     pub revocation: String,
     pub pushed_authorization_request: String,
+    pub device_authorization: String,
     pub jwks: String,
 }
 
@@ -37,6 +38,7 @@ impl Endpoints {
             introspection: format!("{issuer}/api/oidc/introspect"),
             revocation: format!("{issuer}/api/oidc/revoke"),
             pushed_authorization_request: format!("{issuer}/api/oidc/par"),
+            device_authorization: format!("{issuer}/api/oidc/device/authorize"),
             jwks: format!("{issuer}/.well-known/jwks.json"),
         }
     }
@@ -55,11 +57,17 @@ fn common(issuer: &str) -> Value {
         "pushed_authorization_request_endpoint": e.pushed_authorization_request,
         // Per client (its `require_pushed_authorization_requests`), not tenant-wide.
         "require_pushed_authorization_requests": false,
+        "device_authorization_endpoint": e.device_authorization,
         "jwks_uri": e.jwks,
         "scopes_supported": ["openid", "profile", "email", "groups", "address", "phone", "offline_access"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "fragment", "form_post"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": [
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            super::device::GRANT_TYPE
+        ],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
@@ -122,6 +130,23 @@ mod tests {
         for doc in [&d, &oauth_authorization_server("https://x")] {
             let grants = doc["grant_types_supported"].as_array().unwrap();
             assert!(grants.iter().any(|g| g == "client_credentials"));
+        }
+    }
+
+    #[test]
+    fn the_device_flow_is_advertised() {
+        for d in [
+            openid_configuration("https://acme.id.example.com"),
+            oauth_authorization_server("https://acme.id.example.com"),
+        ] {
+            assert_eq!(
+                d["device_authorization_endpoint"],
+                "https://acme.id.example.com/api/oidc/device/authorize"
+            );
+            assert!(d["grant_types_supported"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("urn:ietf:params:oauth:grant-type:device_code")));
         }
     }
 

@@ -33,6 +33,12 @@ pub enum ErrorCode {
     UnsupportedTokenType,
     /// RFC 8707 §2: the requested resource is invalid, missing, unknown or malformed.
     InvalidTarget,
+    /// RFC 8628 §3.5: the person has not approved or denied the device yet.
+    AuthorizationPending,
+    /// RFC 8628 §3.5: polled faster than the interval (which grows by 5 s).
+    SlowDown,
+    /// RFC 8628 §3.5: the device code expired.
+    ExpiredToken,
 }
 
 impl ErrorCode {
@@ -59,6 +65,9 @@ impl ErrorCode {
             ErrorCode::InsufficientScope => "insufficient_scope",
             ErrorCode::UnsupportedTokenType => "unsupported_token_type",
             ErrorCode::InvalidTarget => "invalid_target",
+            ErrorCode::AuthorizationPending => "authorization_pending",
+            ErrorCode::SlowDown => "slow_down",
+            ErrorCode::ExpiredToken => "expired_token",
         }
     }
 
@@ -67,7 +76,9 @@ impl ErrorCode {
     pub fn http_status(self) -> u16 {
         match self {
             ErrorCode::InvalidClient | ErrorCode::InvalidToken => 401,
-            ErrorCode::InsufficientScope | ErrorCode::AccessDenied => 403,
+            // `access_denied` from the token endpoint (RFC 8628 §3.5) is a 400 like every
+            // token error (RFC 6749 §5.2); a refused caller is 403 (`Error::oauth_http_status`).
+            ErrorCode::InsufficientScope => 403,
             ErrorCode::ServerError => 500,
             ErrorCode::TemporarilyUnavailable => 503,
             _ => 400,

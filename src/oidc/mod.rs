@@ -8,6 +8,7 @@ pub mod api;
 pub mod authorize;
 pub mod claims;
 pub mod client;
+pub mod device;
 pub mod discovery;
 pub mod error;
 pub mod hint;

@@ -32,6 +32,8 @@ pub enum GrantRequest {
         /// API permissions, sorted without repeats; `None` for all the client holds.
         scope: Option<Vec<String>>,
     },
+    /// A device polling for its tokens (RFC 8628 §3.4).
+    DeviceCode { device_code: String },
 }
 
 impl GrantRequest {
@@ -56,6 +58,9 @@ impl GrantRequest {
             Some("client_credentials") => Ok(GrantRequest::ClientCredentials {
                 resource: super::resource::parse_resource(form)?,
                 scope: super::resource::requested_scope(p.get("scope")?),
+            }),
+            Some(super::device::GRANT_TYPE) => Ok(GrantRequest::DeviceCode {
+                device_code: required("device_code")?,
             }),
             Some(other) => Err(OAuthError::new(
                 ErrorCode::UnsupportedGrantType,
@@ -147,6 +152,17 @@ mod tests {
             GrantRequest::ClientCredentials {
                 resource: Some("https://api.example.com".into()),
                 scope: Some(vec!["read".into(), "write".into()]),
+            }
+        );
+        let d = GrantRequest::parse(&form(&[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("device_code", "d"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            d,
+            GrantRequest::DeviceCode {
+                device_code: "d".into()
             }
         );
         let e = GrantRequest::parse(&form(&[("grant_type", "password")])).unwrap_err();

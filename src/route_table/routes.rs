@@ -151,6 +151,18 @@ pub static ROUTES: &[Route] = &[
     tenant(POST, "/api/oidc/revoke", R::Revoke, Client, OAuth)
         .cors()
         .limited(Limit::Token),
+    // The device authorization grant (RFC 8628): the device's request (a client, like the
+    // token endpoint), and the page where a signed-in person enters the user code. Entering
+    // and deciding count against the sign-in limit (they are where user codes are guessed),
+    // after the router checked the origin; the handlers then require the session and its
+    // CSRF token.
+    tenant(POST, "/api/oidc/device/authorize", R::DeviceAuthorize, Client, OAuth)
+        .cors()
+        .limited(Limit::Token),
+    tenant(GET, "/device", R::DevicePage, SignedInUser, Page),
+    tenant(POST, "/device", R::DeviceCode, SameOriginBrowser, Page).limited(Limit::SignIn),
+    tenant(POST, "/device/decision", R::DeviceDecision, SameOriginBrowser, Page)
+        .limited(Limit::SignIn),
     // People's pages and their APIs.
     tenant(GET, "/", R::Home, Anyone, Page),
     tenant(GET, "/login", R::LoginPage, Anyone, Page),

@@ -161,6 +161,7 @@ fn the_back_channel_token_endpoints_are_rate_limited() {
             "/api/oidc/par",
             "/api/oidc/introspect",
             "/api/oidc/revoke",
+            "/api/oidc/device/authorize",
         ]
         .contains(&path);
         assert_eq!(
@@ -182,6 +183,8 @@ fn the_back_channel_token_endpoints_are_rate_limited() {
         RouteId::PasskeyLoginStart,
         RouteId::PasskeyRegisterStart,
         RouteId::OneTimeLogin,
+        RouteId::DeviceCode,
+        RouteId::DeviceDecision,
     ] {
         let r = ROUTES.iter().find(|r| r.id == id).unwrap();
         assert_eq!(r.limit, Some(Limit::SignIn), "{}", describe(r));
@@ -197,6 +200,7 @@ fn legacy_error_style(path: &str) -> ErrorStyle {
             | "/api/oidc/userinfo"
             | "/api/oidc/introspect"
             | "/api/oidc/revoke"
+            | "/api/oidc/device/authorize"
     ) {
         ErrorStyle::OAuth
     } else if path == "/api/oidc/end-session" {
@@ -236,7 +240,11 @@ fn error_style_and_cors_of_every_path_are_as_before() {
         assert_eq!(facts.errors, legacy_error_style(path), "{path}");
         let legacy_cors = matches!(
             path.as_str(),
-            "/api/oidc/token" | "/api/oidc/par" | "/api/oidc/userinfo" | "/api/oidc/revoke"
+            "/api/oidc/token"
+                | "/api/oidc/par"
+                | "/api/oidc/userinfo"
+                | "/api/oidc/revoke"
+                | "/api/oidc/device/authorize"
         );
         assert_eq!(facts.cors, legacy_cors, "{path}");
     }

@@ -179,7 +179,7 @@ pub async fn revoke_grant(db: &Db, tenant_id: &str, grant_id: &str, now: i64) ->
 /// The condition "user `{user}` is enabled and may use client `{client}`" (a client with no
 /// allowed groups is open to every user), checked again at every refresh so that disabling a
 /// user or removing them from the client's groups ends their access at the next refresh.
-fn user_may_use_client(user: &str, client: &str) -> String {
+pub(super) fn user_may_use_client(user: &str, client: &str) -> String {
     format!(
         "EXISTS (SELECT 1 FROM users u WHERE u.id = {user} AND u.disabled = 0) \
          AND (NOT EXISTS (SELECT 1 FROM oidc_client_groups cg WHERE cg.client_id = {client}) \

@@ -16,6 +16,7 @@ pub mod ceremonies;
 pub mod clients;
 pub mod codes;
 pub mod db;
+pub mod device;
 pub mod grants;
 pub mod groups;
 #[cfg(test)]

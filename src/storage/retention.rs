@@ -2,14 +2,18 @@
 //! Each statement takes the current unix time as `?1`; [`clean_up`] runs them in one batch.
 //! The tests below run them against the real schema in SQLite.
 
-/// Expired one-time state, sessions, spent sealed values, codes, tokens and grants, then audit
+/// Expired one-time state, sessions, spent sealed values, codes, device authorizations and their
+/// wrong-code counters, tokens and grants, then audit
 /// entries older than each tenant's `audit_retention_days` (90 when unset).
-pub const CLEANUP: [&str; 8] = [
+pub const CLEANUP: [&str; 10] = [
     "DELETE FROM spent_tokens WHERE expires_at < ?1",
     "DELETE FROM one_time_tokens WHERE expires_at < ?1",
     "DELETE FROM sessions WHERE expires_at < ?1",
     // Codes stay an hour past expiry so a late replay is still recognised as a replay.
     "DELETE FROM authorization_codes WHERE expires_at < ?1 - 3600",
+    // Device authorizations too: a late poll with a spent device code is still told apart.
+    "DELETE FROM device_authorizations WHERE expires_at < ?1 - 3600",
+    "DELETE FROM device_code_failures WHERE window_ends_at < ?1",
     "DELETE FROM access_tokens WHERE expires_at < ?1",
     "DELETE FROM refresh_tokens WHERE expires_at < ?1",
     "DELETE FROM grants WHERE expires_at < ?1",
@@ -115,7 +119,30 @@ mod tests {
             )
             .unwrap();
         }
+        for (id, expires) in [("replayable", NOW - 60), ("gone", NOW - 7200)] {
+            db.execute(
+                "INSERT INTO device_authorizations (device_code_hash, tenant_id, client_id, user_code_hash, scope, \
+                 interval_secs, created_at, expires_at) VALUES (?1, 't1', 'c', ?1, 'openid', 5, 0, ?2)",
+                params![id, expires],
+            )
+            .unwrap();
+        }
+        for (tenant, window_ends) in [("t1", NOW - 1), ("t2", NOW + 60)] {
+            db.execute(
+                "INSERT INTO device_code_failures (tenant_id, user_id, failures, window_ends_at) VALUES (?1, 'u', 5, ?2)",
+                params![tenant, window_ends],
+            )
+            .unwrap();
+        }
         run(&db);
+        assert_eq!(
+            ids(&db, "SELECT device_code_hash FROM device_authorizations"),
+            ["replayable"]
+        );
+        assert_eq!(
+            ids(&db, "SELECT tenant_id FROM device_code_failures"),
+            ["t2"]
+        );
         assert_eq!(ids(&db, "SELECT id_hash FROM sessions"), ["live"]);
         assert_eq!(ids(&db, "SELECT id FROM spent_tokens"), ["live"]);
         assert_eq!(ids(&db, "SELECT id FROM grants"), ["live"]);

@@ -7,6 +7,7 @@
 pub mod assets;
 mod error_page;
 mod pages;
+pub mod qr;
 
 pub use assets::{asset, asset_version, theme_css, Asset};
 pub use error_page::error_page;

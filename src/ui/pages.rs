@@ -119,6 +119,45 @@ impl ConsentPage {
     }
 }
 
+/// `/device`: a signed-in person enters the user code a device shows (RFC 8628 §3.3).
+#[derive(Template)]
+#[template(path = "device.html")]
+pub struct DevicePage {
+    pub tenant: TenantBrand,
+    pub asset_version: &'static str,
+    pub user_display_name: String,
+    /// The code to pre-fill (from `verification_uri_complete`, or as typed before an error).
+    pub user_code: String,
+    pub error: Option<String>,
+    pub csrf_token: String,
+    /// A QR code (inline SVG, from `ui::qr`) of this page with the pre-filled code.
+    pub qr_svg: Option<String>,
+}
+
+/// `/device` after a valid code: the client, its scopes, Allow or Deny.
+#[derive(Template)]
+#[template(path = "device_confirm.html")]
+pub struct DeviceConfirmPage {
+    pub tenant: TenantBrand,
+    pub asset_version: &'static str,
+    pub user_display_name: String,
+    /// `XXXX-XXXX`, to compare with what the device shows.
+    pub user_code: String,
+    pub client_id: String,
+    pub client_name: String,
+    pub client_logo_url: Option<String>,
+    pub scopes: Vec<ScopeLine>,
+    pub csrf_token: String,
+    /// A QR code (inline SVG, from `ui::qr`) of `verification_uri_complete`.
+    pub qr_svg: String,
+}
+
+impl DeviceConfirmPage {
+    fn client_initials(&self) -> String {
+        super::initials(&self.client_name)
+    }
+}
+
 /// Errors, including the unknown-host page (no tenant).
 #[derive(Template)]
 #[template(path = "error.html")]
@@ -403,6 +442,51 @@ mod tests {
         );
         assert!(html.contains("Signed in as Ada"));
         assert!(html.contains(">WB<"));
+    }
+
+    #[test]
+    fn device_pages() {
+        let qr = crate::ui::qr::svg("https://acme.example/device?user_code=BCDF-GHJK").unwrap();
+        let entry = DevicePage {
+            tenant: brand(),
+            asset_version: asset_version(),
+            user_display_name: "Ada".into(),
+            user_code: XSS.into(),
+            error: Some(XSS.into()),
+            csrf_token: "c1".into(),
+            qr_svg: Some(qr.clone()),
+        }
+        .render()
+        .unwrap();
+        tenant_page(&entry);
+        assert!(entry.contains("action=\"/device\""));
+        assert!(entry.contains("name=\"csrf_token\" value=\"c1\""));
+        assert!(entry.contains(&qr), "the QR code is embedded as is");
+        let confirm = DeviceConfirmPage {
+            tenant: brand(),
+            asset_version: asset_version(),
+            user_display_name: "Ada".into(),
+            user_code: "BCDF-GHJK".into(),
+            client_id: "tv-app".into(),
+            client_name: "TV <b>".into(),
+            client_logo_url: None,
+            scopes: vec![ScopeLine {
+                name: "email".into(),
+                description: XSS.into(),
+            }],
+            csrf_token: "c1".into(),
+            qr_svg: qr,
+        }
+        .render()
+        .unwrap();
+        tenant_page(&confirm);
+        assert!(confirm.contains("<h1>Connect TV &#60;b&#62; on your device?</h1>"));
+        assert!(confirm.contains("action=\"/device/decision\""));
+        assert!(confirm.contains("name=\"user_code\" value=\"BCDF-GHJK\""));
+        assert!(confirm.contains("name=\"client_id\" value=\"tv-app\""));
+        assert!(confirm
+            .contains("id=\"device-allow\" type=\"submit\" name=\"decision\" value=\"allow\""));
+        assert!(confirm.contains(">TB<"));
     }
 
     #[test]

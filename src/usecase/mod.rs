@@ -160,6 +160,7 @@ pub mod authorize;
 pub(crate) mod ceremony;
 pub mod client_auth;
 pub mod clients;
+pub mod device;
 pub mod end_session;
 pub mod groups;
 pub mod id_token_hint;

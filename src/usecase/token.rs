@@ -7,6 +7,8 @@
 //! that stand for the same stored rows (`oidc::access_token::lookup_hash`), so they are still
 //! revocable at userinfo; APIs verifying them offline accept them until `exp`.
 //!
+//! The device code grant (RFC 8628) is `usecase::device::poll`, issuing through [`respond`].
+//!
 //! Database round trips: a code redemption is one batch (`storage::codes::redeem_code`), plus
 //! one to revoke the new grant when the redeemed code fails its checks; a refresh is a lookup
 //! and a rotation batch, plus one to revoke the family on reuse.
@@ -75,13 +77,25 @@ pub async fn grant(
             )
             .await
         }
+        GrantRequest::DeviceCode { device_code } => {
+            super::device::poll(ctx, keys.signer, creds, device_code).await
+        }
     }
 }
 
 /// The minted token pair for one response.
-struct Minted {
-    access: String,
-    refresh: String,
+pub(super) struct Minted {
+    pub(super) access: String,
+    pub(super) refresh: String,
+}
+
+impl Minted {
+    pub(super) fn fresh() -> Self {
+        Self {
+            access: random::token(),
+            refresh: random::token(),
+        }
+    }
 }
 
 /// What a token request sends along with the code, checked against the authorization request.
@@ -101,10 +115,7 @@ pub async fn redeem_code(
     code: &str,
     checks: &RedemptionChecks<'_>,
 ) -> Result<TokenResponse> {
-    let minted = Minted {
-        access: random::token(),
-        refresh: random::token(),
-    };
+    let minted = Minted::fresh();
     let redemption = Redemption {
         tenant_id: ctx.tenant_id(),
         code_hash: secret_hash(code),
@@ -163,7 +174,7 @@ pub async fn redeem_code(
 }
 
 /// A user's token for an API: its audience and the permissions it carries.
-struct ApiToken {
+pub(super) struct ApiToken {
     audience: String,
     scope: Vec<String>,
 }
@@ -299,21 +310,22 @@ pub async fn refresh(
 }
 
 /// What the id_token is about.
-struct Issued<'a> {
-    client: &'a Client,
-    user: &'a UserClaims,
-    scope: &'a ScopeSet,
-    auth_time: i64,
-    nonce: Option<&'a str>,
+pub(super) struct Issued<'a> {
+    pub(super) client: &'a Client,
+    pub(super) user: &'a UserClaims,
+    pub(super) scope: &'a ScopeSet,
+    pub(super) auth_time: i64,
+    pub(super) nonce: Option<&'a str>,
     /// The stored key of the session the grant began in, for `sid`.
-    session: Option<&'a str>,
+    pub(super) session: Option<&'a str>,
     /// How that session was started (stored `amr` JSON).
-    amr: Option<&'a str>,
+    pub(super) amr: Option<&'a str>,
     /// The API the access token is for, when the request named one.
-    api: Option<ApiToken>,
+    pub(super) api: Option<ApiToken>,
 }
 
-async fn respond(
+/// The token response for `issued`: the minted pair and a signed id_token.
+pub(super) async fn respond(
     ctx: &Ctx<'_>,
     signer: &dyn Signer,
     issued: &Issued<'_>,

@@ -1,9 +1,11 @@
 //! The OpenID Provider's endpoints (Pocket ID's paths): `/authorize`, `/api/oidc/token`,
 //! `/api/oidc/userinfo`, `/api/oidc/end-session`, `/api/oidc/introspect`, `/api/oidc/revoke`,
 //! `/api/oidc/par`.
+//! `/api/oidc/device/authorize` and the `/device` page.
 //! Each handler gathers facts from storage, asks `crate::oidc` what to do, and does it.
 
 pub mod authorize;
+pub mod device;
 pub mod end_session;
 pub mod introspection;
 pub mod par;
