@@ -1,11 +1,13 @@
-// Signatures the Worker verifies with WebCrypto (issue 14): passkey assertions at sign-in and
+// Signatures the Worker verifies with WebCrypto (issue 14): passkey attestations and keys at
+// registration, passkey assertions at sign-in and
 // id_token_hints at /authorize. Genuine ones must pass (ES256 assertions arrive DER-encoded and
 // are converted to raw r||s first), and anything altered must be refused: a verifier that
 // accepted everything, or a wrong conversion, fails here.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTenant } from './lib/env.mjs';
-import { softAuth, tenantWithAdmin } from './lib/person.mjs';
+import { Person, adminApi, softAuth, tenantWithAdmin } from './lib/person.mjs';
+import { packedRegistration } from './lib/packed.mjs';
 import { CALLBACK, createClient, authorizeQuery, login } from './lib/oidc.mjs';
 
 let T; // { tenant, base, admin, apiKey }
@@ -79,3 +81,33 @@ for (const alg of ['ES256', 'RS256']) {
     assert.equal(refused.searchParams.get('code'), null);
   });
 }
+
+/** Registers `credential` (made from fresh creation options) through a new invite. */
+async function register(makeCredential) {
+  const invite = await adminApi(T.base, T.apiKey, 'POST', '/api/signup-tokens');
+  assert.equal(invite.status, 201, invite.text);
+  const person = new Person(T.base);
+  try {
+    const token = new URL(invite.json.url).pathname.split('/').pop();
+    const n = Math.random().toString(36).slice(2, 8);
+    const profile = { username: `p${n}`, email: `p${n}@example.com`, first_name: 'P' };
+    const { options } = await person.postJson('/api/webauthn/register/start', { token, profile });
+    const res = await person.fetch('/api/webauthn/register/finish', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ credential: makeCredential(options) }),
+    });
+    return { status: res.status, text: await res.text() };
+  } finally {
+    person.cleanup();
+  }
+}
+
+test('packed self-attestation: a genuine signature registers, an altered one or a key off the curve does not', async () => {
+  const genuine = await register((o) => packedRegistration(o, T.base));
+  assert.equal(genuine.status, 200, genuine.text);
+  const altered = await register((o) => packedRegistration(o, T.base, 'signature'));
+  assert.equal(altered.status, 400, altered.text);
+  const offCurve = await register((o) => packedRegistration(o, T.base, 'off-curve'));
+  assert.equal(offCurve.status, 400, offCurve.text);
+});
