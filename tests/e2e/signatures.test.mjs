@@ -18,20 +18,23 @@ before(async () => {
 
 after(() => T.admin.cleanup());
 
-/** A fresh sign-in response of the admin's authenticator (not yet sent). */
+/** A fresh browser of the admin and its sign-in response (not yet sent). The challenge is
+ * sealed to the browser that started the ceremony, so the same one must finish it. */
 async function assertion() {
-  const { options } = await T.admin.postJson('/api/webauthn/login/start', {});
-  return softAuth(['login', '--state', T.admin.state, '--origin', T.base], options);
+  const browser = T.admin.anotherBrowser();
+  const { options } = await browser.postJson('/api/webauthn/login/start', {});
+  const credential = await softAuth(['login', '--state', browser.state, '--origin', T.base], options);
+  return { browser, credential };
 }
 
-async function finish(credential) {
-  const browser = T.admin.anotherBrowser();
+async function finish({ browser, credential }) {
   const res = await browser.fetch('/api/webauthn/login/finish', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ credential, next: '/account' }),
   });
-  return { status: res.status, signedIn: browser.cookies.size > 0 && res.status === 200 };
+  const signedIn = browser.cookies.has('eid_session') && res.status === 200;
+  return { status: res.status, signedIn, text: await res.text() };
 }
 
 test('genuine passkey assertions verify, again and again (DER integers of every length)', async () => {
@@ -46,19 +49,22 @@ test('genuine passkey assertions verify, again and again (DER integers of every 
 
 test('an altered signature, or a genuine signature over other data, is refused', async () => {
   const flipped = await assertion();
-  const sig = Buffer.from(flipped.response.signature, 'base64url');
+  const sig = Buffer.from(flipped.credential.response.signature, 'base64url');
   sig[sig.length - 1] ^= 1;
-  flipped.response.signature = sig.toString('base64url');
+  flipped.credential.response.signature = sig.toString('base64url');
   const refused = await finish(flipped);
   assert.equal(refused.status, 400, 'a flipped bit in the signature');
   assert.equal(refused.signedIn, false);
+  // Refused for its signature, not for anything checked before it (an expired challenge).
+  assert.doesNotMatch(refused.text, /expired/);
 
   // Well-formed DER by the right key, but made for another challenge.
   const [a, b] = [await assertion(), await assertion()];
-  a.response.signature = b.response.signature;
+  a.credential.response.signature = b.credential.response.signature;
   const swapped = await finish(a);
   assert.equal(swapped.status, 400, 'the signature of another assertion');
   assert.equal(swapped.signedIn, false);
+  assert.doesNotMatch(swapped.text, /expired/);
 });
 
 for (const alg of ['ES256', 'RS256']) {
