@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::crypto::jwk::SigningAlg;
 use crate::crypto::jws;
-use crate::crypto::signature::SignatureCheck;
+use crate::crypto::signature::{SignatureCheck, VerifyingKey};
 use crate::error::{Error, Result};
 use crate::http::app::App;
 use crate::platform::{webcrypto, webcrypto_verify};
@@ -61,7 +61,8 @@ impl crate::usecase::KeyMaker for WebCryptoKeyMaker<'_> {
 }
 
 /// The Worker's [`SignatureVerifier`](crate::usecase::SignatureVerifier): WebCrypto's native
-/// `verify` for passkey assertions and id_token_hints.
+/// `verify` for passkey attestations, assertions and id_token_hints; its `importKey` judges
+/// passkey keys.
 pub struct WebCryptoVerifier;
 
 impl crate::usecase::SignatureVerifier for WebCryptoVerifier {
@@ -70,5 +71,12 @@ impl crate::usecase::SignatureVerifier for WebCryptoVerifier {
         check: &'a SignatureCheck,
     ) -> crate::storage::backend::LocalFuture<'a, Result<bool>> {
         Box::pin(webcrypto_verify::verify(check))
+    }
+
+    fn accepts_key<'a>(
+        &'a self,
+        key: &'a VerifyingKey,
+    ) -> crate::storage::backend::LocalFuture<'a, Result<bool>> {
+        Box::pin(webcrypto_verify::accepts_key(key))
     }
 }

@@ -7,7 +7,7 @@ use super::b64;
 use super::client_data::ClientData;
 use super::cose_key::PublicKey;
 use super::{PasskeyError, RelyingParty};
-use crate::crypto::signature::{verify_natively, SignatureCheck};
+use crate::crypto::signature::SignatureCheck;
 
 /// An `AuthenticationResponseJSON`, decoded but not yet verified.
 #[derive(Debug, Clone)]
@@ -124,6 +124,7 @@ impl CheckedAssertion {
 /// Verifies an assertion completely with the pure-Rust signature verifier: for native callers
 /// and tests. The Worker splits this in two ([`check_assertion`], then WebCrypto, then
 /// [`CheckedAssertion::conclude`]) because the pure-Rust P-256 verification costs ~2 ms in wasm.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn verify_assertion(
     rp: &RelyingParty,
     expected_challenge: &[u8],
@@ -131,6 +132,6 @@ pub fn verify_assertion(
     stored: StoredPasskey<'_>,
 ) -> Result<AssertionOutcome, PasskeyError> {
     let checked = check_assertion(rp, expected_challenge, assertion, stored)?;
-    let verified = verify_natively(checked.signature());
+    let verified = crate::crypto::signature::verify_natively(checked.signature());
     checked.conclude(verified)
 }

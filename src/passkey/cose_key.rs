@@ -2,6 +2,11 @@
 //! (P-256, DER signatures), EdDSA (Ed25519), RS256 (PKCS#1 v1.5). Verifying a signature is not
 //! done here: [`PublicKey::signature_check`] describes it for a verifier (WebCrypto in the
 //! Worker, the pure-Rust verifiers natively).
+//!
+//! Parsing checks only the form of a key (lengths, sizes, exponent). Whether its numbers make a
+//! key (a point on the curve, a modulus) is the verifier's to judge:
+//! [`SignatureVerifier::accepts_key`](crate::usecase::SignatureVerifier::accepts_key) at
+//! registration, so the Worker needs no big-number arithmetic of its own.
 
 use coset::iana::{self, EnumI64};
 use coset::{CborSerializable, CoseKey, KeyType, Label};
@@ -25,6 +30,24 @@ fn int_param(key: &CoseKey, label: i64) -> Option<i128> {
         Label::Int(i) if *i == label => v.as_integer().map(i128::from),
         _ => None,
     })
+}
+
+/// RSA keys below 2048 bits are refused as unsupported; above 4096 bits as malformed (the
+/// `rsa` crate's and WebCrypto's limit).
+const MIN_RSA_MODULUS_BYTES: usize = 256;
+const MAX_RSA_MODULUS_BYTES: usize = 512;
+
+fn without_leading_zeros(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
+    &bytes[start..]
+}
+
+/// An RSA public exponent is odd, at least 3 and (for the `rsa` crate and WebCrypto) fits in
+/// 33 bits; `e` is big-endian without leading zeros.
+fn rsa_exponent_is_plausible(e: &[u8]) -> bool {
+    let fits = e.len() <= 5 && (e.len() < 5 || e[0] <= 1);
+    let odd = e.last().is_some_and(|b| b & 1 == 1);
+    fits && odd && e != [1]
 }
 
 impl PublicKey {
@@ -55,10 +78,7 @@ impl PublicKey {
                 let x: [u8; 32] = param(&key, -2)
                     .ok_or(bad.clone())?
                     .try_into()
-                    .map_err(|_| bad.clone())?;
-                // Checked here as the other kinds are: a point that does not decompress is a
-                // malformed key, not a bad signature.
-                ed25519_dalek::VerifyingKey::from_bytes(&x).map_err(|_| bad)?;
+                    .map_err(|_| bad)?;
                 VerifyingKey::Ed25519 { key: x }
             }
             (RS256, KeyType::Assigned(iana::KeyType::RSA)) => {
@@ -66,12 +86,11 @@ impl PublicKey {
                     param(&key, -1).ok_or(bad.clone())?,
                     param(&key, -2).ok_or(bad.clone())?,
                 );
-                let public = rsa::RsaPublicKey::new(
-                    rsa::BigUint::from_bytes_be(n),
-                    rsa::BigUint::from_bytes_be(e),
-                )
-                .map_err(|_| bad)?;
-                if rsa::traits::PublicKeyParts::size(&public) < 256 {
+                let (n, e) = (without_leading_zeros(n), without_leading_zeros(e));
+                if n.len() > MAX_RSA_MODULUS_BYTES || !rsa_exponent_is_plausible(e) {
+                    return Err(bad);
+                }
+                if n.len() < MIN_RSA_MODULUS_BYTES {
                     return Err(PasskeyError::UnsupportedAlgorithm);
                 }
                 VerifyingKey::Rsa {
@@ -103,5 +122,29 @@ impl PublicKey {
             message,
             signature,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rsa_exponents() {
+        assert!(rsa_exponent_is_plausible(&[1, 0, 1]));
+        assert!(rsa_exponent_is_plausible(&[3]));
+        assert!(rsa_exponent_is_plausible(&[1, 0xff, 0xff, 0xff, 0xff]));
+        // Even, one, empty, beyond 33 bits.
+        assert!(!rsa_exponent_is_plausible(&[1, 0, 0]));
+        assert!(!rsa_exponent_is_plausible(&[1]));
+        assert!(!rsa_exponent_is_plausible(&[]));
+        assert!(!rsa_exponent_is_plausible(&[2, 0, 0, 0, 1]));
+        assert!(!rsa_exponent_is_plausible(&[1, 0, 0, 0, 0, 1]));
+    }
+
+    #[test]
+    fn leading_zeros_do_not_count_towards_a_modulus() {
+        assert_eq!(without_leading_zeros(&[0, 0, 5, 0]), &[5, 0]);
+        assert_eq!(without_leading_zeros(&[0, 0]), &[] as &[u8]);
     }
 }

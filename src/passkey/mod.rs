@@ -15,17 +15,22 @@ mod error;
 mod options;
 mod registration;
 
+#[cfg(not(target_arch = "wasm32"))]
+pub use assertion::verify_assertion;
 pub use assertion::{
-    check_assertion, parse_assertion, verify_assertion, AssertionOutcome, CheckedAssertion,
-    ParsedAssertion, StoredPasskey,
+    check_assertion, parse_assertion, AssertionOutcome, CheckedAssertion, ParsedAssertion,
+    StoredPasskey,
 };
 pub use authenticator_data::{AttestedCredential, AuthenticatorData};
 pub use client_data::{client_data_challenge, ClientData};
 pub use cose_key::PublicKey;
 pub use error::PasskeyError;
 pub use options::{creation_options, request_options};
+#[cfg(not(target_arch = "wasm32"))]
+pub use registration::verify_registration;
 pub use registration::{
-    parse_attestation_object, verify_registration, AttestationObject, RegisteredPasskey,
+    check_registration, parse_attestation_object, AttestationObject, CheckedRegistration,
+    RegisteredPasskey,
 };
 
 /// The relying party a ceremony is for: one tenant host.

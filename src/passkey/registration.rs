@@ -8,7 +8,7 @@ use super::b64;
 use super::client_data::ClientData;
 use super::cose_key::PublicKey;
 use super::{PasskeyError, RelyingParty};
-use crate::crypto::signature::verify_natively;
+use crate::crypto::signature::{SignatureCheck, VerifyingKey};
 
 /// What to store for a newly registered passkey.
 #[derive(Debug, Clone)]
@@ -53,17 +53,18 @@ pub fn parse_attestation_object(bytes: &[u8]) -> Result<AttestationObject, Passk
     })
 }
 
-/// Verifies the attestation statement. We accept `none` and `packed` self-attestation (signed
-/// by the credential key itself): we do not restrict which authenticators people use, so a
-/// certificate chain would add nothing we act on. Other formats are refused explicitly.
-fn verify_attestation(
+/// Checks the attestation statement and returns the signature it needs verified, if any. We
+/// accept `none` and `packed` self-attestation (signed by the credential key itself): we do not
+/// restrict which authenticators people use, so a certificate chain would add nothing we act
+/// on. Other formats are refused explicitly.
+fn check_attestation(
     obj: &AttestationObject,
     credential_key: &PublicKey,
     algorithm: i64,
     client_data_hash: &[u8],
-) -> Result<(), PasskeyError> {
+) -> Result<Option<SignatureCheck>, PasskeyError> {
     match obj.fmt.as_str() {
-        "none" if obj.att_stmt.is_empty() => Ok(()),
+        "none" if obj.att_stmt.is_empty() => Ok(None),
         "none" => Err(PasskeyError::BadAttestation),
         "packed" => {
             let get = |name: &str| {
@@ -87,27 +88,78 @@ fn verify_attestation(
                 .ok_or(PasskeyError::BadAttestation)?;
             let mut signed = obj.auth_data.clone();
             signed.extend_from_slice(client_data_hash);
-            // Registration is rare (once per passkey), so its signature stays on the pure-Rust
-            // verifier even in the Worker; only sign-ins go through WebCrypto.
-            let check = credential_key
+            credential_key
                 .signature_check(signed, sig)
-                .map_err(|_| PasskeyError::BadAttestation)?;
-            if verify_natively(&check) {
-                Ok(())
-            } else {
-                Err(PasskeyError::BadAttestation)
-            }
+                .map(Some)
+                .map_err(|_| PasskeyError::BadAttestation)
         }
         _ => Err(PasskeyError::UnsupportedAttestation),
     }
 }
 
-/// Verifies a `RegistrationResponseJSON` against the challenge this server issued.
+/// A registration checked in everything but public-key arithmetic, which the caller's verifier
+/// does (WebCrypto in the Worker): whether the credential key is a valid key, and the
+/// attestation signature when there is one.
+#[derive(Debug, Clone)]
+pub struct CheckedRegistration {
+    passkey: RegisteredPasskey,
+    key: VerifyingKey,
+    attestation: Option<SignatureCheck>,
+}
+
+impl CheckedRegistration {
+    /// The credential public key, which the verifier must accept (a point on its curve, a
+    /// well-formed RSA key) for the passkey to be stored.
+    pub fn key(&self) -> &VerifyingKey {
+        &self.key
+    }
+
+    /// The `packed` self-attestation signature that must verify; `None` for `none` attestation.
+    pub fn attestation_signature(&self) -> Option<&SignatureCheck> {
+        self.attestation.as_ref()
+    }
+
+    /// The passkey to store, given whether the verifier accepted [`key`](Self::key) and its
+    /// verdict on [`attestation_signature`](Self::attestation_signature) (`None` when there is
+    /// none to verify).
+    pub fn conclude(
+        self,
+        key_accepted: bool,
+        attestation_verified: Option<bool>,
+    ) -> Result<RegisteredPasskey, PasskeyError> {
+        if !key_accepted {
+            return Err(PasskeyError::Malformed("COSE key parameters"));
+        }
+        match (self.attestation.is_some(), attestation_verified) {
+            (false, None) | (true, Some(true)) => Ok(self.passkey),
+            _ => Err(PasskeyError::BadAttestation),
+        }
+    }
+}
+
+/// Verifies a registration completely with the pure-Rust verifiers: for native callers and
+/// tests. The Worker runs [`check_registration`], then WebCrypto, then
+/// [`CheckedRegistration::conclude`].
+#[cfg(not(target_arch = "wasm32"))]
 pub fn verify_registration(
     rp: &RelyingParty,
     expected_challenge: &[u8],
     credential: &serde_json::Value,
 ) -> Result<RegisteredPasskey, PasskeyError> {
+    use crate::crypto::signature::{key_is_valid_natively, verify_natively};
+    let checked = check_registration(rp, expected_challenge, credential)?;
+    let key_accepted = key_is_valid_natively(checked.key());
+    let attestation_verified = checked.attestation_signature().map(verify_natively);
+    checked.conclude(key_accepted, attestation_verified)
+}
+
+/// Checks a `RegistrationResponseJSON` against the challenge this server issued, all but the
+/// public-key arithmetic (see [`CheckedRegistration`]).
+pub fn check_registration(
+    rp: &RelyingParty,
+    expected_challenge: &[u8],
+    credential: &serde_json::Value,
+) -> Result<CheckedRegistration, PasskeyError> {
     if credential.get("type").and_then(|t| t.as_str()) != Some("public-key") {
         return Err(PasskeyError::Malformed("type"));
     }
@@ -130,7 +182,7 @@ pub fn verify_registration(
     }
     let (key, algorithm) = PublicKey::from_cose(&attested.public_key_cose)?;
     let client_data_hash = Sha256::digest(&client_data_json);
-    verify_attestation(&obj, &key, algorithm, &client_data_hash)?;
+    let attestation = check_attestation(&obj, &key, algorithm, &client_data_hash)?;
 
     let transports = response
         .get("transports")
@@ -142,7 +194,7 @@ pub fn verify_registration(
                 .collect()
         })
         .unwrap_or_default();
-    Ok(RegisteredPasskey {
+    let passkey = RegisteredPasskey {
         credential_id: attested.credential_id,
         public_key_cose: attested.public_key_cose,
         algorithm,
@@ -152,5 +204,10 @@ pub fn verify_registration(
         backed_up: auth_data.backed_up(),
         transports,
         attestation_format: obj.fmt,
+    };
+    Ok(CheckedRegistration {
+        passkey,
+        key: key.0,
+        attestation,
     })
 }

@@ -93,6 +93,12 @@ async fn import(key: &VerifyingKey) -> Result<CryptoKey> {
     Ok(imported)
 }
 
+/// Whether WebCrypto imports `key`: it refuses points off their curve and malformed RSA keys.
+/// The imported key stays cached for the passkey's first sign-in.
+pub async fn accepts_key(key: &VerifyingKey) -> Result<bool> {
+    Ok(import(key).await.is_ok())
+}
+
 /// Whether `check` holds, verified by WebCrypto. A key WebCrypto refuses to import (it
 /// validates points and moduli) is an error of the verifier, reported as such.
 pub async fn verify(check: &SignatureCheck) -> Result<bool> {

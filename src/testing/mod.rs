@@ -287,6 +287,15 @@ impl crate::usecase::SignatureVerifier for NativeVerifier {
             crate::crypto::signature::verify_natively(check),
         )))
     }
+
+    fn accepts_key<'a>(
+        &'a self,
+        key: &'a crate::crypto::signature::VerifyingKey,
+    ) -> crate::storage::backend::LocalFuture<'a, crate::error::Result<bool>> {
+        Box::pin(std::future::ready(Ok(
+            crate::crypto::signature::key_is_valid_natively(key),
+        )))
+    }
 }
 
 pub mod oidc;

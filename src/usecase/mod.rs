@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::crypto::jwk::SigningAlg;
 use crate::crypto::sealed::Sealer;
-use crate::crypto::signature::SignatureCheck;
+use crate::crypto::signature::{SignatureCheck, VerifyingKey};
 use crate::error::Result;
 use crate::storage::audit::{self, Origin, When};
 use crate::storage::backend::LocalFuture;
@@ -151,6 +151,11 @@ pub trait SignatureVerifier {
     /// Whether `check`'s signature is valid. `Err` only when the verifier itself failed; a
     /// wrong or malformed signature is `Ok(false)`.
     fn verify<'a>(&'a self, check: &'a SignatureCheck) -> LocalFuture<'a, Result<bool>>;
+
+    /// Whether `key` is a usable public key (a point on its curve, a well-formed RSA key):
+    /// asked when a passkey is registered, so a key that could never verify is refused then
+    /// rather than at its first sign-in.
+    fn accepts_key<'a>(&'a self, key: &'a VerifyingKey) -> LocalFuture<'a, Result<bool>>;
 }
 
 pub mod account;

@@ -200,11 +200,18 @@ pub async fn finish(
     let given = given_name(name)?;
     let echoed = passkey::client_data_challenge(credential)?;
     let challenge = ceremony::open(ctx, browser, &echoed, ChallengePurpose::Register)?;
-    let registered = passkey::verify_registration(
+    let checked = passkey::check_registration(
         &ceremony::relying_party(ctx)?,
         &challenge.challenge,
         credential,
     )?;
+    let key_accepted = ctx.verifier.accepts_key(checked.key()).await?;
+    // A refused key is not handed to the verifier again: `conclude` refuses it as malformed.
+    let attestation_verified = match checked.attestation_signature() {
+        Some(check) if key_accepted => Some(ctx.verifier.verify(check).await?),
+        _ => None,
+    };
+    let registered = checked.conclude(key_accepted, attestation_verified)?;
     let replayed = || ceremony::expired(ChallengePurpose::Register);
     let name = given.unwrap_or_else(|| default_passkey_name(ctx.origin.user_agent.as_deref()));
     let credential_id = b64(&registered.credential_id);

@@ -1,11 +1,13 @@
-// Signatures the Worker verifies with WebCrypto (issue 14): passkey assertions at sign-in and
+// Signatures the Worker verifies with WebCrypto (issue 14): passkey attestations and keys at
+// registration, passkey assertions at sign-in and
 // id_token_hints at /authorize. Genuine ones must pass (ES256 assertions arrive DER-encoded and
 // are converted to raw r||s first), and anything altered must be refused: a verifier that
 // accepted everything, or a wrong conversion, fails here.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTenant } from './lib/env.mjs';
-import { softAuth, tenantWithAdmin } from './lib/person.mjs';
+import { Person, adminApi, softAuth, tenantWithAdmin } from './lib/person.mjs';
+import { packedRegistration } from './lib/packed.mjs';
 import { CALLBACK, createClient, authorizeQuery, login } from './lib/oidc.mjs';
 
 let T; // { tenant, base, admin, apiKey }
@@ -16,26 +18,23 @@ before(async () => {
 
 after(() => T.admin.cleanup());
 
-/**
- * A fresh sign-in response of the admin's authenticator (not yet sent), started in a browser of
- * its own: a challenge is bound to the browser that asked for it, and a fresh cookie jar shows
- * whether the finish signed it in.
- */
+/** A fresh browser of the admin and its sign-in response (not yet sent). The challenge is
+ * sealed to the browser that started the ceremony, so the same one must finish it. */
 async function assertion() {
   const browser = T.admin.anotherBrowser();
   const { options } = await browser.postJson('/api/webauthn/login/start', {});
-  const credential = await softAuth(['login', '--state', T.admin.state, '--origin', T.base], options);
-  credential.browser = browser;
-  return credential;
+  const credential = await softAuth(['login', '--state', browser.state, '--origin', T.base], options);
+  return { browser, credential };
 }
 
-async function finish({ browser, ...credential }) {
+async function finish({ browser, credential }) {
   const res = await browser.fetch('/api/webauthn/login/finish', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ credential, next: '/account' }),
   });
-  return { status: res.status, signedIn: browser.cookies.has('eid_session') && res.status === 200 };
+  const signedIn = browser.cookies.has('eid_session') && res.status === 200;
+  return { status: res.status, signedIn, text: await res.text() };
 }
 
 test('genuine passkey assertions verify, again and again (DER integers of every length)', async () => {
@@ -50,29 +49,34 @@ test('genuine passkey assertions verify, again and again (DER integers of every 
 
 test('an altered signature, or a genuine signature over other data, is refused', async () => {
   const flipped = await assertion();
-  const sig = Buffer.from(flipped.response.signature, 'base64url');
+  const sig = Buffer.from(flipped.credential.response.signature, 'base64url');
   sig[sig.length - 1] ^= 1;
-  flipped.response.signature = sig.toString('base64url');
+  flipped.credential.response.signature = sig.toString('base64url');
   const refused = await finish(flipped);
   assert.equal(refused.status, 400, 'a flipped bit in the signature');
   assert.equal(refused.signedIn, false);
+  // Refused for its signature, not for anything checked before it (an expired challenge).
+  assert.doesNotMatch(refused.text, /expired/);
 
   // Well-formed DER by the right key, but made for another challenge.
   const [a, b] = [await assertion(), await assertion()];
-  a.response.signature = b.response.signature;
+  a.credential.response.signature = b.credential.response.signature;
   const swapped = await finish(a);
   assert.equal(swapped.status, 400, 'the signature of another assertion');
   assert.equal(swapped.signedIn, false);
+  assert.doesNotMatch(swapped.text, /expired/);
 });
 
 test('a challenge works only in the browser that asked for it, and only once', async () => {
-  const credential = await assertion();
-  const elsewhere = T.admin.anotherBrowser();
-  const stolen = await finish({ ...credential, browser: elsewhere });
+  const mine = await assertion();
+  const stolen = await finish({ browser: T.admin.anotherBrowser(), credential: mine.credential });
   assert.equal(stolen.status, 400, 'another browser');
+  assert.match(stolen.text, /expired/);
   assert.equal(stolen.signedIn, false);
-  assert.equal((await finish(credential)).status, 200, 'its own browser');
-  assert.equal((await finish(credential)).status, 400, 'a replay');
+  assert.equal((await finish(mine)).status, 200, 'its own browser');
+  const replay = await finish(mine);
+  assert.equal(replay.status, 400, 'a replay');
+  assert.match(replay.text, /expired/);
 });
 
 for (const alg of ['ES256', 'RS256']) {
@@ -95,3 +99,33 @@ for (const alg of ['ES256', 'RS256']) {
     assert.equal(refused.searchParams.get('code'), null);
   });
 }
+
+/** Registers `credential` (made from fresh creation options) through a new invite. */
+async function register(makeCredential) {
+  const invite = await adminApi(T.base, T.apiKey, 'POST', '/api/signup-tokens');
+  assert.equal(invite.status, 201, invite.text);
+  const person = new Person(T.base);
+  try {
+    const token = new URL(invite.json.url).pathname.split('/').pop();
+    const n = Math.random().toString(36).slice(2, 8);
+    const profile = { username: `p${n}`, email: `p${n}@example.com`, first_name: 'P' };
+    const { options } = await person.postJson('/api/webauthn/register/start', { token, profile });
+    const res = await person.fetch('/api/webauthn/register/finish', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ credential: makeCredential(options) }),
+    });
+    return { status: res.status, text: await res.text() };
+  } finally {
+    person.cleanup();
+  }
+}
+
+test('packed self-attestation: a genuine signature registers, an altered one or a key off the curve does not', async () => {
+  const genuine = await register((o) => packedRegistration(o, T.base));
+  assert.equal(genuine.status, 200, genuine.text);
+  const altered = await register((o) => packedRegistration(o, T.base, 'signature'));
+  assert.equal(altered.status, 400, altered.text);
+  const offCurve = await register((o) => packedRegistration(o, T.base, 'off-curve'));
+  assert.equal(offCurve.status, 400, offCurve.text);
+});
