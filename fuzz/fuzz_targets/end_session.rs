@@ -6,9 +6,8 @@
 //! query string.
 #![no_main]
 
-use edge_id::oidc::hint;
 use edge_id::oidc::logout::{plan, Hint, LogoutPlan, LogoutRequest};
-use edge_id_fuzz::{clients, jwks, ISSUER};
+use edge_id_fuzz::{clients, judge_hint, jwks, ISSUER};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -24,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
             .map(|(_, v)| v.clone())
             .filter(|v| !v.is_empty())
     };
-    let hint = hint::verify(get("id_token_hint").as_deref(), jwks(), ISSUER);
+    let hint = judge_hint(get("id_token_hint").as_deref(), jwks(), ISSUER);
     let client = match &hint {
         Hint::Valid { client_id, .. } => clients().into_iter().find(|c| &c.id == client_id),
         _ => None,

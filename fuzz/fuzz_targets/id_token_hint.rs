@@ -7,28 +7,15 @@
 
 use edge_id::crypto::jwk::Jwks;
 use edge_id::crypto::jws;
-use edge_id::crypto::signature::verify_natively;
-use edge_id::oidc::hint;
 use edge_id::oidc::logout::Hint;
-use edge_id_fuzz::{jwks, ISSUER};
+use edge_id_fuzz::{judge_hint, jwks, ISSUER};
 use libfuzzer_sys::fuzz_target;
-
-/// The hint as the use case judges it, with the pure-Rust verifier in WebCrypto's place.
-fn judge(token: &str, keys: &Jwks, issuer: &str) -> Hint {
-    match hint::read(Some(token), keys, issuer) {
-        Err(decided) => decided,
-        Ok(pending) => {
-            let verified = pending.checks.iter().any(verify_natively);
-            pending.conclude(verified)
-        }
-    }
-}
 
 fuzz_target!(|data: &[u8]| {
     let token = String::from_utf8_lossy(data);
     let keys = jwks();
     let verified = jws::verify(&token, keys);
-    match judge(&token, keys, ISSUER) {
+    match judge_hint(Some(&token), keys, ISSUER) {
         Hint::Valid { sub, client_id } => {
             let claims = verified.expect("a valid hint has a verified signature");
             assert_eq!(claims["iss"], ISSUER);
@@ -41,6 +28,6 @@ fuzz_target!(|data: &[u8]| {
     }
     // Without published keys nothing verifies; for another issuer no hint is valid.
     assert!(jws::verify(&token, &Jwks::default()).is_err());
-    let other = judge(&token, keys, "https://other.example.com");
+    let other = judge_hint(Some(&token), keys, "https://other.example.com");
     assert!(!matches!(other, Hint::Valid { .. }));
 });

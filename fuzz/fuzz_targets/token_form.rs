@@ -119,6 +119,7 @@ fuzz_target!(|data: &[u8]| {
                 assert!(values.iter().all(|v| !v.is_empty() && !v.contains(' ')));
             }
         }
+        Ok(GrantRequest::DeviceCode { device_code }) => assert!(!device_code.is_empty()),
         Err(e) => check_oauth_error(&e),
     }
 });
