@@ -442,6 +442,8 @@ mod tests {
         );
         assert!(html.contains("Signed in as Ada"));
         assert!(html.contains(">WB<"));
+        // The scopes the application will see (the shared partial), escaped.
+        assert!(html.contains("<li><strong>Email</strong><span class=\"muted\">&#60;script"));
     }
 
     #[test]
