@@ -1,15 +1,18 @@
 //! Short-lived state the browser carries for us between two requests of one flow: a passkey
 //! ceremony's challenge (what finishing it does), an authorization request parked while the
-//! person signs in, and an authorization request a client pushed (RFC 9126, its `request_uri`). Storing them in D1 cost a round trip to the primary to write and another to
+//! person signs in, and an authorization request a client pushed (RFC 9126, its
+//! `request_uri`). Storing them in D1 cost a round trip to the primary to write and another to
 //! read; sealed, they cost none.
 //!
-//! A sealed value is AES-256-GCM under a subkey of the master key, with the kind, the tenant
-//! and its holder (the browser's `eid_browser` cookie; for a pushed authorization request, the
-//! client that pushed it) as associated data: it opens only for the kind it was made for, on
-//! the tenant that made it, for the holder it was given to, and any change to it is detected. Inside are a random id, the expiry and the body. The id makes it single use:
-//! the batch that acts on it also records the id as spent (`storage::spent`), on the primary,
-//! so two uses cannot both succeed. What the browser sees is ciphertext: nothing inside (a
-//! sign-up's profile, a request's nonce) is readable or forgeable by it.
+//! A sealed value is AES-256-GCM under a key of its own (derived from a subkey of the master
+//! key and a random salt it carries), with the kind, the tenant and its holder (the browser's
+//! `eid_browser` cookie; for a pushed authorization request, the client that pushed it) as
+//! associated data: it opens only for the kind it was made for, on the tenant that made it,
+//! for the holder it was given to, and any change to it is detected. Inside are a random id,
+//! the expiry and the body. The id makes it single use: the batch that acts on it also records
+//! the id as spent (`storage::spent`), on the primary, so two uses cannot both succeed. What
+//! the browser sees is ciphertext: nothing inside (a sign-up's profile, a request's nonce) is
+//! readable or forgeable by it.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -21,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::envelope::MasterKey;
 use super::random;
 
+const SALT_LEN: usize = 16;
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 
@@ -82,17 +86,31 @@ struct Inner<T> {
 }
 
 /// Seals and opens browser-carried state with the deployment's master key.
+///
+/// Every value is sealed under its own key, derived from the sealing subkey and a random salt
+/// carried in front of it: one deployment seals a value per sign-in attempt, and AES-GCM with
+/// random 96-bit nonces under a single key is only safe up to about 2^32 messages, which a busy
+/// deployment could reach. Deriving costs one HMAC per value.
 #[derive(Clone)]
 pub struct Sealer {
-    cipher: Aes256Gcm,
+    key: [u8; 32],
 }
 
 impl Sealer {
     pub fn new(master: &MasterKey) -> Self {
-        let key = master.derive("sealed browser state v1");
         Self {
-            cipher: Aes256Gcm::new(&key.into()),
+            key: master.derive("sealed browser state v1"),
         }
+    }
+
+    /// The AES-256-GCM key of the value with this salt.
+    fn cipher(&self, salt: &[u8]) -> Aes256Gcm {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.key)
+            .expect("HMAC takes keys of any length");
+        mac.update(salt);
+        let key: [u8; 32] = mac.finalize().into_bytes().into();
+        Aes256Gcm::new(&key.into())
     }
 
     fn aad(kind: SealedKind, binding: &Binding<'_>) -> Vec<u8> {
@@ -109,7 +127,7 @@ impl Sealer {
         .into_bytes()
     }
 
-    /// Seals `body` for `ttl_secs` from `now`: nonce | ciphertext | tag.
+    /// Seals `body` for `ttl_secs` from `now`: salt | nonce | ciphertext | tag.
     pub fn seal<T: Serialize>(
         &self,
         kind: SealedKind,
@@ -124,9 +142,10 @@ impl Sealer {
             body,
         };
         let plaintext = serde_json::to_vec(&inner).expect("sealed bodies serialize");
+        let salt = random::bytes::<SALT_LEN>();
         let nonce = random::bytes::<NONCE_LEN>();
         let ciphertext = self
-            .cipher
+            .cipher(&salt)
             .encrypt(
                 &Nonce::from(nonce),
                 Payload {
@@ -135,7 +154,8 @@ impl Sealer {
                 },
             )
             .expect("AES-GCM encryption of an in-memory buffer cannot fail");
-        let mut out = nonce.to_vec();
+        let mut out = salt.to_vec();
+        out.extend_from_slice(&nonce);
         out.extend_from_slice(&ciphertext);
         out
     }
@@ -160,13 +180,14 @@ impl Sealer {
         now: i64,
         sealed: &[u8],
     ) -> Result<Opened<T>, SealError> {
-        if sealed.len() < NONCE_LEN + TAG_LEN {
+        if sealed.len() < SALT_LEN + NONCE_LEN + TAG_LEN {
             return Err(SealError::Refused);
         }
-        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
+        let (salt, rest) = sealed.split_at(SALT_LEN);
+        let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
         let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| SealError::Refused)?;
         let plaintext = self
-            .cipher
+            .cipher(salt)
             .decrypt(
                 &Nonce::from(nonce),
                 Payload {
@@ -230,9 +251,10 @@ mod tests {
             s.open_text::<String>(SealedKind::Interaction, &HERE, 160, &sealed),
             Err(SealError::Expired)
         );
-        // Two seals of the same body differ (nonce and id): nothing links them.
+        // Two seals of the same body differ (salt, so key, nonce and id): nothing links them.
         let again = s.seal_text(SealedKind::Interaction, &HERE, 100, 60, &"hello");
         assert_ne!(again, sealed);
+        assert_ne!(again[..22], sealed[..22], "each value has its own salt");
         let second: Opened<String> = s
             .open_text(SealedKind::Interaction, &HERE, 100, &again)
             .unwrap();
@@ -269,7 +291,7 @@ mod tests {
     fn tampered_truncated_or_garbage_values_are_refused() {
         let s = sealer(1);
         let sealed = s.seal(SealedKind::Challenge, &HERE, 100, 60, &"x");
-        for i in [0, NONCE_LEN, sealed.len() - 1] {
+        for i in [0, SALT_LEN, SALT_LEN + NONCE_LEN, sealed.len() - 1] {
             let mut bad = sealed.clone();
             bad[i] ^= 1;
             assert_eq!(
@@ -280,7 +302,7 @@ mod tests {
         }
         for bad in [
             &sealed[..sealed.len() - 1],
-            &sealed[..NONCE_LEN + TAG_LEN - 1],
+            &sealed[..SALT_LEN + NONCE_LEN + TAG_LEN - 1],
             &[],
         ] {
             assert_eq!(

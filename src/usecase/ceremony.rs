@@ -197,7 +197,7 @@ mod tests {
                 user_id: "u1".into(),
             };
             let issued = issue(&c, "browser-1", &ceremony);
-            assert!(issued.len() >= 16 + 12 + 16, "random, nonce and tag");
+            assert!(issued.len() >= 16 + 12 + 16, "salt, nonce and tag");
             let opened = open(&c, "browser-1", &issued, ChallengePurpose::Register).unwrap();
             assert_eq!(opened.ceremony, ceremony);
             assert_eq!(opened.challenge, issued);
