@@ -56,7 +56,9 @@ fuzz_target!(|data: &[u8]| {
         if client.validate().is_ok() {
             let name = client.name.trim();
             assert!(!name.is_empty() && name.chars().count() <= 100);
-            assert!(!client.callback_urls.is_empty() && client.callback_urls.len() <= 20);
+            // A confidential client may have none (a machine client); a public one needs one.
+            assert!(!client.is_public || !client.callback_urls.is_empty());
+            assert!(client.callback_urls.len() <= 20);
             for uri in client
                 .callback_urls
                 .iter()
