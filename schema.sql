@@ -97,9 +97,13 @@ CREATE TABLE IF NOT EXISTS one_time_tokens (
   created_by  TEXT,
   created_at  INTEGER NOT NULL,
   expires_at  INTEGER NOT NULL,
-  used_at     INTEGER
+  used_at     INTEGER,                      -- set when the last use is made (or a login link's one)
+  id          TEXT,                         -- to list and revoke invitations by (0017)
+  max_uses    INTEGER NOT NULL DEFAULT 1,   -- invitations: 1-100 accounts (0017)
+  uses        INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS one_time_tokens_tenant ON one_time_tokens(tenant_id, purpose);
+CREATE UNIQUE INDEX IF NOT EXISTS one_time_tokens_id ON one_time_tokens(id);
 
 CREATE TABLE IF NOT EXISTS sessions (
   id_hash       TEXT PRIMARY KEY,
@@ -114,6 +118,38 @@ CREATE TABLE IF NOT EXISTS sessions (
   amr           TEXT                        -- how it was started: RFC 8176 values, JSON (0010)
 );
 CREATE INDEX IF NOT EXISTS sessions_user ON sessions(user_id);
+
+-- Recovery codes (0014): single-use, salted hashes only; a use names the session it started.
+CREATE TABLE IF NOT EXISTS recovery_codes (
+  code_hash       TEXT PRIMARY KEY,
+  tenant_id       TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  user_id         TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  created_at      INTEGER NOT NULL,
+  used_at         INTEGER,
+  used_by_session TEXT
+);
+CREATE INDEX IF NOT EXISTS recovery_codes_user ON recovery_codes(tenant_id, user_id);
+
+-- Sign in with another device (0016): hashes of the waiting page's request id and of the user
+-- code; the waiting browser bound by its cookie's hash; used once, naming the session it started.
+CREATE TABLE IF NOT EXISTS other_device_sign_ins (
+  request_hash    TEXT PRIMARY KEY,
+  tenant_id       TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  user_code_hash  TEXT NOT NULL,
+  browser_hash    TEXT NOT NULL,
+  status          TEXT NOT NULL DEFAULT 'pending'
+                  CHECK (status IN ('pending', 'approved', 'denied', 'used')),
+  user_id         TEXT REFERENCES users(id) ON DELETE CASCADE,
+  ip              TEXT,
+  user_agent      TEXT,
+  country         TEXT,
+  city            TEXT,
+  created_at      INTEGER NOT NULL,
+  expires_at      INTEGER NOT NULL,
+  used_by_session TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS other_device_sign_ins_user_code
+  ON other_device_sign_ins(tenant_id, user_code_hash);
 
 CREATE TABLE IF NOT EXISTS user_groups (
   id             TEXT PRIMARY KEY,

@@ -2,6 +2,7 @@
 //! on the account page, with errors that name the field so the form can point at it.
 
 pub mod next;
+pub mod recovery_codes;
 
 use serde::Deserialize;
 

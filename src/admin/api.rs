@@ -132,6 +132,10 @@ mod tests {
                 fields_of::<crate::admin::requests::ApiKeyInput>(),
             ),
             (
+                "InvitationInput",
+                fields_of::<crate::admin::requests::InvitationInput>(),
+            ),
+            (
                 "SettingsInput",
                 fields_of::<crate::admin::settings::SettingsInput>(),
             ),

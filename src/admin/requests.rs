@@ -30,6 +30,47 @@ pub struct LinkInput {
     pub expires_in_minutes: Option<i64>,
 }
 
+/// `POST /api/signup-tokens`: an invitation (every field optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationInput {
+    /// Lifetime of the link: a week by default, thirty days at most.
+    #[serde(default)]
+    pub expires_in_minutes: Option<i64>,
+    /// How many accounts the link creates, 1-100 (1 by default).
+    #[serde(default)]
+    pub max_uses: Option<i64>,
+    /// Prefilled on the sign-up form (the person may change it).
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Groups every account made with the link joins.
+    #[serde(default)]
+    pub group_ids: Vec<String>,
+}
+
+/// Most accounts one invitation makes (Pocket ID's limit).
+pub const MAX_INVITATION_USES: i64 = 100;
+
+impl InvitationInput {
+    /// The number of uses and the email, checked.
+    pub fn validate(&self) -> Result<(i64, Option<String>), FieldError> {
+        let uses = self.max_uses.unwrap_or(1);
+        if !(1..=MAX_INVITATION_USES).contains(&uses) {
+            return Err(field_error("max_uses", "between 1 and 100"));
+        }
+        let email = match self
+            .email
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        {
+            Some(e) => Some(crate::account::email(Some(e))?),
+            None => None,
+        };
+        Ok((uses, email))
+    }
+}
+
 /// `POST /api/api-keys`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -35,6 +35,8 @@ pub struct SettingsInput {
     pub refresh_grace_secs: Option<u32>,
     #[serde(default)]
     pub strict_reads: Option<bool>,
+    #[serde(default)]
+    pub recovery_codes: Option<bool>,
 }
 
 /// A field that is present, even as `null` (`Some(None)`); serde alone reads `null` as absent.
@@ -127,6 +129,9 @@ impl SettingsInput {
         }
         if let Some(on) = self.strict_reads {
             patch.insert("strict_reads".into(), json!(on));
+        }
+        if let Some(on) = self.recovery_codes {
+            patch.insert("recovery_codes".into(), json!(on));
         }
         if let Some(secs) = self.refresh_grace_secs {
             if secs > crate::oidc::refresh::MAX_GRACE_SECS {

@@ -4,7 +4,8 @@
 //! Every passkey sign-in here requires user verification (a biometric or the device PIN on top
 //! of holding the key), so it is multi-factor: `mfa`, with `user` for the presence test and
 //! `hwk` for a key bound to its device or `swk` for a synced one (kept by a password manager or
-//! a platform keychain, protected by software). A one-time link an admin sent is `otp`.
+//! a platform keychain, protected by software). A one-time link an admin sent and a recovery
+//! code are `otp`.
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +17,11 @@ pub enum SignInMethod {
         synced: bool,
     },
     OneTimeLink,
+    /// One of the person's recovery codes (`account::recovery_codes`), a one-time password.
+    RecoveryCode,
+    /// Approved from another device where the person was signed in. RFC 8176 has no value
+    /// for it; the approving session's own method is not carried over, so nothing is claimed.
+    OtherDevice,
 }
 
 impl SignInMethod {
@@ -24,7 +30,8 @@ impl SignInMethod {
         match self {
             SignInMethod::Passkey { synced: false } => &["hwk", "mfa", "user"],
             SignInMethod::Passkey { synced: true } => &["mfa", "swk", "user"],
-            SignInMethod::OneTimeLink => &["otp"],
+            SignInMethod::OneTimeLink | SignInMethod::RecoveryCode => &["otp"],
+            SignInMethod::OtherDevice => &[],
         }
     }
 
@@ -62,6 +69,7 @@ mod tests {
             SignInMethod::Passkey { synced: false },
             SignInMethod::Passkey { synced: true },
             SignInMethod::OneTimeLink,
+            SignInMethod::RecoveryCode,
         ] {
             assert_eq!(amr_claim(Some(&m.amr_json())).unwrap(), m.amr());
         }

@@ -69,7 +69,7 @@ static AREAS: &[Area] = &[
     admin(Scope::AndBelow("/api/custom-claims")),
     admin(Scope::AndBelow("/api/api-keys")),
     admin(Scope::Exactly("/api/audit-logs")),
-    admin(Scope::Exactly("/api/signup-tokens")),
+    admin(Scope::AndBelow("/api/signup-tokens")),
     admin(Scope::Exactly("/api/application-configuration")),
     Area {
         site: Site::Tenant,

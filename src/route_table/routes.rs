@@ -169,11 +169,25 @@ pub static ROUTES: &[Route] = &[
     tenant(GET, "/signup", R::SignupPage, Anyone, Page),
     tenant(POST, "/login/code", R::OneTimeLogin, SameOriginBrowser, Page).limited(Limit::SignIn),
     tenant(GET, "/login/code/{token}", R::OneTimeLoginPage, LinkHolder, Page),
+    // "Can't use your passkey?": the ways back in this tenant allows, and recovery codes.
+    tenant(GET, "/login/help", R::LoginHelp, Anyone, Page),
+    tenant(GET, "/login/recovery", R::RecoveryCodePage, Anyone, Page),
+    tenant(POST, "/login/recovery", R::RecoveryCodeSignIn, SameOriginBrowser, Page)
+        .limited(Limit::SignIn),
+    // Sign in with another device: the waiting browser's page and poll, and the approval on
+    // the signed-in device (a typed or scanned code counts against the sign-in limit).
+    tenant(GET, "/login/other-device", R::OtherDevicePage, Anyone, Page),
+    tenant(POST, "/api/login/other-device/poll", R::OtherDevicePoll, SameOriginBrowser, Api),
+    tenant(GET, "/login/approve", R::OtherDeviceApprovePage, SignedInUser, Page),
+    tenant(POST, "/login/approve", R::OtherDeviceDecision, SameOriginBrowser, Page)
+        .limited(Limit::SignIn),
     tenant(GET, "/setup/{token}", R::SetupPage, LinkHolder, Page),
     tenant(GET, "/account", R::AccountPage, SignedInUser, Page),
     tenant(PUT, "/api/account/profile", R::UpdateProfile, SignedInUser, Api),
     tenant(POST, "/api/account/passkeys/{id}/rename", R::RenamePasskey, SignedInUser, Api),
     tenant(DELETE, "/api/account/passkeys/{id}", R::DeletePasskey, SignedInUser, Api),
+    tenant(POST, "/api/account/recovery-codes", R::CreateRecoveryCodes, SignedInUser, Api),
+    tenant(DELETE, "/api/account/apps/{id}", R::RevokeOwnApp, SignedInUser, Api),
     tenant(POST, "/logout", R::Logout, SameOriginBrowser, Page),
     // The console page is for admins; it sends anyone else to sign in or explains, so it
     // checks the session itself (the admin API behind it is `Admin`).
@@ -202,7 +216,9 @@ pub static ROUTES: &[Route] = &[
     admin(DELETE, "/api/users/{id}/sessions", A::SignOutEverywhere, "Users", "Sign the user out everywhere and revoke their tokens"),
     admin(DELETE, "/api/users/{id}/passkeys/{credential_id}", A::DeleteUserPasskey, "Users", "Remove a passkey"),
     admin(POST, "/api/users/{id}/one-time-access-token", A::OneTimeAccessToken, "Users", "A one-time login link (recovery, first sign-in)").body("LinkInput"),
-    admin(POST, "/api/signup-tokens", A::SignupToken, "Users", "An invitation link that creates one account").body("LinkInput"),
+    admin(GET, "/api/signup-tokens", A::ListSignupTokens, "Users", "Invitations with their uses and status (never the links)"),
+    admin(POST, "/api/signup-tokens", A::SignupToken, "Users", "An invitation link: up to max_uses accounts (1-100), an email to prefill, groups to join").body("InvitationInput"),
+    admin(DELETE, "/api/signup-tokens/{id}", A::RevokeSignupToken, "Users", "Revoke an invitation (its link stops working)"),
     admin(PUT, "/api/custom-claims/user/{id}", A::SetUserClaims, "Custom claims", "Replace a user's custom claims").body("CustomClaims"),
     admin(PUT, "/api/custom-claims/user-group/{id}", A::SetGroupClaims, "Custom claims", "Replace a group's custom claims").body("CustomClaims"),
     admin(GET, "/api/user-groups", A::ListGroups, "Groups", "List groups (search; all of them unless a page is asked for)").query(PAGED_SEARCH),

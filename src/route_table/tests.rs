@@ -183,6 +183,8 @@ fn the_back_channel_token_endpoints_are_rate_limited() {
         RouteId::PasskeyLoginStart,
         RouteId::PasskeyRegisterStart,
         RouteId::OneTimeLogin,
+        RouteId::RecoveryCodeSignIn,
+        RouteId::OtherDeviceDecision,
         RouteId::DeviceCode,
         RouteId::DeviceDecision,
     ] {

@@ -111,7 +111,7 @@ pub struct PersonCode<'a> {
 
 impl PersonCode<'_> {
     /// ?1 tenant, ?2 user code hash, ?3 user, ?4 now, ?5 max wrong codes, ?6 a new window's end.
-    fn params(&self) -> Vec<Param> {
+    pub(super) fn params(&self) -> Vec<Param> {
         params![
             self.tenant_id,
             self.user_code_hash,
@@ -124,7 +124,8 @@ impl PersonCode<'_> {
 }
 
 /// The person is not locked out of entering codes (see [`PersonCode::params`]).
-const NOT_LOCKED: &str = "NOT EXISTS (SELECT 1 FROM device_code_failures f WHERE f.tenant_id = ?1 \
+pub(super) const NOT_LOCKED: &str =
+    "NOT EXISTS (SELECT 1 FROM device_code_failures f WHERE f.tenant_id = ?1 \
      AND f.user_id = ?3 AND f.window_ends_at > ?4 AND f.failures >= ?5)";
 
 /// The live (pending, unexpired) authorization the user code names.
@@ -135,6 +136,22 @@ const LIVE: &str =
 /// wrong code counted (in the window, or a fresh window) when the code names no live
 /// authorization.
 fn lock_statements(db: &Db, c: &PersonCode<'_>) -> Result<[Statement; 2]> {
+    lock_statements_where(
+        db,
+        c,
+        &format!("EXISTS (SELECT 1 FROM device_authorizations d WHERE {LIVE})"),
+    )
+}
+
+/// [`lock_statements`] for any kind of user code: `live` (over [`PersonCode::params`]) says
+/// whether the code names something live. Every user code a person types (a device's, another
+/// browser's sign-in) counts against the one wrong-code window, so switching pages does not
+/// buy more guesses.
+pub(super) fn lock_statements_where(
+    db: &Db,
+    c: &PersonCode<'_>,
+    live: &str,
+) -> Result<[Statement; 2]> {
     Ok([
         db.statement(
             "SELECT failures FROM device_code_failures WHERE tenant_id = ?1 AND user_id = ?3 \
@@ -144,7 +161,7 @@ fn lock_statements(db: &Db, c: &PersonCode<'_>) -> Result<[Statement; 2]> {
         db.statement(
             &format!(
                 "INSERT INTO device_code_failures (tenant_id, user_id, failures, window_ends_at) \
-                 SELECT ?1, ?3, 1, ?6 WHERE NOT EXISTS (SELECT 1 FROM device_authorizations d WHERE {LIVE}) \
+                 SELECT ?1, ?3, 1, ?6 WHERE NOT {live} \
                  ON CONFLICT (tenant_id, user_id) DO UPDATE SET \
                  failures = CASE WHEN window_ends_at <= ?4 THEN 1 ELSE failures + 1 END, \
                  window_ends_at = CASE WHEN window_ends_at <= ?4 THEN ?6 ELSE window_ends_at END"
@@ -175,7 +192,7 @@ pub enum CodeEntry<T> {
     Found(T),
 }
 
-fn entry<T>(locked: bool, found: Option<T>) -> CodeEntry<T> {
+pub(super) fn entry<T>(locked: bool, found: Option<T>) -> CodeEntry<T> {
     match (locked, found) {
         (true, _) => CodeEntry::Locked,
         (false, None) => CodeEntry::Unknown,

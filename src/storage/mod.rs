@@ -22,8 +22,12 @@ pub mod groups;
 #[cfg(test)]
 pub mod inspection;
 pub mod interactions;
+pub mod invitations;
 pub mod machine_tokens;
+pub mod other_device;
+pub mod own_apps;
 pub mod passkeys;
+pub mod recovery_codes;
 pub mod retention;
 pub mod sessions;
 pub mod spent;

@@ -3,9 +3,9 @@
 //! The tests below run them against the real schema in SQLite.
 
 /// Expired one-time state, sessions, spent sealed values, codes, device authorizations and their
-/// wrong-code counters, tokens and grants, then audit
+/// wrong-code counters, sign-ins with another device, tokens and grants, then audit
 /// entries older than each tenant's `audit_retention_days` (90 when unset).
-pub const CLEANUP: [&str; 10] = [
+pub const CLEANUP: [&str; 11] = [
     "DELETE FROM spent_tokens WHERE expires_at < ?1",
     "DELETE FROM one_time_tokens WHERE expires_at < ?1",
     "DELETE FROM sessions WHERE expires_at < ?1",
@@ -14,6 +14,7 @@ pub const CLEANUP: [&str; 10] = [
     // Device authorizations too: a late poll with a spent device code is still told apart.
     "DELETE FROM device_authorizations WHERE expires_at < ?1 - 3600",
     "DELETE FROM device_code_failures WHERE window_ends_at < ?1",
+    "DELETE FROM other_device_sign_ins WHERE expires_at < ?1",
     "DELETE FROM access_tokens WHERE expires_at < ?1",
     "DELETE FROM refresh_tokens WHERE expires_at < ?1",
     "DELETE FROM grants WHERE expires_at < ?1",

@@ -4,7 +4,9 @@
 use serde::Deserialize;
 
 use super::codes::NewCode;
-use super::db::{rows, Db, Statement};
+use super::db::{rows, Db, Param, Statement};
+use super::other_device::OtherDeviceUse;
+use super::recovery_codes::RecoveryCodeUse;
 use super::spent::Spend;
 use super::users::{UserRow, USER_COLUMNS};
 use crate::crypto::hash::secret_hash;
@@ -50,20 +52,37 @@ impl NewSession {
 /// Inserts the session only while its user exists in the tenant and is enabled, so it can ride
 /// in a batch after the user's own conditional insert (sign-up) and a disabled account gets none.
 pub(crate) fn insert_statement(db: &Db, tenant_id: &str, s: &NewSession) -> Result<Statement> {
+    insert_when(db, tenant_id, s, None, Vec::new())
+}
+
+/// The session insert, with `condition` (over parameters from ?9 on, `params`) added to the
+/// user's; ?1 is the session's id hash, ?2 the tenant, ?3 the user.
+fn insert_when(
+    db: &Db,
+    tenant_id: &str,
+    s: &NewSession,
+    condition: Option<String>,
+    params: Vec<Param>,
+) -> Result<Statement> {
+    let extra = condition.map(|c| format!(" AND {c}")).unwrap_or_default();
+    let mut all = params![
+        s.id_hash(),
+        tenant_id,
+        s.user_id.as_str(),
+        s.created_at,
+        s.expires_at,
+        s.ip.clone(),
+        s.user_agent.clone(),
+        s.method.amr_json()
+    ];
+    all.extend(params);
     db.statement(
-        "INSERT INTO sessions (id_hash, tenant_id, user_id, auth_time, created_at, expires_at, last_seen_at, ip, user_agent, amr) \
-         SELECT ?1, ?2, ?3, ?4, ?4, ?5, ?4, ?6, ?7, ?8 \
-         WHERE EXISTS (SELECT 1 FROM users WHERE id = ?3 AND tenant_id = ?2 AND disabled = 0)",
-        params![
-            s.id_hash(),
-            tenant_id,
-            s.user_id.as_str(),
-            s.created_at,
-            s.expires_at,
-            s.ip.clone(),
-            s.user_agent.clone(),
-            s.method.amr_json()
-        ],
+        &format!(
+            "INSERT INTO sessions (id_hash, tenant_id, user_id, auth_time, created_at, expires_at, last_seen_at, ip, user_agent, amr) \
+             SELECT ?1, ?2, ?3, ?4, ?4, ?5, ?4, ?6, ?7, ?8 \
+             WHERE EXISTS (SELECT 1 FROM users WHERE id = ?3 AND tenant_id = ?2 AND disabled = 0){extra}"
+        ),
+        all,
     )
 }
 
@@ -77,26 +96,61 @@ fn insert_for_passkey_statement(
     s: &NewSession,
     used: &PasskeyUse<'_>,
 ) -> Result<Statement> {
-    db.statement(
-        "INSERT INTO sessions (id_hash, tenant_id, user_id, auth_time, created_at, expires_at, last_seen_at, ip, user_agent, amr) \
-         SELECT ?1, ?2, ?3, ?4, ?4, ?5, ?4, ?6, ?7, ?11 \
-         WHERE EXISTS (SELECT 1 FROM users WHERE id = ?3 AND tenant_id = ?2 AND disabled = 0) \
-         AND EXISTS (SELECT 1 FROM passkeys WHERE tenant_id = ?2 AND credential_id = ?8 AND user_id = ?3 \
-                     AND public_key = ?9 AND ((?10 = 0 AND sign_count = 0) OR ?10 > sign_count))",
-        params![
-            s.id_hash(),
-            tenant_id,
-            s.user_id.as_str(),
-            s.created_at,
-            s.expires_at,
-            s.ip.clone(),
-            s.user_agent.clone(),
-            used.credential_id,
-            used.public_key,
-            used.sign_count,
-            s.method.amr_json()
-        ],
+    insert_when(
+        db,
+        tenant_id,
+        s,
+        Some(
+            "EXISTS (SELECT 1 FROM passkeys WHERE tenant_id = ?2 AND credential_id = ?9 AND user_id = ?3 \
+             AND public_key = ?10 AND ((?11 = 0 AND sign_count = 0) OR ?11 > sign_count))"
+                .to_string(),
+        ),
+        params![used.credential_id, used.public_key, used.sign_count],
     )
+}
+
+/// [`insert_statement`] for a recovery-code sign-in: also only if the code was marked as used
+/// by this very session earlier in the batch (`recovery_codes::use_statement`).
+fn insert_for_recovery_code_statement(
+    db: &Db,
+    tenant_id: &str,
+    s: &NewSession,
+    used: RecoveryCodeUse<'_>,
+) -> Result<Statement> {
+    insert_when(
+        db,
+        tenant_id,
+        s,
+        Some(super::recovery_codes::used_by_session_condition(9)),
+        params![used.code_hash],
+    )
+}
+
+/// [`insert_statement`] for a sign-in approved on another device: also only if the approved
+/// request was marked as used by this very session earlier in the batch.
+fn insert_for_other_device_statement(
+    db: &Db,
+    tenant_id: &str,
+    s: &NewSession,
+    used: OtherDeviceUse<'_>,
+) -> Result<Statement> {
+    insert_when(
+        db,
+        tenant_id,
+        s,
+        Some(super::other_device::used_by_session_condition(9)),
+        params![used.request_hash],
+    )
+}
+
+/// What proves who is signing in, checked again inside the sign-in's batch.
+#[derive(Debug, Clone, Copy)]
+pub enum Proof<'a> {
+    /// Checked before the batch (a one-time link consumed, a sign-up).
+    Checked,
+    Passkey(PasskeyUse<'a>),
+    RecoveryCode(RecoveryCodeUse<'a>),
+    OtherDevice(OtherDeviceUse<'a>),
 }
 
 /// The passkey a sign-in was made with: its new counter and backup state.
@@ -112,9 +166,9 @@ pub struct PasskeyUse<'a> {
 /// A sign-in about to be recorded.
 pub struct SignIn<'a> {
     pub session: &'a NewSession,
-    /// The passkey it was made with (counter, backup state, last use: recorded only if the
-    /// session was created).
-    pub passkey: Option<PasskeyUse<'a>>,
+    /// What it was made with: a passkey (counter, backup state, last use: recorded only if
+    /// the session was created) or a recovery code (used only if the session was created).
+    pub proof: Proof<'a>,
     /// Audit entries conditional on the outcome (`audit::When::SessionCreated` or
     /// `SessionRefused` with [`NewSession::id_hash`]).
     pub recorded: Vec<Statement>,
@@ -129,7 +183,7 @@ impl<'a> SignIn<'a> {
     pub fn plain(session: &'a NewSession) -> Self {
         Self {
             session,
-            passkey: None,
+            proof: Proof::Checked,
             recorded: Vec::new(),
             challenge: None,
             code: None,
@@ -154,12 +208,32 @@ pub async fn create(db: &Db, tenant_id: &str, s: SignIn<'_>) -> Result<SignedIn>
     if let Some(challenge) = s.challenge {
         statements.push(super::spent::statement(db, tenant_id, challenge)?);
     }
+    let (user_id, hash, now) = (
+        &s.session.user_id,
+        &s.session.id_hash(),
+        s.session.created_at,
+    );
+    match s.proof {
+        Proof::RecoveryCode(used) => statements.push(super::recovery_codes::use_statement(
+            db, tenant_id, used, user_id, hash, now,
+        )?),
+        Proof::OtherDevice(used) => statements.push(super::other_device::use_statement(
+            db, tenant_id, used, user_id, hash, now,
+        )?),
+        Proof::Checked | Proof::Passkey(_) => {}
+    }
     let session_at = statements.len();
-    statements.push(match &s.passkey {
-        Some(used) => insert_for_passkey_statement(db, tenant_id, s.session, used)?,
-        None => insert_statement(db, tenant_id, s.session)?,
+    statements.push(match &s.proof {
+        Proof::Checked => insert_statement(db, tenant_id, s.session)?,
+        Proof::Passkey(used) => insert_for_passkey_statement(db, tenant_id, s.session, used)?,
+        Proof::RecoveryCode(used) => {
+            insert_for_recovery_code_statement(db, tenant_id, s.session, *used)?
+        }
+        Proof::OtherDevice(used) => {
+            insert_for_other_device_statement(db, tenant_id, s.session, *used)?
+        }
     });
-    if let Some(used) = s.passkey {
+    if let Proof::Passkey(used) = s.proof {
         statements.push(super::passkeys::touch_statement(
             db,
             tenant_id,
@@ -320,7 +394,7 @@ mod tests {
             };
             let hash = s.id_hash();
             let with_passkey = |s, used, hash| SignIn {
-                passkey: Some(used),
+                proof: Proof::Passkey(used),
                 recorded: vec![
                     recorded("sign_in", When::SessionCreated(hash)),
                     recorded("sign_in_failed", When::SessionRefused(hash)),
@@ -351,7 +425,7 @@ mod tests {
             for (i, refused_use) in [used, replaced].into_iter().enumerate() {
                 let s = session(&ada, &format!("x{i}"));
                 let plain = SignIn {
-                    passkey: Some(refused_use),
+                    proof: Proof::Passkey(refused_use),
                     ..SignIn::plain(&s)
                 };
                 assert!(!create(&db, &t.id, plain).await.unwrap().created, "{i}");

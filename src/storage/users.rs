@@ -333,7 +333,7 @@ pub async fn sign_up(
         db.statement(
             "INSERT INTO users (id, tenant_id, username, email, email_verified, first_name, last_name, is_admin, created_at, updated_at) \
              SELECT ?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, ?8 WHERE ?9 IS NULL OR EXISTS (SELECT 1 FROM one_time_tokens \
-             WHERE token_hash = ?9 AND tenant_id = ?2 AND used_at IS NULL AND expires_at > ?8)",
+             WHERE token_hash = ?9 AND tenant_id = ?2 AND used_at IS NULL AND uses < max_uses AND expires_at > ?8)",
             params![
                 account.id,
                 tenant_id,
@@ -346,8 +346,20 @@ pub async fn sign_up(
                 account.link_hash
             ],
         )?,
+        super::invitations::join_groups_statement(
+            db,
+            tenant_id,
+            account.id,
+            account.link_hash,
+        )?,
+        // One use spent; the last one marks the link used (a single-use link also names the
+        // account it made). Only after this sign-up's user exists, so a lost race spends none.
         db.statement(
-            "UPDATE one_time_tokens SET used_at = ?3, user_id = ?4 WHERE token_hash = ?1 AND tenant_id = ?2 AND used_at IS NULL",
+            "UPDATE one_time_tokens SET uses = uses + 1, \
+             used_at = CASE WHEN uses + 1 >= max_uses THEN ?3 ELSE NULL END, \
+             user_id = CASE WHEN max_uses = 1 THEN ?4 ELSE user_id END \
+             WHERE token_hash = ?1 AND tenant_id = ?2 AND used_at IS NULL \
+             AND EXISTS (SELECT 1 FROM users WHERE id = ?4 AND tenant_id = ?2)",
             params![account.link_hash, tenant_id, now, account.id],
         )?,
         super::passkeys::insert_statement(db, tenant_id, account.id, passkey, now)?,

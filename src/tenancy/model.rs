@@ -72,6 +72,11 @@ pub struct TenantSettings {
     /// delay (usually well under a second) a token revoked or a user disabled on the primary
     /// may still read as live there. Tenants that cannot accept that window turn this on.
     pub strict_reads: bool,
+    /// Whether people may make recovery codes (`account::recovery_codes`) to sign in once
+    /// without a passkey. Off by default: a code on paper is weaker than a passkey (anyone who
+    /// finds it signs in), so a tenant chooses it knowingly; the alternative is an admin's
+    /// one-time link.
+    pub recovery_codes: bool,
 }
 
 impl Default for TenantSettings {
@@ -90,6 +95,7 @@ impl Default for TenantSettings {
             refresh_grace_secs: crate::oidc::refresh::DEFAULT_GRACE_SECS,
             emails_verified: false,
             strict_reads: false,
+            recovery_codes: false,
         }
     }
 }

@@ -65,7 +65,15 @@ const PASSKEY_JS: Asset = embed!("passkey.js", JS);
 const ACCOUNT_JS: Asset = embed!("account.js", JS);
 const FORM_POST_JS: Asset = embed!("form_post.js", JS);
 const ADMIN_JS: Asset = embed!("admin.js", JS);
-const ALL: [Asset; 5] = [APP_CSS, PASSKEY_JS, ACCOUNT_JS, FORM_POST_JS, ADMIN_JS];
+const OTHER_DEVICE_JS: Asset = embed!("other_device.js", JS);
+const ALL: [Asset; 6] = [
+    APP_CSS,
+    PASSKEY_JS,
+    ACCOUNT_JS,
+    FORM_POST_JS,
+    ADMIN_JS,
+    OTHER_DEVICE_JS,
+];
 
 /// One hash over every asset: a single `?v=` for all of them (they change together on deploy).
 const VERSION: [u8; 16] = {
@@ -88,6 +96,7 @@ pub fn asset(path: &str) -> Option<Asset> {
         "/static/account.js" => Some(ACCOUNT_JS),
         "/static/form_post.js" => Some(FORM_POST_JS),
         "/static/admin.js" => Some(ADMIN_JS),
+        "/static/other_device.js" => Some(OTHER_DEVICE_JS),
         _ => None,
     }
 }

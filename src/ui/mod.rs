@@ -4,6 +4,8 @@
 //! in `data-*` attributes, and the tenant's accent colour comes from a per-tenant `/theme.css`.
 //! Everything here is pure Rust (no Workers types) so it is unit-tested natively.
 
+pub mod activity;
+pub mod agent;
 pub mod assets;
 mod error_page;
 mod pages;

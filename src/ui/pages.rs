@@ -15,6 +15,80 @@ pub struct LoginPage {
     pub next: String,
     pub signup_url: Option<String>,
     pub notice: Option<String>,
+    /// "Can't use your passkey?" (`/login/help`, going on to `next`).
+    pub help_url: String,
+}
+
+/// `/login/help` ("Can't use your passkey?"): the ways back in that the tenant allows, or
+/// what to ask an admin for when it allows none.
+#[derive(Template)]
+#[template(path = "login_help.html")]
+pub struct LoginHelpPage {
+    pub tenant: TenantBrand,
+    pub asset_version: &'static str,
+    /// Back to the sign-in page, still going where it was going.
+    pub login_url: String,
+    pub ways: Vec<RecoveryWay>,
+}
+
+/// One way back in, as a link with a sentence.
+pub struct RecoveryWay {
+    pub id: &'static str,
+    pub href: String,
+    pub title: String,
+    pub text: String,
+}
+
+/// `/login/recovery`: sign in once with a recovery code.
+#[derive(Template)]
+#[template(path = "recovery_code.html")]
+pub struct RecoveryCodePage {
+    pub tenant: TenantBrand,
+    pub asset_version: &'static str,
+    pub next: String,
+    /// Back to "Can't use your passkey?", still going where the sign-in was going.
+    pub help_url: String,
+    pub error: Option<String>,
+}
+
+/// `/login/other-device`: the waiting browser's QR code and code; `static/other_device.js`
+/// polls until the person approves on their signed-in device.
+#[derive(Template)]
+#[template(path = "other_device.html")]
+pub struct OtherDevicePage {
+    pub tenant: TenantBrand,
+    pub asset_version: &'static str,
+    pub user_code: String,
+    /// The approval link (`/login/approve?code=...`) as a QR code.
+    pub qr_svg: String,
+    pub approve_url: String,
+    /// What the page polls with (never shown).
+    pub request_id: String,
+    pub next: String,
+    pub expires_in_minutes: i64,
+}
+
+/// `/login/approve`: on the signed-in device, the code to approve (typed or from the QR code)
+/// and, once found, where the request comes from with Approve and Deny.
+#[derive(Template)]
+#[template(path = "other_device_approve.html")]
+pub struct OtherDeviceApprovePage {
+    pub tenant: TenantBrand,
+    pub asset_version: &'static str,
+    pub user_display_name: String,
+    pub csrf_token: String,
+    pub user_code: String,
+    pub error: Option<String>,
+    pub requester: Option<RequesterView>,
+}
+
+/// Where a sign-in request comes from, as a person can recognise it.
+pub struct RequesterView {
+    pub browser: String,
+    pub place: Option<String>,
+    pub ip: Option<String>,
+    /// "just now", "3 minutes ago".
+    pub age: String,
 }
 
 /// First-admin and invite links: the profile form that registers the first passkey.
@@ -73,6 +147,36 @@ pub struct AccountPage {
     pub show_second_passkey_nudge: bool,
     pub csrf_token: String,
     pub admin_url: Option<String>,
+    /// Signed in without a passkey (a recovery code, a one-time link): ask for one first.
+    pub add_passkey_first: bool,
+    /// Where to continue after adding that passkey.
+    pub next: String,
+    /// The recovery-codes section, when the tenant offers them.
+    pub recovery_codes: Option<RecoveryCodesStatus>,
+    /// Applications the person authorized, most recently used first.
+    pub authorized_apps: Vec<AuthorizedAppItem>,
+    /// The person's own recent audit entries, newest first.
+    pub activity: Vec<ActivityItem>,
+}
+
+pub struct AuthorizedAppItem {
+    pub client_id: String,
+    pub name: String,
+    pub last_used: String,
+}
+
+pub struct ActivityItem {
+    pub when: String,
+    pub what: String,
+    /// "Chrome on Linux · Berlin, DE".
+    pub from: String,
+}
+
+/// What the account page says about the person's recovery codes.
+pub struct RecoveryCodesStatus {
+    pub unused: i64,
+    /// When the current set was made; `None` when the person has none.
+    pub created: Option<String>,
 }
 
 impl AccountPage {
@@ -271,6 +375,7 @@ mod tests {
             next: "/authorize?a=1&b=\"2\"".into(),
             signup_url: None,
             notice: Some(XSS.into()),
+            help_url: "/login/help?next=%2Fauthorize".into(),
         };
         let html = render(&page).unwrap();
         tenant_page(&html);
@@ -349,6 +454,11 @@ mod tests {
             show_second_passkey_nudge: true,
             csrf_token: "csrf\"1".into(),
             admin_url: Some("/admin".into()),
+            add_passkey_first: false,
+            next: "/account".into(),
+            recovery_codes: None,
+            authorized_apps: vec![],
+            activity: vec![],
         }
     }
 

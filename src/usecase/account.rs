@@ -5,9 +5,11 @@ use serde_json::json;
 
 use super::Ctx;
 use crate::account::{ProfileChange, ProfileInput};
+use crate::admin::paging::Page;
 use crate::error::{Error, Result};
-use crate::storage::audit::{self, When};
+use crate::storage::audit::{self, AuditEntry, AuditFilter, When};
 use crate::storage::clients::{self, LaunchableApp};
+use crate::storage::own_apps::{self, AuthorizedApp};
 use crate::storage::passkeys::{self, LastPasskey, PasskeyRow};
 use crate::storage::sessions::SessionWithUser;
 use crate::storage::users::{self, UserRow};
@@ -101,6 +103,57 @@ pub async fn delete_passkey(
     )
     .await?
     .into_result()
+}
+
+/// How many of the person's own audit entries the account page shows.
+pub const RECENT_ACTIVITY: u32 = 20;
+
+/// The applications the person authorized, most recently used first.
+pub async fn authorized_apps(
+    ctx: &Ctx<'_>,
+    session: &SessionWithUser,
+) -> Result<Vec<AuthorizedApp>> {
+    own_apps::of_user(ctx.db, ctx.tenant_id(), &session.user.id, ctx.now).await
+}
+
+/// Ends the person's access from one application: its grants (and so every token of them) and
+/// their consent, audited. Not found when the application holds nothing of theirs.
+pub async fn revoke_app(ctx: &Ctx<'_>, session: &SessionWithUser, client_id: &str) -> Result<()> {
+    let user_id = &session.user.id;
+    // Read first (a rare action), so only access that exists is revoked and audited.
+    let held = own_apps::of_user(ctx.db, ctx.tenant_id(), user_id, ctx.now).await?;
+    if !held.iter().any(|app| app.client_id == client_id) {
+        return Err(Error::NotFound("This application".into()));
+    }
+    let entry = audit::insert_when_statement(
+        ctx.db,
+        ctx.tenant_id(),
+        "app_access_revoked",
+        Some(user_id),
+        Some(client_id),
+        &ctx.origin,
+        &json!({ "by": "self" }),
+        ctx.now,
+        When::Always,
+    )?;
+    own_apps::revoke(ctx.db, ctx.tenant_id(), user_id, client_id, ctx.now, entry).await?;
+    Ok(())
+}
+
+/// The person's own recent audit entries (sign-ins with where from, passkeys, recovery),
+/// newest first.
+pub async fn recent_activity(ctx: &Ctx<'_>, session: &SessionWithUser) -> Result<Vec<AuditEntry>> {
+    let filter = AuditFilter {
+        user_id: Some(session.user.id.clone()),
+        ..AuditFilter::default()
+    };
+    let page = Page {
+        page: 1,
+        limit: RECENT_ACTIVITY,
+    };
+    Ok(audit::list(ctx.db, ctx.tenant_id(), &filter, &page)
+        .await?
+        .0)
 }
 
 #[cfg(test)]
@@ -343,6 +396,52 @@ mod tests {
             assert_eq!(o.passkeys[0].credential_id, "a1");
             assert_eq!(o.apps.len(), 1);
             assert_eq!(o.apps[0].launch_url, "https://wiki.example.com/");
+        });
+    }
+
+    #[test]
+    fn a_person_sees_the_apps_they_authorized_and_revoking_one_ends_its_tokens() {
+        let db = db();
+        run(async {
+            let (t, app, tokens) = crate::testing::oidc::issued(&db).await;
+            let tid = t.tenant.id.clone();
+            let c = crate::testing::oidc::ctx(&db, &t, NOW + 60);
+            let claims = crate::usecase::userinfo::claims_for(&c, &tokens.access_token)
+                .await
+                .unwrap();
+            let alice = claims["sub"].as_str().unwrap().to_string();
+            let bob = user(&db, &tid, "bob", false).await;
+            let session = signed_in(&c, &alice).await;
+            let apps = authorized_apps(&c, &session).await.unwrap();
+            assert_eq!(apps.len(), 1);
+            assert_eq!(apps[0].client_id, app.id);
+            assert_eq!(apps[0].last_used_at, NOW);
+            // Nobody else's apps, and nobody else can revoke them.
+            let bobs = signed_in(&c, &bob).await;
+            assert!(authorized_apps(&c, &bobs).await.unwrap().is_empty());
+            assert!(matches!(
+                revoke_app(&c, &bobs, &app.id).await,
+                Err(Error::NotFound(_))
+            ));
+
+            revoke_app(&c, &session, &app.id).await.unwrap();
+            assert!(
+                crate::usecase::userinfo::claims_for(&c, &tokens.access_token)
+                    .await
+                    .is_err()
+            );
+            assert!(authorized_apps(&c, &session).await.unwrap().is_empty());
+            assert!(matches!(
+                revoke_app(&c, &session, &app.id).await,
+                Err(Error::NotFound(_))
+            ));
+
+            let activity = recent_activity(&c, &session).await.unwrap();
+            assert_eq!(activity[0].event, "app_access_revoked");
+            assert_eq!(activity[0].client_id.as_deref(), Some(&*app.id));
+            assert!(activity
+                .iter()
+                .all(|e| e.user_id.as_deref() == Some(&*alice)));
         });
     }
 }

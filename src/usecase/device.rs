@@ -114,7 +114,11 @@ pub struct DevicePrompt {
     pub scope: ScopeSet,
 }
 
-fn person_code<'a>(ctx: &'a Ctx<'_>, user_id: &'a str, user_code_hash: &'a str) -> PersonCode<'a> {
+pub(super) fn person_code<'a>(
+    ctx: &'a Ctx<'_>,
+    user_id: &'a str,
+    user_code_hash: &'a str,
+) -> PersonCode<'a> {
     PersonCode {
         tenant_id: ctx.tenant_id(),
         user_id,

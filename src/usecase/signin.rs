@@ -14,7 +14,7 @@ use crate::passkey::{self, PasskeyError, StoredPasskey};
 use crate::storage::audit::{self, When};
 use crate::storage::ceremonies::{self, LinkPurpose};
 use crate::storage::passkeys::{self, Refusal};
-use crate::storage::sessions::{PasskeyUse, SignIn};
+use crate::storage::sessions::{PasskeyUse, Proof, SignIn};
 use crate::storage::spent;
 
 /// Starts a passkey sign-in in this browser: the options for `navigator.credentials.get()`
@@ -31,7 +31,7 @@ pub fn start(ctx: &Ctx<'_>, browser: &str) -> Result<Value> {
 }
 
 /// An audit entry about a sign-in of `user_id`, written under `when`.
-fn entry(
+pub(super) fn entry(
     ctx: &Ctx<'_>,
     event: &str,
     user_id: Option<&str>,
@@ -146,7 +146,7 @@ pub async fn finish(
         ctx.tenant_id(),
         SignIn {
             session: &session,
-            passkey: Some(used),
+            proof: Proof::Passkey(used),
             recorded: vec![entry(
                 ctx,
                 "sign_in",

@@ -21,6 +21,7 @@ use crate::passkey::{self, UserEntity};
 use crate::storage::audit::{self, When};
 use crate::storage::ceremonies::{self, LinkPurpose};
 use crate::storage::db::unique_violation;
+use crate::storage::invitations::InvitationDetails;
 use crate::storage::passkeys::{self, NewPasskey};
 use crate::storage::sessions::SessionWithUser;
 use crate::storage::spent;
@@ -45,12 +46,12 @@ fn link_spent() -> Error {
 }
 
 /// What a sign-up link creates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignUpLink {
     /// The tenant's first admin (the operator's setup link).
     FirstAdmin,
-    /// An ordinary account (an admin's invitation).
-    Invite,
+    /// An ordinary account (an admin's invitation), with the email it prefills.
+    Invite { email: Option<String> },
 }
 
 /// The kind of sign-up link `token` is, while it still works (the setup page); `None` for an
@@ -59,7 +60,11 @@ pub async fn sign_up_link(ctx: &Ctx<'_>, token: &str) -> Result<Option<SignUpLin
     let link = ceremonies::peek_token(ctx.db, ctx.tenant_id(), token, ctx.now).await?;
     Ok(link.and_then(|l| match l.purpose.as_str() {
         p if p == LinkPurpose::FirstAdmin.as_str() => Some(SignUpLink::FirstAdmin),
-        p if p == LinkPurpose::Invite.as_str() => Some(SignUpLink::Invite),
+        p if p == LinkPurpose::Invite.as_str() => Some(SignUpLink::Invite {
+            email: serde_json::from_str::<InvitationDetails>(&l.details)
+                .ok()
+                .and_then(|d| d.email),
+        }),
         _ => None,
     }))
 }
@@ -454,7 +459,7 @@ mod tests {
             assert_eq!(testing::audit_events(&db, &tid).await.len(), entries_before);
             assert_eq!(
                 sign_up_link(&c, &token).await.unwrap(),
-                Some(SignUpLink::Invite),
+                Some(SignUpLink::Invite { email: None }),
                 "the link is not spent"
             );
             // ...and a fresh ceremony with a free name succeeds with the same link.
@@ -570,6 +575,93 @@ mod tests {
                 .filter(|(e, ..)| e == "sign_up")
                 .count();
             assert_eq!(sign_ups, 1);
+        });
+    }
+
+    /// An invitation for three accounts with a group: three sign-ups join the group, the
+    /// fourth is refused; the list says it is used up; a revoked one stops working.
+    #[test]
+    fn a_multi_use_invitation_makes_its_accounts_in_its_groups_and_no_more() {
+        run(async {
+            let Tenant { db, snap } = acme().await;
+            let c = ctx(&db, &snap, NOW);
+            let tid = c.tenant_id().to_string();
+            let staff = testing::group(&db, &tid, "staff", &[]).await;
+            let admin = testing::admin_ctx(&db, &tid, crate::usecase::Actor::Operator);
+            let input = crate::admin::requests::InvitationInput {
+                max_uses: Some(3),
+                email: Some("Team@Example.com".into()),
+                group_ids: vec![staff.clone()],
+                ..Default::default()
+            };
+            let issued = crate::usecase::users::create_invite(&admin, "https://x", &input)
+                .await
+                .unwrap();
+            let token = issued.link.token;
+            assert_eq!(
+                sign_up_link(&c, &token).await.unwrap(),
+                Some(SignUpLink::Invite {
+                    email: Some("team@example.com".into())
+                })
+            );
+            for name in ["one", "two", "three"] {
+                let mut a = SoftAuthenticator::new();
+                let r = register(&c, with_link(&token, &profile(name)), &mut a).await;
+                signed_up(finish(&c, &r, None, None, BROWSER).await.unwrap());
+            }
+            let refused = start(&c, with_link(&token, &profile("four"))).await;
+            assert!(matches!(&refused, Err(Error::BadRequest(_))), "{refused:?}");
+            assert_eq!(testing::count_rows(&db, "users", &tid).await, 3);
+            for name in ["one", "two", "three"] {
+                let user = user_named(&db, &tid, name).await.unwrap();
+                let groups = users::groups_of(&db, &tid, &user.id).await.unwrap();
+                assert_eq!(groups.len(), 1, "{name}");
+                assert_eq!(groups[0].id, staff);
+            }
+            let listed = crate::usecase::users::list_invites(&admin).await.unwrap();
+            assert_eq!(listed[0].uses, 3);
+            assert_eq!(
+                listed[0].status,
+                crate::usecase::users::InvitationStatus::UsedUp
+            );
+
+            let again =
+                crate::usecase::users::create_invite(&admin, "https://x", &Default::default())
+                    .await
+                    .unwrap();
+            crate::usecase::users::revoke_invite(&admin, &again.invitation.id)
+                .await
+                .unwrap();
+            assert_eq!(sign_up_link(&c, &again.link.token).await.unwrap(), None);
+            assert!(matches!(
+                crate::usecase::users::revoke_invite(&admin, &again.invitation.id).await,
+                Err(Error::NotFound(_))
+            ));
+            // Limits and groups are checked.
+            for (bad, field) in [
+                (
+                    crate::admin::requests::InvitationInput {
+                        max_uses: Some(101),
+                        ..Default::default()
+                    },
+                    "max_uses",
+                ),
+                (
+                    crate::admin::requests::InvitationInput {
+                        group_ids: vec!["nope".into()],
+                        ..Default::default()
+                    },
+                    "group_ids",
+                ),
+            ] {
+                let err = crate::usecase::users::create_invite(&admin, "https://x", &bad)
+                    .await
+                    .unwrap_err();
+                assert!(
+                    matches!(err, Error::Invalid { field: f, .. } if f == field),
+                    "{err:?}"
+                );
+            }
         });
     }
 

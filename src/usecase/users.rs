@@ -9,11 +9,13 @@ use serde_json::{json, Map, Value};
 
 use super::AdminCtx;
 use crate::admin::paging::Page;
+use crate::admin::requests::InvitationInput;
 use crate::admin::user::{AdminFlags, AdminUserInput};
 use crate::crypto::random;
 use crate::error::{Error, Result};
 use crate::storage::audit::When;
 use crate::storage::ceremonies::{self, LinkPurpose, NewLink};
+use crate::storage::invitations::{self, InvitationDetails, InvitationRow, NewInvitation};
 use crate::storage::passkeys;
 use crate::storage::users::{self, Membership, SessionView, UserRow};
 
@@ -313,26 +315,144 @@ pub async fn create_login_link(
     })
 }
 
-/// An invitation link that creates one account. Seven days by default, thirty at most.
+/// An invitation: a link that creates up to `max_uses` accounts (one by default) within its
+/// lifetime (seven days by default, thirty at most), optionally prefilling an email and putting
+/// each account in groups.
 pub async fn create_invite(
     ctx: &AdminCtx<'_>,
     issuer: &str,
-    minutes: Option<i64>,
-) -> Result<IssuedLink> {
-    let minutes = link_lifetime(minutes, 7 * 24 * 60, 30 * 24 * 60)?;
-    let audit = ctx.audit("invite_created", None, json!({}), When::PreviousChanged)?;
-    let link = NewLink {
-        purpose: LinkPurpose::Invite,
-        user_id: None,
-        created_by: &ctx.author.actor.label(),
-        expires_at: ctx.now + minutes * 60,
-    };
-    let token = ceremonies::create_link(ctx.db, ctx.tenant_id, &link, ctx.now, audit).await?;
-    Ok(IssuedLink {
-        url: format!("{issuer}/setup/{token}"),
-        token,
-        expires_at: link.expires_at,
+    input: &InvitationInput,
+) -> Result<IssuedInvitation> {
+    let minutes = link_lifetime(input.expires_in_minutes, 7 * 24 * 60, 30 * 24 * 60)?;
+    let (max_uses, email) = input.validate()?;
+    let mut group_ids = input.group_ids.clone();
+    group_ids.sort();
+    group_ids.dedup();
+    if !ctx
+        .db
+        .all_exist("user_groups", ctx.tenant_id, &group_ids)
+        .await?
+    {
+        return Err(crate::validation::field_error("group_ids", "groups of this tenant").into());
+    }
+    let id = random::id();
+    let audit = ctx.audit(
+        "invite_created",
+        None,
+        json!({ "invitation_id": id, "max_uses": max_uses, "group_ids": group_ids }),
+        When::PreviousChanged,
+    )?;
+    let details = InvitationDetails { email, group_ids };
+    let expires_at = ctx.now + minutes * 60;
+    let token = invitations::create(
+        ctx.db,
+        ctx.tenant_id,
+        &NewInvitation {
+            id: &id,
+            created_by: &ctx.author.actor.label(),
+            expires_at,
+            max_uses,
+            details: &details,
+        },
+        ctx.now,
+        audit,
+    )
+    .await?;
+    Ok(IssuedInvitation {
+        link: IssuedLink {
+            url: format!("{issuer}/setup/{token}"),
+            token,
+            expires_at,
+        },
+        invitation: invitation_view(
+            InvitationRow {
+                id,
+                created_by: Some(ctx.author.actor.label()),
+                created_at: ctx.now,
+                expires_at,
+                max_uses,
+                uses: 0,
+                details: serde_json::to_string(&details).unwrap_or_default(),
+            },
+            ctx.now,
+        ),
     })
+}
+
+/// An invitation just made: its link (shown this once) and how it is listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct IssuedInvitation {
+    #[serde(flatten)]
+    pub link: IssuedLink,
+    pub invitation: Invitation,
+}
+
+/// An invitation as the admin API lists it (never its link).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Invitation {
+    pub id: String,
+    pub created_by: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub max_uses: i64,
+    pub uses: i64,
+    pub email: Option<String>,
+    pub group_ids: Vec<String>,
+    pub status: InvitationStatus,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum InvitationStatus {
+    Active,
+    UsedUp,
+    Expired,
+}
+
+fn invitation_view(row: InvitationRow, now: i64) -> Invitation {
+    let details: InvitationDetails = serde_json::from_str(&row.details).unwrap_or_default();
+    let status = if row.uses >= row.max_uses {
+        InvitationStatus::UsedUp
+    } else if row.expires_at <= now {
+        InvitationStatus::Expired
+    } else {
+        InvitationStatus::Active
+    };
+    Invitation {
+        id: row.id,
+        created_by: row.created_by,
+        created_at: row.created_at,
+        expires_at: row.expires_at,
+        max_uses: row.max_uses,
+        uses: row.uses,
+        email: details.email,
+        group_ids: details.group_ids,
+        status,
+    }
+}
+
+/// The tenant's invitations, newest first, with their status.
+pub async fn list_invites(ctx: &AdminCtx<'_>) -> Result<Vec<Invitation>> {
+    Ok(invitations::list(ctx.db, ctx.tenant_id)
+        .await?
+        .into_iter()
+        .map(|row| invitation_view(row, ctx.now))
+        .collect())
+}
+
+/// Revokes an invitation: its link stops working at once (accounts made with it stay).
+pub async fn revoke_invite(ctx: &AdminCtx<'_>, id: &str) -> Result<()> {
+    let audit = ctx.audit(
+        "invite_revoked",
+        None,
+        json!({ "invitation_id": id }),
+        When::PreviousChanged,
+    )?;
+    if invitations::revoke(ctx.db, ctx.tenant_id, id, audit).await? {
+        Ok(())
+    } else {
+        Err(Error::NotFound("This invitation".into()))
+    }
 }
 
 #[cfg(test)]
@@ -557,9 +677,14 @@ mod tests {
                 create_login_link(&ctx, "x", "ghost", None).await,
                 Err(Error::NotFound(_))
             ));
-            let invite = create_invite(&ctx, "https://acme.id.test", Some(5))
+            let five_minutes = InvitationInput {
+                expires_in_minutes: Some(5),
+                ..InvitationInput::default()
+            };
+            let invite = create_invite(&ctx, "https://acme.id.test", &five_minutes)
                 .await
-                .unwrap();
+                .unwrap()
+                .link;
             assert_eq!(
                 invite.url,
                 format!("https://acme.id.test/setup/{}", invite.token)

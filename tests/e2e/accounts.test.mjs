@@ -217,3 +217,43 @@ test('token endpoint calls over the limit get 429 with Retry-After, not a 5xx', 
   assert.equal(limited.res.headers.get('retry-after'), '60');
   assert.equal(limited.body.error, 'temporarily_unavailable');
 });
+
+test('an invitation for several accounts puts each in its groups, stops at its uses, and can be revoked', async () => {
+  const group = await adminApi(T.base, T.apiKey, 'POST', '/api/user-groups', { name: 'guests', friendly_name: 'Guests' });
+  assert.equal(group.status, 201, group.text);
+  const invite = await adminApi(T.base, T.apiKey, 'POST', '/api/signup-tokens', {
+    max_uses: 2, email: 'Team@Example.com', group_ids: [group.json.id], expires_in_minutes: 60,
+  });
+  assert.equal(invite.status, 201, invite.text);
+  assert.equal(invite.json.invitation.max_uses, 2);
+  assert.equal(invite.json.invitation.status, 'active');
+  // The email is prefilled on the form.
+  assert.match(await (await tfetch(invite.json.url)).text(), /value="team@example.com"/);
+  for (const name of ['guest1', 'guest2']) {
+    await person().signUp(invite.json.url, { username: name, email: `${name}@example.com`, first_name: name });
+  }
+  const members = await adminApi(T.base, T.apiKey, 'GET', `/api/user-groups/${group.json.id}`);
+  assert.deepEqual(members.json.members.map((u) => u.name).sort(), ['guest1', 'guest2']);
+  // Used up: a branded page with a way to sign in, and the list says so.
+  const spent = await tfetch(invite.json.url);
+  assert.equal(spent.status, 404);
+  const spentPage = await spent.text();
+  assert.match(spentPage, /This invitation can&#39;t be used|This invitation can't be used/);
+  assert.match(spentPage, /href="\/login"/);
+  const listed = await adminApi(T.base, T.apiKey, 'GET', '/api/signup-tokens');
+  const mine = listed.json.data.find((i) => i.id === invite.json.invitation.id);
+  assert.equal(mine.uses, 2);
+  assert.equal(mine.status, 'used_up');
+  assert.ok(!JSON.stringify(listed.json).includes(invite.json.token), 'the list never shows links');
+
+  // Revoked: the link stops working at once.
+  const other = await adminApi(T.base, T.apiKey, 'POST', '/api/signup-tokens', {});
+  assert.equal((await tfetch(other.json.url)).status, 200);
+  assert.equal((await adminApi(T.base, T.apiKey, 'DELETE', `/api/signup-tokens/${other.json.invitation.id}`)).status, 204);
+  assert.equal((await tfetch(other.json.url)).status, 404);
+  assert.equal((await adminApi(T.base, T.apiKey, 'DELETE', `/api/signup-tokens/${other.json.invitation.id}`)).status, 404);
+  // Bad input names the field.
+  const bad = await adminApi(T.base, T.apiKey, 'POST', '/api/signup-tokens', { max_uses: 101 });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.json.field, 'max_uses');
+});

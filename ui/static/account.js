@@ -77,6 +77,61 @@
     }
   });
 
+  // Apps the person authorized: "Remove access" ends the app's grants and tokens.
+  const apps = document.getElementById('authorized-apps');
+  if (apps) {
+    apps.addEventListener('click', async (ev) => {
+      const button = ev.target.closest('.app-revoke');
+      const li = ev.target.closest('li[data-client]');
+      if (!button || !li) return;
+      const name = li.querySelector('.pk-name').textContent;
+      if (!window.confirm(`Remove ${name}'s access? You'll be signed out of it and asked again next time.`)) return;
+      busy(button, true);
+      try {
+        await api('DELETE', `/api/account/apps/${encodeURIComponent(li.dataset.client)}`);
+        li.remove();
+        say(`${name} no longer has access.`);
+      } catch (e) {
+        say(explain(e), 'error');
+        busy(button, false);
+      }
+    });
+  }
+
+  // Recovery codes: made on request, shown once, with copy and download.
+  const makeCodes = document.getElementById('recovery-create');
+  if (makeCodes) {
+    makeCodes.addEventListener('click', async () => {
+      if (makeCodes.dataset.replace === '1'
+        && !window.confirm('Make new recovery codes? Your current codes will stop working.')) return;
+      busy(makeCodes, true);
+      try {
+        const { codes } = await api('POST', '/api/account/recovery-codes', {});
+        const out = document.getElementById('recovery-list');
+        out.replaceChildren(...codes.map((c) => Object.assign(document.createElement('li'), { textContent: c })));
+        document.getElementById('recovery-new').hidden = false;
+        document.getElementById('recovery-status').textContent = `${codes.length} of ${codes.length} unused, made today.`;
+        makeCodes.dataset.replace = '1';
+        makeCodes.textContent = 'Make new codes';
+        const text = `Recovery codes for ${location.host}\n${codes.join('\n')}\n`;
+        document.getElementById('recovery-copy').onclick = () => navigator.clipboard.writeText(text).then(() => say('Copied.'));
+        document.getElementById('recovery-download').onclick = () => {
+          const a = Object.assign(document.createElement('a'), {
+            href: URL.createObjectURL(new Blob([text], { type: 'text/plain' })),
+            download: `${location.host}-recovery-codes.txt`,
+          });
+          a.click();
+          URL.revokeObjectURL(a.href);
+        };
+        say('Recovery codes made. Save them now: they are shown only once.');
+      } catch (e) {
+        say(explain(e), 'error');
+      } finally {
+        busy(makeCodes, false);
+      }
+    });
+  }
+
   // Profile: only the editable fields carry a name attribute, so FormData holds just those.
   const profile = document.getElementById('profile-form');
   if (profile) {

@@ -137,7 +137,56 @@
       res.data.length ? table(['Username', 'Name', 'Email', ''], rows) : h('p', { class: 'muted' }, 'No users match.'),
       pager('#/users', params, res.pagination),
       h('div', { class: 'actions-row' }, invite), inviteOut,
-      h('details', { class: 'panel' }, h('summary', {}, 'New user'), create));
+      h('details', { class: 'panel' }, h('summary', {}, 'New user'), create),
+      invitations());
+  }
+
+  // Invitations: links for up to 100 accounts, with an email to prefill and groups to join;
+  // listed with their uses (never their links) and revocable.
+  function invitations() {
+    const list = h('div', { id: 'invitations' });
+    const out = h('div', { id: 'invitation-result' });
+    const groupsBox = h('fieldset', { class: 'checks' }, h('legend', {}, 'Groups to join'));
+    const when = (t) => new Date(t * 1000).toLocaleString();
+    async function refresh() {
+      const res = await api('GET', '/api/signup-tokens');
+      list.replaceChildren(res.data.length ? table(['Made', 'Email', 'Uses', 'Expires', 'Status', ''], res.data.map((i) => h('tr', { 'data-id': i.id },
+        h('td', {}, when(i.created_at)), h('td', {}, i.email || ''), h('td', {}, `${i.uses} / ${i.max_uses}`),
+        h('td', {}, when(i.expires_at)), h('td', {}, i.status.replace('_', ' ')),
+        h('td', {}, i.status === 'active' && h('button', { type: 'button', class: 'small danger', onclick: (e) => act(e.target, async () => {
+          await api('DELETE', `/api/signup-tokens/${encodeURIComponent(i.id)}`);
+          say('Invitation revoked.');
+          await refresh();
+        }) }, 'Revoke'))))) : h('p', { class: 'muted' }, 'No invitations yet.'));
+    }
+    const form = h('form', { id: 'new-invitation', onsubmit: (e) => {
+      e.preventDefault();
+      const v = formValues(e.target);
+      act(e.submitter, async () => {
+        const made = await api('POST', '/api/signup-tokens', {
+          email: optional(v.invite_email), max_uses: Number(v.invite_uses), expires_in_minutes: Math.round(Number(v.invite_days) * 1440),
+          group_ids: [...e.target.querySelectorAll('input[name^="invite_group_"]:checked')].map((c) => c.value),
+        });
+        out.replaceChildren(copyable(`Invitation link (${made.invitation.max_uses} account(s), until ${when(made.expires_at)})`, made.url, 'invitation-url'));
+        await refresh();
+      });
+    } },
+    h('div', { class: 'row' }, field('invite_email', 'Email (optional, prefilled)', text('invite_email', '', { type: 'email' })),
+      field('invite_uses', 'Accounts (1-100)', text('invite_uses', 1, { type: 'number', min: 1, max: 100 })),
+      field('invite_days', 'Valid for (days)', text('invite_days', 7, { type: 'number', min: 1, max: 30 }))),
+    groupsBox,
+    h('button', { class: 'primary', type: 'submit' }, 'Create invitation'));
+    const panel = h('details', { class: 'panel', id: 'invitations-panel', ontoggle: async () => {
+      if (!panel.open || panel.dataset.loaded) return;
+      panel.dataset.loaded = '1';
+      const groups = await api('GET', '/api/user-groups');
+      groupsBox.append(...groups.data.map((g) => {
+        const box = h('input', { type: 'checkbox', id: `invite_group_${g.id}`, name: `invite_group_${g.id}`, value: g.id });
+        return h('label', { for: box.id }, box, ` ${g.friendly_name || g.name}`);
+      }));
+      await refresh();
+    } }, h('summary', {}, 'Invitations'), form, out, list);
+    return panel;
   }
 
   function pager(base, params, p) {
@@ -568,7 +617,7 @@
         display_name: v.display_name, accent_color: v.accent_color, logo_url: optional(v.logo_url) ?? null,
         session_lifetime_secs: Math.round(Number(v.session_hours) * 3600), signup_mode: v.signup_mode,
         user_editable_fields: editable.filter((f) => v[`edit_${f}`]), audit_retention_days: Number(v.audit_retention_days),
-        emails_verified: !!v.emails_verified,
+        emails_verified: !!v.emails_verified, recovery_codes: !!v.recovery_codes,
       };
       // Only what this admin changed is sent: the server changes just those settings, so another
       // admin's change made since this page loaded is not overwritten with what it showed then.
@@ -595,6 +644,10 @@
       check('emails_verified', 'Treat every email address as verified', s.emails_verified),
       h('p', { class: 'hint' }, 'Tokens then say email_verified: true, which some apps (oauth2-proxy, for one) require. '
         + 'Edge ID sends no verification mail: turn this on only if you trust the addresses (for example, only admins set them).')),
+    h('fieldset', { class: 'checks' }, h('legend', {}, 'Recovery'),
+      check('recovery_codes', 'People may create recovery codes', s.recovery_codes),
+      h('p', { class: 'hint' }, 'Ten single-use codes, made on the account page, each signs in once when every passkey is gone; '
+        + 'the person is then asked to add a passkey. A code on paper signs in whoever finds it: without this, an admin sends a one-time link.')),
     h('button', { class: 'primary', type: 'submit' }, 'Save settings'));
     show('Settings', form);
   }

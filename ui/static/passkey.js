@@ -156,13 +156,15 @@
     location.assign(redirect || next || '/');
   }
 
-  async function register(token, profile) {
+  // `name` names the new passkey (null: the server derives one from the browser); `next`
+  // overrides where to go afterwards.
+  async function register(token, profile, { name = null, next = null } = {}) {
     const { options } = await api('POST', '/api/webauthn/register/start', { token: token || null, profile: profile || null });
     const cred = await navigator.credentials.create({ publicKey: creationOptions(options) });
     if (!cred) throw new DOMException('No passkey was created.', 'NotAllowedError');
     say('Saving your passkey…');
-    const { redirect } = await api('POST', '/api/webauthn/register/finish', { credential: credentialJSON(cred), name: null });
-    location.assign(redirect || '/account');
+    const { redirect } = await api('POST', '/api/webauthn/register/finish', { credential: credentialJSON(cred), name });
+    location.assign(next || redirect || '/account');
   }
 
   // --- pages ---
@@ -199,7 +201,10 @@
       try {
         await signIn(next);
       } catch (e) {
-        say(explain(e), 'error');
+        // A passkey that fails (cancelled, not found, not registered) points at the way out.
+        const help = $('login-help') && e && e.name !== 'AbortError'
+          ? ' If you can’t use your passkey, see “Can’t use your passkey?” below.' : '';
+        say(explain(e) + help, 'error');
         busy(button, false);
         startConditional(); // keep autofill working after a failed attempt
       }
@@ -239,13 +244,16 @@
     });
   }
 
-  function wireAddPasskey(button) {
+  // "Add passkey" on the account page, and "Add a passkey on this device" after signing in
+  // without one (named by the person, then on to where the sign-in was going).
+  function wireAddPasskey(button, nameInput) {
     button.addEventListener('click', async () => {
       if (!supported()) return say(unsupported, 'error');
       busy(button, true);
       say('Follow your browser’s prompt to create a passkey…');
       try {
-        await register(null, null);
+        const name = (nameInput && nameInput.value.trim()) || null;
+        await register(null, null, { name, next: button.dataset.next || null });
       } catch (e) {
         say(explain(e), 'error');
         busy(button, false);
@@ -261,4 +269,6 @@
   if (setup) wireSetup(setup);
   const add = $('add-passkey');
   if (add) wireAddPasskey(add);
+  const addHere = $('add-passkey-here');
+  if (addHere) wireAddPasskey(addHere, $('new-passkey-name'));
 })();

@@ -13,10 +13,11 @@ use crate::http::respond::{json, redirect, set_header};
 use crate::http::session;
 use crate::tenancy::SignupMode;
 use crate::ui::{
-    self, AccountPage, AccountUser, AppTile, LoginPage, OneTimeLoginPage, PasskeyItem, SetupPage,
+    self, AccountPage, AccountUser, ActivityItem, AppTile, AuthorizedAppItem, LoginPage,
+    OneTimeLoginPage, PasskeyItem, RecoveryCodesStatus, SetupPage,
 };
 use crate::usecase::signup::{self, SignUpLink};
-use crate::usecase::{account, sessions, signin};
+use crate::usecase::{account, recovery, sessions, signin};
 
 pub async fn login_page(req: TenantRequest<'_>) -> Result<Response> {
     let next = safe_next(req.incoming.query_param("next"), &req.issuer);
@@ -24,9 +25,14 @@ pub async fn login_page(req: TenantRequest<'_>) -> Result<Response> {
     if req.incoming.query_param("force").is_none() && session::current(&req).await?.is_some() {
         return Ok(redirect(&next));
     }
+    let help_url = format!(
+        "/login/help?next={}",
+        url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+    );
     render(&LoginPage {
         tenant: brand(&req),
         asset_version: ui::asset_version(),
+        help_url,
         next,
         signup_url: (req.tenant.tenant.settings.signup_mode == SignupMode::Open)
             .then(|| "/signup".to_string()),
@@ -93,7 +99,8 @@ pub async fn one_time_login(mut req: TenantRequest<'_>) -> Result<Response> {
         ));
     }
     let started = signin::with_login_link(&req.ctx()?, &token).await?;
-    let mut resp = redirect("/account?welcome=1");
+    // Signed in without a passkey: the account page asks for one on this device first.
+    let mut resp = redirect("/account?add_passkey=1");
     set_header(
         &mut resp,
         "Set-Cookie",
@@ -124,17 +131,27 @@ pub async fn update_profile(mut req: TenantRequest<'_>) -> Result<Response> {
 /// `GET /setup/<token>`: the sign-up form of an invitation or the first-admin link.
 pub async fn setup_page(req: TenantRequest<'_>, token: &str) -> Result<Response> {
     let Some(link) = signup::sign_up_link(&req.ctx()?, token).await? else {
-        return Err(Error::NotFound(
-            "This link has expired or was already used. It".into(),
-        ));
+        // Expired, used up or revoked: say so on the tenant's own page, with a way in.
+        return Ok(message(
+            &req,
+            "This invitation can't be used",
+            "It has expired, was used up, or was revoked. If you already have an account, sign \
+             in; otherwise ask an administrator for a new invitation.",
+            Some("/login"),
+        )?
+        .with_status(404));
     };
     let first_admin = link == SignUpLink::FirstAdmin;
+    let prefill_email = match link {
+        SignUpLink::Invite { email } => email,
+        SignUpLink::FirstAdmin => None,
+    };
     render(&SetupPage {
         tenant: brand(&req),
         asset_version: ui::asset_version(),
         token: token.to_string(),
         first_admin,
-        prefill_email: None,
+        prefill_email,
         heading: if first_admin {
             "Set up your admin account".into()
         } else {
@@ -145,6 +162,17 @@ pub async fn setup_page(req: TenantRequest<'_>, token: &str) -> Result<Response>
             req.tenant.tenant.display_name
         ),
     })
+}
+
+/// `YYYY-MM-DD HH:MM UTC`.
+fn date_time(ts: i64) -> String {
+    let secs = ts.rem_euclid(86400);
+    format!(
+        "{} {:02}:{:02} UTC",
+        date(ts),
+        secs / 3600,
+        secs % 3600 / 60
+    )
 }
 
 fn date(ts: i64) -> String {
@@ -165,7 +193,44 @@ pub async fn account_page(req: TenantRequest<'_>) -> Result<Response> {
     let Some(current) = session::current(&req).await? else {
         return Ok(redirect("/login?next=/account"));
     };
-    let overview = account::overview(&req.ctx()?, &current).await?;
+    let ctx = req.ctx()?;
+    let overview = account::overview(&ctx, &current).await?;
+    let recovery_codes = if recovery::offered(&ctx) {
+        let status = recovery::status(&ctx, &current).await?;
+        Some(RecoveryCodesStatus {
+            unused: status.unused,
+            created: status.created_at.map(date),
+        })
+    } else {
+        None
+    };
+    let authorized_apps = account::authorized_apps(&ctx, &current)
+        .await?
+        .into_iter()
+        .map(|a| AuthorizedAppItem {
+            client_id: a.client_id,
+            name: a.name,
+            last_used: date(a.last_used_at),
+        })
+        .collect();
+    let activity = account::recent_activity(&ctx, &current)
+        .await?
+        .into_iter()
+        .map(|e| ActivityItem {
+            when: date_time(e.created_at),
+            what: ui::activity::describe(&e.event, &e.details),
+            from: [
+                e.user_agent
+                    .as_deref()
+                    .map(|ua| ui::agent::browser(Some(ua))),
+                ui::agent::place(e.city.as_deref(), e.country.as_deref()),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" · "),
+        })
+        .collect();
     render(&AccountPage {
         tenant: brand(&req),
         asset_version: ui::asset_version(),
@@ -202,6 +267,11 @@ pub async fn account_page(req: TenantRequest<'_>) -> Result<Response> {
             .collect(),
         csrf_token: session::csrf_token(&current),
         admin_url: current.user.is_admin.then(|| "/admin".to_string()),
+        authorized_apps,
+        activity,
+        add_passkey_first: req.incoming.query_param("add_passkey") == Some("1"),
+        next: safe_next(req.incoming.query_param("next"), &req.issuer),
+        recovery_codes,
     })
 }
 
@@ -218,6 +288,15 @@ pub async fn logout(mut req: TenantRequest<'_>) -> Result<Response> {
     let mut resp = message(&req, "Signed out", "You are signed out.", Some("/login"))?;
     set_header(&mut resp, "Set-Cookie", &session::clear_cookie(&req));
     Ok(resp)
+}
+
+/// `DELETE /api/account/apps/{client_id}`: the person removes an application's access.
+pub async fn revoke_app(req: TenantRequest<'_>, client_id: &str) -> Result<Response> {
+    session::require_same_origin(&req)?;
+    let current = session::require(&req).await?;
+    session::check_csrf(&current, req.incoming.header("x-csrf-token").as_deref())?;
+    account::revoke_app(&req.ctx()?, &current, client_id).await?;
+    Ok(json(200, &serde_json::json!({ "ok": true })))
 }
 
 #[derive(Deserialize)]

@@ -8,6 +8,8 @@ pub mod discovery;
 pub mod maintenance;
 pub mod oidc;
 pub mod operator;
+pub mod other_device;
+pub mod recovery;
 pub mod webauthn;
 
 use worker::Response;
@@ -64,6 +66,15 @@ pub async fn for_tenant(
         RouteId::SignupPage => account::signup_page(req).await,
         RouteId::OneTimeLogin => account::one_time_login(req).await,
         RouteId::OneTimeLoginPage => account::one_time_login_page(req, param("token")).await,
+        RouteId::LoginHelp => recovery::help_page(req).await,
+        RouteId::RecoveryCodePage => recovery::code_page_get(req).await,
+        RouteId::RecoveryCodeSignIn => recovery::sign_in(req).await,
+        RouteId::CreateRecoveryCodes => recovery::create_codes(req).await,
+        RouteId::RevokeOwnApp => account::revoke_app(req, param("id")).await,
+        RouteId::OtherDevicePage => other_device::page(req).await,
+        RouteId::OtherDevicePoll => other_device::poll(req).await,
+        RouteId::OtherDeviceApprovePage => other_device::approve_page(req).await,
+        RouteId::OtherDeviceDecision => other_device::decision(req).await,
         RouteId::SetupPage => account::setup_page(req, param("token")).await,
         RouteId::AccountPage => account::account_page(req).await,
         RouteId::UpdateProfile => account::update_profile(req).await,

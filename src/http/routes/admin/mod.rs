@@ -47,6 +47,8 @@ pub async fn dispatch(
         }
         R::OneTimeAccessToken => users::one_time_access_token(req, a, id).await,
         R::SignupToken => users::signup_token(req, a).await,
+        R::ListSignupTokens => users::list_signup_tokens(req, a).await,
+        R::RevokeSignupToken => users::revoke_signup_token(req, a, id).await,
         R::SetUserClaims => users::set_custom_claims(req, a, id).await,
         R::SetGroupClaims => groups::set_custom_claims(req, a, id).await,
         R::ListGroups => groups::list(&req, a).await,

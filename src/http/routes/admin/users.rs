@@ -6,7 +6,7 @@ use serde_json::json;
 use worker::Response;
 
 use super::{admin_ctx, claims_body, paged};
-use crate::admin::requests::{GroupIds, LinkInput};
+use crate::admin::requests::{GroupIds, InvitationInput, LinkInput};
 use crate::admin::user::AdminUserInput;
 use crate::error::Result;
 use crate::http::admin::Actor;
@@ -108,10 +108,28 @@ pub async fn one_time_access_token(
     Ok(json_response(201, &link))
 }
 
-/// `POST /api/signup-tokens`: an invitation link that creates one account.
+/// `POST /api/signup-tokens`: an invitation link (uses, email, groups, lifetime).
 pub async fn signup_token(mut req: TenantRequest<'_>, actor: &Actor) -> Result<Response> {
-    let body: LinkInput = req.incoming.optional_json().await?;
+    let body: InvitationInput = req.incoming.optional_json().await?;
     let ctx = admin_ctx(&req, actor)?;
-    let link = users::create_invite(&ctx, &req.issuer, body.expires_in_minutes).await?;
-    Ok(json_response(201, &link))
+    let issued = users::create_invite(&ctx, &req.issuer, &body).await?;
+    Ok(json_response(201, &issued))
+}
+
+/// `GET /api/signup-tokens`: the tenant's invitations with their status (never the links).
+pub async fn list_signup_tokens(req: TenantRequest<'_>, actor: &Actor) -> Result<Response> {
+    let ctx = admin_ctx(&req, actor)?;
+    let list = users::list_invites(&ctx).await?;
+    Ok(json_response(200, &json!({ "data": list })))
+}
+
+/// `DELETE /api/signup-tokens/{id}`: revoke an invitation.
+pub async fn revoke_signup_token(
+    req: TenantRequest<'_>,
+    actor: &Actor,
+    id: &str,
+) -> Result<Response> {
+    let ctx = admin_ctx(&req, actor)?;
+    users::revoke_invite(&ctx, id).await?;
+    Ok(no_content())
 }

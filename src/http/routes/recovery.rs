@@ -1,0 +1,106 @@
+//! Getting back in without a passkey: the "Can't use your passkey?" page, signing in with a
+//! recovery code, and making a set of codes from the account page.
+
+use worker::Response;
+
+use crate::account::next::safe_next;
+use crate::error::{Error, Result};
+use crate::http::render::{brand, render};
+use crate::http::request::TenantRequest;
+use crate::http::respond::{json, redirect, set_header};
+use crate::http::session;
+use crate::ui::{self, LoginHelpPage, RecoveryCodePage, RecoveryWay};
+use crate::usecase::recovery;
+
+fn encoded(next: &str) -> String {
+    url::form_urlencoded::byte_serialize(next.as_bytes()).collect()
+}
+
+fn with_next(path: &str, next: &str) -> String {
+    format!("{path}?next={}", encoded(next))
+}
+
+/// `GET /login/help`: "Can't use your passkey?".
+pub async fn help_page(req: TenantRequest<'_>) -> Result<Response> {
+    let next = safe_next(req.incoming.query_param("next"), &req.issuer);
+    let ctx = req.ctx()?;
+    let mut ways = vec![RecoveryWay {
+        id: "other-device",
+        href: with_next("/login/other-device", &next),
+        title: "Sign in with another device.".into(),
+        text: "Signed in on your phone or another computer? Scan a code with it and approve."
+            .into(),
+    }];
+    if recovery::offered(&ctx) {
+        ways.push(RecoveryWay {
+            id: "recovery-code",
+            href: with_next("/login/recovery", &next),
+            title: "Use a recovery code.".into(),
+            text: "One of the ten codes you saved. Each works once.".into(),
+        });
+    }
+    render(&LoginHelpPage {
+        tenant: brand(&req),
+        asset_version: ui::asset_version(),
+        login_url: with_next("/login", &next),
+        ways,
+    })
+}
+
+fn code_page(req: &TenantRequest<'_>, next: String, error: Option<String>) -> Result<Response> {
+    render(&RecoveryCodePage {
+        tenant: brand(req),
+        asset_version: ui::asset_version(),
+        help_url: with_next("/login/help", &next),
+        next,
+        error,
+    })
+}
+
+/// `GET /login/recovery`: the recovery-code form (not found where the tenant offers none).
+pub async fn code_page_get(req: TenantRequest<'_>) -> Result<Response> {
+    if !recovery::offered(&req.ctx()?) {
+        return Err(Error::NotFound(
+            "Recovery codes are not used here. This page".into(),
+        ));
+    }
+    let next = safe_next(req.incoming.query_param("next"), &req.issuer);
+    code_page(&req, next, None)
+}
+
+/// `POST /login/recovery`: signs in with a code, then asks for a passkey on this device before
+/// going on. A code that does not work shows the form again with why.
+pub async fn sign_in(mut req: TenantRequest<'_>) -> Result<Response> {
+    let form = req.incoming.form().await?;
+    let value = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let next = safe_next(Some(&value("next")), &req.issuer);
+    match recovery::sign_in(&req.ctx()?, &value("code")).await {
+        Ok(started) => {
+            let mut resp = redirect(&format!("/account?add_passkey=1&next={}", encoded(&next)));
+            set_header(
+                &mut resp,
+                "Set-Cookie",
+                &session::set_cookie(&req, &started.id, started.max_age),
+            );
+            Ok(resp)
+        }
+        Err(Error::BadRequest(why)) => Ok(code_page(&req, next, Some(why))?.with_status(400)),
+        Err(Error::Forbidden(why)) => Ok(code_page(&req, next, Some(why))?.with_status(403)),
+        Err(e) => Err(e),
+    }
+}
+
+/// `POST /api/account/recovery-codes`: a new set for the signed-in person (the old set stops
+/// working); the codes are in this response only.
+pub async fn create_codes(req: TenantRequest<'_>) -> Result<Response> {
+    session::require_same_origin(&req)?;
+    let current = session::require(&req).await?;
+    session::check_csrf(&current, req.incoming.header("x-csrf-token").as_deref())?;
+    let codes = recovery::create_codes(&req.ctx()?, &current).await?;
+    Ok(json(200, &serde_json::json!({ "codes": codes })))
+}
