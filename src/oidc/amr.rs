@@ -4,7 +4,9 @@
 //! Every passkey sign-in here requires user verification (a biometric or the device PIN on top
 //! of holding the key), so it is multi-factor: `mfa`, with `user` for the presence test and
 //! `hwk` for a key bound to its device or `swk` for a synced one (kept by a password manager or
-//! a platform keychain, protected by software). A one-time link an admin sent is `otp`.
+//! a platform keychain, protected by software). A one-time link an admin sent is `otp`, and so
+//! is a one-time code the person had emailed to themselves (RFC 8176 has no value for email;
+//! the audit log tells the two apart).
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +18,8 @@ pub enum SignInMethod {
         synced: bool,
     },
     OneTimeLink,
+    /// A one-time code sent to the person's email address (`/login/email`).
+    EmailCode,
 }
 
 impl SignInMethod {
@@ -24,7 +28,7 @@ impl SignInMethod {
         match self {
             SignInMethod::Passkey { synced: false } => &["hwk", "mfa", "user"],
             SignInMethod::Passkey { synced: true } => &["mfa", "swk", "user"],
-            SignInMethod::OneTimeLink => &["otp"],
+            SignInMethod::OneTimeLink | SignInMethod::EmailCode => &["otp"],
         }
     }
 
@@ -62,6 +66,7 @@ mod tests {
             SignInMethod::Passkey { synced: false },
             SignInMethod::Passkey { synced: true },
             SignInMethod::OneTimeLink,
+            SignInMethod::EmailCode,
         ] {
             assert_eq!(amr_claim(Some(&m.amr_json())).unwrap(), m.amr());
         }

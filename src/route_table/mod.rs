@@ -175,6 +175,9 @@ pub enum RouteId {
     SignupPage,
     OneTimeLogin,
     OneTimeLoginPage,
+    EmailLoginPage,
+    EmailCodeRequest,
+    EmailCodeSignIn,
     SetupPage,
     AccountPage,
     UpdateProfile,
@@ -235,6 +238,7 @@ pub enum AdminRoute {
     DeleteApiKey,
     GetSettings,
     UpdateSettings,
+    SendTestEmail,
 }
 
 /// The platform operator API.

@@ -183,6 +183,8 @@ fn the_back_channel_token_endpoints_are_rate_limited() {
         RouteId::PasskeyLoginStart,
         RouteId::PasskeyRegisterStart,
         RouteId::OneTimeLogin,
+        RouteId::EmailCodeRequest,
+        RouteId::EmailCodeSignIn,
         RouteId::DeviceCode,
         RouteId::DeviceDecision,
     ] {

@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use super::codes::NewCode;
 use super::db::{rows, Db, Statement};
+use super::email_codes::CodeAttempt;
 use super::spent::Spend;
 use super::users::{UserRow, USER_COLUMNS};
 use crate::crypto::hash::secret_hash;
@@ -99,6 +100,36 @@ fn insert_for_passkey_statement(
     )
 }
 
+/// [`insert_statement`] for an email-code sign-in: also only if this sign-in's attempt consumed
+/// the code (the statements of `email_codes::attempt_statements` run just before it).
+fn insert_for_email_code_statement(
+    db: &Db,
+    tenant_id: &str,
+    s: &NewSession,
+    code: &CodeAttempt<'_>,
+) -> Result<Statement> {
+    db.statement(
+        &format!(
+            "INSERT INTO sessions (id_hash, tenant_id, user_id, auth_time, created_at, expires_at, last_seen_at, ip, user_agent, amr) \
+             SELECT ?1, ?2, ?3, ?4, ?4, ?5, ?4, ?6, ?7, ?8 \
+             WHERE EXISTS (SELECT 1 FROM users WHERE id = ?3 AND tenant_id = ?2 AND disabled = 0) \
+             AND {}",
+            super::email_codes::CONSUMED_FOR_THIS_SESSION
+        ),
+        params![
+            s.id_hash(),
+            tenant_id,
+            s.user_id.as_str(),
+            s.created_at,
+            s.expires_at,
+            s.ip.clone(),
+            s.user_agent.clone(),
+            s.method.amr_json(),
+            code.id
+        ],
+    )
+}
+
 /// The passkey a sign-in was made with: its new counter and backup state.
 #[derive(Debug, Clone, Copy)]
 pub struct PasskeyUse<'a> {
@@ -122,6 +153,9 @@ pub struct SignIn<'a> {
     pub challenge: Option<Spend<'a>>,
     /// A code for the client whose parked request waited for this sign-in.
     pub code: Option<NewCode<'a>>,
+    /// The email sign-in code it was made with: tried (and consumed if right) in the same
+    /// transaction, and the session exists only if this try consumed it.
+    pub email_code: Option<CodeAttempt<'a>>,
 }
 
 impl<'a> SignIn<'a> {
@@ -133,6 +167,7 @@ impl<'a> SignIn<'a> {
             recorded: Vec::new(),
             challenge: None,
             code: None,
+            email_code: None,
         }
     }
 }
@@ -154,10 +189,22 @@ pub async fn create(db: &Db, tenant_id: &str, s: SignIn<'_>) -> Result<SignedIn>
     if let Some(challenge) = s.challenge {
         statements.push(super::spent::statement(db, tenant_id, challenge)?);
     }
+    if let Some(attempt) = &s.email_code {
+        statements.extend(super::email_codes::attempt_statements(
+            db,
+            tenant_id,
+            attempt,
+            &s.session.user_id,
+            &s.session.id_hash(),
+        )?);
+    }
     let session_at = statements.len();
-    statements.push(match &s.passkey {
-        Some(used) => insert_for_passkey_statement(db, tenant_id, s.session, used)?,
-        None => insert_statement(db, tenant_id, s.session)?,
+    statements.push(match (&s.passkey, &s.email_code) {
+        (Some(used), _) => insert_for_passkey_statement(db, tenant_id, s.session, used)?,
+        (None, Some(attempt)) => {
+            insert_for_email_code_statement(db, tenant_id, s.session, attempt)?
+        }
+        (None, None) => insert_statement(db, tenant_id, s.session)?,
     });
     if let Some(used) = s.passkey {
         statements.push(super::passkeys::touch_statement(

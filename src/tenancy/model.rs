@@ -72,6 +72,11 @@ pub struct TenantSettings {
     /// delay (usually well under a second) a token revoked or a user disabled on the primary
     /// may still read as live there. Tenants that cannot accept that window turn this on.
     pub strict_reads: bool,
+    /// The tenant's own SMTP server (password sealed); none uses the operator's default.
+    pub smtp: Option<crate::email::config::SmtpSettings>,
+    /// Whether people may ask for a one-time sign-in code by email (`/login/email`). Off by
+    /// default: it makes the mailbox a way into the account.
+    pub email_sign_in_codes: bool,
 }
 
 impl Default for TenantSettings {
@@ -90,6 +95,8 @@ impl Default for TenantSettings {
             refresh_grace_secs: crate::oidc::refresh::DEFAULT_GRACE_SECS,
             emails_verified: false,
             strict_reads: false,
+            smtp: None,
+            email_sign_in_codes: false,
         }
     }
 }

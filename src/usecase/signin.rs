@@ -159,6 +159,7 @@ pub async fn finish(
                 .as_ref()
                 .map(|w| w.new_code(ctx, &stored.user_id, &hash))
                 .transpose()?,
+            email_code: None,
         },
     )
     .await

@@ -156,13 +156,15 @@
     location.assign(redirect || next || '/');
   }
 
-  async function register(token, profile) {
+  // `then`: where to go once the passkey is saved (the email sign-in's page carries where the
+  // person was headed); otherwise where the server says.
+  async function register(token, profile, then) {
     const { options } = await api('POST', '/api/webauthn/register/start', { token: token || null, profile: profile || null });
     const cred = await navigator.credentials.create({ publicKey: creationOptions(options) });
     if (!cred) throw new DOMException('No passkey was created.', 'NotAllowedError');
     say('Saving your passkey…');
     const { redirect } = await api('POST', '/api/webauthn/register/finish', { credential: credentialJSON(cred), name: null });
-    location.assign(redirect || '/account');
+    location.assign(then || redirect || '/account');
   }
 
   // --- pages ---
@@ -245,7 +247,7 @@
       busy(button, true);
       say('Follow your browser’s prompt to create a passkey…');
       try {
-        await register(null, null);
+        await register(null, null, button.dataset.next);
       } catch (e) {
         say(explain(e), 'error');
         busy(button, false);
