@@ -23,16 +23,33 @@ pub struct NewEmailCode<'a> {
     pub expires_at: i64,
 }
 
-/// The enabled user with this (normalised) email address, read on the primary: an account
-/// created a moment ago must get its code too.
-pub async fn find_user_by_email(db: &Db, tenant_id: &str, email: &str) -> Result<Option<UserRow>> {
-    db.first(
-        &format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?1 AND email = ?2 AND disabled = 0"
-        ),
-        params![tenant_id, email],
-    )
-    .await
+/// The enabled user with this (normalised) email address, read on the primary (an account
+/// created a moment ago must get its code too), with the number of codes asked for it since
+/// `since`: one round trip.
+pub async fn find_user_by_email(
+    db: &Db,
+    tenant_id: &str,
+    email: &str,
+    since: i64,
+) -> Result<Option<(UserRow, i64)>> {
+    let results = db
+        .batch(vec![
+            db.statement(
+                &format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?1 AND email = ?2 AND disabled = 0"
+                ),
+                params![tenant_id, email],
+            )?,
+            db.statement(
+                "SELECT COUNT(*) AS n FROM email_sign_in_codes WHERE tenant_id = ?1 AND created_at >= ?3 \
+                 AND user_id = (SELECT id FROM users WHERE tenant_id = ?1 AND email = ?2)",
+                params![tenant_id, email, since],
+            )?,
+        ])
+        .await?;
+    let user = super::db::first_row::<UserRow>(&results[0])?;
+    let recent = super::db::count(&results[1])?;
+    Ok(user.map(|u| (u, recent)))
 }
 
 /// Stores the code with its audit entry (one batch).

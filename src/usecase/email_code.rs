@@ -35,6 +35,10 @@ pub const CODE_TTL_SECS: i64 = 600;
 pub const MAX_ATTEMPTS: i64 = 5;
 /// Digits in a code.
 const CODE_DIGITS: usize = 6;
+/// Codes mailed to one account per [`CODE_TTL_SECS`]: asking more often (someone flooding a
+/// person's inbox from many addresses, past the per-IP limit) still gets the same answer and a
+/// code row, but no mail.
+pub const MAX_MAILS_PER_WINDOW: i64 = 5;
 
 /// What the browser carries between asking and entering the code (sealed).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -103,7 +107,13 @@ fn binding<'a>(ctx: &'a Ctx<'_>, browser: &'a str) -> Binding<'a> {
 pub async fn request(ctx: &Ctx<'_>, post: &Post, browser: &str, email: &str) -> Result<Requested> {
     enabled(ctx)?;
     let email = crate::account::email(Some(email))?;
-    let user = email_codes::find_user_by_email(ctx.db, ctx.tenant_id(), &email).await?;
+    let found =
+        email_codes::find_user_by_email(ctx.db, ctx.tenant_id(), &email, ctx.now - CODE_TTL_SECS)
+            .await?;
+    let throttled = found
+        .as_ref()
+        .is_some_and(|(_, recent)| *recent >= MAX_MAILS_PER_WINDOW);
+    let user = found.map(|(user, _)| user);
     let id = crate::crypto::random::token();
     let code = new_code();
     let hash = code_hash(&id, &code);
@@ -115,7 +125,7 @@ pub async fn request(ctx: &Ctx<'_>, post: &Post, browser: &str, email: &str) -> 
         user_id,
         None,
         &ctx.origin,
-        &json!({ "account_found": user.is_some() }),
+        &json!({ "account_found": user.is_some(), "throttled": throttled }),
         ctx.now,
     )?;
     email_codes::create(
@@ -144,6 +154,7 @@ pub async fn request(ctx: &Ctx<'_>, post: &Post, browser: &str, email: &str) -> 
     );
     let delivery = match &user {
         None => None,
+        Some(_) if throttled => None,
         Some(user) => {
             let to = user.email.as_deref().unwrap_or(&email);
             let name = user.full_name();
@@ -589,6 +600,37 @@ mod tests {
                 testing::count_rows(&db, "sessions", &snap.tenant.id).await,
                 0
             );
+        });
+    }
+
+    #[test]
+    fn an_account_gets_a_limited_number_of_mails_per_window() {
+        let db = db();
+        run(async {
+            let snap = opted_in(&db, "acme").await;
+            user(&db, &snap.tenant.id, "ada", false).await;
+            let c = ctx(&db, &snap, NOW);
+            for i in 0..MAX_MAILS_PER_WINDOW {
+                let asked = request(&c, &post(1), BROWSER, "ada@example.com")
+                    .await
+                    .unwrap();
+                assert!(asked.delivery.is_some(), "mail {i}");
+            }
+            let flooded = request(&c, &post(1), BROWSER, "ada@example.com")
+                .await
+                .unwrap();
+            assert!(flooded.delivery.is_none(), "no more mail in this window");
+            let requested = events(
+                &testing::audit_events(&db, &snap.tenant.id).await,
+                "email_code_requested",
+            );
+            assert_eq!(requested.last().unwrap()["throttled"], true);
+            // The next window mails again.
+            let later = ctx(&db, &snap, NOW + CODE_TTL_SECS + 1);
+            let asked = request(&later, &post(1), BROWSER, "ada@example.com")
+                .await
+                .unwrap();
+            assert!(asked.delivery.is_some());
         });
     }
 
