@@ -11,7 +11,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTenant } from './lib/env.mjs';
 import { Person, tenantWithAdmin, adminApi } from './lib/person.mjs';
-import { launch, pageWithAuthenticator, screenshots } from './lib/browser.mjs';
+import { launch, pageWithAuthenticator, screenshots, signUpInBrowser } from './lib/browser.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PYTHON = process.env.EDGE_ID_MAIL_PYTHON ?? join(ROOT, '.venv-mail', 'bin', 'python');
@@ -288,6 +288,38 @@ test('in Chromium: email code, signed in, then a passkey on this device', async 
     assert.equal(await page.locator('#passkey-list li').count(), 2, 'the soft authenticator\'s and this device\'s');
     const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
     assert.equal(credentials.length, 1);
+  } finally {
+    await context.close();
+  }
+});
+
+test('in Chromium: the admin console saves the SMTP server and sends the test email', async () => {
+  const tenant = await createTenant('mailconsole', 'Mail Console Co');
+  const { context, page } = await pageWithAuthenticator(browser, { width: 1280, height: 900 });
+  try {
+    await signUpInBrowser(page, tenant.setup_url, { first: 'Grace', last: 'Hopper', username: 'grace', email: 'grace@example.com' });
+    await page.goto(`${tenant.issuer}/admin#/settings`);
+    await page.waitForSelector('#email-form');
+    await page.fill('#smtp_host', '127.0.0.1');
+    await page.fill('#smtp_port', String(smtpPort));
+    await page.selectOption('#smtp_tls', 'none');
+    await page.fill('#smtp_from_address', 'id@console.test');
+    await page.check('#email_sign_in_codes');
+    await page.click('#email-form button[type="submit"]');
+    await page.waitForFunction(() => document.getElementById('status').textContent.includes('Email settings saved'));
+    await page.click('#send-test-email');
+    await page.waitForFunction(() => document.getElementById('status').textContent.includes('Test email sent to grace@example.com'));
+    await shot(page, '5-console-test-email-sent');
+    const mail = await mailTo('grace@example.com', (m) => m.subject === 'Test email from Mail Console Co');
+    assert.deepEqual(mail.from, [{ name: 'Mail Console Co', address: 'id@console.test' }]);
+    // A dead server: the console shows the server's verdict.
+    await page.fill('#smtp_port', String(await freePort()));
+    await page.click('#email-form button[type="submit"]');
+    await page.waitForFunction(() => document.getElementById('status').textContent.includes('Email settings saved'));
+    await page.click('#send-test-email');
+    await page.waitForFunction(() => document.getElementById('status').textContent.includes('was not sent'));
+    assert.match(await page.textContent('#status'), /connect/);
+    await shot(page, '6-console-test-email-failed');
   } finally {
     await context.close();
   }
