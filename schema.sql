@@ -355,3 +355,18 @@ CREATE TABLE IF NOT EXISTS audit_logs (
   created_at  INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_logs_tenant_time ON audit_logs(tenant_id, created_at);
+
+-- Email sign-in codes (0013): the browser carries the id sealed; the row holds the code's hash,
+-- the attempts and, once used, the hash of the session it started. user_id is NULL for an
+-- address no account has (so unknown addresses answer exactly like known ones).
+CREATE TABLE IF NOT EXISTS email_sign_in_codes (
+  id           TEXT PRIMARY KEY,
+  tenant_id    TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  user_id      TEXT REFERENCES users(id) ON DELETE CASCADE,
+  code_hash    TEXT NOT NULL,
+  attempts     INTEGER NOT NULL DEFAULT 0,
+  consumed_by  TEXT,
+  created_at   INTEGER NOT NULL,
+  expires_at   INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS email_sign_in_codes_expiry ON email_sign_in_codes(expires_at);

@@ -54,3 +54,12 @@ if [ "$want_browser" = 1 ]; then
     touch "$venv/.installed"
   fi
 fi
+
+# The local mail catcher (scripts/dev.sh) and the email tests' SMTP server: aiosmtpd in a
+# virtualenv of its own.
+mail_venv="$ROOT/.venv-mail"
+if [ ! -x "$mail_venv/bin/python" ] || ! "$mail_venv/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
+  log "installing aiosmtpd for the local mail catcher and the email tests"
+  python3 -m venv "$mail_venv"
+  "$mail_venv/bin/pip" install --quiet --disable-pip-version-check 'aiosmtpd==1.4.6'
+fi

@@ -7,6 +7,7 @@
 //!   - [`passkey`]: the WebAuthn relying party (registration and assertion verification)
 //!   - [`tenancy`]: which tenant a request is for, and the tenant's configuration
 //!   - [`crypto`]: randomness, hashing, key envelopes, JWK/JWS assembly
+//!   - [`email`]: SMTP settings, the mails (MIME) and the SMTP dialogue without I/O
 //!   - [`account`], [`admin`]: what users and admins may submit, validated; client presets
 //!   - [`ui`]: server-rendered pages (askama templates from `ui/templates`)
 //!   - [`route_table`]: every endpoint as data (host, methods, path, caller, error style, CORS,
@@ -25,6 +26,7 @@
 pub mod account;
 pub mod admin;
 pub mod crypto;
+pub mod email;
 pub mod error;
 pub mod oidc;
 pub mod passkey;

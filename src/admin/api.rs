@@ -139,6 +139,10 @@ mod tests {
                 "SettingsInput",
                 fields_of::<crate::admin::settings::SettingsInput>(),
             ),
+            (
+                "TestEmailInput",
+                fields_of::<crate::admin::settings::TestEmailInput>(),
+            ),
         ];
         let schemas = schemas();
         for (name, fields) in &types {

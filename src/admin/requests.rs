@@ -28,6 +28,9 @@ pub struct LinkInput {
     /// Lifetime of the link; defaults differ per kind (see `usecase::users`).
     #[serde(default)]
     pub expires_in_minutes: Option<i64>,
+    /// Also email the link to the user's address (the response says whether it went).
+    #[serde(default)]
+    pub send_email: bool,
 }
 
 /// `POST /api/signup-tokens`: an invitation (every field optional).
@@ -46,6 +49,9 @@ pub struct InvitationInput {
     /// Groups every account made with the link joins.
     #[serde(default)]
     pub group_ids: Vec<String>,
+    /// Also email the link to `email` (the response says whether it went).
+    #[serde(default)]
+    pub send_email: bool,
 }
 
 /// Most accounts one invitation makes (Pocket ID's limit).
@@ -65,6 +71,9 @@ impl InvitationInput {
             .filter(|e| !e.is_empty())
         {
             Some(e) => Some(crate::account::email(Some(e))?),
+            None if self.send_email => {
+                return Err(field_error("email", "an address to send the invitation to"))
+            }
             None => None,
         };
         Ok((uses, email))

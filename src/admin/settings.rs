@@ -7,7 +7,12 @@
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::tenancy::SignupMode;
+use crate::crypto::envelope::MasterKey;
+use crate::email::config::{
+    default_port, has_line_break_or_control, password_context, valid_address, valid_host,
+};
+use crate::email::smtp::TlsMode;
+use crate::tenancy::{SignupMode, TenantSettings};
 use crate::validation::{field_error, plain_text, FieldError};
 
 /// The JSON body; every field is optional and a field left out keeps its stored value.
@@ -37,6 +42,66 @@ pub struct SettingsInput {
     pub strict_reads: Option<bool>,
     #[serde(default)]
     pub recovery_codes: Option<bool>,
+    /// The tenant's own SMTP server, replaced whole; `null` removes it (the operator's default
+    /// then applies). The password is kept when `password` is left out.
+    #[serde(default, deserialize_with = "present")]
+    pub smtp: Option<Option<SmtpInput>>,
+    #[serde(default)]
+    pub email_sign_in_codes: Option<bool>,
+}
+
+/// `POST /api/application-configuration/test-email`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestEmailInput {
+    /// The recipient; by default the signed-in admin's address.
+    #[serde(default)]
+    pub to: Option<String>,
+}
+
+/// The tenant's SMTP server as an admin submits it.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpInput {
+    pub host: String,
+    /// Left out: 587 for STARTTLS, 465 for TLS, 25 for none.
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// Left out: STARTTLS.
+    #[serde(default)]
+    pub tls: Option<TlsMode>,
+    pub from_address: String,
+    #[serde(default)]
+    pub from_name: Option<String>,
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Left out: the stored password stays (if it was set for this host and username);
+    /// `null` or empty: removed; a string: the new password (sealed before it is stored).
+    #[serde(default, deserialize_with = "present")]
+    pub password: Option<Option<String>>,
+}
+
+impl std::fmt::Debug for SmtpInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpInput")
+            .field("host", &self.host)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A new SMTP password, waiting to be sealed for the tenant ([`SettingsChange::seal`]).
+#[derive(Clone, PartialEq)]
+pub struct NewPassword {
+    password: String,
+    host: String,
+    username: Option<String>,
+}
+
+impl std::fmt::Debug for NewPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NewPassword(..)")
+    }
 }
 
 /// A field that is present, even as `null` (`Some(None)`); serde alone reads `null` as absent.
@@ -55,6 +120,109 @@ pub struct SettingsChange {
     /// A merge patch of the settings object: each key sent, with its normalised value. A
     /// `null` value removes the key, so the setting reads as its default (no logo).
     pub patch: Map<String, Value>,
+    /// A new SMTP password in clear: [`SettingsChange::seal`] moves it, sealed, into the patch
+    /// before anything is stored (`usecase::settings::update` refuses a change still holding
+    /// one).
+    pub smtp_password: Option<NewPassword>,
+}
+
+impl SettingsChange {
+    /// Seals a new SMTP password with the master key for this tenant, host and username.
+    pub fn seal(mut self, master: &MasterKey, tenant_id: &str) -> Self {
+        if let Some(new) = self.smtp_password.take() {
+            let context = password_context(tenant_id, &new.host, new.username.as_deref());
+            let sealed = master.seal(&context, new.password.as_bytes());
+            if let Some(Value::Object(smtp)) = self.patch.get_mut("smtp") {
+                smtp.insert("password_sealed".into(), json!(sealed));
+            }
+        }
+        self
+    }
+}
+
+/// The settings as the admin API shows them: the SMTP password never, only whether one is set
+/// that opens for the configured host and username (`password_set`).
+pub fn view(settings: &TenantSettings, tenant_id: &str, master: &MasterKey) -> Value {
+    let mut v = serde_json::to_value(settings).expect("settings serialize");
+    if let (Some(smtp), Some(Value::Object(out))) = (&settings.smtp, v.get_mut("smtp")) {
+        out.remove("password_sealed");
+        out.insert(
+            "password_set".into(),
+            json!(smtp.password(tenant_id, master).is_some()),
+        );
+    }
+    v
+}
+
+impl SmtpInput {
+    /// The stored object (every field, so a field left out is removed) and a new password.
+    fn validate(self) -> Result<(Value, Option<Option<NewPassword>>), FieldError> {
+        let host = self.host.trim().to_ascii_lowercase();
+        if !valid_host(&host) {
+            return Err(field_error(
+                "smtp.host",
+                "a host name like smtp.example.com",
+            ));
+        }
+        let tls = self.tls.unwrap_or_default();
+        let port = self.port.unwrap_or_else(|| default_port(tls));
+        if port == 0 {
+            return Err(field_error("smtp.port", "1 to 65535"));
+        }
+        let from_address = self.from_address.trim().to_string();
+        if !valid_address(&from_address) {
+            return Err(field_error(
+                "smtp.from_address",
+                "an email address like no-reply@example.com",
+            ));
+        }
+        let from_name = self
+            .from_name
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty());
+        if let Some(n) = &from_name {
+            plain_text("smtp.from_name", n)?;
+            if n.chars().count() > 100 {
+                return Err(field_error("smtp.from_name", "at most 100 characters"));
+            }
+        }
+        let username = self.username.filter(|u| !u.is_empty());
+        if let Some(u) = &username {
+            if has_line_break_or_control(u) || u.len() > 254 {
+                return Err(field_error(
+                    "smtp.username",
+                    "at most 254 characters, without control characters",
+                ));
+            }
+        }
+        let password = self.password.map(|p| {
+            p.filter(|p| !p.is_empty()).map(|password| NewPassword {
+                password,
+                host: host.clone(),
+                username: username.clone(),
+            })
+        });
+        if let Some(Some(new)) = &password {
+            if new.password.contains('\0') || new.password.len() > 1000 {
+                return Err(field_error(
+                    "smtp.password",
+                    "at most 1000 characters, without NUL",
+                ));
+            }
+        }
+        let mut stored = json!({
+            "host": host,
+            "port": port,
+            "tls": tls,
+            "from_address": from_address,
+            "from_name": from_name,
+            "username": username,
+        });
+        if let Some(None) = password {
+            stored["password_sealed"] = Value::Null;
+        }
+        Ok((stored, password))
+    }
 }
 
 /// Profile fields the tenant may let users edit themselves.
@@ -142,6 +310,23 @@ impl SettingsInput {
             }
             patch.insert("refresh_grace_secs".into(), json!(secs));
         }
+        let mut new_password = None;
+        if let Some(smtp) = self.smtp {
+            match smtp {
+                None => {
+                    patch.insert("smtp".into(), Value::Null);
+                }
+                Some(input) => {
+                    let (stored, password) = input.validate()?;
+                    patch.insert("smtp".into(), stored);
+                    new_password = password.flatten();
+                }
+            }
+        }
+        if let Some(on) = self.email_sign_in_codes {
+            patch.insert("email_sign_in_codes".into(), json!(on));
+        }
+        change.smtp_password = new_password;
         Ok(change)
     }
 }
@@ -155,17 +340,29 @@ mod tests {
         serde_json::from_value(v).unwrap()
     }
 
-    /// What SQLite's `json_patch(stored, patch)` does to a flat object (RFC 7396).
+    /// What SQLite's `json_patch(stored, patch)` does (RFC 7396, nested objects merged).
     fn merge(stored: &TenantSettings, patch: &Map<String, Value>) -> TenantSettings {
-        let mut v = serde_json::to_value(stored).unwrap();
-        let obj = v.as_object_mut().unwrap();
-        for (k, val) in patch {
-            if val.is_null() {
-                obj.remove(k);
-            } else {
-                obj.insert(k.clone(), val.clone());
+        fn apply(target: &mut Value, patch: &Map<String, Value>) {
+            if !target.is_object() {
+                *target = json!({});
+            }
+            let obj = target.as_object_mut().unwrap();
+            for (k, val) in patch {
+                match val {
+                    Value::Null => {
+                        obj.remove(k);
+                    }
+                    Value::Object(inner) => {
+                        apply(obj.entry(k.clone()).or_insert(Value::Null), inner);
+                    }
+                    other => {
+                        obj.insert(k.clone(), other.clone());
+                    }
+                }
             }
         }
+        let mut v = serde_json::to_value(stored).unwrap();
+        apply(&mut v, patch);
         serde_json::from_value(v).unwrap()
     }
 
@@ -248,5 +445,106 @@ mod tests {
             );
         }
         assert!(serde_json::from_value::<SettingsInput>(json!({"nope": 1})).is_err());
+    }
+
+    fn master(byte: u8) -> MasterKey {
+        MasterKey::from_base64(&base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            [byte; 32],
+        ))
+        .unwrap()
+    }
+
+    fn smtp(extra: Value) -> Value {
+        let mut v = json!({
+            "host": "SMTP.Acme.test",
+            "from_address": "id@acme.test",
+            "username": "mailer",
+        });
+        for (k, val) in extra.as_object().unwrap() {
+            v[k] = val.clone();
+        }
+        json!({ "smtp": v })
+    }
+
+    #[test]
+    fn the_smtp_password_is_sealed_bound_to_its_server_and_never_shown() {
+        let key = master(3);
+        let change = input(smtp(json!({"password": "hunter2", "tls": "tls"})))
+            .validate()
+            .unwrap();
+        assert!(change.smtp_password.is_some(), "sealed later");
+        assert!(
+            !format!("{change:?}").contains("hunter2"),
+            "not even in debug output"
+        );
+        let change = change.seal(&key, "t1");
+        assert!(change.smtp_password.is_none());
+        let stored = &change.patch["smtp"];
+        assert_eq!(stored["host"], "smtp.acme.test");
+        assert_eq!(stored["port"], 465, "the TLS mode's port");
+        assert!(!stored.to_string().contains("hunter2"));
+        let settings = merge(&TenantSettings::default(), &change.patch);
+        let own = settings.smtp.clone().unwrap();
+        assert_eq!(own.password("t1", &key).as_deref(), Some("hunter2"));
+        // What the API shows: whether a password is set, never the password or its seal.
+        let shown = view(&settings, "t1", &key);
+        assert_eq!(shown["smtp"]["password_set"], true);
+        assert!(shown["smtp"].get("password_sealed").is_none());
+        assert!(!shown.to_string().contains("hunter2"));
+        assert!(!shown
+            .to_string()
+            .contains(own.password_sealed.as_deref().unwrap()));
+
+        // Another host without the password again: the stored one no longer opens.
+        let moved = input(smtp(json!({"host": "smtp.evil.test"})))
+            .validate()
+            .unwrap();
+        assert!(moved.smtp_password.is_none());
+        let moved = merge(&settings, &moved.seal(&key, "t1").patch);
+        assert_eq!(moved.smtp.as_ref().unwrap().host, "smtp.evil.test");
+        assert_eq!(view(&moved, "t1", &key)["smtp"]["password_set"], false);
+        assert!(moved.smtp.unwrap().password("t1", &key).is_none());
+        // null removes the password; `smtp: null` the whole server.
+        let removed = input(smtp(json!({"password": null}))).validate().unwrap();
+        assert_eq!(removed.patch["smtp"]["password_sealed"], Value::Null);
+        let gone = input(json!({"smtp": null})).validate().unwrap();
+        assert_eq!(merge(&settings, &gone.patch).smtp, None);
+    }
+
+    #[test]
+    fn smtp_fields_refuse_line_breaks_and_bad_values() {
+        for (extra, field) in [
+            (
+                json!({"host": "smtp.acme.test\r\nRCPT TO:<x>"}),
+                "smtp.host",
+            ),
+            (json!({"host": "smtp acme"}), "smtp.host"),
+            (json!({"port": 0}), "smtp.port"),
+            (
+                json!({"from_address": "id@acme.test\r\nBcc: eve@evil.test"}),
+                "smtp.from_address",
+            ),
+            (
+                json!({"from_address": "Acme <id@acme.test>"}),
+                "smtp.from_address",
+            ),
+            (
+                json!({"from_name": "Acme\r\nBcc: eve@evil.test"}),
+                "smtp.from_name",
+            ),
+            (json!({"username": "mailer\r\nQUIT"}), "smtp.username"),
+            (json!({"password": "a\u{0}b"}), "smtp.password"),
+        ] {
+            let err = input(smtp(extra.clone())).validate().unwrap_err();
+            assert_eq!(err.field, field, "{extra}");
+        }
+        assert!(serde_json::from_value::<SettingsInput>(smtp(json!({"port": 70000}))).is_err());
+        assert!(serde_json::from_value::<SettingsInput>(smtp(json!({"tls": "maybe"}))).is_err());
+        assert!(serde_json::from_value::<SettingsInput>(smtp(json!({"relay": true}))).is_err());
+        let on = input(json!({"email_sign_in_codes": true}))
+            .validate()
+            .unwrap();
+        assert!(merge(&TenantSettings::default(), &on.patch).email_sign_in_codes);
     }
 }

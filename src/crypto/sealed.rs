@@ -38,6 +38,8 @@ pub enum SealedKind {
     Interaction,
     /// An authorization request a client pushed (RFC 9126): its `request_uri`.
     PushedRequest,
+    /// An email sign-in code this browser asked for: which code row, for which account.
+    EmailCode,
 }
 
 impl SealedKind {
@@ -46,6 +48,7 @@ impl SealedKind {
             SealedKind::Challenge => "challenge",
             SealedKind::Interaction => "interaction",
             SealedKind::PushedRequest => "pushed request",
+            SealedKind::EmailCode => "email code",
         }
     }
 }

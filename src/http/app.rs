@@ -24,6 +24,8 @@ pub struct App {
     db: Option<Db>,
     /// Milliseconds spent in WebCrypto signing during this request (`x-edge-id-timing`).
     sign_ms: std::cell::Cell<f64>,
+    /// The request's context, for work that finishes after the response (`waitUntil`).
+    context: Option<worker::Context>,
 }
 
 impl App {
@@ -46,7 +48,46 @@ impl App {
             expose_metrics,
             db,
             sign_ms: std::cell::Cell::new(0.0),
+            context: None,
         }
+    }
+
+    /// This app with the request's context, so [`App::after_response`] can use `waitUntil`.
+    pub fn with_context(mut self, context: worker::Context) -> Self {
+        self.context = Some(context);
+        self
+    }
+
+    /// Runs `work` after the response is sent, keeping the Worker alive until it ends
+    /// (`ctx.waitUntil`); without a request context, still in the background.
+    pub fn after_response(&self, work: impl std::future::Future<Output = ()> + 'static) {
+        match &self.context {
+            Some(context) => context.wait_until(work),
+            None => wasm_bindgen_futures::spawn_local(work),
+        }
+    }
+
+    /// What sending mail needs: the socket transport, the master key and the operator's
+    /// default SMTP server (`SMTP_*` variables and secrets). An invalid default is logged and
+    /// ignored (tenants with their own server still send).
+    pub fn post(&self) -> Result<crate::usecase::email::Post> {
+        let var = |name: &str| {
+            self.secret(name)
+                .or_else(|| self.env.var(name).ok().map(|v| v.to_string()))
+                .filter(|v| !v.is_empty())
+        };
+        let operator_default = match crate::email::config::operator_default(var) {
+            Ok(default) => default,
+            Err(e) => {
+                worker::console_error!("{e}");
+                None
+            }
+        };
+        Ok(crate::usecase::email::Post {
+            sender: std::rc::Rc::new(super::mail::SocketSender),
+            master: self.master_key()?,
+            operator_default,
+        })
     }
 
     pub fn record_sign_ms(&self, ms: f64) {

@@ -8,6 +8,7 @@ mod admin;
 mod admission;
 mod app;
 mod limits;
+mod mail;
 mod render;
 mod request;
 mod respond;
@@ -19,9 +20,9 @@ mod signing;
 use worker::{event, Context, Env, Request, Response, ScheduleContext, ScheduledEvent};
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     console_error_panic_hook::set_once();
-    let app = app::App::new(env);
+    let app = app::App::new(env).with_context(ctx);
     Ok(router::handle(&app, req).await)
 }
 

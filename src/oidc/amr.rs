@@ -4,8 +4,9 @@
 //! Every passkey sign-in here requires user verification (a biometric or the device PIN on top
 //! of holding the key), so it is multi-factor: `mfa`, with `user` for the presence test and
 //! `hwk` for a key bound to its device or `swk` for a synced one (kept by a password manager or
-//! a platform keychain, protected by software). A one-time link an admin sent and a recovery
-//! code are `otp`.
+//! a platform keychain, protected by software). A one-time link an admin sent, a recovery code
+//! and a one-time code the person had emailed to themselves are `otp` (RFC 8176 has no value
+//! for email; the audit log tells them apart).
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +23,8 @@ pub enum SignInMethod {
     /// Approved from another device where the person was signed in. RFC 8176 has no value
     /// for it; the approving session's own method is not carried over, so nothing is claimed.
     OtherDevice,
+    /// A one-time code sent to the person's email address (`/login/email`).
+    EmailCode,
 }
 
 impl SignInMethod {
@@ -30,7 +33,9 @@ impl SignInMethod {
         match self {
             SignInMethod::Passkey { synced: false } => &["hwk", "mfa", "user"],
             SignInMethod::Passkey { synced: true } => &["mfa", "swk", "user"],
-            SignInMethod::OneTimeLink | SignInMethod::RecoveryCode => &["otp"],
+            SignInMethod::OneTimeLink | SignInMethod::RecoveryCode | SignInMethod::EmailCode => {
+                &["otp"]
+            }
             SignInMethod::OtherDevice => &[],
         }
     }
@@ -70,6 +75,7 @@ mod tests {
             SignInMethod::Passkey { synced: true },
             SignInMethod::OneTimeLink,
             SignInMethod::RecoveryCode,
+            SignInMethod::EmailCode,
         ] {
             assert_eq!(amr_claim(Some(&m.amr_json())).unwrap(), m.amr());
         }

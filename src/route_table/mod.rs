@@ -184,6 +184,9 @@ pub enum RouteId {
     OtherDevicePoll,
     OtherDeviceApprovePage,
     OtherDeviceDecision,
+    EmailLoginPage,
+    EmailCodeRequest,
+    EmailCodeSignIn,
     SetupPage,
     AccountPage,
     UpdateProfile,
@@ -246,6 +249,7 @@ pub enum AdminRoute {
     DeleteApiKey,
     GetSettings,
     UpdateSettings,
+    SendTestEmail,
 }
 
 /// The platform operator API.

@@ -181,6 +181,11 @@ pub static ROUTES: &[Route] = &[
     tenant(GET, "/login/approve", R::OtherDeviceApprovePage, SignedInUser, Page),
     tenant(POST, "/login/approve", R::OtherDeviceDecision, SameOriginBrowser, Page)
         .limited(Limit::SignIn),
+    // Email sign-in codes (tenant opt-in): asking for a code and trying one count against the
+    // sign-in limit, after the router checked the origin.
+    tenant(GET, "/login/email", R::EmailLoginPage, Anyone, Page),
+    tenant(POST, "/login/email", R::EmailCodeRequest, SameOriginBrowser, Page).limited(Limit::SignIn),
+    tenant(POST, "/login/email/code", R::EmailCodeSignIn, SameOriginBrowser, Page).limited(Limit::SignIn),
     tenant(GET, "/setup/{token}", R::SetupPage, LinkHolder, Page),
     tenant(GET, "/account", R::AccountPage, SignedInUser, Page),
     tenant(PUT, "/api/account/profile", R::UpdateProfile, SignedInUser, Api),
@@ -248,6 +253,7 @@ pub static ROUTES: &[Route] = &[
     admin(DELETE, "/api/api-keys/{id}", A::DeleteApiKey, "API keys", "Delete an API key"),
     admin(GET, "/api/application-configuration", A::GetSettings, "Settings", "Branding and account settings"),
     admin(PUT, "/api/application-configuration", A::UpdateSettings, "Settings", "Change branding and account settings").body("SettingsInput"),
+    admin(POST, "/api/application-configuration/test-email", A::SendTestEmail, "Settings", "Send a test email through the tenant's SMTP server and report the server's verdict").body("TestEmailInput"),
     // The document itself is public: it describes the API, it opens nothing.
     tenant(GET, "/api/openapi.json", R::OpenApiDocument, Anyone, Api).documented("Settings", "This document"),
 ];

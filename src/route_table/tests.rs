@@ -185,6 +185,8 @@ fn the_back_channel_token_endpoints_are_rate_limited() {
         RouteId::OneTimeLogin,
         RouteId::RecoveryCodeSignIn,
         RouteId::OtherDeviceDecision,
+        RouteId::EmailCodeRequest,
+        RouteId::EmailCodeSignIn,
         RouteId::DeviceCode,
         RouteId::DeviceDecision,
     ] {

@@ -73,3 +73,37 @@ pub async fn passkey_use(db: &Db, credential_id: &str) -> (i64, i64, Option<i64>
         .expect("the passkey exists");
     (r.sign_count, r.backup_state, r.last_used_at)
 }
+
+/// The stored hashes of the tenant's email sign-in codes.
+pub async fn email_code_hashes(db: &Db, tenant_id: &str) -> Vec<String> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        code_hash: String,
+    }
+    db.all::<Row>(
+        "SELECT code_hash FROM email_sign_in_codes WHERE tenant_id = ?1",
+        crate::params![tenant_id],
+    )
+    .await
+    .expect("codes read")
+    .into_iter()
+    .map(|r| r.code_hash)
+    .collect()
+}
+
+/// The `amr` (JSON text) of each of the tenant's sessions.
+pub async fn session_amrs(db: &Db, tenant_id: &str) -> Vec<Option<String>> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        amr: Option<String>,
+    }
+    db.all::<Row>(
+        "SELECT amr FROM sessions WHERE tenant_id = ?1",
+        crate::params![tenant_id],
+    )
+    .await
+    .expect("sessions read")
+    .into_iter()
+    .map(|r| r.amr)
+    .collect()
+}

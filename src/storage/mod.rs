@@ -17,6 +17,7 @@ pub mod clients;
 pub mod codes;
 pub mod db;
 pub mod device;
+pub mod email_codes;
 pub mod grants;
 pub mod groups;
 #[cfg(test)]

@@ -2,11 +2,12 @@
 //! Each statement takes the current unix time as `?1`; [`clean_up`] runs them in one batch.
 //! The tests below run them against the real schema in SQLite.
 
-/// Expired one-time state, sessions, spent sealed values, codes, device authorizations and their
-/// wrong-code counters, sign-ins with another device, tokens and grants, then audit
-/// entries older than each tenant's `audit_retention_days` (90 when unset).
-pub const CLEANUP: [&str; 11] = [
+/// Expired one-time state, sessions, spent sealed values, email sign-in codes, codes, device
+/// authorizations and their wrong-code counters, sign-ins with another device, tokens and
+/// grants, then audit entries older than each tenant's `audit_retention_days` (90 when unset).
+pub const CLEANUP: [&str; 12] = [
     "DELETE FROM spent_tokens WHERE expires_at < ?1",
+    "DELETE FROM email_sign_in_codes WHERE expires_at < ?1",
     "DELETE FROM one_time_tokens WHERE expires_at < ?1",
     "DELETE FROM sessions WHERE expires_at < ?1",
     // Codes stay an hour past expiry so a late replay is still recognised as a replay.

@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use super::codes::NewCode;
 use super::db::{rows, Db, Param, Statement};
+use super::email_codes::CodeAttempt;
 use super::other_device::OtherDeviceUse;
 use super::recovery_codes::RecoveryCodeUse;
 use super::spent::Spend;
@@ -109,6 +110,23 @@ fn insert_for_passkey_statement(
     )
 }
 
+/// [`insert_statement`] for an email-code sign-in: also only if this sign-in's attempt consumed
+/// the code (the statements of `email_codes::attempt_statements` run just before it).
+fn insert_for_email_code_statement(
+    db: &Db,
+    tenant_id: &str,
+    s: &NewSession,
+    code: &CodeAttempt<'_>,
+) -> Result<Statement> {
+    insert_when(
+        db,
+        tenant_id,
+        s,
+        Some(super::email_codes::CONSUMED_FOR_THIS_SESSION.to_string()),
+        params![code.id],
+    )
+}
+
 /// [`insert_statement`] for a recovery-code sign-in: also only if the code was marked as used
 /// by this very session earlier in the batch (`recovery_codes::use_statement`).
 fn insert_for_recovery_code_statement(
@@ -151,6 +169,8 @@ pub enum Proof<'a> {
     Passkey(PasskeyUse<'a>),
     RecoveryCode(RecoveryCodeUse<'a>),
     OtherDevice(OtherDeviceUse<'a>),
+    /// One try of an emailed code, counted and checked in the batch.
+    EmailCode(CodeAttempt<'a>),
 }
 
 /// The passkey a sign-in was made with: its new counter and backup state.
@@ -166,8 +186,9 @@ pub struct PasskeyUse<'a> {
 /// A sign-in about to be recorded.
 pub struct SignIn<'a> {
     pub session: &'a NewSession,
-    /// What it was made with: a passkey (counter, backup state, last use: recorded only if
-    /// the session was created) or a recovery code (used only if the session was created).
+    /// What it was made with, checked again in the batch: a passkey (counter, backup state,
+    /// last use: recorded only if the session was created), a recovery code, an approval on
+    /// another device or an emailed code (each used up only by the session it creates).
     pub proof: Proof<'a>,
     /// Audit entries conditional on the outcome (`audit::When::SessionCreated` or
     /// `SessionRefused` with [`NewSession::id_hash`]).
@@ -220,6 +241,9 @@ pub async fn create(db: &Db, tenant_id: &str, s: SignIn<'_>) -> Result<SignedIn>
         Proof::OtherDevice(used) => statements.push(super::other_device::use_statement(
             db, tenant_id, used, user_id, hash, now,
         )?),
+        Proof::EmailCode(attempt) => statements.extend(super::email_codes::attempt_statements(
+            db, tenant_id, &attempt, user_id, hash,
+        )?),
         Proof::Checked | Proof::Passkey(_) => {}
     }
     let session_at = statements.len();
@@ -231,6 +255,9 @@ pub async fn create(db: &Db, tenant_id: &str, s: SignIn<'_>) -> Result<SignedIn>
         }
         Proof::OtherDevice(used) => {
             insert_for_other_device_statement(db, tenant_id, s.session, *used)?
+        }
+        Proof::EmailCode(attempt) => {
+            insert_for_email_code_statement(db, tenant_id, s.session, attempt)?
         }
     });
     if let Proof::Passkey(used) = s.proof {

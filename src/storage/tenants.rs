@@ -107,6 +107,17 @@ pub async fn load_snapshot(db: &Db, kind: &HostKind) -> Result<Option<TenantSnap
     }))
 }
 
+/// The tenant with this id, as D1 holds it now (not a cached snapshot).
+pub async fn find(db: &Db, tenant_id: &str) -> Result<Option<Tenant>> {
+    db.first::<TenantRow>(
+        &format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = ?1"),
+        params![tenant_id],
+    )
+    .await?
+    .map(TenantRow::into_tenant)
+    .transpose()
+}
+
 pub async fn find_by_slug(db: &Db, slug: &str) -> Result<Option<Tenant>> {
     db.first::<TenantRow>(
         &format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE slug = ?1"),

@@ -77,6 +77,11 @@ pub struct TenantSettings {
     /// finds it signs in), so a tenant chooses it knowingly; the alternative is an admin's
     /// one-time link.
     pub recovery_codes: bool,
+    /// The tenant's own SMTP server (password sealed); none uses the operator's default.
+    pub smtp: Option<crate::email::config::SmtpSettings>,
+    /// Whether people may ask for a one-time sign-in code by email (`/login/email`). Off by
+    /// default: it makes the mailbox a way into the account.
+    pub email_sign_in_codes: bool,
 }
 
 impl Default for TenantSettings {
@@ -96,6 +101,8 @@ impl Default for TenantSettings {
             emails_verified: false,
             strict_reads: false,
             recovery_codes: false,
+            smtp: None,
+            email_sign_in_codes: false,
         }
     }
 }

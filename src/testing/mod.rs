@@ -298,6 +298,7 @@ impl crate::usecase::SignatureVerifier for NativeVerifier {
     }
 }
 
+pub mod mail;
 pub mod oidc;
 mod requests;
 pub use requests::*;

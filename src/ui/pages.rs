@@ -685,3 +685,27 @@ mod tests {
         assert!(html.contains("name=\"csrf_token\" value=\"c3\""));
     }
 }
+
+/// The code form of `/login/email`: the sealed request and the address it is for.
+#[derive(Debug, Clone)]
+pub struct EmailCodeForm {
+    pub pending: String,
+    pub email: String,
+}
+
+/// `/login/email`: ask for a code (no `code_form`), enter it (`code_form`), then add a passkey
+/// on this device (`add_passkey`).
+#[derive(Template)]
+#[template(path = "email_login.html")]
+pub struct EmailLoginPage {
+    pub tenant: TenantBrand,
+    pub asset_version: &'static str,
+    /// Where to go afterwards: a same-origin path (checked by the server).
+    pub next: String,
+    pub code_form: Option<EmailCodeForm>,
+    pub add_passkey: bool,
+    pub error: Option<String>,
+    /// `/login/email?next=…` and `/login?next=…`.
+    pub ask_again_url: String,
+    pub passkey_login_url: String,
+}

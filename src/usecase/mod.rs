@@ -166,6 +166,8 @@ pub(crate) mod ceremony;
 pub mod client_auth;
 pub mod clients;
 pub mod device;
+pub mod email;
+pub mod email_code;
 pub mod end_session;
 pub mod groups;
 pub mod id_token_hint;

@@ -20,6 +20,11 @@ pub async fn update(
     change: &SettingsChange,
     hosts: Vec<String>,
 ) -> Result<UpdatedSettings> {
+    if change.smtp_password.is_some() {
+        return Err(Error::Internal(
+            "an SMTP password must be sealed (SettingsChange::seal) before it is stored".into(),
+        ));
+    }
     let mut fields: Vec<&str> = change.patch.keys().map(String::as_str).collect();
     if change.display_name.is_some() {
         fields.insert(0, "display_name");

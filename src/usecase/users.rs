@@ -7,11 +7,13 @@
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use super::email::{self, Post, TestOutcome};
 use super::AdminCtx;
 use crate::admin::paging::Page;
 use crate::admin::requests::InvitationInput;
 use crate::admin::user::{AdminFlags, AdminUserInput};
 use crate::crypto::random;
+use crate::email::message;
 use crate::error::{Error, Result};
 use crate::storage::audit::When;
 use crate::storage::ceremonies::{self, LinkPurpose, NewLink};
@@ -315,6 +317,64 @@ pub async fn create_login_link(
     })
 }
 
+/// [`create_login_link`], then emailed to the user's address, waiting for the verdict (the
+/// link stands either way, so the admin can pass it on another way).
+pub async fn email_login_link(
+    ctx: &AdminCtx<'_>,
+    post: &Post,
+    issuer: &str,
+    user_id: &str,
+    minutes: Option<i64>,
+) -> Result<EmailedLink> {
+    let user = load(ctx, user_id).await?;
+    let Some(address) = user.email.clone() else {
+        return Err(
+            crate::validation::field_error("send_email", "a user with an email address").into(),
+        );
+    };
+    let link = create_login_link(ctx, issuer, user_id, minutes).await?;
+    let hours = ((link.expires_at - ctx.now) / 3600).max(1);
+    let name = user.full_name();
+    let sent = email::send_now(ctx, post, issuer, Some(user_id), |brand| {
+        message::login_link_mail(brand, &address, Some(&name), &link.url, hours)
+    })
+    .await?;
+    Ok(EmailedLink { link, email: sent })
+}
+
+/// A one-time link and what became of the mail carrying it.
+#[derive(Debug, Clone, Serialize)]
+pub struct EmailedLink {
+    #[serde(flatten)]
+    pub link: IssuedLink,
+    pub email: TestOutcome,
+}
+
+/// Emails an invitation just made to the address it was made for, waiting for the verdict
+/// (recorded in `issued.email`).
+pub async fn email_invite(
+    ctx: &AdminCtx<'_>,
+    post: &Post,
+    issuer: &str,
+    issued: &mut IssuedInvitation,
+) -> Result<()> {
+    let Some(address) = issued.invitation.email.clone() else {
+        return Err(crate::validation::field_error(
+            "email",
+            "an address to send the invitation to",
+        )
+        .into());
+    };
+    let hours = ((issued.link.expires_at - ctx.now) / 3600).max(1);
+    let url = issued.link.url.clone();
+    let sent = email::send_now(ctx, post, issuer, None, |brand| {
+        message::invitation_mail(brand, &address, &url, hours)
+    })
+    .await?;
+    issued.email = Some(sent);
+    Ok(())
+}
+
 /// An invitation: a link that creates up to `max_uses` accounts (one by default) within its
 /// lifetime (seven days by default, thirty at most), optionally prefilling an email and putting
 /// each account in groups.
@@ -376,6 +436,7 @@ pub async fn create_invite(
             },
             ctx.now,
         ),
+        email: None,
     })
 }
 
@@ -385,6 +446,9 @@ pub struct IssuedInvitation {
     #[serde(flatten)]
     pub link: IssuedLink,
     pub invitation: Invitation,
+    /// What became of the mail, when the admin asked to send one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<TestOutcome>,
 }
 
 /// An invitation as the admin API lists it (never its link).
@@ -695,6 +759,83 @@ mod tests {
                 events(&db, &t).await,
                 ["invite_created", "one_time_link_created"]
             );
+        });
+    }
+
+    /// An admin emails a one-time link and an invitation: a real server on loopback receives
+    /// both with their links; a user without an address is refused naming the field.
+    #[test]
+    fn an_admin_emails_a_sign_in_link_and_an_invitation() {
+        let db = db();
+        run(async {
+            let t = tenant(&db, "acme").await;
+            let ada = user(&db, &t.id, "ada", true).await;
+            let ctx = as_admin(&db, &t.id, &ada);
+            let parse = |raw: String| {
+                let parsed = mail_parser::MessageParser::default()
+                    .parse(raw.as_bytes())
+                    .unwrap();
+                (
+                    parsed
+                        .to()
+                        .unwrap()
+                        .first()
+                        .unwrap()
+                        .address()
+                        .unwrap()
+                        .to_string(),
+                    parsed.subject().unwrap().to_string(),
+                    parsed.body_text(0).unwrap().to_string(),
+                )
+            };
+
+            let (port, server) = crate::testing::mail::loopback_server();
+            let post = crate::testing::mail::post(port);
+            let emailed = email_login_link(&ctx, &post, "https://acme.id.test", &ada, None)
+                .await
+                .unwrap();
+            assert!(emailed.email.sent, "{:?}", emailed.email);
+            let (to, subject, text) = parse(server.join().unwrap());
+            assert_eq!(to, "ada@example.com");
+            assert!(subject.contains("sign-in link"), "{subject}");
+            assert!(text.contains(&emailed.link.url), "{text}");
+            assert!(text.contains("1 hour"), "{text}");
+
+            let (port, server) = crate::testing::mail::loopback_server();
+            let post = crate::testing::mail::post(port);
+            let input = InvitationInput {
+                email: Some("new@example.com".into()),
+                send_email: true,
+                ..InvitationInput::default()
+            };
+            let mut issued = create_invite(&ctx, "https://acme.id.test", &input)
+                .await
+                .unwrap();
+            email_invite(&ctx, &post, "https://acme.id.test", &mut issued)
+                .await
+                .unwrap();
+            assert!(issued.email.as_ref().unwrap().sent);
+            let (to, subject, text) = parse(server.join().unwrap());
+            assert_eq!(to, "new@example.com");
+            assert!(subject.contains("invited"), "{subject}");
+            assert!(text.contains(&issued.link.url));
+            assert!(text.contains("7 days"), "{text}");
+
+            // Sending needs an address.
+            let no_address = InvitationInput {
+                send_email: true,
+                ..InvitationInput::default()
+            };
+            assert!(matches!(
+                create_invite(&ctx, "x", &no_address).await,
+                Err(Error::Invalid { field: "email", .. })
+            ));
+            let sent: Vec<_> = events(&db, &t.id)
+                .await
+                .into_iter()
+                .filter(|e| e.starts_with("email_"))
+                .collect();
+            assert_eq!(sent, ["email_sent", "email_sent"]);
         });
     }
 }

@@ -565,7 +565,7 @@
       location.hash = `#/audit?${v}`;
     } }, h('label', { for: 'event', class: 'visually-hidden' }, 'Event'),
     h('select', { id: 'event', name: 'event' }, ['', 'sign_in', 'sign_in_failed', 'token_issued', 'sign_up', 'logout', 'user_created', 'user_updated',
-      'user_disabled', 'user_signed_out', 'user_deleted', 'client_created', 'client_updated', 'client_deleted', 'api_created', 'api_updated', 'api_deleted', 'client_api_permissions_set', 'group_created', 'api_key_created', 'settings_updated']
+      'user_disabled', 'user_signed_out', 'user_deleted', 'client_created', 'client_updated', 'client_deleted', 'api_created', 'api_updated', 'api_deleted', 'client_api_permissions_set', 'group_created', 'api_key_created', 'settings_updated', 'email_sent', 'email_failed', 'email_code_requested']
       .map((ev) => h('option', { value: ev, selected: (params.get('event') || '') === ev }, ev || 'All events'))),
     h('button', {}, 'Filter'));
     show('Audit log', filter,
@@ -649,7 +649,65 @@
       h('p', { class: 'hint' }, 'Ten single-use codes, made on the account page, each signs in once when every passkey is gone; '
         + 'the person is then asked to add a passkey. A code on paper signs in whoever finds it: without this, an admin sends a one-time link.')),
     h('button', { class: 'primary', type: 'submit' }, 'Save settings'));
-    show('Settings', form);
+    show('Settings', form, emailSettings(s));
+  }
+
+  // The tenant's SMTP server and email sign-in codes. Inputs are named like the fields the
+  // server names in its errors (smtp.host...), so a refused value is pointed at.
+  function emailSettings(s) {
+    const smtp = s.smtp || {};
+    const input = (name, value, attrs = {}) => h('input', { id: name.replace('.', '_'), name, value: value ?? '', autocomplete: 'off', ...attrs });
+    const f = (name, label, el, hint) => field(name.replace('.', '_'), label, el, hint);
+    const form = h('form', { id: 'email-form', onsubmit: (e) => {
+      e.preventDefault();
+      const el = e.target.elements;
+      const v = (name) => el.namedItem(name).value.trim();
+      const body = { email_sign_in_codes: el.namedItem('email_sign_in_codes').checked };
+      if (!v('smtp.host')) {
+        body.smtp = null;
+      } else {
+        body.smtp = {
+          host: v('smtp.host'), tls: v('smtp.tls'), from_address: v('smtp.from_address'),
+          from_name: optional(v('smtp.from_name')) ?? null, username: optional(v('smtp.username')) ?? null,
+        };
+        if (v('smtp.port')) body.smtp.port = Number(v('smtp.port'));
+        // Left out, the stored password stays; typed, it replaces it.
+        if (el.namedItem('smtp.password').value) body.smtp.password = el.namedItem('smtp.password').value;
+      }
+      act(e.submitter, async () => {
+        const saved = await api('PUT', '/api/application-configuration', body);
+        Object.assign(s, saved.settings);
+        el.namedItem('smtp.password').value = '';
+        el.namedItem('smtp.password').placeholder = saved.settings.smtp?.password_set ? '(set; type to replace)' : '';
+        say('Email settings saved.');
+      });
+    } },
+    h('p', { class: 'hint' }, 'Leave the server empty to use the deployment\'s default server, if the operator set one.'),
+    h('div', { class: 'row' }, f('smtp.host', 'SMTP server', input('smtp.host', smtp.host)),
+      f('smtp.port', 'Port', input('smtp.port', smtp.port, { type: 'number', min: 1, max: 65535 }))),
+    f('smtp.tls', 'Security', h('select', { id: 'smtp_tls', name: 'smtp.tls' },
+      h('option', { value: 'start_tls', selected: !smtp.tls || smtp.tls === 'start_tls' }, 'STARTTLS (port 587)'),
+      h('option', { value: 'tls', selected: smtp.tls === 'tls' }, 'TLS (port 465)'),
+      h('option', { value: 'none', selected: smtp.tls === 'none' }, 'None (local relay only; no password is sent)'))),
+    h('div', { class: 'row' }, f('smtp.from_address', 'From address', input('smtp.from_address', smtp.from_address, { type: 'email' })),
+      f('smtp.from_name', 'From name', input('smtp.from_name', smtp.from_name, { placeholder: '(the tenant name)' }))),
+    h('div', { class: 'row' }, f('smtp.username', 'Username', input('smtp.username', smtp.username)),
+      f('smtp.password', 'Password', input('smtp.password', '', { type: 'password', autocomplete: 'new-password',
+        placeholder: smtp.password_set ? '(set; type to replace)' : '' }))),
+    h('fieldset', { class: 'checks' }, h('legend', {}, 'Recovery'),
+      check('email_sign_in_codes', 'People may sign in with a code sent to their email (/login/email)', s.email_sign_in_codes)),
+    h('div', { class: 'row' },
+      h('button', { class: 'primary', type: 'submit' }, 'Save email settings'),
+      h('button', { type: 'button', id: 'send-test-email', onclick: (e) => act(e.target, async () => {
+        say('Sending…');
+        try {
+          const r = await api('POST', '/api/application-configuration/test-email', {});
+          say(`Test email sent to ${r.to}.`);
+        } catch (err) {
+          say(`The test email was not sent: ${err.message}`, 'error');
+        }
+      }) }, 'Send test email')));
+    return h('section', { 'aria-labelledby': 'email-h' }, h('h2', { id: 'email-h' }, 'Email'), form);
   }
 
   // --- router ---

@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin;
 pub mod assets;
 pub mod discovery;
+pub mod email;
 pub mod maintenance;
 pub mod oidc;
 pub mod operator;
@@ -75,6 +76,9 @@ pub async fn for_tenant(
         RouteId::OtherDevicePoll => other_device::poll(req).await,
         RouteId::OtherDeviceApprovePage => other_device::approve_page(req).await,
         RouteId::OtherDeviceDecision => other_device::decision(req).await,
+        RouteId::EmailLoginPage => email::ask(req).await,
+        RouteId::EmailCodeRequest => email::request(req).await,
+        RouteId::EmailCodeSignIn => email::sign_in(req).await,
         RouteId::SetupPage => account::setup_page(req, param("token")).await,
         RouteId::AccountPage => account::account_page(req).await,
         RouteId::UpdateProfile => account::update_profile(req).await,

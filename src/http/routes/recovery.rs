@@ -31,6 +31,14 @@ pub async fn help_page(req: TenantRequest<'_>) -> Result<Response> {
         text: "Signed in on your phone or another computer? Scan a code with it and approve."
             .into(),
     }];
+    if ctx.tenant.tenant.settings.email_sign_in_codes {
+        ways.push(RecoveryWay {
+            id: "email-code",
+            href: with_next("/login/email", &next),
+            title: "Get a sign-in code by email.".into(),
+            text: "We send a code to your account's address; it works in this browser only.".into(),
+        });
+    }
     if recovery::offered(&ctx) {
         ways.push(RecoveryWay {
             id: "recovery-code",

@@ -78,8 +78,9 @@ pub async fn dispatch(
         R::ListApiKeys => api_keys::list(&req).await,
         R::CreateApiKey => api_keys::create(req, a).await,
         R::DeleteApiKey => api_keys::delete(&req, a, id).await,
-        R::GetSettings => Ok(settings::get(&req)),
+        R::GetSettings => settings::get(&req),
         R::UpdateSettings => settings::update(req, a).await,
+        R::SendTestEmail => settings::send_test_email(req, a).await,
     }
 }
 

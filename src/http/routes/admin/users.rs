@@ -103,6 +103,13 @@ pub async fn one_time_access_token(
 ) -> Result<Response> {
     let body: LinkInput = req.incoming.optional_json().await?;
     let ctx = admin_ctx(&req, actor)?;
+    if body.send_email {
+        let post = req.app.post()?;
+        let emailed =
+            users::email_login_link(&ctx, &post, &req.issuer, user_id, body.expires_in_minutes)
+                .await?;
+        return Ok(json_response(201, &emailed));
+    }
     let link =
         users::create_login_link(&ctx, &req.issuer, user_id, body.expires_in_minutes).await?;
     Ok(json_response(201, &link))
@@ -112,7 +119,11 @@ pub async fn one_time_access_token(
 pub async fn signup_token(mut req: TenantRequest<'_>, actor: &Actor) -> Result<Response> {
     let body: InvitationInput = req.incoming.optional_json().await?;
     let ctx = admin_ctx(&req, actor)?;
-    let issued = users::create_invite(&ctx, &req.issuer, &body).await?;
+    let mut issued = users::create_invite(&ctx, &req.issuer, &body).await?;
+    if body.send_email {
+        let post = req.app.post()?;
+        users::email_invite(&ctx, &post, &req.issuer, &mut issued).await?;
+    }
     Ok(json_response(201, &issued))
 }
 
