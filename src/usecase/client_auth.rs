@@ -398,6 +398,53 @@ mod tests {
     }
 
     #[test]
+    fn two_secrets_both_work_until_one_expires_or_is_deleted() {
+        use crate::usecase::clients::{self as admin_clients, SecretInput};
+        let db = testing::db();
+        run(async {
+            let t = tenant(&db).await;
+            let machine = testing::client(
+                &db,
+                &t.tenant.id,
+                &testing::client_input("machine"),
+                Some("first"),
+            )
+            .await;
+            api_for(&db, &t.tenant.id, &machine.id).await;
+            let admin = testing::admin_ctx(&db, &t.tenant.id, Actor::Operator);
+            let second = admin_clients::add_secret(
+                &admin,
+                &machine.id,
+                &SecretInput {
+                    expires_at: Some(NOW + 600),
+                },
+            )
+            .await
+            .unwrap();
+            let at = |now| ctx(&db, &t, now);
+            let with = |secret: &str| creds(&machine.id, Some(secret));
+            machine_token(&at(NOW), &with("first")).await.unwrap();
+            machine_token(&at(NOW), &with(&second.client_secret))
+                .await
+                .unwrap();
+            machine_token(&at(NOW + 599), &with(&second.client_secret))
+                .await
+                .unwrap();
+            refusal(machine_token(&at(NOW + 600), &with(&second.client_secret)).await);
+            machine_token(&at(NOW + 600), &with("first")).await.unwrap();
+            // Deleted: refused at once.
+            let first_id = machine.secrets[0].id.clone();
+            admin_clients::delete_secret(&admin, &machine.id, &first_id)
+                .await
+                .unwrap();
+            refusal(machine_token(&at(NOW), &with("first")).await);
+            machine_token(&at(NOW), &with(&second.client_secret))
+                .await
+                .unwrap();
+        });
+    }
+
+    #[test]
     fn introspection_takes_an_assertion_once() {
         let db = testing::db();
         run(async {
