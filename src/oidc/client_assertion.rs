@@ -60,8 +60,18 @@ impl AssertionAlg {
         }
     }
 
+    /// Every name the algorithm goes by in a JWS header or a JWK's `alg`: Ed25519 is `EdDSA`
+    /// (RFC 8037) or, fully specified, `Ed25519` (RFC 9864, what openid-client sends).
+    pub fn names(self) -> &'static [&'static str] {
+        match self {
+            AssertionAlg::RS256 => &["RS256"],
+            AssertionAlg::ES256 => &["ES256"],
+            AssertionAlg::EdDSA => &["EdDSA", "Ed25519"],
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.as_str() == s)
+        Self::ALL.into_iter().find(|a| a.names().contains(&s))
     }
 
     /// The key `jwk` as this algorithm's verifier imports it, if it is such a key.
@@ -95,7 +105,7 @@ pub enum AssertionError {
     Malformed,
     #[error("client_assertion_type must be {JWT_BEARER}")]
     WrongType,
-    #[error("client assertion algorithm {0} is not accepted (use RS256, ES256 or EdDSA)")]
+    #[error("client assertion algorithm {0} is not accepted (use RS256, ES256 or EdDSA/Ed25519)")]
     Algorithm(String),
     #[error("none of the client's registered keys can verify this assertion (kid or key type)")]
     NoKey,
@@ -214,7 +224,11 @@ impl ReadAssertion {
             .iter()
             .filter(|k| self.kid.as_deref().is_none_or(|kid| k.kid == kid))
             .filter(|k| k.key_use.as_deref() != Some("enc"))
-            .filter(|k| k.alg.as_deref().is_none_or(|a| a == self.alg.as_str()))
+            .filter(|k| {
+                k.alg
+                    .as_deref()
+                    .is_none_or(|a| self.alg.names().contains(&a))
+            })
             .filter_map(|k| self.alg.key(k))
             .map(|key| SignatureCheck {
                 key,
@@ -533,6 +547,31 @@ mod tests {
             .checks(&set(vec![jwk("a", None, None)]))
             .unwrap();
         assert!(!checks.iter().any(verify_natively));
+    }
+
+    #[test]
+    fn ed25519_assertions_verify_under_either_name() {
+        use ed25519_dalek::Signer;
+        let sk = ed25519_dalek::SigningKey::from_bytes(&[4u8; 32]);
+        let x = URL_SAFE_NO_PAD.encode(sk.verifying_key().as_bytes());
+        let keys: Jwks = serde_json::from_value(
+            json!({ "keys": [{ "kty": "OKP", "crv": "Ed25519", "x": x, "kid": "e1" }] }),
+        )
+        .unwrap();
+        for alg in ["EdDSA", "Ed25519"] {
+            let input = format!(
+                "{}.{}",
+                URL_SAFE_NO_PAD.encode(json!({ "alg": alg, "kid": "e1" }).to_string()),
+                URL_SAFE_NO_PAD.encode(claims().to_string())
+            );
+            let jwt = crate::crypto::jws::compact(&input, &sk.sign(input.as_bytes()).to_bytes());
+            let read = read(&jwt).unwrap();
+            assert_eq!(read.alg, AssertionAlg::EdDSA, "{alg}");
+            assert!(
+                read.checks(&keys).unwrap().iter().any(verify_natively),
+                "{alg}"
+            );
+        }
     }
 
     #[test]

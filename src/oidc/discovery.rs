@@ -26,8 +26,9 @@ pub struct Endpoints {
     pub jwks: String,
 }
 
-/// The algorithms accepted for `private_key_jwt` client assertions (`client_assertion`).
-const ASSERTION_ALGS: [&str; 3] = ["RS256", "ES256", "EdDSA"];
+/// The algorithms accepted for `private_key_jwt` client assertions (`client_assertion`), by
+/// every name (`oidc::client_assertion::AssertionAlg::names`).
+const ASSERTION_ALGS: [&str; 4] = ["RS256", "ES256", "EdDSA", "Ed25519"];
 
 impl Endpoints {
     /// Every URL a client assertion's `aud` may name: the issuer, and each endpoint where a
@@ -145,7 +146,7 @@ mod tests {
         assert_eq!(d["require_pushed_authorization_requests"], false);
         let algs: Vec<&str> = crate::oidc::client_assertion::AssertionAlg::ALL
             .iter()
-            .map(|a| a.as_str())
+            .flat_map(|a| a.names().iter().copied())
             .collect();
         assert_eq!(
             d["token_endpoint_auth_signing_alg_values_supported"],

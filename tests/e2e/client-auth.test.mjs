@@ -115,7 +115,7 @@ after(() => {
 test('discovery advertises private_key_jwt and its signing algorithms', async () => {
   const { body } = await getJson(`${A.base}/.well-known/openid-configuration`);
   assert.ok(body.token_endpoint_auth_methods_supported.includes('private_key_jwt'));
-  assert.deepEqual(body.token_endpoint_auth_signing_alg_values_supported, ['RS256', 'ES256', 'EdDSA']);
+  assert.deepEqual(body.token_endpoint_auth_signing_alg_values_supported, ['RS256', 'ES256', 'EdDSA', 'Ed25519']);
 });
 
 test('secrets: a second one works alongside the first, a rotation with a grace period keeps the old one until it expires', async () => {
@@ -233,12 +233,17 @@ test('private_key_jwt with a jwks_uri: keys are fetched, and fetched again when 
   assert.equal(made.status, 201, made.text);
   await grantOrders(made.json);
   const id = made.json.id;
+  // A raw request first, so a refusal shows its description.
+  const raw = await rawToken(await assertion(id, first));
+  assert.equal(raw.status, 200, JSON.stringify(raw.json));
   const config = await configFor(id, oidc.PrivateKeyJwt({ key: first.privateKey, kid: first.kid }));
   assert.ok((await oidc.clientCredentialsGrant(config, { resource: ORDERS })).access_token);
   // The client rotates to an Ed25519 key with a new kid: the cached set lacks it, so it is
   // fetched again.
   const next = await keyPair('EdDSA');
   served = { keys: [first.jwk, next.jwk] };
+  const rawNext = await rawToken(await assertion(id, next));
+  assert.equal(rawNext.status, 200, JSON.stringify(rawNext.json));
   const rotated = await configFor(id, oidc.PrivateKeyJwt({ key: next.privateKey, kid: next.kid }));
   assert.ok((await oidc.clientCredentialsGrant(rotated, { resource: ORDERS })).access_token);
   // An http jwks_uri outside loopback is refused at registration.

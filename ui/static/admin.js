@@ -462,7 +462,7 @@
     const fresh = (s) => out.replaceChildren(h('p', { class: 'notice' }, 'Copy the new secret now: it is shown only once.'),
       copyable('New client secret', s.client_secret, 'new-secret'));
     const expiry = (s) => (s.expires_at ? (s.expires_at * 1000 <= Date.now() ? `expired ${when(s.expires_at)}` : when(s.expires_at)) : 'never');
-    const rows = c.secrets.map((s) => h('tr', { dataset: { secret: s.id } }, h('td', {}, h('code', {}, s.id)), h('td', {}, when(s.created_at)), h('td', {}, expiry(s)),
+    const row = (s) => h('tr', { dataset: { secret: s.id } }, h('td', {}, h('code', {}, s.id)), h('td', {}, when(s.created_at)), h('td', {}, expiry(s)),
       h('td', {}, h('button', { type: 'button', class: 'small danger', onclick: (e) => {
         if (!confirm('Delete this secret? Apps still using it stop working at once.')) return;
         act(e.target, async () => {
@@ -470,13 +470,17 @@
           e.target.closest('tr').remove();
           say('Secret deleted.');
         });
-      } }, 'Delete'))));
+      } }, 'Delete')));
+    const list = table(['Secret', 'Created', 'Expires', ''], c.secrets.map(row));
+    // After a change, the table shows the secrets as stored (a rotation changes expiries).
+    const refresh = async () => list.querySelector('tbody').replaceChildren(...(await api('GET', `/api/oidc/clients/${c.id}/secrets`)).data.map(row));
     const add = h('form', { id: 'secret-add-form', class: 'inline-form', onsubmit: (e) => {
       e.preventDefault();
       const v = formValues(e.target);
       act(e.submitter, async () => {
         const expires_at = v.secret_expires ? Math.floor(new Date(v.secret_expires).getTime() / 1000) : undefined;
         fresh(await api('POST', `/api/oidc/clients/${c.id}/secrets`, { expires_at }));
+        await refresh();
       });
     } }, field('secret_expires', 'New secret expires (optional)', text('secret_expires', '', { type: 'datetime-local' })),
     h('button', { type: 'submit' }, 'Add secret'));
@@ -487,12 +491,13 @@
       if (!confirm(grace ? `Rotate? The current secrets stop working in ${grace} seconds.` : 'Rotate? The current secrets stop working at once.')) return;
       act(e.submitter, async () => {
         fresh(await api('POST', `/api/oidc/clients/${c.id}/secret?grace_period=${grace}`));
+        await refresh();
       });
     } }, field('grace_period', 'Old secrets keep working for (s)', text('grace_period', '0', { type: 'number', min: 0, max: 2592000 })),
     h('button', { type: 'submit' }, 'Rotate secret'));
     return h('div', { id: 'client-secrets' }, h('h2', {}, 'Client secrets'),
       h('p', { class: 'hint' }, 'Any unexpired secret authenticates the client. To rotate without downtime, add a secret or rotate with a grace period, move the app to the new secret, then let the old one expire or delete it.'),
-      table(['Secret', 'Created', 'Expires', ''], rows), add, rotate, out);
+      list, add, rotate, out);
   }
 
   // The APIs a client may get tokens for (client_credentials, resource at /authorize) and the
