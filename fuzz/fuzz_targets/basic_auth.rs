@@ -91,7 +91,7 @@ fuzz_target!(|data: &[u8]| {
         let mut client = clients()[0].clone();
         client.secrets[0].hash = secret_hash(secret);
         creds
-            .authenticate(&client)
+            .authenticate(&client, NOW)
             .expect("the raw secret authenticates");
     }
 });
