@@ -151,6 +151,9 @@ CREATE TABLE IF NOT EXISTS oidc_clients (
     CHECK (token_endpoint_auth_method IN ('client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none')),
   jwks                        TEXT,                  -- private_key_jwt keys, inline (JSON JWKS)
   jwks_uri                    TEXT,                  -- ... or where to fetch them (https)
+  -- External issuers whose JWTs (for a subject) the client accepts as its assertion (0015):
+  -- JSON [{issuer, subject, audience}].
+  federated_credentials       TEXT NOT NULL DEFAULT '[]',
   launch_url                  TEXT,
   logo_url                    TEXT,
   preset                      TEXT,

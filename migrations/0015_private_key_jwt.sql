@@ -9,4 +9,8 @@ ALTER TABLE oidc_clients ADD COLUMN token_endpoint_auth_method TEXT NOT NULL DEF
   CHECK (token_endpoint_auth_method IN ('client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'));
 ALTER TABLE oidc_clients ADD COLUMN jwks TEXT;
 ALTER TABLE oidc_clients ADD COLUMN jwks_uri TEXT;
+-- Federated client credentials (as Pocket ID's): issuers (a CI system, a Kubernetes service
+-- account issuer) whose JWTs for a given subject the client accepts as its client assertion,
+-- verified through the issuer's discovery and JWKS. JSON [{issuer, subject, audience}].
+ALTER TABLE oidc_clients ADD COLUMN federated_credentials TEXT NOT NULL DEFAULT '[]';
 UPDATE oidc_clients SET token_endpoint_auth_method = 'none' WHERE is_public <> 0;

@@ -75,7 +75,11 @@ fuzz_target!(|data: &[u8]| {
             // private_key_jwt, a JWKS that parses or an https (loopback http) URL.
             let (method, keys) = client.auth_settings().expect("validated");
             assert_eq!(client.is_public, method == AuthMethod::None);
-            assert_eq!(keys.is_some(), method == AuthMethod::PrivateKeyJwt);
+            assert!(keys.is_none() || method == AuthMethod::PrivateKeyJwt);
+            let federated = &client.federated_credentials;
+            assert!(federated.is_empty() || method == AuthMethod::PrivateKeyJwt);
+            assert!(federated.len() <= 10);
+            assert!(method != AuthMethod::PrivateKeyJwt || keys.is_some() || !federated.is_empty());
             match keys {
                 Some(ClientKeys::Inline(jwks)) => {
                     let set: edge_id::crypto::jwk::Jwks =

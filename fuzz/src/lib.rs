@@ -307,6 +307,7 @@ pub fn clients() -> [Client; 3] {
         require_pushed_requests: false,
         auth_method: edge_id::oidc::client::AuthMethod::ClientSecretBasic,
         keys: None,
+        federated: vec![],
     };
     let public = Client {
         secrets: vec![],

@@ -300,6 +300,7 @@ mod tests {
             require_pushed_requests: false,
             auth_method: crate::oidc::client::AuthMethod::ClientSecretBasic,
             keys: None,
+            federated: vec![],
         }
     }
 

@@ -40,6 +40,22 @@ pub struct Client {
     pub auth_method: AuthMethod,
     /// Its keys for `private_key_jwt`: an inline JWKS, or where to fetch one.
     pub keys: Option<ClientKeys>,
+    /// External issuers whose JWTs for a subject it accepts as its client assertion.
+    pub federated: Vec<FederatedCredential>,
+}
+
+/// A federated client credential (Pocket ID's): a JWT issued by `issuer` (verified with the
+/// keys its discovery document names) about `subject`, for `audience`, is accepted as the
+/// client's assertion. A CI system's OIDC token or a Kubernetes service account token thus
+/// authenticates a machine client without any secret to store.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FederatedCredential {
+    pub issuer: String,
+    pub subject: String,
+    /// The `aud` the token must carry; absent: this server's issuer or an endpoint URL.
+    #[serde(default)]
+    pub audience: Option<String>,
 }
 
 /// RFC 7591's `token_endpoint_auth_method`.
@@ -158,9 +174,9 @@ impl PresentedAssertion {
 impl ClientCredentials {
     /// Reads `client_secret_basic` from an Authorization header, `private_key_jwt` from the
     /// form's `client_assertion_type` and `client_assertion`, or `client_secret_post` / `none`
-    /// from the form. Presenting two methods at once is refused (RFC 6749 §2.3). An assertion
-    /// names its client in `sub` (read here unverified, only to know whose keys verify it); a
-    /// `client_id` sent along must be the same.
+    /// from the form. Presenting two methods at once is refused (RFC 6749 §2.3). The client is
+    /// the `client_id` sent along, or else the assertion's `sub` (read unverified, only to know
+    /// whose keys verify it; the claim rules then hold it to the client).
     pub fn from_form(
         authorization: Option<&str>,
         form_client_id: Option<&str>,
@@ -187,12 +203,12 @@ impl ClientCredentials {
         if assertion_type != Some(JWT_BEARER) {
             return Err(AssertionError::WrongType.into());
         }
-        let client_id = claimed_client_id(jwt)?;
-        if form_client_id.is_some_and(|id| id != client_id) {
-            return Err(OAuthError::invalid_client(
-                "client_id differs from the client assertion's sub",
-            ));
-        }
+        // An assertion of the client's own names it in `sub`; a federated one (another
+        // issuer's token about its own subject) needs the client_id sent along.
+        let client_id = match form_client_id {
+            Some(id) => id.to_string(),
+            None => claimed_client_id(jwt)?,
+        };
         Ok(Self {
             client_id,
             secrets: vec![],
@@ -422,6 +438,9 @@ pub struct ClientInput {
     /// ... or the https URL they are fetched from.
     #[serde(default)]
     pub jwks_uri: Option<String>,
+    /// `private_key_jwt`: external issuers whose JWTs are accepted as the client's assertion.
+    #[serde(default)]
+    pub federated_credentials: Vec<FederatedCredential>,
 }
 
 fn scope_claims_in_id_token_by_default() -> bool {
@@ -475,7 +494,7 @@ fn validate_web_url(field: &'static str, value: &Option<String>) -> Result<(), F
 
 /// `jwks_uri` must be https: the keys decide who may act as the client. Plain http only on the
 /// loopback interface, for local development (a Worker on Cloudflare cannot reach one).
-fn validate_jwks_uri(uri: &str) -> Result<(), FieldError> {
+pub(crate) fn validate_jwks_uri(uri: &str) -> Result<(), FieldError> {
     plain_text("jwks_uri", uri)?;
     let parsed = url::Url::parse(uri)
         .map_err(|_| field_error("jwks_uri", format!("{uri} is not an absolute URL")))?;
@@ -490,6 +509,37 @@ fn validate_jwks_uri(uri: &str) -> Result<(), FieldError> {
             "jwks_uri",
             "must be an https URL (http only on localhost), without credentials or #fragment",
         ));
+    }
+    Ok(())
+}
+
+/// Federated credentials: at most 10, each an issuer URL as `jwks_uri` must be (its discovery
+/// document and keys are fetched from there), a subject, and an optional audience.
+fn validate_federated(list: &[FederatedCredential]) -> Result<(), FieldError> {
+    let field = "federated_credentials";
+    if list.len() > 10 {
+        return Err(field_error(field, "at most 10 federated credentials"));
+    }
+    for fc in list {
+        validate_jwks_uri(&fc.issuer).map_err(|_| {
+            field_error(
+                field,
+                "an issuer is an https URL (http only on localhost), without credentials or #fragment",
+            )
+        })?;
+        plain_text(field, &fc.subject)?;
+        if fc.subject.is_empty() || fc.subject.chars().count() > 256 {
+            return Err(field_error(
+                field,
+                "a subject of 1 to 256 characters is required",
+            ));
+        }
+        if let Some(aud) = &fc.audience {
+            plain_text(field, aud)?;
+            if aud.is_empty() || aud.chars().count() > 2000 {
+                return Err(field_error(field, "an audience is 1 to 2000 characters"));
+            }
+        }
     }
     Ok(())
 }
@@ -524,8 +574,15 @@ impl ClientInput {
                     "keys are for private_key_jwt clients only",
                 ));
             }
+            if !self.federated_credentials.is_empty() {
+                return Err(field_error(
+                    "federated_credentials",
+                    "federated credentials are for private_key_jwt clients only",
+                ));
+            }
             return Ok((method, None));
         }
+        validate_federated(&self.federated_credentials)?;
         let keys = match (jwks, jwks_uri) {
             (Some(jwks), None) => {
                 let text = jwks.to_string();
@@ -537,10 +594,12 @@ impl ClientInput {
                 validate_jwks_uri(uri)?;
                 ClientKeys::Uri(uri.to_string())
             }
+            // Without keys of its own, federated credentials are how it authenticates.
+            (None, None) if !self.federated_credentials.is_empty() => return Ok((method, None)),
             _ => {
                 return Err(field_error(
                     "jwks",
-                    "a private_key_jwt client needs its keys: jwks or jwks_uri (one of them)",
+                    "a private_key_jwt client needs its keys (jwks or jwks_uri, one of them) or federated credentials",
                 ))
             }
         };
@@ -653,6 +712,7 @@ mod tests {
                 AuthMethod::None
             },
             keys: None,
+            federated: vec![],
         }
     }
 

@@ -25,6 +25,11 @@ pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-be
 /// long).
 pub const MAX_LIFETIME_SECS: i64 = 300;
 
+/// How far ahead an external issuer's token may expire when it serves as a federated client
+/// credential: such tokens are made by CI systems and Kubernetes for their own lifetimes
+/// (a projected service account token lives at least 10 minutes, an hour by default).
+pub const FEDERATED_MAX_LIFETIME_SECS: i64 = 3600;
+
 /// Tolerated clock difference between the client and this server.
 pub const CLOCK_SKEW_SECS: i64 = 60;
 
@@ -113,13 +118,13 @@ pub enum AssertionError {
     BadSignature,
     #[error("the client assertion's {0} claim is missing or not a string")]
     MissingClaim(&'static str),
-    #[error("the client assertion's iss and sub must both be the client_id")]
+    #[error("the client assertion's iss and sub must both be the client_id (or a trusted issuer and subject)")]
     WrongSubject,
     #[error("the client assertion's aud must contain the issuer or the token endpoint URL")]
     WrongAudience,
     #[error("the client assertion has expired")]
     Expired,
-    #[error("the client assertion's exp is more than {MAX_LIFETIME_SECS} seconds ahead")]
+    #[error("the client assertion's exp is too far ahead ({MAX_LIFETIME_SECS} s at most; {FEDERATED_MAX_LIFETIME_SECS} s for a federated credential)")]
     TooLongLived,
     #[error("the client assertion's {0} is in the future")]
     NotYetValid(&'static str),
@@ -127,7 +132,7 @@ pub enum AssertionError {
     JtiTooLong,
     #[error("the client assertion was already used (its jti is single use)")]
     Replayed,
-    #[error("the client has no keys for private_key_jwt (jwks or a reachable jwks_uri)")]
+    #[error("the client has no keys of its own for private_key_jwt (jwks or jwks_uri)")]
     NoKeys,
 }
 
@@ -242,20 +247,40 @@ impl ReadAssertion {
         Ok(checks)
     }
 
-    /// The claim rules (RFC 7523 §3, OIDC Core §9), for `client_id` at `now`, with the
-    /// audiences this server answers to (its issuer and the endpoint's URL).
+    /// The claim rules (RFC 7523 §3, OIDC Core §9) of an assertion the client signed itself,
+    /// for `client_id` at `now`, with the audiences this server answers to (its issuer and the
+    /// endpoints' URLs).
     pub fn validate(
         &self,
         client_id: &str,
         audiences: &[&str],
         now: i64,
     ) -> Result<VerifiedAssertion, AssertionError> {
+        self.validate_as(
+            &Expected {
+                client_id,
+                issuer: client_id,
+                subject: client_id,
+                audiences,
+                max_lifetime: MAX_LIFETIME_SECS,
+            },
+            now,
+        )
+    }
+
+    /// The same rules for any expected issuer and subject (a federated credential's).
+    pub fn validate_as(
+        &self,
+        expected: &Expected<'_>,
+        now: i64,
+    ) -> Result<VerifiedAssertion, AssertionError> {
         let c = &self.claims;
         let iss = string_claim(c, "iss")?;
         let sub = string_claim(c, "sub")?;
-        if iss != client_id || sub != client_id {
+        if iss != expected.issuer || sub != expected.subject {
             return Err(AssertionError::WrongSubject);
         }
+        let audiences = expected.audiences;
         let aud_ok = match c.get("aud") {
             Some(Value::String(a)) => audiences.contains(&a.as_str()),
             Some(Value::Array(list)) => list
@@ -274,7 +299,7 @@ impl ReadAssertion {
         if exp <= now - CLOCK_SKEW_SECS {
             return Err(AssertionError::Expired);
         }
-        if exp > now + MAX_LIFETIME_SECS + CLOCK_SKEW_SECS {
+        if exp > now + expected.max_lifetime + CLOCK_SKEW_SECS {
             return Err(AssertionError::TooLongLived);
         }
         for name in ["iat", "nbf"] {
@@ -295,12 +320,33 @@ impl ReadAssertion {
         if jti.chars().count() > MAX_JTI_LEN {
             return Err(AssertionError::JtiTooLong);
         }
+        let client_id = expected.client_id;
+        // Scoped to the client, and for an external issuer to that issuer too (two issuers
+        // may use the same jti).
+        let spent_key = if expected.issuer == client_id {
+            secret_hash(jti)
+        } else {
+            secret_hash(&format!("{}\n{jti}", expected.issuer))
+        };
         Ok(VerifiedAssertion {
-            spent_id: format!("assertion:{client_id}:{}", secret_hash(jti)),
+            spent_id: format!("assertion:{client_id}:{spent_key}"),
             // Kept until the assertion could no longer be accepted anyway.
             spent_until: exp + CLOCK_SKEW_SECS,
         })
     }
+}
+
+/// Who an assertion must be from and about, and for whom.
+#[derive(Debug, Clone, Copy)]
+pub struct Expected<'a> {
+    /// The client it authenticates (its spent record is scoped to it).
+    pub client_id: &'a str,
+    pub issuer: &'a str,
+    pub subject: &'a str,
+    /// Any one of these in `aud`.
+    pub audiences: &'a [&'a str],
+    /// How far ahead of now `exp` may be.
+    pub max_lifetime: i64,
 }
 
 /// An assertion whose claims passed [`ReadAssertion::validate`] (the caller verified one of its

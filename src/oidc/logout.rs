@@ -115,6 +115,7 @@ mod tests {
             require_pushed_requests: false,
             auth_method: crate::oidc::client::AuthMethod::None,
             keys: None,
+            federated: vec![],
         }
     }
 

@@ -158,6 +158,7 @@ mod tests {
             require_pushed_requests: true,
             auth_method: crate::oidc::client::AuthMethod::ClientSecretBasic,
             keys: None,
+            federated: vec![],
         }
     }
 

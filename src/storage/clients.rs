@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use super::db::{bool_from_int, changes, Db, Statement};
 use crate::crypto::jwk::SigningAlg;
 use crate::error::{Error, Result};
-use crate::oidc::client::{AuthMethod, Client, ClientInput, ClientKeys, ClientSecret};
+use crate::oidc::client::{
+    AuthMethod, Client, ClientInput, ClientKeys, ClientSecret, FederatedCredential,
+};
 use crate::oidc::token_settings::{TokenSettings, FORMAT_OPAQUE};
 use crate::params;
 
@@ -43,6 +45,7 @@ pub struct ClientRow {
     pub token_endpoint_auth_method: String,
     pub jwks: Option<String>,
     pub jwks_uri: Option<String>,
+    pub federated_credentials: String,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -57,7 +60,7 @@ pub const CLIENT_COLUMNS: &str = "c.id, c.name, \
     c.id_token_signed_response_alg, c.require_consent, c.require_par, c.launch_url, c.logo_url, c.preset, \
     (SELECT json_group_array(g.name) FROM oidc_client_groups cg JOIN user_groups g ON g.id = cg.group_id \
      WHERE cg.client_id = c.id) AS allowed_groups, c.access_token_format, c.access_token_ttl, \
-    c.id_token_ttl, c.refresh_token_ttl, c.token_endpoint_auth_method, c.jwks, c.jwks_uri, \
+    c.id_token_ttl, c.refresh_token_ttl, c.token_endpoint_auth_method, c.jwks, c.jwks_uri, c.federated_credentials, \
     c.created_at, c.updated_at";
 
 /// SQL for "the stored `token_endpoint_auth_method` in `column` uses a secret", generated from
@@ -108,6 +111,7 @@ impl ClientRow {
                 (None, Some(uri)) => Some(ClientKeys::Uri(uri.clone())),
                 (None, None) => None,
             },
+            federated: serde_json::from_str(&self.federated_credentials).unwrap_or_default(),
         }
     }
 
@@ -146,6 +150,8 @@ impl ClientRow {
                 .as_deref()
                 .and_then(|j| serde_json::from_str(j).ok()),
             jwks_uri: self.jwks_uri.clone(),
+            federated_credentials: serde_json::from_str(&self.federated_credentials)
+                .unwrap_or_default(),
             secrets: self.secrets().iter().map(SecretView::of).collect(),
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -178,6 +184,7 @@ pub struct ClientView {
     pub token_endpoint_auth_method: &'static str,
     pub jwks: Option<serde_json::Value>,
     pub jwks_uri: Option<String>,
+    pub federated_credentials: Vec<FederatedCredential>,
     /// The secrets (never their hashes), oldest first.
     pub secrets: Vec<SecretView>,
     pub created_at: i64,
@@ -345,7 +352,7 @@ pub async fn save(
         Some(ClientKeys::Uri(uri)) => (None, Some(uri)),
         None => (None, None),
     };
-    // ?1-?23, shared by the INSERT and the UPDATE.
+    // ?1-?24, shared by the INSERT and the UPDATE.
     let fields = params![
         tenant_id,
         client_id,
@@ -369,15 +376,16 @@ pub async fn save(
         input.require_pushed_authorization_requests,
         method.as_str(),
         jwks,
-        jwks_uri
+        jwks_uri,
+        serde_json::to_string(&input.federated_credentials)?
     ];
     let mut statements = vec![match mode {
         SaveMode::Create { .. } => db.statement(
             "INSERT INTO oidc_clients (tenant_id, id, name, is_public, pkce_required, allow_plain_pkce, \
              redirect_uris, post_logout_redirect_uris, claims_in_id_token, id_token_signed_response_alg, require_consent, \
              launch_url, logo_url, preset, created_at, updated_at, access_token_format, access_token_ttl, id_token_ttl, \
-             refresh_token_ttl, require_par, token_endpoint_auth_method, jwks, jwks_uri) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+             refresh_token_ttl, require_par, token_endpoint_auth_method, jwks, jwks_uri, federated_credentials) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
             fields,
         )?,
         SaveMode::Update { .. } => db.statement(
@@ -386,7 +394,7 @@ pub async fn save(
              id_token_signed_response_alg = ?10, require_consent = ?11, launch_url = ?12, logo_url = ?13, \
              preset = COALESCE(?14, preset), updated_at = ?15, access_token_format = ?16, \
              access_token_ttl = ?17, id_token_ttl = ?18, refresh_token_ttl = ?19, require_par = ?20, \
-             token_endpoint_auth_method = ?21, jwks = ?22, jwks_uri = ?23 \
+             token_endpoint_auth_method = ?21, jwks = ?22, jwks_uri = ?23, federated_credentials = ?24 \
              WHERE tenant_id = ?1 AND id = ?2",
             fields,
         )?,

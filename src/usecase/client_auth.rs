@@ -10,9 +10,12 @@
 
 use super::Ctx;
 use crate::crypto::jwk::Jwks;
+use crate::crypto::signature::SignatureCheck;
 use crate::error::{Error, Result};
 use crate::oidc::client::{AuthMethod, Client, ClientCredentials, ClientKeys};
-use crate::oidc::client_assertion::{self, AssertionError, ReadAssertion};
+use crate::oidc::client_assertion::{
+    self, AssertionError, Expected, ReadAssertion, FEDERATED_MAX_LIFETIME_SECS,
+};
 use crate::oidc::discovery::Endpoints;
 use crate::oidc::error::OAuthError;
 use crate::storage::clients;
@@ -48,6 +51,14 @@ pub async fn verify_assertion(
     };
     let read = client_assertion::read(&assertion.jwt).map_err(OAuthError::from)?;
     let endpoints = Endpoints::for_issuer(ctx.issuer);
+    // Another issuer's token: a federated client credential.
+    match read.claims.get("iss").and_then(serde_json::Value::as_str) {
+        Some(iss) if iss != creds.client_id => {
+            let iss = iss.to_string();
+            return verify_federated(ctx, creds, &read, &iss, &endpoints).await;
+        }
+        _ => {}
+    }
     let verified = read
         .validate(&creds.client_id, &endpoints.assertion_audiences(), ctx.now)
         .map_err(OAuthError::from)?;
@@ -94,12 +105,114 @@ async fn verify_signature(
         },
     }
     .map_err(OAuthError::from)?;
-    for check in &checks {
+    verify_checks(ctx, &checks).await
+}
+
+/// Whether one of the checks verifies.
+async fn verify_checks(ctx: &Ctx<'_>, checks: &[SignatureCheck]) -> Result<()> {
+    for check in checks {
         if ctx.verifier.verify(check).await? {
             return Ok(());
         }
     }
     Err(OAuthError::from(AssertionError::BadSignature).into())
+}
+
+/// A federated client credential: `read` was issued by `iss`, an external issuer the client
+/// trusts for the token's subject. The trust is looked up on the reader (the primary when the
+/// reader has none: it may lag), the claims checked against it, and the signature against the
+/// keys the issuer's discovery document names.
+async fn verify_federated(
+    ctx: &Ctx<'_>,
+    creds: &ClientCredentials,
+    read: &ReadAssertion,
+    iss: &str,
+    endpoints: &Endpoints,
+) -> Result<ClientCredentials> {
+    let sub = read
+        .claims
+        .get("sub")
+        .and_then(serde_json::Value::as_str)
+        .ok_or(AssertionError::MissingClaim("sub"))
+        .map_err(OAuthError::from)?;
+    let trust = |stored: Option<Client>| {
+        stored
+            .filter(|c| c.auth_method == AuthMethod::PrivateKeyJwt)
+            .and_then(|c| {
+                c.federated
+                    .into_iter()
+                    .find(|f| f.issuer == iss && f.subject == sub)
+            })
+    };
+    let reader = ctx.reader();
+    let mut found = trust(clients::find_client(&reader, ctx.tenant_id(), &creds.client_id).await?);
+    if found.is_none() && reader.is_replica() {
+        found = trust(clients::find_client(ctx.db, ctx.tenant_id(), &creds.client_id).await?);
+    }
+    let fc = found.ok_or_else(|| {
+        OAuthError::invalid_client(
+            "the client trusts no federated credential for this assertion's issuer and subject",
+        )
+    })?;
+    let ours = endpoints.assertion_audiences();
+    let configured;
+    let audiences: &[&str] = match &fc.audience {
+        Some(aud) => {
+            configured = [aud.as_str()];
+            &configured
+        }
+        None => &ours,
+    };
+    let verified = read
+        .validate_as(
+            &Expected {
+                client_id: &creds.client_id,
+                issuer: &fc.issuer,
+                subject: &fc.subject,
+                audiences,
+                max_lifetime: FEDERATED_MAX_LIFETIME_SECS,
+            },
+            ctx.now,
+        )
+        .map_err(OAuthError::from)?;
+    let jwks_uri = issuer_jwks_uri(ctx, &fc.issuer).await?;
+    let checks = match read.checks(&fetch_jwks(ctx, &jwks_uri, false).await?) {
+        Err(AssertionError::NoKey) => read.checks(&fetch_jwks(ctx, &jwks_uri, true).await?),
+        checks => checks,
+    }
+    .map_err(OAuthError::from)?;
+    verify_checks(ctx, &checks).await?;
+    Ok(creds.clone().with_verified_assertion(verified))
+}
+
+/// The `jwks_uri` of an external issuer, from its discovery document (which must name the
+/// same issuer, and keys at an https URL).
+async fn issuer_jwks_uri(ctx: &Ctx<'_>, issuer: &str) -> Result<String> {
+    #[derive(serde::Deserialize)]
+    struct Discovery {
+        issuer: String,
+        jwks_uri: String,
+    }
+    let refused = |why: &str| -> Error {
+        OAuthError::invalid_client(format!("the federated issuer {issuer}: {why}")).into()
+    };
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    let body = ctx
+        .jwks
+        .fetch(&url, false)
+        .await
+        .map_err(|_| refused("its discovery document could not be fetched"))?;
+    let doc: Discovery = serde_json::from_str(&body)
+        .map_err(|_| refused("its discovery document has no jwks_uri"))?;
+    if doc.issuer != issuer {
+        return Err(refused("its discovery document names another issuer"));
+    }
+    crate::oidc::client::validate_jwks_uri(&doc.jwks_uri)
+        .map_err(|_| refused("its jwks_uri is not an https URL"))?;
+    Ok(doc.jwks_uri)
 }
 
 fn parse_jwks(text: &str) -> Result<Jwks> {
@@ -441,6 +554,130 @@ mod tests {
             machine_token(&at(NOW), &with(&second.client_secret))
                 .await
                 .unwrap();
+        });
+    }
+
+    #[test]
+    fn a_trusted_external_issuers_token_is_a_federated_client_credential() {
+        use crate::oidc::client::FederatedCredential;
+        const CI: &str = "https://ci.example.com";
+        const CI_JWKS: &str = "https://ci.example.com/keys";
+        let db = testing::db();
+        run(async {
+            let t = tenant(&db).await;
+            let (sk, ci_key) = key();
+            testing::serve_jwks(
+                "https://ci.example.com/.well-known/openid-configuration",
+                &json!({ "issuer": CI, "jwks_uri": CI_JWKS }).to_string(),
+            );
+            testing::serve_jwks(CI_JWKS, &json!({ "keys": [ci_key] }).to_string());
+            let input = crate::oidc::client::ClientInput {
+                token_endpoint_auth_method: Some("private_key_jwt".into()),
+                federated_credentials: vec![FederatedCredential {
+                    issuer: CI.into(),
+                    subject: "repo:acme/app:ref:refs/heads/main".into(),
+                    audience: Some("edge-id".into()),
+                }],
+                ..testing::client_input("deployer")
+            };
+            let alg = input.validate().unwrap();
+            crate::storage::clients::save(
+                &db,
+                &t.tenant.id,
+                "client-deployer",
+                &input,
+                alg,
+                NOW,
+                crate::storage::clients::SaveMode::Create { secret: None },
+                None,
+            )
+            .await
+            .unwrap();
+            api_for(&db, &t.tenant.id, "client-deployer").await;
+            let c = ctx(&db, &t, NOW);
+            let token = |sub: &str, aud: &str, jti: &str, exp: i64| {
+                let claims = json!({ "iss": CI, "sub": sub, "aud": aud, "iat": NOW, "exp": exp, "jti": jti });
+                let jwt = sign_es256(&sk, &ci_key, &claims);
+                ClientCredentials::from_form(
+                    None,
+                    Some("client-deployer"),
+                    None,
+                    Some(JWT_BEARER),
+                    Some(&jwt),
+                )
+                .unwrap()
+            };
+            let main = "repo:acme/app:ref:refs/heads/main";
+            // A CI token for the trusted subject and audience, living longer than a client's
+            // own assertion may (CI and Kubernetes tokens do).
+            let ok = token(main, "edge-id", "ci-1", NOW + 900);
+            machine_token(&c, &ok).await.unwrap();
+            let msg = refusal(machine_token(&c, &ok).await);
+            assert!(msg.contains("already used"), "{msg}");
+            // Another subject (another branch), another audience, too long-lived: refused.
+            let msg = refusal(
+                machine_token(
+                    &c,
+                    &token(
+                        "repo:acme/app:ref:refs/heads/evil",
+                        "edge-id",
+                        "ci-2",
+                        NOW + 60,
+                    ),
+                )
+                .await,
+            );
+            assert!(msg.contains("trusts no federated credential"), "{msg}");
+            refusal(machine_token(&c, &token(main, TOKEN_URL, "ci-3", NOW + 60)).await);
+            refusal(machine_token(&c, &token(main, "edge-id", "ci-4", NOW + 7200)).await);
+            // Signed by another key: refused.
+            let (other, mut other_jwk) = other_key();
+            other_jwk.kid = ci_key.kid.clone();
+            let forged = sign_es256(
+                &other,
+                &other_jwk,
+                &json!({ "iss": CI, "sub": main, "aud": "edge-id", "iat": NOW, "exp": NOW + 60, "jti": "ci-5" }),
+            );
+            let forged = ClientCredentials::from_form(
+                None,
+                Some("client-deployer"),
+                None,
+                Some(JWT_BEARER),
+                Some(&forged),
+            )
+            .unwrap();
+            let msg = refusal(machine_token(&c, &forged).await);
+            assert!(msg.contains("signature"), "{msg}");
+            // The same token presented for another client that does not trust the issuer.
+            let (_, jwk) = key();
+            testing::key_client(
+                &db,
+                &t.tenant.id,
+                "other",
+                Some(json!({ "keys": [jwk] })),
+                None,
+            )
+            .await;
+            let for_other = {
+                let claims = json!({ "iss": CI, "sub": main, "aud": "edge-id", "iat": NOW, "exp": NOW + 60, "jti": "ci-6" });
+                let jwt = sign_es256(&sk, &ci_key, &claims);
+                ClientCredentials::from_form(
+                    None,
+                    Some("client-other"),
+                    None,
+                    Some(JWT_BEARER),
+                    Some(&jwt),
+                )
+                .unwrap()
+            };
+            refusal(machine_token(&c, &for_other).await);
+            // A discovery document naming another issuer: refused.
+            testing::serve_jwks(
+                "https://ci.example.com/.well-known/openid-configuration",
+                &json!({ "issuer": "https://evil.example.com", "jwks_uri": CI_JWKS }).to_string(),
+            );
+            let msg = refusal(machine_token(&c, &token(main, "edge-id", "ci-7", NOW + 60)).await);
+            assert!(msg.contains("another issuer"), "{msg}");
         });
     }
 

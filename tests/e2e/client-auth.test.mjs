@@ -282,3 +282,44 @@ test('private_key_jwt in the code flow: openid-client redeems the code and refre
   await oidc.tokenRevocation(config, refreshed.refresh_token);
   assert.equal((await oidc.tokenIntrospection(config, refreshed.access_token)).active, false);
 });
+
+test('federated client credentials: a token from a trusted issuer (discovery + JWKS served here) about the trusted subject authenticates the client', async () => {
+  const issuerKey = await keyPair('RS256');
+  const issuerServer = createServer((req, res) => {
+    const base = `http://127.0.0.1:${issuerServer.address().port}`;
+    const docs = {
+      '/.well-known/openid-configuration': { issuer: base, jwks_uri: `${base}/keys` },
+      '/keys': { keys: [issuerKey.jwk] },
+    };
+    const doc = docs[req.url];
+    res.writeHead(doc ? 200 : 404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(doc ?? {}));
+  });
+  await new Promise((resolve) => issuerServer.listen(0, '127.0.0.1', resolve));
+  const issuer = `http://127.0.0.1:${issuerServer.address().port}`;
+  try {
+    const subject = 'system:serviceaccount:ci:deployer';
+    const made = await adminApi(A.base, A.apiKey, 'POST', '/api/oidc/clients', {
+      name: 'Deployer', callback_urls: [], token_endpoint_auth_method: 'private_key_jwt',
+      federated_credentials: [{ issuer, subject, audience: 'edge-id' }],
+    });
+    assert.equal(made.status, 201, made.text);
+    assert.deepEqual(made.json.federated_credentials, [{ issuer, subject, audience: 'edge-id' }]);
+    await grantOrders(made.json);
+    // The issuer's own token (a Kubernetes service account token would look like this): its
+    // iss and sub are the issuer's, so the client_id is sent along.
+    const external = (overrides = {}) => assertion(subject, issuerKey, { iss: issuer, aud: 'edge-id', exp: Math.floor(Date.now() / 1000) + 600, ...overrides });
+    const token = await external();
+    const ok = await rawToken(token, { client_id: made.json.id });
+    assert.equal(ok.status, 200, JSON.stringify(ok.json));
+    assertInvalidClient(await rawToken(token, { client_id: made.json.id }), 'replayed', /already used/);
+    assertInvalidClient(await rawToken(await external({ sub: 'system:serviceaccount:ci:other' }), { client_id: made.json.id }),
+      'another subject', /trusts no federated credential/);
+    assertInvalidClient(await rawToken(await external({ aud: A.base }), { client_id: made.json.id }), 'another audience', /aud/);
+    const stranger = await keyPair('RS256', issuerKey.kid);
+    assertInvalidClient(await rawToken(await assertion(subject, stranger, { iss: issuer, aud: 'edge-id' }), { client_id: made.json.id }),
+      'signed by another key', /signature/);
+  } finally {
+    issuerServer.close();
+  }
+});

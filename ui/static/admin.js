@@ -436,7 +436,11 @@
           .map(([value, label]) => h('option', { value, selected: method === value }, label)))),
       field('jwks_uri', 'JWKS URL (private_key_jwt)', text('jwks_uri', v0.jwks_uri, { placeholder: 'https://app.example.com/.well-known/jwks.json' }),
         'Fetched when the client authenticates, cached a few minutes. Or paste the keys below.'),
-      field('jwks', 'JWKS (private_key_jwt)', h('textarea', { id: 'jwks', name: 'jwks', rows: 3, placeholder: '{"keys": [...]}' }, v0.jwks ? JSON.stringify(v0.jwks) : '')));
+      field('jwks', 'JWKS (private_key_jwt)', h('textarea', { id: 'jwks', name: 'jwks', rows: 3, placeholder: '{"keys": [...]}' }, v0.jwks ? JSON.stringify(v0.jwks) : '')),
+      field('federated_credentials', 'Federated credentials (private_key_jwt, JSON)', h('textarea', { id: 'federated_credentials', name: 'federated_credentials', rows: 2,
+        placeholder: '[{"issuer": "https://token.actions.githubusercontent.com", "subject": "repo:org/app:ref:refs/heads/main", "audience": "edge-id"}]' },
+      v0.federated_credentials?.length ? JSON.stringify(v0.federated_credentials) : ''),
+      'Tokens from these issuers about these subjects authenticate the client (CI systems, Kubernetes service accounts).'));
   }
 
   function clientAuthBody(v) {
@@ -451,7 +455,15 @@
         throw Object.assign(new Error('The JWKS must be JSON: {"keys": [...]}.'), { field: 'jwks' });
       }
     }
-    return { token_endpoint_auth_method: method, jwks, jwks_uri: optional(v.jwks_uri) };
+    let federated = [];
+    if (v.federated_credentials && v.federated_credentials.trim()) {
+      try {
+        federated = JSON.parse(v.federated_credentials);
+      } catch {
+        throw Object.assign(new Error('Federated credentials must be JSON: [{"issuer", "subject", "audience"}].'), { field: 'federated_credentials' });
+      }
+    }
+    return { token_endpoint_auth_method: method, jwks, jwks_uri: optional(v.jwks_uri), federated_credentials: federated };
   }
 
   // A confidential client's secrets: any unexpired one authenticates it, so a secret is rotated
