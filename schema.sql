@@ -172,7 +172,6 @@ CREATE TABLE IF NOT EXISTS oidc_clients (
   id                          TEXT PRIMARY KEY,      -- the client_id
   tenant_id                   TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
   name                        TEXT NOT NULL,
-  secret_hash                 TEXT,                  -- NULL for public clients
   is_public                   INTEGER NOT NULL DEFAULT 0,
   pkce_required               INTEGER NOT NULL DEFAULT 0,
   allow_plain_pkce            INTEGER NOT NULL DEFAULT 0,
@@ -182,6 +181,15 @@ CREATE TABLE IF NOT EXISTS oidc_clients (
   id_token_signed_response_alg TEXT NOT NULL DEFAULT 'RS256' CHECK (id_token_signed_response_alg IN ('RS256', 'ES256')),
   require_consent             INTEGER NOT NULL DEFAULT 0,
   require_par                 INTEGER NOT NULL DEFAULT 0,  -- only pushed requests (RFC 9126) at /authorize (0009)
+  -- RFC 7591's token_endpoint_auth_method (0015): a secret (either secret method is accepted),
+  -- a JWT signed with one of the client's keys (private_key_jwt, RFC 7523), or none (public).
+  token_endpoint_auth_method  TEXT NOT NULL DEFAULT 'client_secret_basic'
+    CHECK (token_endpoint_auth_method IN ('client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none')),
+  jwks                        TEXT,                  -- private_key_jwt keys, inline (JSON JWKS)
+  jwks_uri                    TEXT,                  -- ... or where to fetch them (https)
+  -- External issuers whose JWTs (for a subject) the client accepts as its assertion (0015):
+  -- JSON [{issuer, subject, audience}].
+  federated_credentials       TEXT NOT NULL DEFAULT '[]',
   launch_url                  TEXT,
   logo_url                    TEXT,
   preset                      TEXT,
@@ -196,6 +204,19 @@ CREATE TABLE IF NOT EXISTS oidc_clients (
   updated_at                  INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS oidc_clients_tenant ON oidc_clients(tenant_id);
+
+-- A confidential client's secrets (0011): it authenticates with ANY unexpired one, so a secret
+-- is rotated without downtime (add a new one, move the app over, let the old one expire or
+-- delete it). Public clients have none. Secrets are shown once and stored as SHA-256 hashes.
+CREATE TABLE IF NOT EXISTS client_secrets (
+  id           TEXT PRIMARY KEY,
+  tenant_id    TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  client_id    TEXT NOT NULL REFERENCES oidc_clients(id) ON DELETE CASCADE,
+  secret_hash  TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  expires_at   INTEGER                   -- NULL: never; refused from this second on
+);
+CREATE INDEX IF NOT EXISTS client_secrets_client ON client_secrets(client_id);
 
 -- APIs (resource servers, RFC 8707) and the permissions clients hold at them (0007).
 -- An API's identifier is the audience of the JWT access tokens issued for it (RFC 9068) and

@@ -13,7 +13,7 @@ use edge_id::admin::paging::{Page, MAX_LIMIT};
 use edge_id::admin::presets::{Credentials, PRESETS};
 use edge_id::admin::user::{AdminUserInput, PROFILE_FIELDS};
 use edge_id::oidc::claims::is_provider_claim;
-use edge_id::oidc::client::ClientInput;
+use edge_id::oidc::client::{AuthMethod, ClientInput, ClientKeys};
 use edge_id::oidc::discovery::Endpoints;
 use edge_id_fuzz::{form_value, ISSUER};
 use libfuzzer_sys::fuzz_target;
@@ -70,6 +70,31 @@ fuzz_target!(|data: &[u8]| {
                     url.scheme(),
                     "javascript" | "data" | "file" | "vbscript"
                 ));
+            }
+            // Client authentication: public exactly when "none"; keys exactly for
+            // private_key_jwt, a JWKS that parses or an https (loopback http) URL.
+            let (method, keys) = client.auth_settings().expect("validated");
+            assert_eq!(client.is_public, method == AuthMethod::None);
+            assert!(keys.is_none() || method == AuthMethod::PrivateKeyJwt);
+            let federated = &client.federated_credentials;
+            assert!(federated.is_empty() || method == AuthMethod::PrivateKeyJwt);
+            assert!(federated.len() <= 10);
+            assert!(method != AuthMethod::PrivateKeyJwt || keys.is_some() || !federated.is_empty());
+            match keys {
+                Some(ClientKeys::Inline(jwks)) => {
+                    let set: edge_id::crypto::jwk::Jwks =
+                        serde_json::from_str(&jwks).expect("a validated JWKS parses");
+                    assert!(!set.keys.is_empty() && set.keys.len() <= 10);
+                }
+                Some(ClientKeys::Uri(uri)) => {
+                    let url = url::Url::parse(&uri).expect("a validated jwks_uri parses");
+                    assert!(
+                        url.scheme() == "https"
+                            || (url.scheme() == "http"
+                                && matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]")))
+                    );
+                }
+                None => {}
             }
         }
     }

@@ -9,7 +9,7 @@
 
 use edge_id::crypto::hash::secret_hash;
 use edge_id::oidc::client::ClientCredentials;
-use edge_id_fuzz::{basic, check_oauth_error, clients, split_line};
+use edge_id_fuzz::{basic, check_oauth_error, clients, split_line, NOW};
 use libfuzzer_sys::fuzz_target;
 
 /// Strict `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` needs two hex
@@ -68,7 +68,7 @@ fuzz_target!(|data: &[u8]| {
                 );
             }
             for client in clients() {
-                if let Err(e) = creds.authenticate(&client) {
+                if let Err(e) = creds.authenticate(&client, NOW) {
                     check_oauth_error(&e);
                 }
             }
@@ -89,9 +89,9 @@ fuzz_target!(|data: &[u8]| {
             None => assert_eq!(creds.secrets.len(), 1, "{secret:?}: {:?}", creds.secrets),
         }
         let mut client = clients()[0].clone();
-        client.secret_hash = Some(secret_hash(secret));
+        client.secrets[0].hash = secret_hash(secret);
         creds
-            .authenticate(&client)
+            .authenticate(&client, NOW)
             .expect("the raw secret authenticates");
     }
 });

@@ -13,7 +13,8 @@ use edge_id::oidc::response_mode::ResponseMode;
 use edge_id::oidc::scope::ScopeSet;
 use edge_id::oidc::token::{check_code_redemption, refreshed_scope, GrantRequest};
 use edge_id_fuzz::{
-    check_oauth_error, clients, form_value, split_line, PKCE_CHALLENGE, PKCE_VERIFIER, REDIRECT_URI,
+    check_oauth_error, clients, form_value, split_line, NOW, PKCE_CHALLENGE, PKCE_VERIFIER,
+    REDIRECT_URI,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -51,8 +52,11 @@ fuzz_target!(|data: &[u8]| {
             assert!(!accepted.is_empty());
             for client in clients() {
                 // The one rule: authentication succeeds exactly for the accepted stored states.
-                let result = creds.authenticate(&client);
-                assert_eq!(result.is_ok(), accepted.contains(&client.stored_auth()));
+                let result = creds.authenticate(&client, NOW);
+                assert_eq!(
+                    result.is_ok(),
+                    accepted.iter().any(|a| a.matches(&client, NOW))
+                );
                 if let Err(e) = result {
                     check_oauth_error(&e);
                 }

@@ -27,6 +27,8 @@ pub const CHALLENGE: [u8; 32] = *b"fuzz-challenge-0123456789abcdef!";
 pub const REDIRECT_URI: &str = "https://app.example.com/cb";
 pub const POST_LOGOUT_URI: &str = "https://app.example.com/bye";
 pub const CLIENT_SECRET: &str = "s3cret";
+/// The time the fuzzed requests are judged at.
+pub const NOW: i64 = 1_700_000_000;
 /// RFC 7636 Appendix B.
 pub const PKCE_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 pub const PKCE_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -283,7 +285,12 @@ pub fn clients() -> [Client; 3] {
     let base = Client {
         id: "app".into(),
         name: "App".into(),
-        secret_hash: Some(edge_id::crypto::hash::secret_hash(CLIENT_SECRET)),
+        secrets: vec![edge_id::oidc::client::ClientSecret {
+            id: "secret-1".into(),
+            hash: edge_id::crypto::hash::secret_hash(CLIENT_SECRET),
+            created_at: NOW - 10,
+            expires_at: None,
+        }],
         is_public: false,
         pkce_required: false,
         allow_plain_pkce: false,
@@ -298,9 +305,13 @@ pub fn clients() -> [Client; 3] {
         allowed_groups: vec![],
         tokens: Default::default(),
         require_pushed_requests: false,
+        auth_method: edge_id::oidc::client::AuthMethod::ClientSecretBasic,
+        keys: None,
+        federated: vec![],
     };
     let public = Client {
-        secret_hash: None,
+        secrets: vec![],
+        auth_method: edge_id::oidc::client::AuthMethod::None,
         is_public: true,
         ..base.clone()
     };

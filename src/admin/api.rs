@@ -124,6 +124,10 @@ mod tests {
                 fields_of::<crate::oidc::api::ClientApiGrants>(),
             ),
             (
+                "SecretInput",
+                fields_of::<crate::usecase::clients::SecretInput>(),
+            ),
+            (
                 "PresetInput",
                 fields_of::<crate::usecase::clients::FromPreset>(),
             ),

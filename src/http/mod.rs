@@ -7,6 +7,7 @@
 mod admin;
 mod admission;
 mod app;
+mod jwks_fetch;
 mod limits;
 mod mail;
 mod render;

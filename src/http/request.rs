@@ -130,6 +130,7 @@ impl TenantRequest<'_> {
             origin: self.incoming.audit_origin(),
             sealer: self.app.sealer()?,
             verifier: &crate::http::signing::WebCryptoVerifier,
+            jwks: &crate::http::jwks_fetch::WorkerJwksFetcher,
         })
     }
 }

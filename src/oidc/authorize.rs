@@ -286,7 +286,7 @@ mod tests {
         Client {
             id: "app".into(),
             name: "App".into(),
-            secret_hash: Some("h".into()),
+            secrets: vec![],
             is_public: false,
             pkce_required: false,
             allow_plain_pkce: false,
@@ -298,6 +298,9 @@ mod tests {
             allowed_groups: vec![],
             tokens: Default::default(),
             require_pushed_requests: false,
+            auth_method: crate::oidc::client::AuthMethod::ClientSecretBasic,
+            keys: None,
+            federated: vec![],
         }
     }
 

@@ -5,6 +5,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
+use super::client_assertion::{claimed_client_id, AssertionError, VerifiedAssertion, JWT_BEARER};
 use super::error::OAuthError;
 use super::token_settings::{self, TokenSettings};
 use crate::crypto::hash::secret_hash;
@@ -15,8 +16,9 @@ use crate::crypto::jwk::SigningAlg;
 pub struct Client {
     pub id: String,
     pub name: String,
-    /// SHA-256 of the secret; `None` for public clients.
-    pub secret_hash: Option<String>,
+    /// A confidential client's secrets (any unexpired one authenticates it); none for public
+    /// clients.
+    pub secrets: Vec<ClientSecret>,
     pub is_public: bool,
     pub pkce_required: bool,
     pub allow_plain_pkce: bool,
@@ -34,6 +36,79 @@ pub struct Client {
     /// Authorization requests must be pushed first (RFC 9126 §6,
     /// `require_pushed_authorization_requests`): a plain /authorize request is refused.
     pub require_pushed_requests: bool,
+    /// How it authenticates at the back-channel endpoints.
+    pub auth_method: AuthMethod,
+    /// Its keys for `private_key_jwt`: an inline JWKS, or where to fetch one.
+    pub keys: Option<ClientKeys>,
+    /// External issuers whose JWTs for a subject it accepts as its client assertion.
+    pub federated: Vec<FederatedCredential>,
+}
+
+/// A federated client credential (Pocket ID's): a JWT issued by `issuer` (verified with the
+/// keys its discovery document names) about `subject`, for `audience`, is accepted as the
+/// client's assertion. A CI system's OIDC token or a Kubernetes service account token thus
+/// authenticates a machine client without any secret to store.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FederatedCredential {
+    pub issuer: String,
+    pub subject: String,
+    /// The `aud` the token must carry; absent: this server's issuer or an endpoint URL.
+    #[serde(default)]
+    pub audience: Option<String>,
+}
+
+/// RFC 7591's `token_endpoint_auth_method`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// A secret in the Basic header. `client_secret_post` clients may use it too, and the
+    /// other way round: before this setting existed every confidential client could use
+    /// either, and apps rely on it.
+    ClientSecretBasic,
+    ClientSecretPost,
+    /// A JWT signed with one of the client's registered keys (RFC 7523 §2.2).
+    PrivateKeyJwt,
+    /// A public client: no authentication (PKCE instead).
+    None,
+}
+
+impl AuthMethod {
+    pub const ALL: [AuthMethod; 4] = [
+        AuthMethod::ClientSecretBasic,
+        AuthMethod::ClientSecretPost,
+        AuthMethod::PrivateKeyJwt,
+        AuthMethod::None,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
+            AuthMethod::None => "none",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+
+    /// Whether the client authenticates with one of its secrets (and so holds some).
+    pub fn uses_secret(self) -> bool {
+        matches!(
+            self,
+            AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
+        )
+    }
+}
+
+/// Where a `private_key_jwt` client's public keys are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientKeys {
+    /// Registered inline (a JWKS as JSON text).
+    Inline(String),
+    /// Fetched from this https URL (and cached a short while).
+    Uri(String),
 }
 
 impl Client {
@@ -53,6 +128,24 @@ impl Client {
     }
 }
 
+/// One of a confidential client's secrets, as stored: its SHA-256 hash and its lifetime.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct ClientSecret {
+    pub id: String,
+    pub hash: String,
+    pub created_at: i64,
+    /// `None`: never expires. Refused from this second on.
+    pub expires_at: Option<i64>,
+}
+
+impl ClientSecret {
+    /// Whether the secret still authenticates at `now` (the SQL twin is in
+    /// `storage::codes::client_authenticated`: `expires_at IS NULL OR expires_at > now`).
+    pub fn live_at(&self, now: i64) -> bool {
+        self.expires_at.is_none_or(|expires_at| now < expires_at)
+    }
+}
+
 /// How a client presented itself at the token, introspection or revocation endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientCredentials {
@@ -60,9 +153,81 @@ pub struct ClientCredentials {
     /// The candidate secrets to try, in order. More than one when the Basic header could be
     /// read either form-urlencoded (RFC 6749 App. B) or raw (what Cloudflare Access sends).
     pub secrets: Vec<String>,
+    /// A `private_key_jwt` assertion (RFC 7523), instead of secrets.
+    pub assertion: Option<PresentedAssertion>,
+}
+
+/// A client assertion as presented, and once its signature and claims checked out, what the
+/// batch acting on it must spend. Until then it authenticates nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresentedAssertion {
+    pub jwt: String,
+    verified: Option<VerifiedAssertion>,
+}
+
+impl PresentedAssertion {
+    pub fn verified(&self) -> Option<&VerifiedAssertion> {
+        self.verified.as_ref()
+    }
 }
 
 impl ClientCredentials {
+    /// Reads `client_secret_basic` from an Authorization header, `private_key_jwt` from the
+    /// form's `client_assertion_type` and `client_assertion`, or `client_secret_post` / `none`
+    /// from the form. Presenting two methods at once is refused (RFC 6749 §2.3). The client is
+    /// the `client_id` sent along, or else the assertion's `sub` (read unverified, only to know
+    /// whose keys verify it; the claim rules then hold it to the client).
+    pub fn from_form(
+        authorization: Option<&str>,
+        form_client_id: Option<&str>,
+        form_client_secret: Option<&str>,
+        assertion_type: Option<&str>,
+        assertion: Option<&str>,
+    ) -> Result<Self, OAuthError> {
+        let Some(jwt) = assertion else {
+            if assertion_type.is_some() {
+                return Err(OAuthError::invalid_request(
+                    "client_assertion_type without client_assertion",
+                ));
+            }
+            return Self::from_request(authorization, form_client_id, form_client_secret);
+        };
+        let has_basic = authorization
+            .and_then(|h| h.split_once(' '))
+            .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"));
+        if has_basic || form_client_secret.is_some() {
+            return Err(OAuthError::invalid_request(
+                "use one client authentication method, not a client_assertion and a secret",
+            ));
+        }
+        if assertion_type != Some(JWT_BEARER) {
+            return Err(AssertionError::WrongType.into());
+        }
+        // An assertion of the client's own names it in `sub`; a federated one (another
+        // issuer's token about its own subject) needs the client_id sent along.
+        let client_id = match form_client_id {
+            Some(id) => id.to_string(),
+            None => claimed_client_id(jwt)?,
+        };
+        Ok(Self {
+            client_id,
+            secrets: vec![],
+            assertion: Some(PresentedAssertion {
+                jwt: jwt.to_string(),
+                verified: None,
+            }),
+        })
+    }
+
+    /// These credentials with their assertion's checks passed: `verified` comes from
+    /// `ReadAssertion::validate`, after one of its signature checks verified.
+    pub fn with_verified_assertion(mut self, verified: VerifiedAssertion) -> Self {
+        if let Some(a) = &mut self.assertion {
+            a.verified = Some(verified);
+        }
+        self
+    }
+
     /// Reads `client_secret_basic` from an Authorization header, or `client_secret_post` /
     /// `none` from the form. Presenting both methods at once is refused (RFC 6749 §2.3).
     pub fn from_request(
@@ -94,6 +259,7 @@ impl ClientCredentials {
                 Ok(Self {
                     client_id: client_id.to_string(),
                     secrets: secret.map(|s| vec![s.to_string()]).unwrap_or_default(),
+                    assertion: None,
                 })
             }
         }
@@ -115,74 +281,87 @@ impl ClientCredentials {
         Ok(Self {
             client_id: id,
             secrets,
+            assertion: None,
         })
     }
 
     /// THE client authentication rule, stated as the exact list of stored states
-    /// ([`StoredAuth`]) these credentials authenticate:
+    /// ([`Accepted`]) these credentials authenticate:
     ///
-    /// * no secret presented: a public client, which holds no secret (public clients cannot
+    /// * nothing presented: a public client, which holds no secret (public clients cannot
     ///   keep one, so they prove possession with PKCE);
-    /// * secrets presented: a confidential client whose stored secret hash is the hash of one
-    ///   of the candidates (a secret sent for a public client is refused: it signals a
-    ///   misconfigured app).
+    /// * secrets presented: a confidential client registered for a secret method with an
+    ///   unexpired secret whose hash is the hash of one of the candidates (a secret sent for a
+    ///   public client is refused: it signals a misconfigured app);
+    /// * a client assertion whose signature (by one of the client's keys) and claims were
+    ///   verified: a confidential client registered for `private_key_jwt`; an assertion not
+    ///   verified yet authenticates nothing.
     ///
     /// Every place that authenticates a client tests membership in this list and nothing else:
-    /// [`Self::authenticate`] in Rust, and the code redemption's SQL (`storage::grants`), which
-    /// is generated from it (equality on the two columns), so the two cannot disagree.
-    pub fn accepted_states(&self) -> Vec<StoredAuth> {
+    /// [`Self::authenticate`] in Rust, and the batches' SQL (`storage::codes::
+    /// client_authenticated`), which is generated from it state by state, so the two cannot
+    /// disagree.
+    pub fn accepted_states(&self) -> Vec<Accepted> {
+        if let Some(assertion) = &self.assertion {
+            return match assertion.verified {
+                Some(_) => vec![Accepted::KeyJwt],
+                None => vec![],
+            };
+        }
         if self.secrets.is_empty() {
-            return vec![StoredAuth {
-                is_public: true,
-                secret_hash: None,
-            }];
+            return vec![Accepted::Public];
         }
         self.secrets
             .iter()
-            .map(|s| StoredAuth {
-                is_public: false,
-                secret_hash: Some(secret_hash(s)),
+            .map(|s| Accepted::Secret {
+                hash: secret_hash(s),
             })
             .collect()
     }
 
-    /// Authenticates against the registered client by [`Self::accepted_states`].
-    pub fn authenticate(&self, client: &Client) -> Result<(), OAuthError> {
-        let stored = client.stored_auth();
+    /// Authenticates against the registered client, as stored, at `now`, by
+    /// [`Self::accepted_states`].
+    pub fn authenticate(&self, client: &Client, now: i64) -> Result<(), OAuthError> {
         let ok = self
             .accepted_states()
             .iter()
-            .any(|accepted| accepted.matches(&stored));
+            .any(|accepted| accepted.matches(client, now));
         ok.then_some(())
             .ok_or_else(|| OAuthError::invalid_client("client authentication failed"))
     }
 }
 
-/// What client authentication looks at in a stored client: whether it is public and the hash
-/// of its secret (none for public clients).
+/// A stored state of a client that presented credentials authenticate.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredAuth {
-    pub is_public: bool,
-    pub secret_hash: Option<String>,
+pub enum Accepted {
+    /// A public client (method `none`) holding no secret at all.
+    Public,
+    /// A confidential client of a secret method holding an unexpired secret with this hash.
+    Secret { hash: String },
+    /// A confidential `private_key_jwt` client (the assertion was verified against its keys).
+    KeyJwt,
 }
 
-impl StoredAuth {
-    /// Plain equality of both fields (hashes compared in constant time).
-    fn matches(&self, stored: &StoredAuth) -> bool {
-        self.is_public == stored.is_public
-            && match (&self.secret_hash, &stored.secret_hash) {
-                (Some(a), Some(b)) => crate::crypto::hash::secrets_equal(a, b),
-                (None, None) => true,
-                _ => false,
+impl Accepted {
+    /// Whether `client`, as stored, is in this state at `now` (hashes compared in constant
+    /// time).
+    pub fn matches(&self, client: &Client, now: i64) -> bool {
+        match self {
+            Accepted::Public => {
+                client.is_public
+                    && client.auth_method == AuthMethod::None
+                    && client.secrets.is_empty()
             }
-    }
-}
-
-impl Client {
-    pub fn stored_auth(&self) -> StoredAuth {
-        StoredAuth {
-            is_public: self.is_public,
-            secret_hash: self.secret_hash.clone(),
+            Accepted::KeyJwt => {
+                !client.is_public && client.auth_method == AuthMethod::PrivateKeyJwt
+            }
+            Accepted::Secret { hash } => {
+                !client.is_public
+                    && client.auth_method.uses_secret()
+                    && client.secrets.iter().any(|s| {
+                        s.live_at(now) && crate::crypto::hash::secrets_equal(&s.hash, hash)
+                    })
+            }
         }
     }
 }
@@ -249,6 +428,19 @@ pub struct ClientInput {
     pub id_token_lifetime: Option<i64>,
     #[serde(default)]
     pub refresh_token_lifetime: Option<i64>,
+    /// RFC 7591: `client_secret_basic` (default for confidential clients),
+    /// `client_secret_post`, `private_key_jwt`, or `none` (public clients, the default there).
+    #[serde(default)]
+    pub token_endpoint_auth_method: Option<String>,
+    /// `private_key_jwt`: the client's public keys, inline (a JWKS object)...
+    #[serde(default)]
+    pub jwks: Option<serde_json::Value>,
+    /// ... or the https URL they are fetched from.
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
+    /// `private_key_jwt`: external issuers whose JWTs are accepted as the client's assertion.
+    #[serde(default)]
+    pub federated_credentials: Vec<FederatedCredential>,
 }
 
 fn scope_claims_in_id_token_by_default() -> bool {
@@ -300,7 +492,120 @@ fn validate_web_url(field: &'static str, value: &Option<String>) -> Result<(), F
     Ok(())
 }
 
+/// `jwks_uri` must be https: the keys decide who may act as the client. Plain http only on the
+/// loopback interface, for local development (a Worker on Cloudflare cannot reach one).
+pub(crate) fn validate_jwks_uri(uri: &str) -> Result<(), FieldError> {
+    plain_text("jwks_uri", uri)?;
+    let parsed = url::Url::parse(uri)
+        .map_err(|_| field_error("jwks_uri", format!("{uri} is not an absolute URL")))?;
+    let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    let ok = match parsed.scheme() {
+        "https" => true,
+        "http" => loopback,
+        _ => false,
+    };
+    if !ok || parsed.fragment().is_some() || parsed.username() != "" || uri.len() > 2000 {
+        return Err(field_error(
+            "jwks_uri",
+            "must be an https URL (http only on localhost), without credentials or #fragment",
+        ));
+    }
+    Ok(())
+}
+
+/// Federated credentials: at most 10, each an issuer URL as `jwks_uri` must be (its discovery
+/// document and keys are fetched from there), a subject, and an optional audience.
+fn validate_federated(list: &[FederatedCredential]) -> Result<(), FieldError> {
+    let field = "federated_credentials";
+    if list.len() > 10 {
+        return Err(field_error(field, "at most 10 federated credentials"));
+    }
+    for fc in list {
+        validate_jwks_uri(&fc.issuer).map_err(|_| {
+            field_error(
+                field,
+                "an issuer is an https URL (http only on localhost), without credentials or #fragment",
+            )
+        })?;
+        plain_text(field, &fc.subject)?;
+        if fc.subject.is_empty() || fc.subject.chars().count() > 256 {
+            return Err(field_error(
+                field,
+                "a subject of 1 to 256 characters is required",
+            ));
+        }
+        if let Some(aud) = &fc.audience {
+            plain_text(field, aud)?;
+            if aud.is_empty() || aud.chars().count() > 2000 {
+                return Err(field_error(field, "an audience is 1 to 2000 characters"));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl ClientInput {
+    /// How the client authenticates and, for `private_key_jwt`, its keys (the JWKS validated
+    /// and stored as compact JSON).
+    pub fn auth_settings(&self) -> Result<(AuthMethod, Option<ClientKeys>), FieldError> {
+        let field = "token_endpoint_auth_method";
+        let method = match self.token_endpoint_auth_method.as_deref() {
+            None | Some("") if self.is_public => AuthMethod::None,
+            None | Some("") => AuthMethod::ClientSecretBasic,
+            Some(m) => AuthMethod::parse(m).ok_or_else(|| {
+                field_error(
+                    field,
+                    "must be client_secret_basic, client_secret_post, private_key_jwt or none",
+                )
+            })?,
+        };
+        if self.is_public != (method == AuthMethod::None) {
+            return Err(field_error(
+                field,
+                "a public client authenticates with none, and only a public client does",
+            ));
+        }
+        let jwks = self.jwks.as_ref().filter(|v| !v.is_null());
+        let jwks_uri = self.jwks_uri.as_deref().filter(|v| !v.trim().is_empty());
+        if method != AuthMethod::PrivateKeyJwt {
+            if jwks.is_some() || jwks_uri.is_some() {
+                return Err(field_error(
+                    "jwks",
+                    "keys are for private_key_jwt clients only",
+                ));
+            }
+            if !self.federated_credentials.is_empty() {
+                return Err(field_error(
+                    "federated_credentials",
+                    "federated credentials are for private_key_jwt clients only",
+                ));
+            }
+            return Ok((method, None));
+        }
+        validate_federated(&self.federated_credentials)?;
+        let keys = match (jwks, jwks_uri) {
+            (Some(jwks), None) => {
+                let text = jwks.to_string();
+                super::client_assertion::validate_jwks(&text)
+                    .map_err(|m| field_error("jwks", m))?;
+                ClientKeys::Inline(text)
+            }
+            (None, Some(uri)) => {
+                validate_jwks_uri(uri)?;
+                ClientKeys::Uri(uri.to_string())
+            }
+            // Without keys of its own, federated credentials are how it authenticates.
+            (None, None) if !self.federated_credentials.is_empty() => return Ok((method, None)),
+            _ => {
+                return Err(field_error(
+                    "jwks",
+                    "a private_key_jwt client needs its keys (jwks or jwks_uri, one of them) or federated credentials",
+                ))
+            }
+        };
+        Ok((method, Some(keys)))
+    }
+
     /// Validates every field; returns the signing algorithm the client asked for.
     pub fn validate(&self) -> Result<SigningAlg, FieldError> {
         let name = self.name.trim();
@@ -347,6 +652,7 @@ impl ClientInput {
             self.refresh_token_lifetime,
             token_settings::REFRESH_BOUNDS,
         )?;
+        self.auth_settings()?;
         if self.allow_plain_pkce && !self.pkce_enabled && !self.is_public {
             return Err(field_error(
                 "allow_plain_pkce",
@@ -366,6 +672,8 @@ impl ClientInput {
 mod tests {
     use super::*;
 
+    const NOW: i64 = 1_700_000_000;
+
     #[test]
     fn internationalised_hosts_are_asked_for_in_ascii() {
         let e = validate_redirect("callback_urls", "https://bücher.example/cb").unwrap_err();
@@ -373,11 +681,20 @@ mod tests {
         assert!(validate_redirect("callback_urls", "https://xn--bcher-kva.example/cb").is_ok());
     }
 
+    pub fn secret_at(secret: &str, expires_at: Option<i64>) -> ClientSecret {
+        ClientSecret {
+            id: format!("id-{secret}"),
+            hash: secret_hash(secret),
+            created_at: 0,
+            expires_at,
+        }
+    }
+
     pub fn sample(secret: Option<&str>) -> Client {
         Client {
             id: "app".into(),
             name: "App".into(),
-            secret_hash: secret.map(secret_hash),
+            secrets: secret.map(|s| secret_at(s, None)).into_iter().collect(),
             is_public: secret.is_none(),
             pkce_required: false,
             allow_plain_pkce: false,
@@ -389,6 +706,13 @@ mod tests {
             allowed_groups: vec![],
             tokens: TokenSettings::default(),
             require_pushed_requests: false,
+            auth_method: if secret.is_some() {
+                AuthMethod::ClientSecretBasic
+            } else {
+                AuthMethod::None
+            },
+            keys: None,
+            federated: vec![],
         }
     }
 
@@ -416,16 +740,16 @@ mod tests {
         // Cloudflare Access style: not urlencoded.
         let raw =
             ClientCredentials::from_request(Some(&basic("app", "p@ss:w%rd")), None, None).unwrap();
-        raw.authenticate(&c).unwrap();
+        raw.authenticate(&c, NOW).unwrap();
         // RFC 6749 Appendix B style.
         let enc =
             ClientCredentials::from_request(Some(&basic("app", "p%40ss%3Aw%25rd")), None, None)
                 .unwrap();
-        enc.authenticate(&c).unwrap();
+        enc.authenticate(&c, NOW).unwrap();
         let wrong =
             ClientCredentials::from_request(Some(&basic("app", "nope")), None, None).unwrap();
         assert_eq!(
-            wrong.authenticate(&c).unwrap_err().code.as_str(),
+            wrong.authenticate(&c, NOW).unwrap_err().code.as_str(),
             "invalid_client"
         );
     }
@@ -434,12 +758,12 @@ mod tests {
     fn post_and_none_methods() {
         let confidential = sample(Some("s3cret"));
         let post = ClientCredentials::from_request(None, Some("app"), Some("s3cret")).unwrap();
-        post.authenticate(&confidential).unwrap();
+        post.authenticate(&confidential, NOW).unwrap();
         let none = ClientCredentials::from_request(None, Some("app"), None).unwrap();
-        assert!(none.authenticate(&confidential).is_err());
+        assert!(none.authenticate(&confidential, NOW).is_err());
         let public = sample(None);
-        none.authenticate(&public).unwrap();
-        assert!(post.authenticate(&public).is_err());
+        none.authenticate(&public, NOW).unwrap();
+        assert!(post.authenticate(&public, NOW).is_err());
     }
 
     #[test]
@@ -450,20 +774,41 @@ mod tests {
         // authenticates it (storage never writes this state; the rule does not rely on that).
         let mut odd = sample(Some("s3cret"));
         odd.is_public = true;
-        assert!(post.authenticate(&odd).is_err());
-        assert!(none.authenticate(&odd).is_err());
+        assert!(post.authenticate(&odd, NOW).is_err());
+        assert!(none.authenticate(&odd, NOW).is_err());
         // A confidential client without a secret cannot authenticate at all.
         let mut secretless = sample(None);
         secretless.is_public = false;
-        assert!(post.authenticate(&secretless).is_err());
-        assert!(none.authenticate(&secretless).is_err());
+        assert!(post.authenticate(&secretless, NOW).is_err());
+        assert!(none.authenticate(&secretless, NOW).is_err());
         assert_eq!(
             post.accepted_states(),
-            vec![StoredAuth {
-                is_public: false,
-                secret_hash: Some(secret_hash("s3cret"))
+            vec![Accepted::Secret {
+                hash: secret_hash("s3cret")
             }]
         );
+    }
+
+    #[test]
+    fn any_unexpired_secret_authenticates_and_an_expired_one_from_its_expiry_on() {
+        let post = |s: &str| ClientCredentials::from_request(None, Some("app"), Some(s)).unwrap();
+        let mut c = sample(Some("old"));
+        c.secrets[0].expires_at = Some(NOW + 60);
+        c.secrets.push(secret_at("new", None));
+        post("old").authenticate(&c, NOW).unwrap();
+        post("new").authenticate(&c, NOW).unwrap();
+        post("old").authenticate(&c, NOW + 59).unwrap();
+        assert!(
+            post("old").authenticate(&c, NOW + 60).is_err(),
+            "expired at its second"
+        );
+        post("new").authenticate(&c, NOW + 60).unwrap();
+        assert!(post("other").authenticate(&c, NOW).is_err());
+        // Every secret expired: nothing authenticates, not even "no secret".
+        c.secrets[1].expires_at = Some(NOW);
+        assert!(post("new").authenticate(&c, NOW).is_err());
+        let none = ClientCredentials::from_request(None, Some("app"), None).unwrap();
+        assert!(none.authenticate(&c, NOW).is_err());
     }
 
     #[test]

@@ -26,7 +26,24 @@ pub struct Endpoints {
     pub jwks: String,
 }
 
+/// The algorithms accepted for `private_key_jwt` client assertions (`client_assertion`), by
+/// every name (`oidc::client_assertion::AssertionAlg::names`).
+const ASSERTION_ALGS: [&str; 4] = ["RS256", "ES256", "EdDSA", "Ed25519"];
+
 impl Endpoints {
+    /// Every URL a client assertion's `aud` may name: the issuer, and each endpoint where a
+    /// client authenticates (the token endpoint is what OIDC Core §9 recommends).
+    pub fn assertion_audiences(&self) -> [&str; 6] {
+        [
+            &self.issuer,
+            &self.token,
+            &self.introspection,
+            &self.revocation,
+            &self.pushed_authorization_request,
+            &self.device_authorization,
+        ]
+    }
+
     pub fn for_issuer(issuer: &str) -> Self {
         Self {
             issuer: issuer.to_string(),
@@ -68,9 +85,12 @@ fn common(issuer: &str) -> Value {
             "client_credentials",
             super::device::GRANT_TYPE
         ],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "introspection_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "revocation_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
         "code_challenge_methods_supported": ["S256", "plain"],
         "authorization_response_iss_parameter_supported": true,
     })
@@ -124,6 +144,18 @@ mod tests {
             "https://acme.id.example.com/api/oidc/par"
         );
         assert_eq!(d["require_pushed_authorization_requests"], false);
+        let algs: Vec<&str> = crate::oidc::client_assertion::AssertionAlg::ALL
+            .iter()
+            .flat_map(|a| a.names().iter().copied())
+            .collect();
+        assert_eq!(
+            d["token_endpoint_auth_signing_alg_values_supported"],
+            json!(algs)
+        );
+        assert!(d["token_endpoint_auth_methods_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("private_key_jwt")));
         assert!(d["claims_parameter_supported"].is_boolean());
         assert!(d["subject_types_supported"].is_array());
         // Machine clients find the grant (RFC 8414) in both documents.

@@ -101,7 +101,7 @@ mod tests {
         Client {
             id: "app".into(),
             name: "App".into(),
-            secret_hash: None,
+            secrets: vec![],
             is_public: true,
             pkce_required: true,
             allow_plain_pkce: false,
@@ -113,6 +113,9 @@ mod tests {
             allowed_groups: vec![],
             tokens: Default::default(),
             require_pushed_requests: false,
+            auth_method: crate::oidc::client::AuthMethod::None,
+            keys: None,
+            federated: vec![],
         }
     }
 

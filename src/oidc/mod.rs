@@ -8,6 +8,7 @@ pub mod api;
 pub mod authorize;
 pub mod claims;
 pub mod client;
+pub mod client_assertion;
 pub mod device;
 pub mod discovery;
 pub mod error;

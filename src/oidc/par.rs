@@ -139,7 +139,12 @@ mod tests {
         Client {
             id: "app".into(),
             name: "App".into(),
-            secret_hash: Some(secret_hash("s3cret")),
+            secrets: vec![crate::oidc::client::ClientSecret {
+                id: "s".into(),
+                hash: secret_hash("s3cret"),
+                created_at: 0,
+                expires_at: None,
+            }],
             is_public: false,
             pkce_required: false,
             allow_plain_pkce: false,
@@ -151,6 +156,9 @@ mod tests {
             allowed_groups: vec![],
             tokens: Default::default(),
             require_pushed_requests: true,
+            auth_method: crate::oidc::client::AuthMethod::ClientSecretBasic,
+            keys: None,
+            federated: vec![],
         }
     }
 

@@ -9,9 +9,9 @@
 //!
 //! Client authentication guards steps 1 and 2, so a request without valid client credentials
 //! can neither redeem nor burn a code. It is not a second rule written in SQL: the condition is
-//! generated from `ClientCredentials::accepted_states` (the one rule, in `oidc::client`), as
-//! plain equality of the stored client's `is_public` and `secret_hash` with one of the states
-//! the rule lists, and the caller applies the same rule to the client row the batch returns.
+//! generated from `ClientCredentials::accepted_states` (the one rule, in `oidc::client`), state
+//! by state (`client_authenticated`), and the caller applies the same rule to the client row
+//! (with its secrets) the batch returns.
 
 use serde::Deserialize;
 
@@ -28,7 +28,7 @@ use super::spent::{self, Spend};
 use crate::crypto::hash::secret_hash;
 use crate::error::Result;
 use crate::oidc::claims::UserClaims;
-use crate::oidc::client::{Client, ClientCredentials, StoredAuth};
+use crate::oidc::client::{Accepted, AuthMethod, Client, ClientCredentials};
 use crate::oidc::resource::ApiAccess;
 use crate::params;
 
@@ -152,21 +152,41 @@ pub(super) fn issued(result: &QueryResult) -> bool {
 /// redemption's own parameters are ?1-?9.
 const AUTH_FIRST_PARAM: usize = 10;
 
-/// The condition "the presented credentials authenticate client ?3 of tenant ?1", generated
-/// from the one rule: the stored state must equal one of `accepted` (each state binds two
-/// parameters from `?first` on; `IS` so that a NULL secret hash compares equal). Shared by
-/// every batch that must not act for unauthenticated credentials (code redemption, refresh).
-pub(super) fn client_authenticated(accepted: &[StoredAuth], first: usize) -> (String, Vec<Param>) {
+/// The condition "the presented credentials authenticate client ?3 of tenant ?1 at `now`",
+/// generated from the one rule: the stored client must be in one of the `accepted` states,
+/// each translated literally from `Accepted::matches` (`now` binds `?first`, each state's
+/// values the parameters after it). Shared by every batch that must not act for
+/// unauthenticated credentials (code redemption, refresh, client_credentials, device start and
+/// poll).
+pub(super) fn client_authenticated(
+    accepted: &[Accepted],
+    now: i64,
+    first: usize,
+) -> (String, Vec<Param>) {
     let mut alternatives = Vec::new();
-    let mut params = Vec::new();
-    for (i, state) in accepted.iter().enumerate() {
-        let n = first + 2 * i;
-        alternatives.push(format!(
-            "((ac.is_public <> 0) = ?{n} AND ac.secret_hash IS ?{})",
-            n + 1
-        ));
-        params.push(Param::from(state.is_public));
-        params.push(Param::from(state.secret_hash.clone()));
+    let mut params = vec![Param::from(now)];
+    for state in accepted {
+        match state {
+            Accepted::Public => alternatives.push(format!(
+                "(ac.is_public <> 0 AND ac.token_endpoint_auth_method = '{}' \
+                 AND NOT EXISTS (SELECT 1 FROM client_secrets cs WHERE cs.client_id = ac.id))",
+                AuthMethod::None.as_str()
+            )),
+            Accepted::KeyJwt => alternatives.push(format!(
+                "(ac.is_public = 0 AND ac.token_endpoint_auth_method = '{}')",
+                AuthMethod::PrivateKeyJwt.as_str()
+            )),
+            Accepted::Secret { hash } => {
+                let n = first + params.len();
+                params.push(Param::from(hash.as_str()));
+                alternatives.push(format!(
+                    "(ac.is_public = 0 AND {} \
+                     AND EXISTS (SELECT 1 FROM client_secrets cs WHERE cs.client_id = ac.id \
+                     AND cs.secret_hash = ?{n} AND (cs.expires_at IS NULL OR cs.expires_at > ?{first})))",
+                    super::clients::uses_secret_sql("ac.token_endpoint_auth_method")
+                ));
+            }
+        }
     }
     // An empty rule authenticates nothing (the rule never yields one; this keeps it total).
     let any = if alternatives.is_empty() {
@@ -180,6 +200,31 @@ pub(super) fn client_authenticated(accepted: &[StoredAuth], first: usize) -> (St
         ),
         params,
     )
+}
+
+/// The statement spending the verified client assertion the credentials carry (its `jti`,
+/// RFC 7523 §3 item 7), for the batch that acts on the authentication: a replay violates
+/// `spent_tokens`' key and fails that whole batch (`spent::replayed`).
+pub(super) fn spend_assertion(
+    db: &Db,
+    tenant_id: &str,
+    credentials: &ClientCredentials,
+) -> Result<Option<Statement>> {
+    credentials
+        .assertion
+        .as_ref()
+        .and_then(|a| a.verified())
+        .map(|v| {
+            spent::statement(
+                db,
+                tenant_id,
+                Spend {
+                    id: &v.spent_id,
+                    expires_at: v.spent_until,
+                },
+            )
+        })
+        .transpose()
 }
 
 /// What a token request redeems a code with.
@@ -218,7 +263,7 @@ pub struct RedeemOutcome {
 
 pub async fn redeem_code(db: &Db, r: &Redemption<'_>) -> Result<RedeemOutcome> {
     let (authenticated, auth_params) =
-        client_authenticated(&r.credentials.accepted_states(), AUTH_FIRST_PARAM);
+        client_authenticated(&r.credentials.accepted_states(), r.now, AUTH_FIRST_PARAM);
     let (access_default, refresh_default) = default_lifetimes();
     let p = || {
         let mut p = params![
@@ -303,6 +348,8 @@ pub async fn redeem_code(db: &Db, r: &Redemption<'_>) -> Result<RedeemOutcome> {
             p(),
         )?,
     ];
+    let mut statements = statements;
+    statements.extend(spend_assertion(db, r.tenant_id, r.credentials)?);
     let results = db.batch(statements).await?;
     Ok(RedeemOutcome {
         client: client_from(&results[0])?,
@@ -382,20 +429,82 @@ pub(crate) mod tests {
     }
 
     /// The SQL of the redemption and the Rust rule decide client authentication alike, for
-    /// every stored client state (including two storage never writes) and every way of
-    /// presenting credentials: the redemption happens exactly when `authenticate` accepts.
+    /// every stored client state (including two storage never writes, and secrets expiring
+    /// around `now`) and every way of presenting credentials: the redemption happens exactly
+    /// when `authenticate` accepts.
     #[test]
     fn the_redemption_sql_and_the_rust_rule_agree_on_client_authentication() {
         let db = testing::db();
         run(async {
             let t = tenant(&db, "acme").await;
             let alice = user(&db, &t.id, "alice", false).await;
-            let stored: [(&str, bool, Option<&str>); 4] = [
-                ("confidential", false, Some("right")),
-                ("public", true, None),
-                ("public-with-secret", true, Some("right")),
-                ("confidential-without-secret", false, None),
+            type Secrets = &'static [(&'static str, Option<i64>)];
+            const BASIC: &str = "client_secret_basic";
+            const KEY_JWT: &str = "private_key_jwt";
+            let stored: [(&str, bool, &str, Secrets); 13] = [
+                ("confidential", false, BASIC, &[("right", None)]),
+                ("public", true, "none", &[]),
+                ("public-with-secret", true, "none", &[("right", None)]),
+                ("confidential-without-secret", false, BASIC, &[]),
+                ("expired-at-now", false, BASIC, &[("right", Some(NOW))]),
+                (
+                    "expiring-after-now",
+                    false,
+                    BASIC,
+                    &[("right", Some(NOW + 1))],
+                ),
+                (
+                    "rotating",
+                    false,
+                    BASIC,
+                    &[("other", None), ("right", Some(NOW + 1))],
+                ),
+                (
+                    "rotated",
+                    false,
+                    BASIC,
+                    &[("right", Some(NOW - 10)), ("other", None)],
+                ),
+                ("post", false, "client_secret_post", &[("right", None)]),
+                ("key-jwt", false, KEY_JWT, &[]),
+                (
+                    "key-jwt-holding-a-secret",
+                    false,
+                    KEY_JWT,
+                    &[("right", None)],
+                ),
+                ("public-key-jwt", true, KEY_JWT, &[]),
+                ("confidential-none", false, "none", &[("right", None)]),
             ];
+            // An assertion naming the client (its signature is never looked at here: the
+            // rule only sees whether it was verified).
+            let assertion = |client_id: &str, verified: Option<usize>| {
+                use base64::Engine;
+                let b64 = |v: serde_json::Value| {
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+                };
+                let jwt = format!(
+                    "{}.{}.c2ln",
+                    b64(serde_json::json!({ "alg": "ES256" })),
+                    b64(serde_json::json!({ "sub": client_id }))
+                );
+                let creds = ClientCredentials::from_form(
+                    None,
+                    None,
+                    None,
+                    Some(crate::oidc::client_assertion::JWT_BEARER),
+                    Some(&jwt),
+                );
+                creds.map(|c| match verified {
+                    Some(n) => c.with_verified_assertion(
+                        crate::oidc::client_assertion::VerifiedAssertion {
+                            spent_id: format!("assertion:{client_id}:{n}"),
+                            spent_until: NOW + 60,
+                        },
+                    ),
+                    None => c,
+                })
+            };
             let basic = |id: &str, secret: &str| {
                 use base64::Engine;
                 format!(
@@ -404,16 +513,38 @@ pub(crate) mod tests {
                 )
             };
             let mut checked = 0;
-            for (name, is_public, secret) in stored {
+            for (n, (name, is_public, method, secrets)) in stored.into_iter().enumerate() {
                 let client =
-                    testing::client(&db, &t.id, &testing::client_input(name), secret).await;
-                // Force the exact stored state (two of them no operation writes).
+                    testing::client(&db, &t.id, &testing::client_input(name), Some("x")).await;
+                // Force the exact stored state (several no operation writes).
                 db.run(
-                    "UPDATE oidc_clients SET is_public = ?2, secret_hash = ?3 WHERE id = ?1",
-                    crate::params![client.id.as_str(), is_public, secret.map(secret_hash)],
+                    "UPDATE oidc_clients SET is_public = ?2, token_endpoint_auth_method = ?3 WHERE id = ?1",
+                    crate::params![client.id.as_str(), is_public, method],
                 )
                 .await
                 .unwrap();
+                db.run(
+                    "DELETE FROM client_secrets WHERE client_id = ?1",
+                    crate::params![client.id.as_str()],
+                )
+                .await
+                .unwrap();
+                for (i, (secret, expires_at)) in secrets.iter().enumerate() {
+                    db.run(
+                        "INSERT INTO client_secrets (id, tenant_id, client_id, secret_hash, created_at, expires_at) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        crate::params![
+                            format!("{name}-{i}"),
+                            t.id.as_str(),
+                            client.id.as_str(),
+                            secret_hash(secret),
+                            NOW - 100,
+                            *expires_at
+                        ],
+                    )
+                    .await
+                    .unwrap();
+                }
                 let presented = [
                     ClientCredentials::from_request(None, Some(&client.id), None),
                     ClientCredentials::from_request(None, Some(&client.id), Some("right")),
@@ -429,6 +560,8 @@ pub(crate) mod tests {
                         None,
                         None,
                     ),
+                    assertion(&client.id, None),
+                    assertion(&client.id, Some(n)),
                 ];
                 for creds in presented {
                     let creds = creds.unwrap();
@@ -436,15 +569,105 @@ pub(crate) mod tests {
                     let outcome = redeem(&db, &t.id, &code, &creds).await;
                     let returned = outcome.client.expect("the batch returns the client");
                     assert_eq!(
-                        (returned.is_public, returned.secret_hash.is_some()),
-                        (is_public, secret.is_some())
+                        (
+                            returned.is_public,
+                            returned.auth_method.as_str(),
+                            returned.secrets.len()
+                        ),
+                        (is_public, method, secrets.len())
                     );
-                    let rust = creds.authenticate(&returned).is_ok();
-                    assert_eq!(outcome.code.is_some(), rust, "{name}: {:?}", creds.secrets);
+                    let rust = creds.authenticate(&returned, NOW).is_ok();
+                    assert_eq!(
+                        outcome.code.is_some(),
+                        rust,
+                        "{name}: {:?} {:?}",
+                        creds.secrets,
+                        creds.assertion
+                    );
                     checked += usize::from(rust);
                 }
             }
-            assert_eq!(checked, 3, "right secret (post and Basic) for the confidential client, none for the public one");
+            assert_eq!(
+                checked, 11,
+                "right secret (post and Basic) for the four secret clients where it is live, none \
+                 for the public one, a verified assertion for the two private_key_jwt ones"
+            );
+        });
+    }
+
+    /// A verified assertion is spent in the redemption's batch: presented again, the whole
+    /// batch fails as a replay and the second code stays unredeemed.
+    #[test]
+    fn a_replayed_assertion_fails_the_redemption_batch_and_redeems_nothing() {
+        let db = testing::db();
+        run(async {
+            let t = tenant(&db, "acme").await;
+            let alice = user(&db, &t.id, "alice", false).await;
+            let client =
+                testing::client(&db, &t.id, &testing::client_input("app"), Some("x")).await;
+            db.run(
+                "UPDATE oidc_clients SET token_endpoint_auth_method = 'private_key_jwt' WHERE id = ?1",
+                crate::params![client.id.as_str()],
+            )
+            .await
+            .unwrap();
+            use base64::Engine;
+            let b64 = |v: serde_json::Value| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+            };
+            let jwt = format!(
+                "{}.{}.c2ln",
+                b64(serde_json::json!({ "alg": "ES256" })),
+                b64(serde_json::json!({ "sub": client.id }))
+            );
+            let creds = ClientCredentials::from_form(
+                None,
+                None,
+                None,
+                Some(crate::oidc::client_assertion::JWT_BEARER),
+                Some(&jwt),
+            )
+            .unwrap()
+            .with_verified_assertion(
+                crate::oidc::client_assertion::VerifiedAssertion {
+                    spent_id: "assertion:app:j1".into(),
+                    spent_until: NOW + 60,
+                },
+            );
+            let first = fresh_code(&db, &t.id, &client.id, &alice).await;
+            assert!(redeem(&db, &t.id, &first, &creds).await.code.is_some());
+            let second = fresh_code(&db, &t.id, &client.id, &alice).await;
+            let replay = redeem_code(
+                &db,
+                &Redemption {
+                    tenant_id: &t.id,
+                    code_hash: secret_hash(&second),
+                    credentials: &creds,
+                    now: NOW,
+                    grant_id: random::id(),
+                    access_token_hash: secret_hash(&random::token()),
+                    refresh_token_hash: secret_hash(&random::token()),
+                    origin: &Origin::default(),
+                },
+            )
+            .await;
+            assert!(
+                matches!(&replay, Err(e) if crate::storage::spent::replayed(e)),
+                "{:?}",
+                replay.err()
+            );
+            assert_eq!(
+                testing::grants(&db, &t.id).await.len(),
+                1,
+                "no second grant"
+            );
+            // The second code was not burned: with a fresh assertion it is redeemed.
+            let fresh =
+                creds.with_verified_assertion(crate::oidc::client_assertion::VerifiedAssertion {
+                    spent_id: "assertion:app:j2".into(),
+                    spent_until: NOW + 60,
+                });
+            assert!(redeem(&db, &t.id, &second, &fresh).await.code.is_some());
         });
     }
 

@@ -55,8 +55,11 @@ const START_AUTH_FIRST_PARAM: usize = 9;
 /// that collides with a stored one fails the batch with a UNIQUE violation (the caller draws
 /// another).
 pub async fn start(db: &Db, n: &NewDeviceAuthorization<'_>) -> Result<Started> {
-    let (authenticated, auth_params) =
-        client_authenticated(&n.credentials.accepted_states(), START_AUTH_FIRST_PARAM);
+    let (authenticated, auth_params) = client_authenticated(
+        &n.credentials.accepted_states(),
+        n.now,
+        START_AUTH_FIRST_PARAM,
+    );
     let mut p = params![
         n.tenant_id,
         n.device_code_hash.as_str(),
@@ -90,7 +93,10 @@ pub async fn start(db: &Db, n: &NewDeviceAuthorization<'_>) -> Result<Started> {
                 n.now,
                 When::PreviousChanged,
             )?,
-        ])
+        ]
+        .into_iter()
+        .chain(super::codes::spend_assertion(db, n.tenant_id, n.credentials)?)
+        .collect())
         .await?;
     Ok(Started {
         client: client_from(&results[0])?,
@@ -350,8 +356,11 @@ const POLL_AUTH_FIRST_PARAM: usize = 11;
 
 /// One poll, in one batch (see the module's documentation).
 pub async fn poll(db: &Db, r: &Poll<'_>) -> Result<PollOutcome> {
-    let (authenticated, auth_params) =
-        client_authenticated(&r.credentials.accepted_states(), POLL_AUTH_FIRST_PARAM);
+    let (authenticated, auth_params) = client_authenticated(
+        &r.credentials.accepted_states(),
+        r.now,
+        POLL_AUTH_FIRST_PARAM,
+    );
     let p = || {
         let mut p = params![
             r.tenant_id,
@@ -420,6 +429,12 @@ pub async fn poll(db: &Db, r: &Poll<'_>) -> Result<PollOutcome> {
         groups,
         audit_for_grant(db, r.tenant_id, &r.grant_id, "token_issued", r.origin, r.now)?,
     ];
+    let mut statements = statements;
+    statements.extend(super::codes::spend_assertion(
+        db,
+        r.tenant_id,
+        r.credentials,
+    )?);
     let results = db.batch(statements).await?;
     let state = first_row::<PolledRow>(&results[1])?
         .map(|row| -> Result<PolledState> {

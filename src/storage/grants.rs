@@ -297,6 +297,7 @@ const ROTATION_AUTH_FIRST_PARAM: usize = 11;
 pub async fn rotate_refresh(db: &Db, r: &Rotation<'_>) -> Result<RotationOutcome> {
     let (authenticated, auth_params) = super::codes::client_authenticated(
         &r.credentials.accepted_states(),
+        r.now,
         ROTATION_AUTH_FIRST_PARAM,
     );
     let (access_default, refresh_default) = default_lifetimes();
@@ -379,7 +380,10 @@ pub async fn rotate_refresh(db: &Db, r: &Rotation<'_>) -> Result<RotationOutcome
                 ),
                 p(),
             )?,
-        ])
+        ]
+        .into_iter()
+        .chain(super::codes::spend_assertion(db, r.tenant_id, r.credentials)?)
+        .collect())
         .await?;
     let minted = super::db::changes(&results[3]) > 0;
     Ok(RotationOutcome {

@@ -53,7 +53,7 @@ const ALLOWED: &str = "SELECT DISTINCT g.value FROM json_each(p.permissions) g \
 
 pub async fn issue(db: &Db, r: &MachineTokenRequest<'_>) -> Result<MachineTokenOutcome> {
     let (authenticated, auth_params) =
-        client_authenticated(&r.credentials.accepted_states(), AUTH_FIRST_PARAM);
+        client_authenticated(&r.credentials.accepted_states(), r.now, AUTH_FIRST_PARAM);
     let requested = r.requested.map(serde_json::to_string).transpose()?;
     let p = || {
         let mut p = params![
@@ -98,6 +98,12 @@ pub async fn issue(db: &Db, r: &MachineTokenRequest<'_>) -> Result<MachineTokenO
             p(),
         )?,
     ];
+    let mut statements = statements;
+    statements.extend(super::codes::spend_assertion(
+        db,
+        r.tenant_id,
+        r.credentials,
+    )?);
     let results = db.batch(statements).await?;
     Ok(MachineTokenOutcome {
         client: client_from(&results[0])?,

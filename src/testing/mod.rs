@@ -185,9 +185,43 @@ pub async fn client(
     input.is_public = secret.is_none();
     let alg = input.validate().expect("a valid client input");
     let hash = secret.map(crate::crypto::hash::secret_hash);
+    let secret_id = format!("secret-{}", input.name);
     let mode = crate::storage::clients::SaveMode::Create {
-        secret_hash: hash.as_deref(),
+        secret: hash
+            .as_deref()
+            .map(|hash| crate::storage::clients::NewSecret {
+                id: &secret_id,
+                hash,
+                expires_at: None,
+            }),
     };
+    crate::storage::clients::save(db, tenant_id, &id, &input, alg, NOW, mode, None)
+        .await
+        .expect("client saved");
+    crate::storage::clients::find_client(db, tenant_id, &id)
+        .await
+        .expect("client read")
+        .expect("client exists")
+}
+
+/// A confidential client that authenticates with `private_key_jwt` (no secret), its keys
+/// inline (`jwks`) or at `jwks_uri`.
+pub async fn key_client(
+    db: &Db,
+    tenant_id: &str,
+    name: &str,
+    jwks: Option<serde_json::Value>,
+    jwks_uri: Option<&str>,
+) -> crate::oidc::client::Client {
+    let id = format!("client-{name}");
+    let input = ClientInput {
+        token_endpoint_auth_method: Some("private_key_jwt".into()),
+        jwks,
+        jwks_uri: jwks_uri.map(str::to_string),
+        ..client_input(name)
+    };
+    let alg = input.validate().expect("a valid client input");
+    let mode = crate::storage::clients::SaveMode::Create { secret: None };
     crate::storage::clients::save(db, tenant_id, &id, &input, alg, NOW, mode, None)
         .await
         .expect("client saved");
@@ -299,6 +333,48 @@ impl crate::usecase::SignatureVerifier for NativeVerifier {
 }
 
 pub mod mail;
+thread_local! {
+    /// The JWKS documents [`ServedJwks`] answers with, by URL, and how often each was fetched.
+    static SERVED_JWKS: std::cell::RefCell<std::collections::HashMap<String, (String, usize)>> =
+        Default::default();
+}
+
+/// Serves `body` at `uri` to this thread's [`ServedJwks`] (replacing what was there).
+pub fn serve_jwks(uri: &str, body: &str) {
+    SERVED_JWKS.with(|m| {
+        let mut m = m.borrow_mut();
+        let fetched = m.get(uri).map_or(0, |(_, n)| *n);
+        m.insert(uri.to_string(), (body.to_string(), fetched));
+    });
+}
+
+/// How often `uri` was fetched through [`ServedJwks`].
+pub fn jwks_fetches(uri: &str) -> usize {
+    SERVED_JWKS.with(|m| m.borrow().get(uri).map_or(0, |(_, n)| *n))
+}
+
+/// The native `jwks_uri` fetcher: the documents tests serve with [`serve_jwks`] (no cache, so a
+/// test sees every fetch); an unknown URL fails as an unreachable one would.
+pub struct ServedJwks;
+
+impl crate::usecase::JwksFetcher for ServedJwks {
+    fn fetch<'a>(
+        &'a self,
+        uri: &'a str,
+        _fresh: bool,
+    ) -> crate::storage::backend::LocalFuture<'a, crate::error::Result<String>> {
+        let body = SERVED_JWKS.with(|m| {
+            m.borrow_mut().get_mut(uri).map(|(body, n)| {
+                *n += 1;
+                body.clone()
+            })
+        });
+        Box::pin(std::future::ready(body.ok_or_else(|| {
+            crate::error::Error::Internal(format!("{uri} unreachable"))
+        })))
+    }
+}
+
 pub mod oidc;
 mod requests;
 pub use requests::*;

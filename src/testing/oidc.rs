@@ -98,6 +98,7 @@ pub fn ctx<'a>(db: &'a Db, tenant: &'a TenantSnapshot, now: i64) -> Ctx<'a> {
         issuer: ISSUER,
         now,
         verifier: &crate::testing::NativeVerifier,
+        jwks: &crate::testing::ServedJwks,
         origin: Origin::default(),
         sealer: crate::testing::sealer(),
     }

@@ -28,6 +28,7 @@ pub fn ctx<'a>(db: &'a Db, snapshot: &'a TenantSnapshot, now: i64) -> Ctx<'a> {
         issuer: Box::leak(issuer(&snapshot.tenant).into_boxed_str()),
         now,
         verifier: &crate::testing::NativeVerifier,
+        jwks: &crate::testing::ServedJwks,
         origin: Origin {
             ip: Some("192.0.2.7".into()),
             user_agent: Some("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) Test".into()),

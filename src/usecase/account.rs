@@ -386,7 +386,7 @@ mod tests {
             let mut wiki = client_input("wiki");
             wiki.launch_url = Some("https://wiki.example.com/".into());
             let alg = wiki.validate().unwrap();
-            let create = crate::storage::clients::SaveMode::Create { secret_hash: None };
+            let create = crate::storage::clients::SaveMode::Create { secret: None };
             crate::storage::clients::save(&db, &tid, "client-wiki", &wiki, alg, NOW, create, None)
                 .await
                 .unwrap();

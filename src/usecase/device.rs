@@ -40,6 +40,9 @@ pub async fn start(
     scope: Option<&str>,
 ) -> Result<DeviceAuthorizationResponse> {
     let scope = ScopeSet::for_authorization(scope)?;
+    // A client assertion is verified first and spent in the batch (a replay fails it).
+    let verified = client_auth::verify_assertion(ctx, creds).await?;
+    let creds = &verified;
     let mut attempts = 0;
     loop {
         attempts += 1;
@@ -63,6 +66,9 @@ pub async fn start(
         )
         .await;
         match started {
+            Err(e) if crate::storage::spent::replayed(&e) => {
+                return Err(client_auth::replayed_assertion())
+            }
             Err(Error::Storage(e))
                 if e.kind == StorageFailure::Unique && attempts < USER_CODE_ATTEMPTS =>
             {
@@ -72,7 +78,7 @@ pub async fn start(
             Ok(started) => {
                 // The same rule the batch's SQL was generated from: a refused client created
                 // nothing.
-                client_auth::judge(creds, started.client)?;
+                client_auth::judge(creds, started.client, ctx.now)?;
                 if !started.created {
                     return Err(Error::Internal(
                         "the device authorization batch disagreed with client authentication"
@@ -232,7 +238,7 @@ pub async fn poll(
     )
     .await?;
     // The same rule the batch's SQL was generated from: a refused client changed nothing.
-    let client = client_auth::judge(creds, outcome.client)?;
+    let client = client_auth::judge(creds, outcome.client, ctx.now)?;
     let redeemed_now = outcome.redeemed.is_some();
     if let PollAnswer::Refuse(refusal) = judge_poll(outcome.state.as_ref(), ctx.now, redeemed_now) {
         return Err(OAuthError::from(refusal).into());

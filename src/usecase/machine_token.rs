@@ -44,7 +44,7 @@ pub async fn client_credentials(
         },
     )
     .await?;
-    let client = client_auth::judge(creds, outcome.client)?;
+    let client = client_auth::judge(creds, outcome.client, ctx.now)?;
     if client.is_public {
         // A public client cannot keep a secret, so it cannot act on its own behalf.
         return Err(OAuthError::new(

@@ -34,6 +34,8 @@ pub struct Ctx<'a> {
     pub sealer: Sealer,
     /// Verifies passkey assertions and id_token_hints.
     pub verifier: &'a dyn SignatureVerifier,
+    /// Fetches `private_key_jwt` clients' key sets from their `jwks_uri`.
+    pub jwks: &'a dyn JwksFetcher,
 }
 
 impl Ctx<'_> {
@@ -156,6 +158,14 @@ pub trait SignatureVerifier {
     /// asked when a passkey is registered, so a key that could never verify is refused then
     /// rather than at its first sign-in.
     fn accepts_key<'a>(&'a self, key: &'a VerifyingKey) -> LocalFuture<'a, Result<bool>>;
+}
+
+/// Fetches a JWKS document over https (a `private_key_jwt` client's `jwks_uri`). In the
+/// Worker: `fetch`, with a short per-isolate cache; natively: documents a test serves.
+pub trait JwksFetcher {
+    /// The document at `uri`. `fresh` asks past any cache: the client may have rotated its
+    /// keys, and an assertion named a key the cached set lacks.
+    fn fetch<'a>(&'a self, uri: &'a str, fresh: bool) -> LocalFuture<'a, Result<String>>;
 }
 
 pub mod account;

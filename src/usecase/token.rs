@@ -49,7 +49,11 @@ pub async fn grant(
     creds: &ClientCredentials,
     request: &GrantRequest,
 ) -> Result<TokenResponse> {
-    match request {
+    // A client assertion is verified first; the grant's batch spends it, and fails as a
+    // replay when it was spent already.
+    let verified = client_auth::verify_assertion(ctx, creds).await?;
+    let creds = &verified;
+    let served = match request {
         GrantRequest::AuthorizationCode {
             code,
             redirect_uri,
@@ -80,7 +84,10 @@ pub async fn grant(
         GrantRequest::DeviceCode { device_code } => {
             super::device::poll(ctx, keys.signer, creds, device_code).await
         }
-    }
+    };
+    served.map_err(crate::storage::spent::refuse_replay(
+        client_auth::replayed_assertion,
+    ))
 }
 
 /// The minted token pair for one response.
@@ -128,7 +135,7 @@ pub async fn redeem_code(
     };
     let outcome = codes::redeem_code(ctx.db, &redemption).await?;
     // The same rule the batch's SQL was generated from: a refused client redeemed nothing.
-    let client = client_auth::judge(creds, outcome.client)?;
+    let client = client_auth::judge(creds, outcome.client, ctx.now)?;
     let redeemed = outcome.code.ok_or_else(|| {
         OAuthError::invalid_grant("the code is invalid, expired or was already used")
     })?;
@@ -225,7 +232,7 @@ pub async fn refresh(
         Some(asked) => {
             let lookup =
                 grants::find_refresh(ctx.db, tenant_id, &creds.client_id, &old_hash).await?;
-            let client = client_auth::judge(creds, lookup.client)?;
+            let client = client_auth::judge(creds, lookup.client, ctx.now)?;
             let token = lookup
                 .token
                 .filter(|t| t.client_id == client.id)
@@ -260,7 +267,7 @@ pub async fn refresh(
         },
     )
     .await?;
-    let client = client_auth::judge(creds, outcome.client)?;
+    let client = client_auth::judge(creds, outcome.client, ctx.now)?;
     // Bound to its client: another client's token is simply not valid here.
     let token = outcome
         .token

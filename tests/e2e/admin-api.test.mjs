@@ -717,7 +717,7 @@ test('isolation: for every documented route, A\'s key finds nothing of B, and is
   const bKey = (await call(B, 'POST', '/api/api-keys', { name: 'b-key' })).json;
   const bApi = (await call(B, 'POST', '/api/apis', { identifier: 'https://b-api.example.com', name: 'B API', permissions: [{ value: 'read' }] })).json;
   const bPasskey = (await call(B, 'GET', `/api/users/${(await userByName(B, 'ada')).id}`)).json.passkeys[0].credential_id;
-  const ids = { credential_id: bPasskey, preset: 'cloudflare-access' };
+  const ids = { credential_id: bPasskey, preset: 'cloudflare-access', secret_id: bClient.secrets[0].id };
   const idFor = (path) => {
     if (path.startsWith('/api/users') || path.startsWith('/api/custom-claims/user/')) return bUser.id;
     if (path.includes('user-group')) return bGroup.id;
@@ -732,7 +732,7 @@ test('isolation: for every documented route, A\'s key finds nothing of B, and is
     ClientInput: { name: 'Hacked', callback_urls: ['https://evil.example/cb'] }, PresetInput: { input: 'evilteam' },
     SettingsInput: { display_name: 'Hacked' },
     ApiInput: { identifier: 'https://b-api.example.com', name: 'Hacked', permissions: [{ value: 'admin' }] },
-    ClientApiGrants: { grants: [] },
+    ClientApiGrants: { grants: [] }, SecretInput: {},
   };
   const doc = await (await tfetch(`${A.base}/api/openapi.json`)).json();
   const bBefore = JSON.stringify({
@@ -744,7 +744,8 @@ test('isolation: for every documented route, A\'s key finds nothing of B, and is
   for (const [path, ops] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(ops)) {
       if (path === '/api/openapi.json') continue;
-      const concrete = path.replace('{id}', idFor(path)).replace('{credential_id}', ids.credential_id).replace('{preset}', ids.preset);
+      const concrete = path.replace('{id}', idFor(path)).replace('{credential_id}', ids.credential_id).replace('{preset}', ids.preset)
+        .replace('{secret_id}', ids.secret_id);
       const schema = op.requestBody?.content['application/json'].schema.$ref.split('/').pop();
       const body = schema ? bodies[schema] : undefined;
       // A's key at B's host: refused before anything happens.

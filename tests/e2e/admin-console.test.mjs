@@ -132,6 +132,14 @@ test('admin console: user, invite, group, Cloudflare Access client from its pres
     assert.equal((await page.inputValue('#callback_urls')).trim(), callback);
     await shot(page, '7-client');
 
+    // Its secrets: one listed; another added is shown once and listed too (the first keeps
+    // working: Access uses it below).
+    assert.equal(await page.locator('#client-secrets tbody tr').count(), 1);
+    await page.click('#secret-add-form button[type=submit]');
+    await page.waitForSelector('#new-secret');
+    assert.match(await page.textContent('#new-secret'), /^[A-Za-z0-9]{48}$/);
+    await page.waitForFunction(() => document.querySelectorAll('#client-secrets tbody tr').length === 2);
+
     // Access signs the admin (a member of the group) in: code at the callback, then Access's
     // server-side token call with Basic auth and the un-urlencoded secret.
     // Sign out first, so the sign-in through Access is a real passkey sign-in (the modal

@@ -423,6 +423,7 @@
           allowed_user_groups: checkedGroups(e.target), preset: v0.preset || undefined,
           access_token_format: v.access_token_format, access_token_lifetime: seconds(v.access_token_lifetime),
           id_token_lifetime: seconds(v.id_token_lifetime), refresh_token_lifetime: seconds(v.refresh_token_lifetime),
+          ...clientAuthBody(v),
         };
         const saved = await api(isNew ? 'POST' : 'PUT', isNew ? '/api/oidc/clients' : `/api/oidc/clients/${c.id}`, body);
         if (saved.client_secret) {
@@ -446,6 +447,7 @@
       check('claims_in_id_token', 'Scope claims in the id_token (apps that never call userinfo, Cloudflare Access)', v0.claims_in_id_token), check('require_consent', 'Ask users for consent', v0.require_consent),
       check('require_pushed_authorization_requests', 'Require PAR (only pushed authorization requests, RFC 9126)', v0.require_pushed_authorization_requests)),
     groupChecks(groups, v0.allowed_user_groups),
+    clientAuthFields(v0),
     h('fieldset', {}, h('legend', {}, 'Tokens'),
       field('access_token_format', 'Access tokens', h('select', { id: 'access_token_format', name: 'access_token_format' },
         h('option', { value: 'opaque', selected: (v0.access_token_format || 'opaque') === 'opaque' }, 'Opaque for userinfo, JWT for APIs (revocable at once)'),
@@ -460,15 +462,7 @@
     const setup = c.setup ? [h('h2', {}, 'Setup values'), h('div', { id: 'setup-values' }, c.setup.paste.map((f, i) => copyable(f.label, f.value, `paste-${i}`))),
       h('pre', { class: 'snippet', id: 'setup-snippet' }, c.setup.snippet)] : [
       h('h2', {}, 'Setup values'), copyable('Client ID', c.id, 'paste-0'), copyable('Discovery URL', `${root.dataset.issuer}/.well-known/openid-configuration`, 'paste-1')];
-    const secretOut = h('div', {});
     const actions = h('div', { class: 'danger-zone' },
-      !c.is_public && h('button', { type: 'button', onclick: (e) => {
-        if (!confirm('Generate a new secret? The current one stops working at once.')) return;
-        act(e.target, async () => {
-          const s = await api('POST', `/api/oidc/clients/${c.id}/secret`);
-          secretOut.replaceChildren(copyable('New client secret', s.client_secret, 'new-secret'));
-        });
-      } }, 'New secret'),
       h('button', { type: 'button', class: 'danger', onclick: (e) => {
         if (!confirm(`Delete ${c.name}? Its tokens stop working.`)) return;
         act(e.target, async () => {
@@ -477,7 +471,94 @@
         });
       } }, 'Delete client'));
     show(c.name, h('p', {}, h('a', { href: '#/clients' }, '← All clients')), ...setup, h('h2', {}, 'Settings'), form,
-      await clientApiPermissions(c), secretOut, actions);
+      await clientApiPermissions(c), c.has_secret && clientSecrets(c), actions);
+  }
+
+  // How a confidential client authenticates: a secret, or a JWT signed with its own key
+  // (private_key_jwt, RFC 7523) verified with its JWKS, given inline or as a URL.
+  function clientAuthFields(v0) {
+    const method = v0.token_endpoint_auth_method && v0.token_endpoint_auth_method !== 'none' ? v0.token_endpoint_auth_method : 'client_secret_basic';
+    return h('fieldset', { id: 'client-auth' }, h('legend', {}, 'Client authentication (confidential clients)'),
+      field('token_endpoint_auth_method', 'Method', h('select', { id: 'token_endpoint_auth_method', name: 'token_endpoint_auth_method' },
+        [['client_secret_basic', 'Client secret (Basic header or form)'], ['client_secret_post', 'Client secret (form; Basic accepted too)'],
+          ['private_key_jwt', 'private_key_jwt: a JWT signed with the client\'s key (no secret)']]
+          .map(([value, label]) => h('option', { value, selected: method === value }, label)))),
+      field('jwks_uri', 'JWKS URL (private_key_jwt)', text('jwks_uri', v0.jwks_uri, { placeholder: 'https://app.example.com/.well-known/jwks.json' }),
+        'Fetched when the client authenticates, cached a few minutes. Or paste the keys below.'),
+      field('jwks', 'JWKS (private_key_jwt)', h('textarea', { id: 'jwks', name: 'jwks', rows: 3, placeholder: '{"keys": [...]}' }, v0.jwks ? JSON.stringify(v0.jwks) : '')),
+      field('federated_credentials', 'Federated credentials (private_key_jwt, JSON)', h('textarea', { id: 'federated_credentials', name: 'federated_credentials', rows: 2,
+        placeholder: '[{"issuer": "https://token.actions.githubusercontent.com", "subject": "repo:org/app:ref:refs/heads/main", "audience": "edge-id"}]' },
+      v0.federated_credentials?.length ? JSON.stringify(v0.federated_credentials) : ''),
+      'Tokens from these issuers about these subjects authenticate the client (CI systems, Kubernetes service accounts).'));
+  }
+
+  function clientAuthBody(v) {
+    if (v.is_public) return { token_endpoint_auth_method: 'none' };
+    const method = v.token_endpoint_auth_method || 'client_secret_basic';
+    if (method !== 'private_key_jwt') return { token_endpoint_auth_method: method };
+    let jwks;
+    if (v.jwks && v.jwks.trim()) {
+      try {
+        jwks = JSON.parse(v.jwks);
+      } catch {
+        throw Object.assign(new Error('The JWKS must be JSON: {"keys": [...]}.'), { field: 'jwks' });
+      }
+    }
+    let federated = [];
+    if (v.federated_credentials && v.federated_credentials.trim()) {
+      try {
+        federated = JSON.parse(v.federated_credentials);
+      } catch {
+        throw Object.assign(new Error('Federated credentials must be JSON: [{"issuer", "subject", "audience"}].'), { field: 'federated_credentials' });
+      }
+    }
+    return { token_endpoint_auth_method: method, jwks, jwks_uri: optional(v.jwks_uri), federated_credentials: federated };
+  }
+
+  // A confidential client's secrets: any unexpired one authenticates it, so a secret is rotated
+  // without downtime (add one, or rotate with a grace period; move the app over; the old one
+  // expires or is deleted). Plaintexts are shown once, right after they are made.
+  function clientSecrets(c) {
+    const out = h('div', {});
+    const fresh = (s) => out.replaceChildren(h('p', { class: 'notice' }, 'Copy the new secret now: it is shown only once.'),
+      copyable('New client secret', s.client_secret, 'new-secret'));
+    const expiry = (s) => (s.expires_at ? (s.expires_at * 1000 <= Date.now() ? `expired ${when(s.expires_at)}` : when(s.expires_at)) : 'never');
+    const row = (s) => h('tr', { dataset: { secret: s.id } }, h('td', {}, h('code', {}, s.id)), h('td', {}, when(s.created_at)), h('td', {}, expiry(s)),
+      h('td', {}, h('button', { type: 'button', class: 'small danger', onclick: (e) => {
+        if (!confirm('Delete this secret? Apps still using it stop working at once.')) return;
+        act(e.target, async () => {
+          await api('DELETE', `/api/oidc/clients/${c.id}/secrets/${encodeURIComponent(s.id)}`);
+          e.target.closest('tr').remove();
+          say('Secret deleted.');
+        });
+      } }, 'Delete')));
+    const list = table(['Secret', 'Created', 'Expires', ''], c.secrets.map(row));
+    // After a change, the table shows the secrets as stored (a rotation changes expiries).
+    const refresh = async () => list.querySelector('tbody').replaceChildren(...(await api('GET', `/api/oidc/clients/${c.id}/secrets`)).data.map(row));
+    const add = h('form', { id: 'secret-add-form', class: 'inline-form', onsubmit: (e) => {
+      e.preventDefault();
+      const v = formValues(e.target);
+      act(e.submitter, async () => {
+        const expires_at = v.secret_expires ? Math.floor(new Date(v.secret_expires).getTime() / 1000) : undefined;
+        fresh(await api('POST', `/api/oidc/clients/${c.id}/secrets`, { expires_at }));
+        await refresh();
+      });
+    } }, field('secret_expires', 'New secret expires (optional)', text('secret_expires', '', { type: 'datetime-local' })),
+    h('button', { type: 'submit' }, 'Add secret'));
+    const rotate = h('form', { id: 'secret-rotate-form', class: 'inline-form', onsubmit: (e) => {
+      e.preventDefault();
+      const v = formValues(e.target);
+      const grace = Number(v.grace_period || 0);
+      if (!confirm(grace ? `Rotate? The current secrets stop working in ${grace} seconds.` : 'Rotate? The current secrets stop working at once.')) return;
+      act(e.submitter, async () => {
+        fresh(await api('POST', `/api/oidc/clients/${c.id}/secret?grace_period=${grace}`));
+        await refresh();
+      });
+    } }, field('grace_period', 'Old secrets keep working for (s)', text('grace_period', '0', { type: 'number', min: 0, max: 2592000 })),
+    h('button', { type: 'submit' }, 'Rotate secret'));
+    return h('div', { id: 'client-secrets' }, h('h2', {}, 'Client secrets'),
+      h('p', { class: 'hint' }, 'Any unexpired secret authenticates the client. To rotate without downtime, add a secret or rotate with a grace period, move the app to the new secret, then let the old one expire or delete it.'),
+      list, add, rotate, out);
   }
 
   // The APIs a client may get tokens for (client_credentials, resource at /authorize) and the

@@ -7,13 +7,13 @@ use worker::Response;
 
 use super::admin_ctx;
 use crate::admin::presets;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::http::admin::Actor;
 use crate::http::request::TenantRequest;
 use crate::http::respond::{json as json_response, no_content};
 use crate::oidc::client::ClientInput;
 use crate::oidc::discovery::Endpoints;
-use crate::usecase::clients::{self, FromPreset};
+use crate::usecase::clients::{self, FromPreset, SecretInput};
 
 /// `GET /api/oidc/clients?search=&page=&limit=` (everything when no page is asked for).
 pub async fn list(req: &TenantRequest<'_>, actor: &Actor) -> Result<Response> {
@@ -46,16 +46,45 @@ pub async fn delete(req: &TenantRequest<'_>, actor: &Actor, id: &str) -> Result<
     Ok(no_content())
 }
 
+/// `POST /api/oidc/clients/{id}/secret?grace_period=N`: rotates the secret.
 pub async fn regenerate_secret(
     req: &TenantRequest<'_>,
     actor: &Actor,
     id: &str,
 ) -> Result<Response> {
-    let secret = clients::regenerate_secret(&admin_ctx(req, actor)?, id).await?;
-    Ok(json_response(
-        200,
-        &json!({ "client_id": id, "client_secret": secret }),
-    ))
+    let grace = match req.incoming.query_param("grace_period") {
+        None => None,
+        Some(v) => Some(v.parse::<i64>().map_err(|_| Error::Invalid {
+            field: "grace_period",
+            message: "The grace period is a number of seconds.".into(),
+        })?),
+    };
+    let added = clients::regenerate_secret(&admin_ctx(req, actor)?, id, grace).await?;
+    Ok(json_response(200, &added))
+}
+
+/// `GET /api/oidc/clients/{id}/secrets`.
+pub async fn list_secrets(req: &TenantRequest<'_>, actor: &Actor, id: &str) -> Result<Response> {
+    let data = clients::list_secrets(&admin_ctx(req, actor)?, id).await?;
+    Ok(json_response(200, &json!({ "data": data })))
+}
+
+/// `POST /api/oidc/clients/{id}/secrets`.
+pub async fn add_secret(mut req: TenantRequest<'_>, actor: &Actor, id: &str) -> Result<Response> {
+    let input: SecretInput = req.incoming.json().await?;
+    let added = clients::add_secret(&admin_ctx(&req, actor)?, id, &input).await?;
+    Ok(json_response(201, &added))
+}
+
+/// `DELETE /api/oidc/clients/{id}/secrets/{secret_id}`.
+pub async fn delete_secret(
+    req: &TenantRequest<'_>,
+    actor: &Actor,
+    id: &str,
+    secret_id: &str,
+) -> Result<Response> {
+    clients::delete_secret(&admin_ctx(req, actor)?, id, secret_id).await?;
+    Ok(no_content())
 }
 
 /// `GET /api/oidc/client-presets`: the presets and this tenant's endpoint URLs.

@@ -63,6 +63,9 @@ pub async fn dispatch(
         R::UpdateClient => clients::update(req, a, id).await,
         R::DeleteClient => clients::delete(&req, a, id).await,
         R::RegenerateClientSecret => clients::regenerate_secret(&req, a, id).await,
+        R::ListClientSecrets => clients::list_secrets(&req, a, id).await,
+        R::AddClientSecret => clients::add_secret(req, a, id).await,
+        R::DeleteClientSecret => clients::delete_secret(&req, a, id, params.get("secret_id")).await,
         R::ListClientPresets => Ok(clients::list_presets(&req)),
         R::CreateClientFromPreset => {
             clients::create_from_preset(req, a, params.get("preset")).await

@@ -33,15 +33,18 @@ pub fn form_value<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a st
         .filter(|v| !v.is_empty())
 }
 
-/// The client credentials of a back-channel request (Basic header or form).
+/// The client credentials of a back-channel request (Basic header, or the form's secret or
+/// client assertion).
 pub fn client_credentials(
     req: &TenantRequest<'_>,
     form: &[(String, String)],
 ) -> Result<ClientCredentials> {
-    Ok(ClientCredentials::from_request(
+    Ok(ClientCredentials::from_form(
         req.incoming.header("authorization").as_deref(),
         form_value(form, "client_id"),
         form_value(form, "client_secret"),
+        form_value(form, "client_assertion_type"),
+        form_value(form, "client_assertion"),
     )?)
 }
 
