@@ -146,6 +146,9 @@ CREATE TABLE IF NOT EXISTS oidc_clients (
   id_token_signed_response_alg TEXT NOT NULL DEFAULT 'RS256' CHECK (id_token_signed_response_alg IN ('RS256', 'ES256')),
   require_consent             INTEGER NOT NULL DEFAULT 0,
   require_par                 INTEGER NOT NULL DEFAULT 0,  -- only pushed requests (RFC 9126) at /authorize (0009)
+  -- OIDC Back-Channel Logout: where logout tokens are POSTed, and whether they must carry `sid` (0012).
+  backchannel_logout_uri      TEXT,
+  backchannel_logout_session_required INTEGER NOT NULL DEFAULT 0,
   launch_url                  TEXT,
   logo_url                    TEXT,
   preset                      TEXT,

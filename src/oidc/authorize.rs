@@ -298,6 +298,8 @@ mod tests {
             allowed_groups: vec![],
             tokens: Default::default(),
             require_pushed_requests: false,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
         }
     }
 

@@ -151,6 +151,8 @@ mod tests {
             allowed_groups: vec![],
             tokens: Default::default(),
             require_pushed_requests: true,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
         }
     }
 

@@ -39,6 +39,9 @@ pub struct ClientRow {
     pub access_token_ttl: Option<i64>,
     pub id_token_ttl: Option<i64>,
     pub refresh_token_ttl: Option<i64>,
+    pub backchannel_logout_uri: Option<String>,
+    #[serde(deserialize_with = "bool_from_int")]
+    pub backchannel_logout_session_required: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -49,7 +52,8 @@ pub const CLIENT_COLUMNS: &str = "c.id, c.name, c.secret_hash, c.is_public, c.pk
     c.id_token_signed_response_alg, c.require_consent, c.require_par, c.launch_url, c.logo_url, c.preset, \
     (SELECT json_group_array(g.name) FROM oidc_client_groups cg JOIN user_groups g ON g.id = cg.group_id \
      WHERE cg.client_id = c.id) AS allowed_groups, c.access_token_format, c.access_token_ttl, \
-    c.id_token_ttl, c.refresh_token_ttl, c.created_at, c.updated_at";
+    c.id_token_ttl, c.refresh_token_ttl, c.backchannel_logout_uri, \
+    c.backchannel_logout_session_required, c.created_at, c.updated_at";
 
 fn json_list(raw: &str) -> Vec<String> {
     serde_json::from_str(raw).unwrap_or_default()
@@ -78,6 +82,8 @@ impl ClientRow {
                 self.refresh_token_ttl,
             ),
             require_pushed_requests: self.require_par,
+            backchannel_logout_uri: self.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: self.backchannel_logout_session_required,
         }
     }
 
@@ -103,6 +109,8 @@ impl ClientRow {
             access_token_lifetime: self.access_token_ttl,
             id_token_lifetime: self.id_token_ttl,
             refresh_token_lifetime: self.refresh_token_ttl,
+            backchannel_logout_uri: self.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: self.backchannel_logout_session_required,
             has_secret: self.secret_hash.is_some(),
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -131,6 +139,8 @@ pub struct ClientView {
     pub access_token_lifetime: Option<i64>,
     pub id_token_lifetime: Option<i64>,
     pub refresh_token_lifetime: Option<i64>,
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
     pub has_secret: bool,
     pub created_at: i64,
     pub updated_at: i64,
@@ -239,8 +249,8 @@ pub async fn save(
             "INSERT INTO oidc_clients (id, tenant_id, name, secret_hash, is_public, pkce_required, allow_plain_pkce, \
              redirect_uris, post_logout_redirect_uris, claims_in_id_token, id_token_signed_response_alg, require_consent, \
              launch_url, logo_url, preset, access_token_format, access_token_ttl, id_token_ttl, refresh_token_ttl, \
-             created_at, updated_at, require_par) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?17, ?18, ?19, ?20, ?16, ?16, ?21)",
+             created_at, updated_at, require_par, backchannel_logout_uri, backchannel_logout_session_required) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?17, ?18, ?19, ?20, ?16, ?16, ?21, ?22, ?23)",
             params![
                 client_id,
                 tenant_id,
@@ -262,7 +272,9 @@ pub async fn save(
                 input.access_token_lifetime,
                 input.id_token_lifetime,
                 input.refresh_token_lifetime,
-                input.require_pushed_authorization_requests
+                input.require_pushed_authorization_requests,
+                blank(&input.backchannel_logout_uri),
+                input.backchannel_logout_session_required
             ],
         )?
         }
@@ -274,7 +286,7 @@ pub async fn save(
              preset = COALESCE(?14, preset), updated_at = ?15, access_token_format = ?17, \
              access_token_ttl = ?18, id_token_ttl = ?19, refresh_token_ttl = ?20, \
              secret_hash = CASE WHEN ?4 = 1 THEN NULL ELSE COALESCE(secret_hash, ?16) END, \
-             require_par = ?21 \
+             require_par = ?21, backchannel_logout_uri = ?22, backchannel_logout_session_required = ?23 \
              WHERE tenant_id = ?1 AND id = ?2",
             params![
                 tenant_id,
@@ -297,7 +309,9 @@ pub async fn save(
                 input.access_token_lifetime,
                 input.id_token_lifetime,
                 input.refresh_token_lifetime,
-                input.require_pushed_authorization_requests
+                input.require_pushed_authorization_requests,
+                blank(&input.backchannel_logout_uri),
+                input.backchannel_logout_session_required
             ],
         )?,
     }];
