@@ -40,7 +40,7 @@ async function relyingParty(failures = 0) {
   return { received, uri: `http://127.0.0.1:${server.address().port}/backchannel-logout` };
 }
 
-async function until(what, predicate, ms = 40_000, explain = async () => '') {
+async function until(what, predicate, ms = 60_000, explain = async () => '') {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     if (await predicate()) return;
@@ -116,7 +116,7 @@ test('end-session at one app sends both apps a signed logout token; a failed del
   assert.equal(res.status, 200);
 
   await until('the wiki to hear of the logout', () => wiki.received.length >= 1);
-  await until('the chat app to get its token after a retry', () => chat.received.length >= 2, 40_000,
+  await until('the chat app to get its token after a retry', () => chat.received.length >= 2, 60_000,
     async () => JSON.stringify({ received: chat.received.map((p) => p.status), audit: await auditOf(chatApp.id) }));
   const sub = decodeJwt(atWiki.tokens.id_token).sub;
   for (const [rp, app] of [[wiki, wikiApp], [chat, chatApp]]) {
