@@ -190,6 +190,9 @@ CREATE TABLE IF NOT EXISTS oidc_clients (
   -- External issuers whose JWTs (for a subject) the client accepts as its assertion (0015):
   -- JSON [{issuer, subject, audience}].
   federated_credentials       TEXT NOT NULL DEFAULT '[]',
+  -- OIDC Back-Channel Logout: where logout tokens are POSTed, and whether they must carry `sid` (0012).
+  backchannel_logout_uri      TEXT,
+  backchannel_logout_session_required INTEGER NOT NULL DEFAULT 0,
   launch_url                  TEXT,
   logo_url                    TEXT,
   preset                      TEXT,

@@ -96,6 +96,20 @@ fuzz_target!(|data: &[u8]| {
                 }
                 None => {}
             }
+            // Logout tokens go over https, or plain http to this machine only.
+            if let Some(uri) = client
+                .backchannel_logout_uri
+                .as_deref()
+                .filter(|u| !u.is_empty())
+            {
+                let url = url::Url::parse(uri).expect("a validated back-channel URI parses");
+                assert!(url.fragment().is_none() && url.password().is_none());
+                let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+                assert!(
+                    url.scheme() == "https" || (url.scheme() == "http" && loopback),
+                    "{uri}"
+                );
+            }
         }
     }
 

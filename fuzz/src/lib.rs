@@ -308,6 +308,8 @@ pub fn clients() -> [Client; 3] {
         auth_method: edge_id::oidc::client::AuthMethod::ClientSecretBasic,
         keys: None,
         federated: vec![],
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
     };
     let public = Client {
         secrets: vec![],

@@ -116,6 +116,11 @@ impl App {
             .map_err(|_| Error::Internal("the KV binding CACHE is missing".into()))
     }
 
+    /// A Cloudflare Queue producer binding, if configured.
+    pub fn queue(&self, binding: &str) -> Option<worker::Queue> {
+        self.env.queue(binding).ok()
+    }
+
     /// A Workers Rate Limiting binding, if configured.
     pub fn rate_limiter(&self, binding: &str) -> Option<worker::RateLimiter> {
         self.env.rate_limiter(binding).ok()

@@ -7,6 +7,7 @@
 mod admin;
 mod admission;
 mod app;
+mod backchannel;
 mod jwks_fetch;
 mod limits;
 mod mail;
@@ -18,7 +19,9 @@ mod routes;
 mod session;
 mod signing;
 
-use worker::{event, Context, Env, Request, Response, ScheduleContext, ScheduledEvent};
+use worker::{
+    event, Context, Env, MessageBatch, Request, Response, ScheduleContext, ScheduledEvent,
+};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
@@ -35,4 +38,17 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     if let Err(e) = routes::maintenance::run(&app, &cron, event.schedule()).await {
         worker::console_error!("scheduled job ({cron}) failed: {e}");
     }
+}
+
+/// The `LOGOUTS` queue's consumer: back-channel logout deliveries (`backchannel::consume`).
+#[event(queue)]
+async fn queue(
+    batch: MessageBatch<crate::usecase::backchannel::LogoutMessage>,
+    env: Env,
+    _ctx: Context,
+) -> worker::Result<()> {
+    console_error_panic_hook::set_once();
+    let app = app::App::new(env);
+    backchannel::consume(&app, batch).await;
+    Ok(())
 }

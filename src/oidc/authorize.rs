@@ -301,6 +301,8 @@ mod tests {
             auth_method: crate::oidc::client::AuthMethod::ClientSecretBasic,
             keys: None,
             federated: vec![],
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
         }
     }
 

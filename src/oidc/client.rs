@@ -42,6 +42,11 @@ pub struct Client {
     pub keys: Option<ClientKeys>,
     /// External issuers whose JWTs for a subject it accepts as its client assertion.
     pub federated: Vec<FederatedCredential>,
+    /// OIDC Back-Channel Logout: where logout tokens are POSTed when a session of one of the
+    /// client's users ends; `None` when the client does not take them.
+    pub backchannel_logout_uri: Option<String>,
+    /// The client needs `sid` in its logout tokens (`backchannel_logout_session_required`).
+    pub backchannel_logout_session_required: bool,
 }
 
 /// A federated client credential (Pocket ID's): a JWT issued by `issuer` (verified with the
@@ -441,6 +446,11 @@ pub struct ClientInput {
     /// `private_key_jwt`: external issuers whose JWTs are accepted as the client's assertion.
     #[serde(default)]
     pub federated_credentials: Vec<FederatedCredential>,
+    /// OIDC Back-Channel Logout 1.0 §2.2: https (or http on loopback, for development).
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
+    #[serde(default)]
+    pub backchannel_logout_session_required: bool,
 }
 
 fn scope_claims_in_id_token_by_default() -> bool {
@@ -544,6 +554,45 @@ fn validate_federated(list: &[FederatedCredential]) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// A back-channel logout URI (OIDC Back-Channel Logout 1.0 §2.2): absolute, no fragment, no
+/// credentials, `https`; plain `http` only on a loopback host (localhost, 127.0.0.1, [::1]),
+/// where a developer's app runs without TLS. Logout tokens are bearer proof that a session
+/// ended, so they never travel in clear text across a network.
+pub fn validate_backchannel_logout_uri(field: &'static str, uri: &str) -> Result<(), FieldError> {
+    plain_text(field, uri)?;
+    let parsed = url::Url::parse(uri)
+        .map_err(|_| field_error(field, format!("{uri} is not an absolute URL")))?;
+    if parsed.fragment().is_some() {
+        return Err(field_error(
+            field,
+            format!("{uri} must not contain a #fragment"),
+        ));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(field_error(field, "must not carry a user name or password"));
+    }
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(name)) => name == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip == std::net::Ipv4Addr::LOCALHOST,
+        Some(url::Host::Ipv6(ip)) => ip == std::net::Ipv6Addr::LOCALHOST,
+        None => false,
+    };
+    match parsed.scheme() {
+        "https" if parsed.host().is_some() => {}
+        "http" if loopback => {}
+        _ => {
+            return Err(field_error(
+                field,
+                "must be an https URL (http only on localhost)",
+            ))
+        }
+    }
+    if uri.len() > 2000 {
+        return Err(field_error(field, "URLs are at most 2000 characters"));
+    }
+    Ok(())
+}
+
 impl ClientInput {
     /// How the client authenticates and, for `private_key_jwt`, its keys (the JWKS validated
     /// and stored as compact JSON).
@@ -635,6 +684,13 @@ impl ClientInput {
             validate_redirect("logout_callback_urls", uri)?;
         }
         validate_web_url("launch_url", &self.launch_url)?;
+        if let Some(uri) = self
+            .backchannel_logout_uri
+            .as_deref()
+            .filter(|u| !u.is_empty())
+        {
+            validate_backchannel_logout_uri("backchannel_logout_uri", uri)?;
+        }
         validate_web_url("logo_url", &self.logo_url)?;
         token_settings::validate_format(self.access_token_format.as_deref())?;
         token_settings::validate_lifetime(
@@ -713,6 +769,8 @@ mod tests {
             },
             keys: None,
             federated: vec![],
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
         }
     }
 
@@ -864,5 +922,50 @@ mod tests {
         input.callback_urls = vec!["https://g.example.com/cb".into()];
         input.launch_url = Some("https://g.example.com/\u{200B}".into());
         assert_eq!(input.validate().unwrap_err().field, "launch_url");
+    }
+
+    #[test]
+    fn backchannel_logout_uris_are_https_or_loopback_http() {
+        let field = "backchannel_logout_uri";
+        for good in [
+            "https://app.example.com/logout",
+            "https://app.example.com:8443/bc?x=1",
+            "http://localhost:3000/bc",
+            "http://127.0.0.1:9000/bc",
+            "http://[::1]/bc",
+        ] {
+            assert!(
+                validate_backchannel_logout_uri(field, good).is_ok(),
+                "{good}"
+            );
+        }
+        for bad in [
+            "http://app.example.com/logout",
+            "http://localhost.evil.com/bc",
+            "http://127.0.0.2/bc",
+            "https://app.example.com/bc#frag",
+            "https://user:pw@app.example.com/bc",
+            "/relative",
+            "javascript:alert(1)",
+            "ftp://app.example.com/bc",
+            "https://app.example.com/b\nc",
+        ] {
+            assert_eq!(
+                validate_backchannel_logout_uri(field, bad)
+                    .unwrap_err()
+                    .field,
+                field,
+                "{bad}"
+            );
+        }
+        let mut input = ClientInput {
+            name: "App".into(),
+            callback_urls: vec!["https://app.example.com/cb".into()],
+            backchannel_logout_uri: Some("http://app.example.com/bc".into()),
+            ..Default::default()
+        };
+        assert_eq!(input.validate().unwrap_err().field, field);
+        input.backchannel_logout_uri = Some(String::new());
+        assert!(input.validate().is_ok(), "empty means none");
     }
 }

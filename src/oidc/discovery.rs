@@ -113,6 +113,10 @@ pub fn openid_configuration(issuer: &str) -> Value {
         "request_uri_parameter_supported": false,
         "require_request_uri_registration": false,
         "claims_parameter_supported": false,
+        // OIDC Back-Channel Logout 1.0 §2.1: logout tokens for every client that registers a
+        // backchannel_logout_uri, with `sid` whenever the session is known.
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
     });
     if let (Some(d), Some(e)) = (doc.as_object_mut(), extra.as_object()) {
         d.extend(e.clone());
@@ -203,6 +207,8 @@ mod tests {
         );
         assert_eq!(d["response_types_supported"], serde_json::json!(["code"]));
         assert!(d["code_challenge_methods_supported"].is_array());
+        assert_eq!(d["backchannel_logout_supported"], true);
+        assert_eq!(d["backchannel_logout_session_supported"], true);
         let m = oauth_authorization_server("https://x");
         assert_eq!(m["issuer"], "https://x");
         assert_eq!(m["token_endpoint"], "https://x/api/oidc/token");

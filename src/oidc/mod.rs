@@ -6,6 +6,7 @@ pub mod access_token;
 pub mod amr;
 pub mod api;
 pub mod authorize;
+pub mod backchannel;
 pub mod claims;
 pub mod client;
 pub mod client_assertion;

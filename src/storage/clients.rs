@@ -46,6 +46,9 @@ pub struct ClientRow {
     pub jwks: Option<String>,
     pub jwks_uri: Option<String>,
     pub federated_credentials: String,
+    pub backchannel_logout_uri: Option<String>,
+    #[serde(deserialize_with = "bool_from_int")]
+    pub backchannel_logout_session_required: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -61,7 +64,7 @@ pub const CLIENT_COLUMNS: &str = "c.id, c.name, \
     (SELECT json_group_array(g.name) FROM oidc_client_groups cg JOIN user_groups g ON g.id = cg.group_id \
      WHERE cg.client_id = c.id) AS allowed_groups, c.access_token_format, c.access_token_ttl, \
     c.id_token_ttl, c.refresh_token_ttl, c.token_endpoint_auth_method, c.jwks, c.jwks_uri, c.federated_credentials, \
-    c.created_at, c.updated_at";
+    c.backchannel_logout_uri, c.backchannel_logout_session_required, c.created_at, c.updated_at";
 
 /// SQL for "the stored `token_endpoint_auth_method` in `column` uses a secret", generated from
 /// `AuthMethod::uses_secret`.
@@ -112,6 +115,8 @@ impl ClientRow {
                 (None, None) => None,
             },
             federated: serde_json::from_str(&self.federated_credentials).unwrap_or_default(),
+            backchannel_logout_uri: self.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: self.backchannel_logout_session_required,
         }
     }
 
@@ -153,6 +158,8 @@ impl ClientRow {
             federated_credentials: serde_json::from_str(&self.federated_credentials)
                 .unwrap_or_default(),
             secrets: self.secrets().iter().map(SecretView::of).collect(),
+            backchannel_logout_uri: self.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: self.backchannel_logout_session_required,
             created_at: self.created_at,
             updated_at: self.updated_at,
         }
@@ -180,6 +187,8 @@ pub struct ClientView {
     pub access_token_lifetime: Option<i64>,
     pub id_token_lifetime: Option<i64>,
     pub refresh_token_lifetime: Option<i64>,
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
     pub has_secret: bool,
     pub token_endpoint_auth_method: &'static str,
     pub jwks: Option<serde_json::Value>,
@@ -352,7 +361,7 @@ pub async fn save(
         Some(ClientKeys::Uri(uri)) => (None, Some(uri)),
         None => (None, None),
     };
-    // ?1-?24, shared by the INSERT and the UPDATE.
+    // ?1-?26, shared by the INSERT and the UPDATE.
     let fields = params![
         tenant_id,
         client_id,
@@ -377,15 +386,18 @@ pub async fn save(
         method.as_str(),
         jwks,
         jwks_uri,
-        serde_json::to_string(&input.federated_credentials)?
+        serde_json::to_string(&input.federated_credentials)?,
+        blank(&input.backchannel_logout_uri),
+        input.backchannel_logout_session_required
     ];
     let mut statements = vec![match mode {
         SaveMode::Create { .. } => db.statement(
             "INSERT INTO oidc_clients (tenant_id, id, name, is_public, pkce_required, allow_plain_pkce, \
              redirect_uris, post_logout_redirect_uris, claims_in_id_token, id_token_signed_response_alg, require_consent, \
              launch_url, logo_url, preset, created_at, updated_at, access_token_format, access_token_ttl, id_token_ttl, \
-             refresh_token_ttl, require_par, token_endpoint_auth_method, jwks, jwks_uri, federated_credentials) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+             refresh_token_ttl, require_par, token_endpoint_auth_method, jwks, jwks_uri, federated_credentials, \
+             backchannel_logout_uri, backchannel_logout_session_required) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
             fields,
         )?,
         SaveMode::Update { .. } => db.statement(
@@ -394,7 +406,8 @@ pub async fn save(
              id_token_signed_response_alg = ?10, require_consent = ?11, launch_url = ?12, logo_url = ?13, \
              preset = COALESCE(?14, preset), updated_at = ?15, access_token_format = ?16, \
              access_token_ttl = ?17, id_token_ttl = ?18, refresh_token_ttl = ?19, require_par = ?20, \
-             token_endpoint_auth_method = ?21, jwks = ?22, jwks_uri = ?23, federated_credentials = ?24 \
+             token_endpoint_auth_method = ?21, jwks = ?22, jwks_uri = ?23, federated_credentials = ?24, \
+             backchannel_logout_uri = ?25, backchannel_logout_session_required = ?26 \
              WHERE tenant_id = ?1 AND id = ?2",
             fields,
         )?,

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::apis::ACCESS_COLUMNS;
 use super::audit::{self, Origin};
+use super::backchannel::LogoutTarget;
 use super::clients::{ClientRow, CLIENT_COLUMNS};
 use super::db::{first_row, rows, Db, Param, QueryResult, Statement};
 use super::users::{GroupClaimsRow, UserRow, USER_COLUMNS};
@@ -493,9 +494,19 @@ pub struct SessionEnd<'a> {
 }
 
 /// Ends a session in one batch: revokes every grant issued through it, deletes it and records
-/// the logout.
-pub async fn end_session(db: &Db, e: &SessionEnd<'_>) -> Result<()> {
-    db.batch(vec![
+/// the logout. Returns the clients to send back-channel logout tokens to, read in the same
+/// batch before the grants were revoked.
+pub async fn end_session(db: &Db, e: &SessionEnd<'_>) -> Result<Vec<LogoutTarget>> {
+    let results = db
+        .batch(vec![
+        super::backchannel::targets_statement(
+            db,
+            e.tenant_id,
+            super::backchannel::Ending::Session {
+                session_id_hash: e.session_id_hash,
+            },
+            e.now,
+        )?,
         db.statement(
             "UPDATE grants SET revoked_at = ?3 WHERE tenant_id = ?1 AND session_id = ?2 AND revoked_at IS NULL",
             params![e.tenant_id, e.session_id_hash, e.now],
@@ -513,7 +524,7 @@ pub async fn end_session(db: &Db, e: &SessionEnd<'_>) -> Result<()> {
         )?,
     ])
     .await?;
-    Ok(())
+    super::backchannel::targets_from(&results[0])
 }
 
 /// A grant as stored (tests read what a request left behind; no endpoint lists grants).

@@ -11,6 +11,7 @@
 pub mod api_keys;
 pub mod apis;
 pub mod audit;
+pub mod backchannel;
 pub mod backend;
 pub mod ceremonies;
 pub mod clients;

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::db::{rows, Db, Statement};
+use super::db::{rows, Db, QueryResult, Statement};
 use crate::crypto::jwk::SigningAlg;
 use crate::error::{Error, Result};
 use crate::params;
@@ -80,20 +80,35 @@ pub async fn load_snapshot(db: &Db, kind: &HostKind) -> Result<Option<TenantSnap
         HostKind::Platform => return Ok(None),
     };
     let results = db
-        .batch(vec![
-            db.statement(
-                &format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE {tenant_where}"),
-                params![key.clone()],
-            )?,
-            db.statement(
-                &format!(
-                    "SELECT {KEY_COLUMNS} FROM signing_keys WHERE tenant_id = \
-                     (SELECT id FROM tenants WHERE {tenant_where}) ORDER BY created_at DESC"
-                ),
-                params![key],
-            )?,
-        ])
+        .batch(snapshot_statements(db, tenant_where, &key)?.into())
         .await?;
+    snapshot_from(&results)
+}
+
+/// The two statements reading the tenant that `tenant_where` (over `tenants`, with `?1` bound
+/// to `key`) selects and its keys, newest first; read them back with [`snapshot_from`].
+pub(super) fn snapshot_statements(
+    db: &Db,
+    tenant_where: &str,
+    key: &str,
+) -> Result<[Statement; 2]> {
+    Ok([
+        db.statement(
+            &format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE {tenant_where}"),
+            params![key],
+        )?,
+        db.statement(
+            &format!(
+                "SELECT {KEY_COLUMNS} FROM signing_keys WHERE tenant_id = \
+                 (SELECT id FROM tenants WHERE {tenant_where}) ORDER BY created_at DESC"
+            ),
+            params![key],
+        )?,
+    ])
+}
+
+/// The snapshot the results of [`snapshot_statements`] describe.
+pub(super) fn snapshot_from(results: &[QueryResult]) -> Result<Option<TenantSnapshot>> {
     let Some(tenant) = rows::<TenantRow>(&results[0])?.into_iter().next() else {
         return Ok(None);
     };

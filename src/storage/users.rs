@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 
+use super::backchannel::{targets_from, targets_statement, Ending, LogoutTarget};
 use super::db::{bool_from_int, object_from_json_text, Db, Statement};
 use crate::error::Result;
 use crate::params;
@@ -419,8 +420,18 @@ pub(crate) const NOT_THE_LAST_ADMIN: &str =
      WHERE o.tenant_id = ?1 AND o.id != ?2 AND o.is_admin = 1 AND o.disabled = 0 \
      AND EXISTS (SELECT 1 FROM passkeys p WHERE p.tenant_id = ?1 AND p.user_id = o.id)))";
 
-/// Sets the admin-only flags and claims given; false when the change was refused because it
-/// would leave the tenant without an active admin who can sign in. That rule is part of the
+/// What [`update_flags`] did.
+#[derive(Debug)]
+pub struct FlagsUpdate {
+    /// False when the change was refused (see [`update_flags`]).
+    pub applied: bool,
+    /// The clients to send back-channel logout tokens to: those that held live grants of a user
+    /// this update disabled.
+    pub logouts: Vec<LogoutTarget>,
+}
+
+/// Sets the admin-only flags and claims given; not applied when the change was refused because
+/// it would leave the tenant without an active admin who can sign in. That rule is part of the
 /// UPDATE itself, so two admins demoting each other at the same moment cannot both succeed
 /// (D1 has one writer).
 /// Disabling a user also ends their sessions and revokes every token issued to them, in the
@@ -433,7 +444,7 @@ pub async fn update_flags(
     profile: Option<&crate::account::ProfileChange>,
     now: i64,
     audit: Statement,
-) -> Result<bool> {
+) -> Result<FlagsUpdate> {
     if let Some(change) = profile {
         check_profile_free(db, tenant_id, user_id, change).await?;
     }
@@ -478,6 +489,7 @@ pub async fn update_flags(
         ],
     )?);
     statements.push(audit);
+    let targets_at = statements.len();
     if flags.disabled == Some(true) {
         statements.extend(sign_out_statements(
             db,
@@ -491,7 +503,13 @@ pub async fn update_flags(
         .batch(statements)
         .await
         .map_err(super::db::unique_violation(TAKEN))?;
-    Ok(super::db::changes(&results[flags_at]) == 1)
+    Ok(FlagsUpdate {
+        applied: super::db::changes(&results[flags_at]) == 1,
+        logouts: match results.get(targets_at) {
+            Some(targets) if flags.disabled == Some(true) => targets_from(targets)?,
+            _ => vec![],
+        },
+    })
 }
 
 /// The last-admin rule for an update of user ?2 of tenant ?1 asking for `is_admin`/`disabled`
@@ -513,6 +531,8 @@ enum SignOut {
 }
 
 /// Ends every session of a user and revokes every grant (and so every token) issued to them.
+/// The first statement reads the clients to send back-channel logout tokens to (before the
+/// grants are revoked; [`targets_from`] reads its result).
 fn sign_out_statements(
     db: &Db,
     tenant_id: &str,
@@ -527,6 +547,7 @@ fn sign_out_statements(
         }
     };
     Ok(vec![
+        targets_statement(db, tenant_id, Ending::User { user_id, condition }, now)?,
         db.statement(
             &format!("DELETE FROM sessions WHERE tenant_id = ?1 AND user_id = ?2 AND {condition}"),
             params![tenant_id, user_id],
@@ -548,18 +569,19 @@ fn sign_out_statements(
 }
 
 /// Signs a user out everywhere and revokes everything issued to them, with `audit` (written
-/// only while the user exists, e.g. `When::RowExists`), in one batch.
+/// only while the user exists, e.g. `When::RowExists`), in one batch. Returns the clients to
+/// send back-channel logout tokens to.
 pub async fn sign_out_everywhere(
     db: &Db,
     tenant_id: &str,
     user_id: &str,
     now: i64,
     audit: Statement,
-) -> Result<()> {
+) -> Result<Vec<LogoutTarget>> {
     let mut statements = sign_out_statements(db, tenant_id, user_id, now, SignOut::Always)?;
     statements.push(audit);
-    db.batch(statements).await?;
-    Ok(())
+    let results = db.batch(statements).await?;
+    targets_from(&results[0])
 }
 
 /// A user's live sessions, newest first, as the admin API lists them.
@@ -590,12 +612,19 @@ pub async fn sessions_of(
 /// is in the tenant. Passkeys, sessions, consents, links and memberships go by the schema's
 /// `ON DELETE CASCADE` (as a tenant's rows do); grants and codes name the user without a foreign
 /// key, so they are deleted here, and a grant's access and refresh tokens cascade from it.
-/// `audit` (written only if the user row went) joins the same batch.
+/// `audit` (written only if the user row went) joins the same batch. Returns `None` when
+/// nothing was deleted, else the clients to send back-channel logout tokens to.
 ///
 /// Every statement is guarded by the last-admin rule, so two admins deleting each other (or the
 /// last two admins who can sign in) at the same moment cannot both succeed: D1 has one writer,
 /// and the second batch sees the first one's result.
-pub async fn delete(db: &Db, tenant_id: &str, user_id: &str, audit: Statement) -> Result<bool> {
+pub async fn delete(
+    db: &Db,
+    tenant_id: &str,
+    user_id: &str,
+    now: i64,
+    audit: Statement,
+) -> Result<Option<Vec<LogoutTarget>>> {
     let owned = |table: &str| {
         db.statement(
             &format!("DELETE FROM {table} WHERE tenant_id = ?1 AND user_id = ?2 AND {NOT_THE_LAST_ADMIN}"),
@@ -603,6 +632,15 @@ pub async fn delete(db: &Db, tenant_id: &str, user_id: &str, audit: Statement) -
         )
     };
     let statements = vec![
+        targets_statement(
+            db,
+            tenant_id,
+            Ending::User {
+                user_id,
+                condition: NOT_THE_LAST_ADMIN,
+            },
+            now,
+        )?,
         owned("authorization_codes")?,
         owned("grants")?,
         db.statement(
@@ -613,7 +651,10 @@ pub async fn delete(db: &Db, tenant_id: &str, user_id: &str, audit: Statement) -
     ];
     let results = db.batch(statements).await?;
     // RETURNING, not meta.changes: D1 reports 0 changes for a delete that cascaded.
-    Ok(super::db::first_row::<serde_json::Value>(&results[2])?.is_some())
+    if super::db::first_row::<serde_json::Value>(&results[3])?.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(targets_from(&results[0])?))
 }
 
 /// The groups a user belongs to (id, name).

@@ -104,6 +104,19 @@ pub fn ctx<'a>(db: &'a Db, tenant: &'a TenantSnapshot, now: i64) -> Ctx<'a> {
     }
 }
 
+/// Stores the snapshot's keys, for use cases that load the tenant themselves (the queue
+/// consumer has no request to bring a snapshot).
+pub async fn store_keys(db: &Db, tenant: &TenantSnapshot) {
+    let changes: Vec<_> = tenant
+        .keys
+        .iter()
+        .map(|k| crate::tenancy::keys::KeyChange::Insert(Box::new(k.clone())))
+        .collect();
+    crate::storage::tenants::apply_key_changes(db, &tenant.tenant.id, &changes)
+        .await
+        .expect("keys stored");
+}
+
 /// The claims of an id_token, after checking its signature against the tenant's JWKS.
 pub fn verify_id_token(tenant: &TenantSnapshot, token: &str) -> Map<String, Value> {
     let jwks: Jwks = tenant.jwks(NOW);

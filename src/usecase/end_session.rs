@@ -1,8 +1,10 @@
 //! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): `oidc::logout::plan` decides
 //! from the verified `id_token_hint`, the client it names and the signed-in user; this use case
 //! gathers those facts and ends the session (with the grants issued through it) when the plan
-//! says so.
+//! says so, then queues back-channel logout tokens for the clients that held grants of the
+//! session (`usecase::backchannel`).
 
+use super::backchannel::{self, LogoutQueue, Logouts};
 use super::id_token_hint;
 use super::Ctx;
 use crate::error::Result;
@@ -32,7 +34,11 @@ pub enum Outcome {
     SignedOut,
 }
 
-pub async fn end_session(ctx: &Ctx<'_>, input: &EndSession<'_>) -> Result<Outcome> {
+pub async fn end_session(
+    ctx: &Ctx<'_>,
+    input: &EndSession<'_>,
+    queue: &dyn LogoutQueue,
+) -> Result<Outcome> {
     let hint = id_token_hint::verify(ctx, input.id_token_hint).await?;
     let client = match &hint {
         Hint::Valid { client_id, .. } => {
@@ -50,22 +56,27 @@ pub async fn end_session(ctx: &Ctx<'_>, input: &EndSession<'_>) -> Result<Outcom
         LogoutPlan::Refuse(why) => Outcome::Refused(why),
         LogoutPlan::Confirm if !input.confirmed && input.session.is_some() => Outcome::Confirm,
         LogoutPlan::Redirect { url } => {
-            sign_out(ctx, input.session).await?;
+            sign_out(ctx, input.session, queue).await?;
             Outcome::Redirect { url }
         }
         LogoutPlan::SignOut | LogoutPlan::Confirm => {
-            sign_out(ctx, input.session).await?;
+            sign_out(ctx, input.session, queue).await?;
             Outcome::SignedOut
         }
     })
 }
 
-/// Deletes the session and revokes the grants issued through it, in one batch.
-async fn sign_out(ctx: &Ctx<'_>, session: Option<&SessionWithUser>) -> Result<()> {
+/// Deletes the session and revokes the grants issued through it, in one batch, then queues the
+/// logout tokens for the clients that held those grants.
+async fn sign_out(
+    ctx: &Ctx<'_>,
+    session: Option<&SessionWithUser>,
+    queue: &dyn LogoutQueue,
+) -> Result<()> {
     let Some(s) = session else {
         return Ok(());
     };
-    grants::end_session(
+    let targets = grants::end_session(
         ctx.db,
         &SessionEnd {
             tenant_id: ctx.tenant_id(),
@@ -74,6 +85,19 @@ async fn sign_out(ctx: &Ctx<'_>, session: Option<&SessionWithUser>) -> Result<()
             origin: &ctx.origin,
             now: ctx.now,
         },
+    )
+    .await?;
+    let logouts = Logouts {
+        queue,
+        issuer: ctx.issuer,
+    };
+    backchannel::notify(
+        ctx.db,
+        &logouts,
+        ctx.tenant_id(),
+        &targets,
+        &ctx.origin,
+        ctx.now,
     )
     .await
 }
@@ -87,6 +111,7 @@ mod tests {
     use crate::testing;
     use crate::testing::oidc::{code, creds, ctx, tenant, TestSigner, SECRET};
     use crate::testing::{grants, run, user, NOW};
+    use crate::usecase::backchannel::recording::RecordingQueue;
     use crate::usecase::token::{self, TokenKeys};
     use crate::usecase::userinfo;
 
@@ -163,11 +188,21 @@ mod tests {
                 request: request(None, None),
                 confirmed: false,
             };
-            assert_eq!(end_session(&c, &input).await.unwrap(), Outcome::Confirm);
+            assert_eq!(
+                end_session(&c, &input, &RecordingQueue::default())
+                    .await
+                    .unwrap(),
+                Outcome::Confirm
+            );
             assert!(still_signed_in(&db, &s).await, "asking changes nothing");
             assert!(userinfo::claims_for(&c, &s.access_token).await.is_ok());
             input.confirmed = true;
-            assert_eq!(end_session(&c, &input).await.unwrap(), Outcome::SignedOut);
+            assert_eq!(
+                end_session(&c, &input, &RecordingQueue::default())
+                    .await
+                    .unwrap(),
+                Outcome::SignedOut
+            );
             assert!(!still_signed_in(&db, &s).await);
             assert!(userinfo::claims_for(&c, &s.access_token).await.is_err());
             assert!(grants(&db, &s.t.tenant.id)
@@ -190,7 +225,9 @@ mod tests {
                 confirmed: false,
             };
             assert_eq!(
-                end_session(&c, &input).await.unwrap(),
+                end_session(&c, &input, &RecordingQueue::default())
+                    .await
+                    .unwrap(),
                 Outcome::Redirect {
                     url: format!("{BYE}?state=xyz")
                 }
@@ -222,7 +259,9 @@ mod tests {
                     confirmed: true,
                 };
                 assert!(matches!(
-                    end_session(&c, &input).await.unwrap(),
+                    end_session(&c, &input, &RecordingQueue::default())
+                        .await
+                        .unwrap(),
                     Outcome::Refused(_)
                 ));
             }
@@ -243,7 +282,12 @@ mod tests {
                 request: request(None, None),
                 confirmed: false,
             };
-            assert_eq!(end_session(&c, &input).await.unwrap(), Outcome::SignedOut);
+            assert_eq!(
+                end_session(&c, &input, &RecordingQueue::default())
+                    .await
+                    .unwrap(),
+                Outcome::SignedOut
+            );
             assert!(
                 still_signed_in(&db, &s).await,
                 "another browser's session is untouched"

@@ -172,6 +172,7 @@ pub mod account;
 pub mod api_keys;
 pub mod apis;
 pub mod authorize;
+pub mod backchannel;
 pub(crate) mod ceremony;
 pub mod client_auth;
 pub mod clients;

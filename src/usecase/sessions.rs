@@ -188,9 +188,13 @@ mod tests {
 
             // Everywhere (the admin API's sign-out, and disabling an account).
             let admin = crate::testing::admin_ctx(&db, &t.id, crate::usecase::Actor::Operator);
-            crate::usecase::users::sign_out_everywhere(&admin, &ada)
-                .await
-                .unwrap();
+            crate::usecase::users::sign_out_everywhere(
+                &admin,
+                &ada,
+                &crate::usecase::backchannel::recording::NOWHERE,
+            )
+            .await
+            .unwrap();
             assert!(current(&ctx, Some(&ids[1])).await.unwrap().is_none());
             assert!(
                 current(&ctx, Some(&ids[2])).await.unwrap().is_some(),

@@ -1212,11 +1212,12 @@ mod tests {
                 NOW,
             )
             .unwrap();
-            assert!(crate::storage::users::update_flags(
-                &db, &tid, &alice, &flags, None, NOW, audit
-            )
-            .await
-            .unwrap());
+            assert!(
+                crate::storage::users::update_flags(&db, &tid, &alice, &flags, None, NOW, audit)
+                    .await
+                    .unwrap()
+                    .applied
+            );
             let refresh = tokens.refresh_token.unwrap();
             assert_eq!(
                 refused(refresh_with(&c, &credentials, &refresh).await),

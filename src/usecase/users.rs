@@ -7,6 +7,7 @@
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use super::backchannel::Logouts;
 use super::email::{self, Post, TestOutcome};
 use super::AdminCtx;
 use crate::admin::paging::Page;
@@ -143,7 +144,14 @@ pub async fn create(ctx: &AdminCtx<'_>, input: &AdminUserInput) -> Result<UserVi
 
 /// Edits a user; fields left out stay as they are. Profile and flags change together or not
 /// at all (the last-admin rule guards both in one batch).
-pub async fn update(ctx: &AdminCtx<'_>, id: &str, input: &AdminUserInput) -> Result<UserView> {
+/// Disabling a user signs them out everywhere: the clients that held their grants get
+/// back-channel logout tokens through `logouts`.
+pub async fn update(
+    ctx: &AdminCtx<'_>,
+    id: &str,
+    input: &AdminUserInput,
+    logouts: &Logouts<'_>,
+) -> Result<UserView> {
     let (change, flags) = input.validate_change()?;
     load(ctx, id).await?;
     let event = match flags.disabled {
@@ -152,7 +160,7 @@ pub async fn update(ctx: &AdminCtx<'_>, id: &str, input: &AdminUserInput) -> Res
         None => "user_updated",
     };
     let audit = ctx.audit(event, None, json!({ "user_id": id }), When::PreviousChanged)?;
-    if !users::update_flags(
+    let updated = users::update_flags(
         ctx.db,
         ctx.tenant_id,
         id,
@@ -161,10 +169,11 @@ pub async fn update(ctx: &AdminCtx<'_>, id: &str, input: &AdminUserInput) -> Res
         ctx.now,
         audit,
     )
-    .await?
-    {
+    .await?;
+    if !updated.applied {
         return Err(last_admin());
     }
+    notify(ctx, logouts, &updated.logouts).await?;
     Ok(load(ctx, id).await?.into())
 }
 
@@ -189,8 +198,9 @@ pub async fn set_custom_claims(
     Ok(claims)
 }
 
-/// Deletes the user and everything that is theirs. An admin cannot delete themselves here.
-pub async fn delete(ctx: &AdminCtx<'_>, id: &str) -> Result<()> {
+/// Deletes the user and everything that is theirs; the clients that held their grants get
+/// back-channel logout tokens. An admin cannot delete themselves here.
+pub async fn delete(ctx: &AdminCtx<'_>, id: &str, logouts: &Logouts<'_>) -> Result<()> {
     let user = load(ctx, id).await?;
     if matches!(&ctx.author.actor, super::Actor::Admin { user_id } if user_id == id) {
         return Err(Error::Conflict(
@@ -203,7 +213,7 @@ pub async fn delete(ctx: &AdminCtx<'_>, id: &str) -> Result<()> {
         json!({ "user_id": id, "username": user.username }),
         When::PreviousChanged,
     )?;
-    if !users::delete(ctx.db, ctx.tenant_id, id, audit).await? {
+    let Some(targets) = users::delete(ctx.db, ctx.tenant_id, id, ctx.now, audit).await? else {
         // Refused inside the batch (the last-admin rule is part of every statement, so no
         // separate check precedes it): say which rule, or that the user is gone.
         return Err(
@@ -213,8 +223,8 @@ pub async fn delete(ctx: &AdminCtx<'_>, id: &str) -> Result<()> {
                 Error::NotFound("This user".into())
             },
         );
-    }
-    Ok(())
+    };
+    notify(ctx, logouts, &targets).await
 }
 
 /// The user's live browser sessions.
@@ -224,8 +234,13 @@ pub async fn sessions(ctx: &AdminCtx<'_>, id: &str) -> Result<Vec<SessionView>> 
 }
 
 /// Signs the user out everywhere and revokes every token issued to them (a stolen laptop),
-/// without disabling the account.
-pub async fn sign_out_everywhere(ctx: &AdminCtx<'_>, id: &str) -> Result<()> {
+/// without disabling the account; the clients that held their grants get back-channel logout
+/// tokens.
+pub async fn sign_out_everywhere(
+    ctx: &AdminCtx<'_>,
+    id: &str,
+    logouts: &Logouts<'_>,
+) -> Result<()> {
     load(ctx, id).await?;
     let audit = ctx.audit(
         "user_signed_out",
@@ -233,7 +248,25 @@ pub async fn sign_out_everywhere(ctx: &AdminCtx<'_>, id: &str) -> Result<()> {
         json!({ "user_id": id }),
         When::RowExists { table: "users", id },
     )?;
-    users::sign_out_everywhere(ctx.db, ctx.tenant_id, id, ctx.now, audit).await
+    let targets = users::sign_out_everywhere(ctx.db, ctx.tenant_id, id, ctx.now, audit).await?;
+    notify(ctx, logouts, &targets).await
+}
+
+/// Queues the back-channel logouts of what an admin action ended.
+async fn notify(
+    ctx: &AdminCtx<'_>,
+    logouts: &Logouts<'_>,
+    targets: &[crate::storage::backchannel::LogoutTarget],
+) -> Result<()> {
+    super::backchannel::notify(
+        ctx.db,
+        logouts,
+        ctx.tenant_id,
+        targets,
+        &ctx.author.origin,
+        ctx.now,
+    )
+    .await
 }
 
 /// The most groups one request may put a user in.
@@ -526,6 +559,7 @@ mod tests {
     use crate::storage::audit::{self, AuditFilter};
     use crate::storage::db::Db;
     use crate::testing::{admin_ctx, db, passkey, run, tenant, user, FIXTURE_EVENT};
+    use crate::usecase::backchannel::recording::NOWHERE;
     use crate::usecase::Actor;
 
     fn input(json: Value) -> AdminUserInput {
@@ -607,13 +641,15 @@ mod tests {
                 json!({ "is_admin": false }),
                 json!({ "disabled": true, "first_name": "Changed" }),
             ] {
-                let err = update(&ctx, &root, &input(change)).await.unwrap_err();
+                let err = update(&ctx, &root, &input(change), &NOWHERE)
+                    .await
+                    .unwrap_err();
                 assert!(
                     matches!(err, Error::Conflict(ref m) if m.contains("last active admin")),
                     "{err:?}"
                 );
             }
-            let err = delete(&ctx, &root).await.unwrap_err();
+            let err = delete(&ctx, &root, &NOWHERE).await.unwrap_err();
             assert!(
                 matches!(err, Error::Conflict(ref m) if m.contains("last active admin")),
                 "{err:?}"
@@ -628,7 +664,7 @@ mod tests {
             assert!(events(&db, &t).await.is_empty(), "refusals record nothing");
             // Once the other admin can sign in, root may go.
             passkey(&db, &t, &other, "other-key").await;
-            update(&ctx, &root, &input(json!({ "disabled": true })))
+            update(&ctx, &root, &input(json!({ "disabled": true })), &NOWHERE)
                 .await
                 .unwrap();
             assert_eq!(events(&db, &t).await, ["user_disabled"]);
@@ -641,20 +677,23 @@ mod tests {
         run(async {
             let (t, root) = tenant_with_root(&db).await;
             let ctx = as_admin(&db, &t, &root);
-            let err = delete(&ctx, &root).await.unwrap_err();
+            let err = delete(&ctx, &root, &NOWHERE).await.unwrap_err();
             assert!(
                 matches!(err, Error::Conflict(ref m) if m.contains("your own")),
                 "{err:?}"
             );
             let bob = user(&db, &t, "bob", false).await;
             passkey(&db, &t, &bob, "bob-key").await;
-            delete(&ctx, &bob).await.unwrap();
+            delete(&ctx, &bob, &NOWHERE).await.unwrap();
             assert!(matches!(get(&ctx, &bob).await, Err(Error::NotFound(_))));
             assert!(passkeys::list_for_user(&db, &t, &bob)
                 .await
                 .unwrap()
                 .is_empty());
-            assert!(matches!(delete(&ctx, &bob).await, Err(Error::NotFound(_))));
+            assert!(matches!(
+                delete(&ctx, &bob, &NOWHERE).await,
+                Err(Error::NotFound(_))
+            ));
         });
     }
 
@@ -702,9 +741,9 @@ mod tests {
             assert!(matches!(err, Error::Invalid { .. }), "{err:?}");
             assert!(set_groups(&ctx, &root, &[]).await.unwrap().is_empty());
             assert!(sessions(&ctx, &root).await.unwrap().is_empty());
-            sign_out_everywhere(&ctx, &root).await.unwrap();
+            sign_out_everywhere(&ctx, &root, &NOWHERE).await.unwrap();
             assert!(matches!(
-                sign_out_everywhere(&ctx, "ghost").await,
+                sign_out_everywhere(&ctx, "ghost", &NOWHERE).await,
                 Err(Error::NotFound(_))
             ));
         });

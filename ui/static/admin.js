@@ -420,6 +420,7 @@
           require_consent: !!v.require_consent, require_pushed_authorization_requests: !!v.require_pushed_authorization_requests,
           id_token_signed_response_alg: v.id_token_signed_response_alg,
           launch_url: optional(v.launch_url), logo_url: optional(v.logo_url),
+          backchannel_logout_uri: optional(v.backchannel_logout_uri), backchannel_logout_session_required: !!v.backchannel_logout_session_required,
           allowed_user_groups: checkedGroups(e.target), preset: v0.preset || undefined,
           access_token_format: v.access_token_format, access_token_lifetime: seconds(v.access_token_lifetime),
           id_token_lifetime: seconds(v.id_token_lifetime), refresh_token_lifetime: seconds(v.refresh_token_lifetime),
@@ -440,6 +441,8 @@
     field('name', 'Name', text('name', v0.name)),
     field('callback_urls', 'Callback URLs (one per line, exact match)', h('textarea', { id: 'callback_urls', name: 'callback_urls', rows: 2 }, v0.callback_urls.join('\n'))),
     field('logout_callback_urls', 'Logout callback URLs', h('textarea', { id: 'logout_callback_urls', name: 'logout_callback_urls', rows: 2 }, v0.logout_callback_urls.join('\n'))),
+    h('div', { class: 'row' }, field('backchannel_logout_uri', 'Back-channel logout URL (signed logout tokens are POSTed here)', text('backchannel_logout_uri', v0.backchannel_logout_uri)),
+      h('div', { class: 'checks' }, check('backchannel_logout_session_required', 'Needs the session id (sid) in logout tokens', v0.backchannel_logout_session_required))),
     h('div', { class: 'row' }, field('launch_url', 'Launch URL (shown on the account page)', text('launch_url', v0.launch_url)), field('logo_url', 'Logo URL', text('logo_url', v0.logo_url))),
     field('id_token_signed_response_alg', 'id_token signing', h('select', { id: 'id_token_signed_response_alg', name: 'id_token_signed_response_alg' },
       ['RS256', 'ES256'].map((a) => h('option', { value: a, selected: (v0.id_token_signed_response_alg || 'RS256') === a }, a)))),
@@ -646,7 +649,7 @@
       location.hash = `#/audit?${v}`;
     } }, h('label', { for: 'event', class: 'visually-hidden' }, 'Event'),
     h('select', { id: 'event', name: 'event' }, ['', 'sign_in', 'sign_in_failed', 'token_issued', 'sign_up', 'logout', 'user_created', 'user_updated',
-      'user_disabled', 'user_signed_out', 'user_deleted', 'client_created', 'client_updated', 'client_deleted', 'api_created', 'api_updated', 'api_deleted', 'client_api_permissions_set', 'group_created', 'api_key_created', 'settings_updated', 'email_sent', 'email_failed', 'email_code_requested']
+      'user_disabled', 'user_signed_out', 'user_deleted', 'backchannel_logout.delivered', 'backchannel_logout.failed', 'backchannel_logout.gave_up', 'client_created', 'client_updated', 'client_deleted', 'api_created', 'api_updated', 'api_deleted', 'client_api_permissions_set', 'group_created', 'api_key_created', 'settings_updated', 'email_sent', 'email_failed', 'email_code_requested', 'recovery_codes_created', 'other_device_approved', 'invite_created', 'invite_revoked', 'app_access_revoked']
       .map((ev) => h('option', { value: ev, selected: (params.get('event') || '') === ev }, ev || 'All events'))),
     h('button', {}, 'Filter'));
     show('Audit log', filter,

@@ -10,9 +10,19 @@ use crate::admin::requests::{GroupIds, InvitationInput, LinkInput};
 use crate::admin::user::AdminUserInput;
 use crate::error::Result;
 use crate::http::admin::Actor;
+use crate::http::backchannel::WorkerLogoutQueue;
 use crate::http::request::TenantRequest;
 use crate::http::respond::{json as json_response, no_content};
+use crate::usecase::backchannel::Logouts;
 use crate::usecase::users;
+
+/// Where the logouts an admin action causes go, under the issuer of the admin's host.
+fn logouts<'a>(req: &'a TenantRequest<'_>, queue: &'a WorkerLogoutQueue<'_>) -> Logouts<'a> {
+    Logouts {
+        queue,
+        issuer: &req.issuer,
+    }
+}
 
 /// `GET /api/users?search=&page=&limit=`
 pub async fn list(req: &TenantRequest<'_>, actor: &Actor) -> Result<Response> {
@@ -40,7 +50,9 @@ pub async fn create(mut req: TenantRequest<'_>, actor: &Actor) -> Result<Respons
 /// `PUT /api/users/{id}`: fields left out stay as they are.
 pub async fn update(mut req: TenantRequest<'_>, actor: &Actor, id: &str) -> Result<Response> {
     let input: AdminUserInput = req.incoming.json().await?;
-    let user = users::update(&admin_ctx(&req, actor)?, id, &input).await?;
+    let queue = WorkerLogoutQueue(req.app);
+    let logouts = logouts(&req, &queue);
+    let user = users::update(&admin_ctx(&req, actor)?, id, &input, &logouts).await?;
     Ok(json_response(200, &user))
 }
 
@@ -57,7 +69,8 @@ pub async fn set_custom_claims(
 
 /// `DELETE /api/users/{id}`: the user, their passkeys, sessions, memberships and tokens.
 pub async fn delete(req: &TenantRequest<'_>, actor: &Actor, id: &str) -> Result<Response> {
-    users::delete(&admin_ctx(req, actor)?, id).await?;
+    let queue = WorkerLogoutQueue(req.app);
+    users::delete(&admin_ctx(req, actor)?, id, &logouts(req, &queue)).await?;
     Ok(no_content())
 }
 
@@ -73,7 +86,8 @@ pub async fn sign_out_everywhere(
     actor: &Actor,
     id: &str,
 ) -> Result<Response> {
-    users::sign_out_everywhere(&admin_ctx(req, actor)?, id).await?;
+    let queue = WorkerLogoutQueue(req.app);
+    users::sign_out_everywhere(&admin_ctx(req, actor)?, id, &logouts(req, &queue)).await?;
     Ok(no_content())
 }
 

@@ -55,7 +55,8 @@ pub async fn end_session(mut req: TenantRequest<'_>) -> Result<Response> {
         },
         confirmed,
     };
-    match end_session::end_session(&req.ctx()?, &input).await? {
+    let queue = crate::http::backchannel::WorkerLogoutQueue(req.app);
+    match end_session::end_session(&req.ctx()?, &input, &queue).await? {
         Outcome::Refused(why) => {
             let resp = message(&req, "Sign-out request refused", why, Some("/account"))?;
             Ok(resp.with_status(400))
