@@ -69,11 +69,13 @@ pub enum Presented {
     Opaque { hash: String },
     /// A JWT access token with an `at+jwt` header: it stands for the stored row whose hash is
     /// its `jti` (see [`jti_of_stored`]), once one of `checks` verifies against the tenant's
-    /// keys. A client_credentials token verifies but no row has its `jti`, so it is refused as
-    /// well: API tokens are not userinfo tokens.
+    /// keys. A client_credentials token verifies but no row has its `jti`: userinfo refuses it
+    /// (API tokens are not userinfo tokens); introspection reads its `claims`.
     Signed {
         checks: Vec<SignatureCheck>,
         jti: String,
+        /// The claims, trusted only once a check verifies.
+        claims: Value,
     },
     /// A JWT of another kind, or one that names no key of the tenant: it matches nothing.
     Refused,
@@ -101,8 +103,9 @@ pub fn read_presented(token: &str, jwks: &Jwks) -> Presented {
     };
     match unverified.claims.get("jti").and_then(Value::as_str) {
         Some(jti) => Presented::Signed {
-            checks: unverified.checks,
             jti: jti.to_string(),
+            checks: unverified.checks,
+            claims: Value::Object(unverified.claims),
         },
         None => Presented::Refused,
     }

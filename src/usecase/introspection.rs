@@ -2,7 +2,10 @@
 
 use serde::Serialize;
 
-use super::{client_auth, presented_token, Ctx};
+use serde_json::Value;
+
+use super::presented_token::{self, Verified};
+use super::{client_auth, Ctx};
 use crate::error::Result;
 use crate::oidc::client::ClientCredentials;
 use crate::oidc::error::OAuthError;
@@ -26,7 +29,9 @@ pub struct ActiveToken {
     pub iss: String,
     pub exp: i64,
     pub iat: i64,
-    pub auth_time: i64,
+    /// When the person signed in; none for a client's own (client_credentials) token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
     /// `Bearer` for an access token, `refresh_token` for a refresh token.
     pub token_type: &'static str,
 }
@@ -51,9 +56,8 @@ pub async fn introspect(
     let client = client_auth::authenticate(ctx, creds).await?;
     let token = token.ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     // A JWT that does not verify is reported inactive, like any unknown token.
-    let hash = presented_token::lookup_hash(ctx, token)
-        .await?
-        .unwrap_or_default();
+    let presented = presented_token::verify(ctx, token).await?;
+    let hash = presented.lookup_hash().unwrap_or_default().to_string();
     let access = if hint == Some("refresh_token") {
         None
     } else {
@@ -70,8 +74,44 @@ pub async fn introspect(
         Some((t, token_type)) if t.client_id == client.id => {
             Introspection::Active(Box::new(active(ctx, t, token_type)))
         }
-        _ => Introspection::Inactive { active: false },
+        Some(_) => Introspection::Inactive { active: false },
+        None => match presented {
+            Verified::Jwt { claims, .. } if hint != Some("refresh_token") => {
+                machine_token(ctx, &client.id, &claims)
+            }
+            _ => Introspection::Inactive { active: false },
+        },
     })
+}
+
+/// A verified JWT that no stored row stands for: a client_credentials token, stateless and
+/// live until it expires (it cannot be revoked: see README). Reported to its own client only.
+fn machine_token(ctx: &Ctx<'_>, client_id: &str, claims: &Value) -> Introspection {
+    let text = |name: &str| claims.get(name).and_then(Value::as_str);
+    let number = |name: &str| claims.get(name).and_then(Value::as_i64);
+    // A client's own token names it as client and subject and carries no person's sign-in
+    // time; a user's JWT (its row revoked, say) never passes for one.
+    let ours = text("client_id") == Some(client_id)
+        && text("sub") == Some(client_id)
+        && claims.get("auth_time").is_none();
+    let (Some(exp), Some(iat), Some(aud)) = (number("exp"), number("iat"), text("aud")) else {
+        return Introspection::Inactive { active: false };
+    };
+    if !ours || exp <= ctx.now {
+        return Introspection::Inactive { active: false };
+    }
+    Introspection::Active(Box::new(ActiveToken {
+        active: true,
+        scope: text("scope").unwrap_or_default().to_string(),
+        client_id: client_id.to_string(),
+        sub: client_id.to_string(),
+        aud: aud.to_string(),
+        iss: text("iss").unwrap_or(ctx.issuer).to_string(),
+        exp,
+        iat,
+        auth_time: None,
+        token_type: "Bearer",
+    }))
 }
 
 fn active(ctx: &Ctx<'_>, t: TokenRow, token_type: &'static str) -> ActiveToken {
@@ -84,7 +124,7 @@ fn active(ctx: &Ctx<'_>, t: TokenRow, token_type: &'static str) -> ActiveToken {
         iss: ctx.issuer.to_string(),
         exp: t.expires_at,
         iat: t.created_at,
-        auth_time: t.auth_time,
+        auth_time: Some(t.auth_time),
         token_type,
     }
 }

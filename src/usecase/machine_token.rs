@@ -249,6 +249,62 @@ mod tests {
         });
     }
 
+    /// RFC 7662 for a client's own token: active with its API as `aud` and no `auth_time`
+    /// until it expires, and only to that client; userinfo still refuses it.
+    #[test]
+    fn a_client_introspects_its_own_stateless_token_until_it_expires() {
+        let db = testing::db();
+        run(async {
+            let (t, machine) = setup(&db).await;
+            let tokens = ask(&db, &t, &creds(&machine, Some(SECRET)), Some(API), None)
+                .await
+                .unwrap();
+            let idle = testing::client(
+                &db,
+                &t.tenant.id,
+                &testing::client_input("idle"),
+                Some("idle"),
+            )
+            .await;
+            let look = |now: i64, who: ClientCredentials| {
+                let db = &db;
+                let t = &t;
+                let token = tokens.access_token.clone();
+                async move {
+                    crate::usecase::introspection::introspect(
+                        &ctx(db, t, now),
+                        &who,
+                        Some(&token),
+                        None,
+                    )
+                    .await
+                    .unwrap()
+                }
+            };
+            let seen =
+                serde_json::to_value(look(NOW + 1, creds(&machine, Some(SECRET))).await).unwrap();
+            assert_eq!(seen["active"], true, "{seen}");
+            assert_eq!(seen["aud"], API);
+            assert_eq!(seen["sub"], machine.as_str());
+            assert_eq!(seen["scope"], "read write");
+            assert!(seen.get("auth_time").is_none());
+            assert!(!look(NOW + 1, creds(&idle.id, Some("idle")))
+                .await
+                .is_active());
+            assert!(
+                !look(NOW + tokens.expires_in, creds(&machine, Some(SECRET)))
+                    .await
+                    .is_active()
+            );
+            assert!(crate::usecase::userinfo::claims_for(
+                &ctx(&db, &t, NOW + 1),
+                &tokens.access_token
+            )
+            .await
+            .is_err());
+        });
+    }
+
     #[test]
     fn the_clients_access_token_lifetime_applies() {
         let db = testing::db();

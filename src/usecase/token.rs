@@ -616,6 +616,15 @@ mod tests {
             assert!(userinfo::claims_for(&c, &refreshed.access_token)
                 .await
                 .is_err());
+            // A revoked person's JWT is no client's own token: introspection says inactive.
+            for revoked in [&jwt, &refreshed.access_token] {
+                assert!(
+                    !introspection::introspect(&c, &credentials, Some(revoked), None)
+                        .await
+                        .unwrap()
+                        .is_active()
+                );
+            }
         });
     }
 

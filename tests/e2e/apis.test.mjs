@@ -221,6 +221,21 @@ test('an API token is not a userinfo token (no audience confusion)', async () =>
   assert.equal(info.status, 401);
 });
 
+test('openid-client introspects a client_credentials token (RFC 7662): active for its client only', async () => {
+  const config = await configFor(machine);
+  const tokens = await oidc.clientCredentialsGrant(config, { resource: ORDERS });
+  const seen = await oidc.tokenIntrospection(config, tokens.access_token);
+  assert.equal(seen.active, true);
+  assert.equal(seen.aud, ORDERS);
+  assert.equal(seen.client_id, machine.id);
+  assert.equal(seen.sub, machine.id);
+  assert.equal(seen.scope, tokens.scope);
+  assert.equal(seen.auth_time, undefined, 'no person signed in');
+  const other = await createClient(A.base, A.apiKey, { name: 'Prying machine' });
+  const pried = await oidc.tokenIntrospection(await configFor(other), tokens.access_token);
+  assert.equal(pried.active, false);
+});
+
 test('RFC error cases: unregistered or missing resource, scope not granted, public client, wrong secret', async () => {
   const config = await configFor(machine);
   assert.equal(
