@@ -212,6 +212,8 @@ pub struct ConsentPage {
     pub client_name: String,
     pub client_logo_url: Option<String>,
     pub scopes: Vec<ScopeLine>,
+    /// The API the app will call for the person, and the permissions it asks there.
+    pub api: Option<(String, Vec<String>)>,
     pub interaction_id: String,
     pub csrf_token: String,
     pub user_display_name: String,
@@ -533,6 +535,10 @@ mod tests {
                 name: "Email".into(),
                 description: XSS.into(),
             }],
+            api: Some((
+                "https://orders.example.com".into(),
+                vec!["read:orders".into(), XSS.into()],
+            )),
             interaction_id: "int-1".into(),
             csrf_token: "c1".into(),
             user_display_name: "Ada".into(),
@@ -554,6 +560,10 @@ mod tests {
         assert!(html.contains(">WB<"));
         // The scopes the application will see (the shared partial), escaped.
         assert!(html.contains("<li><strong>Email</strong><span class=\"muted\">&#60;script"));
+        // The API and its permissions asked for, escaped.
+        assert!(html.contains("<strong>https://orders.example.com</strong>"));
+        assert!(html.contains("<li><strong>read:orders</strong></li>"));
+        assert!(html.contains("<li><strong>&#60;script"));
     }
 
     #[test]

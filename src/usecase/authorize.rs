@@ -85,6 +85,8 @@ pub struct ConsentPrompt {
     pub client_name: String,
     pub client_logo_url: Option<String>,
     pub scope: ScopeSet,
+    /// The API (RFC 8707 `resource`) the access token is for, and the permissions asked there.
+    pub api: Option<(String, Vec<String>)>,
     /// The sealed parked request, for the form to send back.
     pub interaction: String,
     /// The signed-in session (the page's CSRF token is derived from it).
@@ -427,6 +429,10 @@ async fn proceed(ctx: &Ctx<'_>, step: Step, browser: Browser<'_>) -> Result<Outc
                 client_name: client.name,
                 client_logo_url,
                 scope: request.scope.clone(),
+                api: request
+                    .resource
+                    .clone()
+                    .map(|api| (api, request.api_scope.clone())),
                 interaction: park(ctx, &request, resumed.as_ref(), browser),
                 session,
             })))
@@ -652,6 +658,7 @@ mod tests {
             };
             assert_eq!(prompt.client_name, "app");
             assert_eq!(prompt.scope.to_string(), "openid profile email");
+            assert!(prompt.api.is_none(), "no resource asked for");
             assert_eq!(consented(&db, &t, &app, &session).await, None);
             let outcome = consent(&c, &prompt.interaction, Decision::Allow, browser(&session))
                 .await

@@ -157,6 +157,7 @@ fn render_outcome(req: &TenantRequest<'_>, outcome: Outcome, cookies: Cookies) -
                     description: s.description().to_string(),
                 })
                 .collect(),
+            api: prompt.api,
             interaction_id: prompt.interaction,
             csrf_token: session::csrf_token(&prompt.session),
             user_display_name: prompt.session.user.full_name(),
