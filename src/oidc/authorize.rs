@@ -201,10 +201,12 @@ fn parse_rest(
     response_mode: ResponseMode,
 ) -> Result<AuthorizationRequest, OAuthError> {
     params.get("state")?;
+    // A request object is opened and verified before parsing (`usecase::request_object`), its
+    // parameters replacing the request's: one still here was never verified.
     if params.get("request")?.is_some() {
         return Err(OAuthError::new(
-            ErrorCode::RequestNotSupported,
-            "request objects are not supported",
+            ErrorCode::InvalidRequestObject,
+            "a request object must be verified before its parameters are used",
         ));
     }
     if params.get("request_uri")?.is_some() {
@@ -350,10 +352,10 @@ mod tests {
     }
 
     #[test]
-    fn request_objects_are_refused_with_their_codes() {
+    fn unverified_request_objects_and_foreign_request_uris_are_refused() {
         assert_eq!(
             run(&[("request", "eyJ...")]).unwrap_err().error.code,
-            ErrorCode::RequestNotSupported
+            ErrorCode::InvalidRequestObject
         );
         assert_eq!(
             run(&[("request_uri", "https://x")]).unwrap_err().error.code,

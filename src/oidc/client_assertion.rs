@@ -134,6 +134,8 @@ pub enum AssertionError {
     Replayed,
     #[error("the client has no keys of its own for private_key_jwt (jwks or jwks_uri)")]
     NoKeys,
+    #[error("the client's jwks_uri could not be fetched or does not serve a JWKS")]
+    JwksUnavailable,
 }
 
 impl From<AssertionError> for OAuthError {

@@ -109,7 +109,10 @@ pub fn openid_configuration(issuer: &str) -> Value {
         ],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "claim_types_supported": ["normal"],
-        "request_parameter_supported": false,
+        // Request objects (RFC 9101) signed with the client's registered keys: asymmetric
+        // algorithms only (only hashes of client secrets are kept, so HS256 cannot be checked).
+        "request_parameter_supported": true,
+        "request_object_signing_alg_values_supported": ASSERTION_ALGS,
         "request_uri_parameter_supported": false,
         "require_request_uri_registration": false,
         "claims_parameter_supported": false,
@@ -142,7 +145,8 @@ mod tests {
             "https://acme.id.example.com/.well-known/jwks.json"
         );
         assert_eq!(d["id_token_signing_alg_values_supported"][0], "RS256");
-        assert!(d["request_parameter_supported"].is_boolean());
+        assert_eq!(d["request_parameter_supported"], true);
+        assert_eq!(d["request_uri_parameter_supported"], false);
         assert_eq!(
             d["pushed_authorization_request_endpoint"],
             "https://acme.id.example.com/api/oidc/par"
@@ -154,6 +158,10 @@ mod tests {
             .collect();
         assert_eq!(
             d["token_endpoint_auth_signing_alg_values_supported"],
+            json!(algs)
+        );
+        assert_eq!(
+            d["request_object_signing_alg_values_supported"],
             json!(algs)
         );
         assert!(d["token_endpoint_auth_methods_supported"]

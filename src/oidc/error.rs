@@ -27,6 +27,8 @@ pub enum ErrorCode {
     AccountSelectionRequired,
     RequestNotSupported,
     RequestUriNotSupported,
+    /// RFC 9101 §6.2: the request object is invalid (signature, claims, or unverifiable).
+    InvalidRequestObject,
     RegistrationNotSupported,
     InvalidToken,
     InsufficientScope,
@@ -60,6 +62,7 @@ impl ErrorCode {
             ErrorCode::AccountSelectionRequired => "account_selection_required",
             ErrorCode::RequestNotSupported => "request_not_supported",
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
+            ErrorCode::InvalidRequestObject => "invalid_request_object",
             ErrorCode::RegistrationNotSupported => "registration_not_supported",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",

@@ -19,6 +19,7 @@ pub mod logout;
 pub mod par;
 pub mod pkce;
 pub mod refresh;
+pub mod request_object;
 pub mod resource;
 pub mod response;
 pub mod response_mode;

@@ -207,7 +207,7 @@ mod tests {
         assert_eq!(code(&[("prompt", "bogus")]), ErrorCode::InvalidRequest);
         assert_eq!(
             code(&[("request", "eyJ.e30.")]),
-            ErrorCode::RequestNotSupported
+            ErrorCode::InvalidRequestObject
         );
         assert_eq!(
             code(&[("request_uri", "urn:ietf:params:oauth:request_uri:x")]),

@@ -16,7 +16,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::par::{self, Taken};
-use super::{id_token_hint, Ctx};
+use super::{id_token_hint, request_object, Ctx};
 use crate::crypto::hash::secret_hash;
 use crate::crypto::random;
 use crate::crypto::sealed::{Binding, SealedKind};
@@ -236,6 +236,34 @@ pub async fn authorize(
             })
         }
     };
+    // A request object (RFC 9101): its verified parameters replace the request's, client_id
+    // aside. Until it verifies, its redirect_uri is not to be trusted: refusals are pages.
+    let opened_pairs;
+    let mut prefetched = None;
+    let pairs = match Params::new(pairs).get("request") {
+        Ok(Some(jwt)) => {
+            let Ok(Some(client_id)) = Params::new(pairs).get("client_id") else {
+                return Ok(request_object_refused(
+                    "client_id is required with a request object",
+                ));
+            };
+            let row = find_client(ctx, client_id).await?;
+            let Some(client) = row.as_ref().map(|r| r.to_client()) else {
+                return Ok(request_object_refused(
+                    "the client_id is not a registered client",
+                ));
+            };
+            match request_object::open(ctx, &client, jwt).await? {
+                Ok(opened) => opened_pairs = opened,
+                Err(e) => return Ok(request_object_refused(&e.to_string())),
+            }
+            prefetched = Some(row);
+            opened_pairs.as_slice()
+        }
+        // A repeated `request` is the plain path's error to report (through the query's
+        // redirect_uri once that is checked against the client).
+        _ => pairs,
+    };
     let params = Params::new(pairs);
     let stop = |e: authz::PageError| Outcome::Stop {
         status: 400,
@@ -245,7 +273,10 @@ pub async fn authorize(
         Ok(t) => t,
         Err(e) => return Ok(stop(e)),
     };
-    let row = find_client(ctx, &target.client_id).await?;
+    let row = match prefetched {
+        Some(row) => row,
+        None => find_client(ctx, &target.client_id).await?,
+    };
     let client = row.as_ref().map(|r| r.to_client());
     if let Err(e) = authz::check_target(&target, client.as_ref()) {
         return Ok(stop(e));
@@ -279,6 +310,18 @@ pub async fn authorize(
         consented_now: false,
     };
     proceed(ctx, step, browser).await
+}
+
+/// The page for a request object that does not verify (RFC 9101 §6.2): nothing in it may be
+/// trusted, its redirect_uri included, so the error is shown rather than redirected.
+fn request_object_refused(why: &str) -> Outcome {
+    Outcome::Stop {
+        status: 400,
+        message: format!(
+            "This sign-in request's request object is not valid (invalid_request_object): \
+             {why}. The application's developer needs to fix it."
+        ),
+    }
 }
 
 /// `GET /authorize/resume?interaction=<sealed>`: back from the sign-in page.

@@ -91,31 +91,56 @@ async fn verify_signature(
         )
         .into());
     }
-    let checks = match client
-        .keys
-        .as_ref()
-        .ok_or(AssertionError::NoKeys)
-        .map_err(OAuthError::from)?
-    {
-        ClientKeys::Inline(text) => read.checks(&parse_jwks(text)?),
-        ClientKeys::Uri(uri) => match read.checks(&fetch_jwks(ctx, uri, false).await?) {
-            // The client may have rotated its keys since the set was cached.
-            Err(AssertionError::NoKey) => read.checks(&fetch_jwks(ctx, uri, true).await?),
-            checks => checks,
+    verify_with_client_keys(ctx, read, &client)
+        .await?
+        .map_err(|e| OAuthError::from(e).into())
+}
+
+/// Whether one of `client`'s registered keys (inline, or from its `jwks_uri`, fetched again
+/// once if the cached set has no fitting key: the client may have rotated) signed `read`:
+/// client assertions and request objects (`usecase::request_object`) alike. The inner error
+/// says why not; the outer one is a failure of the verifier itself.
+pub async fn verify_with_client_keys(
+    ctx: &Ctx<'_>,
+    read: &ReadAssertion,
+    client: &Client,
+) -> Result<Result<(), AssertionError>> {
+    let Some(keys) = client.keys.as_ref() else {
+        return Ok(Err(AssertionError::NoKeys));
+    };
+    let checks = match keys {
+        ClientKeys::Inline(text) => match serde_json::from_str::<Jwks>(text) {
+            Ok(jwks) => read.checks(&jwks),
+            Err(_) => Err(AssertionError::NoKeys),
         },
+        ClientKeys::Uri(uri) => match fetch_jwks(ctx, uri, false).await {
+            Err(_) => Err(AssertionError::JwksUnavailable),
+            Ok(jwks) => match read.checks(&jwks) {
+                Err(AssertionError::NoKey) => match fetch_jwks(ctx, uri, true).await {
+                    Ok(jwks) => read.checks(&jwks),
+                    Err(_) => Err(AssertionError::JwksUnavailable),
+                },
+                checks => checks,
+            },
+        },
+    };
+    match checks {
+        Ok(checks) => verify_checks(ctx, &checks).await,
+        Err(e) => Ok(Err(e)),
     }
-    .map_err(OAuthError::from)?;
-    verify_checks(ctx, &checks).await
 }
 
 /// Whether one of the checks verifies.
-async fn verify_checks(ctx: &Ctx<'_>, checks: &[SignatureCheck]) -> Result<()> {
+async fn verify_checks(
+    ctx: &Ctx<'_>,
+    checks: &[SignatureCheck],
+) -> Result<Result<(), AssertionError>> {
     for check in checks {
         if ctx.verifier.verify(check).await? {
-            return Ok(());
+            return Ok(Ok(()));
         }
     }
-    Err(OAuthError::from(AssertionError::BadSignature).into())
+    Ok(Err(AssertionError::BadSignature))
 }
 
 /// A federated client credential: `read` was issued by `iss`, an external issuer the client
@@ -181,7 +206,9 @@ async fn verify_federated(
         checks => checks,
     }
     .map_err(OAuthError::from)?;
-    verify_checks(ctx, &checks).await?;
+    verify_checks(ctx, &checks)
+        .await?
+        .map_err(OAuthError::from)?;
     Ok(creds.clone().with_verified_assertion(verified))
 }
 
@@ -213,10 +240,6 @@ async fn issuer_jwks_uri(ctx: &Ctx<'_>, issuer: &str) -> Result<String> {
     crate::oidc::client::validate_jwks_uri(&doc.jwks_uri)
         .map_err(|_| refused("its jwks_uri is not an https URL"))?;
     Ok(doc.jwks_uri)
-}
-
-fn parse_jwks(text: &str) -> Result<Jwks> {
-    serde_json::from_str(text).map_err(|_| OAuthError::from(AssertionError::NoKeys).into())
 }
 
 async fn fetch_jwks(ctx: &Ctx<'_>, uri: &str, fresh: bool) -> Result<Jwks> {

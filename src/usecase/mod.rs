@@ -189,6 +189,7 @@ pub mod other_device;
 pub mod par;
 pub mod presented_token;
 pub mod recovery;
+pub mod request_object;
 pub mod revocation;
 pub mod sessions;
 pub mod settings;

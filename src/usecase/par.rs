@@ -8,11 +8,12 @@
 //! primary (`spent_tokens`) before using it: a request_uri concludes at most one
 //! authorization request, whatever the browser does next.
 
-use super::{client_auth, Ctx};
+use super::{client_auth, request_object, Ctx};
 use crate::crypto::sealed::{Binding, SealedKind};
 use crate::error::Result;
 use crate::oidc::authorize::Params;
 use crate::oidc::client::ClientCredentials;
+use crate::oidc::error::OAuthError;
 use crate::oidc::par::{self, PushResponse, PushedRequest, PUSHED_REQUEST_TTL};
 use crate::storage::spent::{self, Spend};
 
@@ -24,6 +25,18 @@ pub async fn push(
     form: &[(String, String)],
 ) -> Result<PushResponse> {
     let client = client_auth::authenticate_on_reader(ctx, creds).await?;
+    // A request object (RFC 9101, RFC 9126 §3): only its verified parameters are pushed; the
+    // form's others (client authentication aside) are ignored.
+    let opened;
+    let form = match Params::new(form).get("request")? {
+        Some(jwt) => {
+            opened = request_object::open(ctx, &client, jwt)
+                .await?
+                .map_err(OAuthError::from)?;
+            opened.as_slice()
+        }
+        None => form,
+    };
     let (pushed, _) = par::pushed_request(form, &client)?;
     let sealed = ctx.sealer.seal_text(
         SealedKind::PushedRequest,

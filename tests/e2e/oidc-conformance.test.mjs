@@ -294,9 +294,12 @@ describe('basic OP plan', () => {
     assert.ok(meta.response_modes_supported.includes('fragment'));
   });
 
-  test('request and request_uri are refused with their error codes', async () => {
+  test('an unsigned request object and a foreign request_uri are refused with their error codes', async () => {
+    // Unverified, the object's redirect_uri cannot be trusted: a page, not a redirect (RFC 9101 §6.2).
     const r1 = await admin.walk(`/authorize?${authorizeQuery(app, { request: 'eyJhbGciOiJub25lIn0.e30.' })}`);
-    assert.equal(new URL(r1.location).searchParams.get('error'), 'request_not_supported');
+    assert.equal(r1.location, undefined);
+    assert.equal(r1.res.status, 400);
+    assert.match(await r1.res.text(), /invalid_request_object/);
     const r2 = await admin.walk(`/authorize?${authorizeQuery(app, { request_uri: 'https://x.example/r' })}`);
     assert.equal(new URL(r2.location).searchParams.get('error'), 'request_uri_not_supported');
   });
