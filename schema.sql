@@ -394,3 +394,15 @@ CREATE TABLE IF NOT EXISTS email_sign_in_codes (
   expires_at   INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS email_sign_in_codes_expiry ON email_sign_in_codes(expires_at);
+
+-- Email verification links (0019): bound to the user and the address; hashed; single use.
+CREATE TABLE IF NOT EXISTS email_verifications (
+  token_hash  TEXT PRIMARY KEY,
+  tenant_id   TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  user_id     TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  email       TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  expires_at  INTEGER NOT NULL,
+  used_at     INTEGER
+);
+CREATE INDEX IF NOT EXISTS email_verifications_expiry ON email_verifications(expires_at);

@@ -33,6 +33,8 @@ pub enum MailKind {
     LoginLink,
     /// An admin's invitation.
     Invitation,
+    /// A link that verifies the person's address.
+    EmailVerification,
 }
 
 impl MailKind {
@@ -42,6 +44,7 @@ impl MailKind {
             MailKind::SignInCode => "sign_in_code",
             MailKind::LoginLink => "login_link",
             MailKind::Invitation => "invitation",
+            MailKind::EmailVerification => "email_verification",
         }
     }
 }
@@ -226,6 +229,36 @@ pub fn invitation_mail(brand: &Brand, to_address: &str, url: &str, valid_hours: 
             button: Some(("Create your account", url.to_string())),
             footer: format!(
                 "If you did not expect this, ignore it. Sent by {} ({}).",
+                brand.tenant_name, brand.base_url
+            ),
+        },
+    )
+}
+
+/// The link that verifies a person's address.
+pub fn verification_mail(
+    brand: &Brand,
+    to_address: &str,
+    to_name: Option<&str>,
+    url: &str,
+    valid_hours: i64,
+) -> Mail {
+    compose(
+        brand,
+        MailKind::EmailVerification,
+        (to_address, to_name),
+        Content {
+            subject: format!("Verify your email address for {}", brand.tenant_name),
+            heading: "Verify your email address".into(),
+            paragraphs: vec![format!(
+                "Confirm that this address is yours for your account at {}. The link works once, for {}.",
+                brand.tenant_name,
+                hours(valid_hours)
+            )],
+            code: None,
+            button: Some(("Verify this address", url.to_string())),
+            footer: format!(
+                "If you did not ask for this, ignore it: the address stays unverified. Sent by {} ({}).",
                 brand.tenant_name, brand.base_url
             ),
         },

@@ -186,6 +186,13 @@ pub static ROUTES: &[Route] = &[
     tenant(GET, "/login/email", R::EmailLoginPage, Anyone, Page),
     tenant(POST, "/login/email", R::EmailCodeRequest, SameOriginBrowser, Page).limited(Limit::SignIn),
     tenant(POST, "/login/email/code", R::EmailCodeSignIn, SameOriginBrowser, Page).limited(Limit::SignIn),
+    // Verifying one's email address: asking for the link (it sends mail, so it counts against
+    // the sign-in limit), the link's page with a button (scanners' GETs spend nothing), and
+    // the button's POST.
+    tenant(POST, "/account/verify-email", R::EmailVerificationRequest, SameOriginBrowser, Page)
+        .limited(Limit::SignIn),
+    tenant(GET, "/verify-email/{token}", R::EmailVerificationPage, LinkHolder, Page),
+    tenant(POST, "/verify-email", R::EmailVerify, SameOriginBrowser, Page),
     tenant(GET, "/setup/{token}", R::SetupPage, LinkHolder, Page),
     tenant(GET, "/account", R::AccountPage, SignedInUser, Page),
     tenant(PUT, "/api/account/profile", R::UpdateProfile, SignedInUser, Api),

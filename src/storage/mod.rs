@@ -19,6 +19,7 @@ pub mod codes;
 pub mod db;
 pub mod device;
 pub mod email_codes;
+pub mod email_verifications;
 pub mod grants;
 pub mod groups;
 #[cfg(test)]

@@ -4,8 +4,9 @@
 
 /// Expired one-time state, sessions, spent sealed values, email sign-in codes, codes, device
 /// authorizations and their wrong-code counters, sign-ins with another device, tokens and
-/// grants, then audit entries older than each tenant's `audit_retention_days` (90 when unset).
-pub const CLEANUP: [&str; 12] = [
+/// grants, email verification links, then audit entries older than each tenant's
+/// `audit_retention_days` (90 when unset).
+pub const CLEANUP: [&str; 13] = [
     "DELETE FROM spent_tokens WHERE expires_at < ?1",
     "DELETE FROM email_sign_in_codes WHERE expires_at < ?1",
     "DELETE FROM one_time_tokens WHERE expires_at < ?1",
@@ -16,6 +17,7 @@ pub const CLEANUP: [&str; 12] = [
     "DELETE FROM device_authorizations WHERE expires_at < ?1 - 3600",
     "DELETE FROM device_code_failures WHERE window_ends_at < ?1",
     "DELETE FROM other_device_sign_ins WHERE expires_at < ?1",
+    "DELETE FROM email_verifications WHERE expires_at < ?1",
     "DELETE FROM access_tokens WHERE expires_at < ?1",
     "DELETE FROM refresh_tokens WHERE expires_at < ?1",
     "DELETE FROM grants WHERE expires_at < ?1",

@@ -30,6 +30,8 @@ pub fn describe(event: &str, details: &str) -> String {
         "logout" | "user_signed_out" => "Signed out".into(),
         "one_time_link_created" => "An admin made a one-time sign-in link".into(),
         "user_updated" => "Account details changed".into(),
+        "email_verification_sent" => "Asked for a link to verify the email address".into(),
+        "email_verified" => "Verified the email address".into(),
         "authorize" => "Signed in to an app".into(),
         other => other.replace('_', " "),
     }

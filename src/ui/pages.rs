@@ -157,6 +157,10 @@ pub struct AccountPage {
     pub authorized_apps: Vec<AuthorizedAppItem>,
     /// The person's own recent audit entries, newest first.
     pub activity: Vec<ActivityItem>,
+    /// Whether the person's address is verified (the page says so next to it).
+    pub email_verified: bool,
+    /// Offer "Verify": an unverified address and a mail server the tenant can use.
+    pub offer_email_verification: bool,
 }
 
 pub struct AuthorizedAppItem {
@@ -303,6 +307,16 @@ pub struct LogoutConfirmPage {
     pub csrf_token: String,
     /// The end-session parameters to post again (`post_logout_redirect_uri`, `state`, ...).
     pub fields: Vec<(String, String)>,
+}
+
+/// The landing page of an email verification link: only its POST spends the link.
+#[derive(Template)]
+#[template(path = "verify_email.html")]
+pub struct VerifyEmailPage {
+    pub tenant: TenantBrand,
+    pub asset_version: &'static str,
+    pub token: String,
+    pub csrf_token: String,
 }
 
 /// The landing page of a one-time login link: only its POST consumes the link.
@@ -461,6 +475,8 @@ mod tests {
             recovery_codes: None,
             authorized_apps: vec![],
             activity: vec![],
+            email_verified: false,
+            offer_email_verification: true,
         }
     }
 

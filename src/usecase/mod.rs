@@ -179,6 +179,7 @@ pub mod clients;
 pub mod device;
 pub mod email;
 pub mod email_code;
+pub mod email_verification;
 pub mod end_session;
 pub mod groups;
 pub mod id_token_hint;

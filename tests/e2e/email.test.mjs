@@ -377,3 +377,34 @@ test('in Chromium: an admin emails a sign-in link and an invitation; both are re
   const sent = await auditEvents(base, apiKey, 'email_sent');
   assert.deepEqual(sent.map((e) => e.details.kind).sort(), ['invitation', 'login_link']);
 });
+
+test('email verification: the link mailed from the account page verifies the address once; tokens then say so', async () => {
+  const { base, apiKey, admin } = await emailTenant('mailverify');
+  const account = await (await admin.fetch('/account')).text();
+  assert.match(account, /id="verify-email-form"/);
+  const csrf = account.match(/id="verify-email-form"[\s\S]*?name="csrf_token" value="([^"]+)"/)[1];
+  const before = received().length;
+  const asked = await admin.fetch('/account/verify-email', form({ csrf_token: csrf }));
+  assert.ok(asked.status < 400, `asked: ${asked.status}`);
+  const mail = await mailTo('ada@example.com', (m) => received().length > before && /verif/i.test(m.subject));
+  const link = mail.text.match(/https?:\/\/\S+\/verify-email\/\S+/)[0];
+  const path = new URL(link).pathname;
+
+  // Opening the link (a mail scanner's GET) spends nothing; the page's button does, once.
+  const reader = new Person(base);
+  const page = await (await reader.fetch(path)).text();
+  assert.equal((await reader.fetch(path)).status, 200, 'a GET does not spend the link');
+  const field = (n) => page.match(new RegExp(`name="${n}" value="([^"]+)"`))[1];
+  const verify = () => reader.fetch('/verify-email', form({ token: field('token'), csrf_token: field('csrf_token') }));
+  const done = await verify();
+  assert.ok(done.status < 400, `verify: ${done.status}`);
+  assert.ok((await verify()).status >= 400, 'a link verifies once');
+  assert.equal((await reader.fetch(path)).status, 404);
+
+  const users = await adminApi(base, apiKey, 'GET', '/api/users?search=ada');
+  assert.equal(users.json.data[0].email_verified, true, JSON.stringify(users.json.data[0]));
+  assert.doesNotMatch(await (await admin.fetch('/account')).text(), /id="verify-email-form"/);
+  const events = (await auditEvents(base, apiKey, 'email_verified')).length;
+  assert.equal(events, 1);
+  reader.cleanup();
+});

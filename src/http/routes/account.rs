@@ -14,10 +14,10 @@ use crate::http::session;
 use crate::tenancy::SignupMode;
 use crate::ui::{
     self, AccountPage, AccountUser, ActivityItem, AppTile, AuthorizedAppItem, LoginPage,
-    OneTimeLoginPage, PasskeyItem, RecoveryCodesStatus, SetupPage,
+    OneTimeLoginPage, PasskeyItem, RecoveryCodesStatus, SetupPage, VerifyEmailPage,
 };
 use crate::usecase::signup::{self, SignUpLink};
-use crate::usecase::{account, recovery, sessions, signin};
+use crate::usecase::{account, email_verification, recovery, sessions, signin};
 
 pub async fn login_page(req: TenantRequest<'_>) -> Result<Response> {
     let next = safe_next(req.incoming.query_param("next"), &req.issuer);
@@ -107,6 +107,85 @@ pub async fn one_time_login(mut req: TenantRequest<'_>) -> Result<Response> {
         &session::set_cookie(&req, &started.id, started.max_age),
     );
     Ok(resp)
+}
+
+/// `POST /account/verify-email`: the signed-in person asks for a link to their address; it is
+/// mailed after the response.
+pub async fn request_email_verification(mut req: TenantRequest<'_>) -> Result<Response> {
+    let form = req.incoming.form().await?;
+    let current = session::require(&req).await?;
+    let token = form
+        .iter()
+        .find(|(k, _)| k == "csrf_token")
+        .map(|(_, v)| v.as_str());
+    session::check_csrf(&current, token)?;
+    let post = req.app.post()?;
+    let delivery = email_verification::send(&req.ctx()?, &post, &current).await?;
+    let db = req.app.db()?.clone();
+    let now = req.now;
+    req.app.after_response(async move {
+        match crate::usecase::email::deliver(&db, post.sender.as_ref(), &delivery, now).await {
+            Ok(Ok(())) => {}
+            Ok(Err(failure)) => worker::console_error!("email not sent: {}", failure.message),
+            Err(e) => worker::console_error!("email audit failed: {e}"),
+        }
+    });
+    message(
+        &req,
+        "Check your inbox",
+        "We sent a link to your email address. Open it within 24 hours to verify the address.",
+        Some("/account"),
+    )
+}
+
+/// The CSRF token of the verification form: derived from the link (the person may open it in
+/// a browser without a session; the same-origin check does the real work).
+fn verify_email_csrf(token: &str) -> String {
+    crate::crypto::hash::secret_hash(&format!("verify-email-form:{token}"))
+}
+
+/// `GET /verify-email/<token>`: a page with a button; only the POST spends the link.
+pub async fn email_verification_page(req: TenantRequest<'_>, token: &str) -> Result<Response> {
+    if !email_verification::link_works(&req.ctx()?, token).await? {
+        return Ok(message(
+            &req,
+            "This link can't be used",
+            "It has expired, was already used, or is for an address your account no longer \
+             has. Ask for a new one from your account page.",
+            Some("/account"),
+        )?
+        .with_status(404));
+    }
+    render(&VerifyEmailPage {
+        tenant: brand(&req),
+        asset_version: ui::asset_version(),
+        token: token.to_string(),
+        csrf_token: verify_email_csrf(token),
+    })
+}
+
+/// `POST /verify-email`: spends the link and marks the address verified.
+pub async fn verify_email(mut req: TenantRequest<'_>) -> Result<Response> {
+    let form = req.incoming.form().await?;
+    let value = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let token = value("token");
+    if !crate::crypto::hash::secrets_equal(&value("csrf_token"), &verify_email_csrf(&token)) {
+        return Err(Error::Forbidden(
+            "This form has expired: open the link again.".into(),
+        ));
+    }
+    email_verification::verify(&req.ctx()?, &token).await?;
+    message(
+        &req,
+        "Email address verified",
+        "Thank you: your email address is verified.",
+        Some("/account"),
+    )
 }
 
 /// `PUT /api/account/profile`: the signed-in user edits the fields the tenant allows.
@@ -204,6 +283,12 @@ pub async fn account_page(req: TenantRequest<'_>) -> Result<Response> {
     } else {
         None
     };
+    // "Verify" when the address is unverified, the tenant does not vouch for every address
+    // anyway, and a mail server is usable.
+    let offer_email_verification = !current.user.email_verified
+        && current.user.email.as_deref().is_some_and(|e| !e.is_empty())
+        && !req.tenant.tenant.settings.emails_verified
+        && email_verification::mail_usable(&ctx, &req.app.post()?);
     let authorized_apps = account::authorized_apps(&ctx, &current)
         .await?
         .into_iter()
@@ -272,6 +357,8 @@ pub async fn account_page(req: TenantRequest<'_>) -> Result<Response> {
         add_passkey_first: req.incoming.query_param("add_passkey") == Some("1"),
         next: safe_next(req.incoming.query_param("next"), &req.issuer),
         recovery_codes,
+        email_verified: current.user.email_verified,
+        offer_email_verification,
     })
 }
 

@@ -79,6 +79,11 @@ pub async fn for_tenant(
         RouteId::EmailLoginPage => email::ask(req).await,
         RouteId::EmailCodeRequest => email::request(req).await,
         RouteId::EmailCodeSignIn => email::sign_in(req).await,
+        RouteId::EmailVerificationRequest => account::request_email_verification(req).await,
+        RouteId::EmailVerificationPage => {
+            account::email_verification_page(req, param("token")).await
+        }
+        RouteId::EmailVerify => account::verify_email(req).await,
         RouteId::SetupPage => account::setup_page(req, param("token")).await,
         RouteId::AccountPage => account::account_page(req).await,
         RouteId::UpdateProfile => account::update_profile(req).await,
