@@ -134,3 +134,11 @@ impl TenantRequest<'_> {
         })
     }
 }
+
+/// The value of field `name` of a parsed form body, or empty when it is absent.
+pub fn form_field(form: &[(String, String)], name: &str) -> String {
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}

@@ -8,7 +8,7 @@ use crate::account::next::safe_next;
 use crate::account::ProfileInput;
 use crate::error::{Error, Result};
 use crate::http::render::{brand, message, render};
-use crate::http::request::TenantRequest;
+use crate::http::request::{form_field, TenantRequest};
 use crate::http::respond::{json, redirect, set_header};
 use crate::http::session;
 use crate::tenancy::SignupMode;
@@ -86,12 +86,7 @@ pub async fn one_time_login_page(req: TenantRequest<'_>, token: &str) -> Result<
 /// `POST /login/code`: consumes the link and starts a session.
 pub async fn one_time_login(mut req: TenantRequest<'_>) -> Result<Response> {
     let form = req.incoming.form().await?;
-    let value = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let value = |name: &str| form_field(&form, name);
     let token = value("token");
     if !crate::crypto::hash::secrets_equal(&value("csrf_token"), &one_time_csrf(&token)) {
         return Err(Error::Forbidden(
@@ -167,12 +162,7 @@ pub async fn email_verification_page(req: TenantRequest<'_>, token: &str) -> Res
 /// `POST /verify-email`: spends the link and marks the address verified.
 pub async fn verify_email(mut req: TenantRequest<'_>) -> Result<Response> {
     let form = req.incoming.form().await?;
-    let value = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let value = |name: &str| form_field(&form, name);
     let token = value("token");
     if !crate::crypto::hash::secrets_equal(&value("csrf_token"), &verify_email_csrf(&token)) {
         return Err(Error::Forbidden(

@@ -6,7 +6,7 @@ use worker::Response;
 use crate::account::next::safe_next;
 use crate::error::Result;
 use crate::http::render::{brand, render};
-use crate::http::request::TenantRequest;
+use crate::http::request::{form_field as field, TenantRequest};
 use crate::http::respond::set_header;
 use crate::http::session;
 use crate::ui::{self, EmailCodeForm, EmailLoginPage};
@@ -37,13 +37,6 @@ fn page(
         ask_again_url: with_next("/login/email", next),
         passkey_login_url: with_next("/login", next),
     }
-}
-
-fn field(form: &[(String, String)], name: &str) -> String {
-    form.iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default()
 }
 
 /// `GET /login/email`: the address form.

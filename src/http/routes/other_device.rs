@@ -7,7 +7,7 @@ use worker::Response;
 use crate::account::next::safe_next;
 use crate::error::{Error, Result};
 use crate::http::render::{brand, message, render};
-use crate::http::request::TenantRequest;
+use crate::http::request::{form_field, TenantRequest};
 use crate::http::respond::{json, redirect, set_header};
 use crate::http::session;
 use crate::storage::sessions::SessionWithUser;
@@ -108,12 +108,7 @@ pub async fn approve_page(req: TenantRequest<'_>) -> Result<Response> {
 /// `POST /login/approve`: a typed code (`decision=check`), or Approve / Deny.
 pub async fn decision(mut req: TenantRequest<'_>) -> Result<Response> {
     let form = req.incoming.form().await?;
-    let field = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let field = |name: &str| form_field(&form, name);
     let current = session::require(&req).await?;
     session::check_csrf(&current, Some(&field("csrf_token")))?;
     let typed = field("code");

@@ -6,7 +6,7 @@ use worker::Response;
 use crate::account::next::safe_next;
 use crate::error::{Error, Result};
 use crate::http::render::{brand, render};
-use crate::http::request::TenantRequest;
+use crate::http::request::{form_field, TenantRequest};
 use crate::http::respond::{json, redirect, set_header};
 use crate::http::session;
 use crate::ui::{self, LoginHelpPage, RecoveryCodePage, RecoveryWay};
@@ -80,12 +80,7 @@ pub async fn code_page_get(req: TenantRequest<'_>) -> Result<Response> {
 /// going on. A code that does not work shows the form again with why.
 pub async fn sign_in(mut req: TenantRequest<'_>) -> Result<Response> {
     let form = req.incoming.form().await?;
-    let value = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let value = |name: &str| form_field(&form, name);
     let next = safe_next(Some(&value("next")), &req.issuer);
     match recovery::sign_in(&req.ctx()?, &value("code")).await {
         Ok(started) => {

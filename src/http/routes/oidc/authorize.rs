@@ -8,7 +8,7 @@ use worker::{Method, Response};
 use crate::account::next::RESUME_PATH;
 use crate::error::{Error, Result};
 use crate::http::render::{brand, message, render};
-use crate::http::request::TenantRequest;
+use crate::http::request::{form_field, TenantRequest};
 use crate::http::respond::{redirect, set_header};
 use crate::http::session::{self, SESSION_COOKIE};
 use crate::oidc::response::AuthorizationResponse;
@@ -71,12 +71,7 @@ pub async fn resume(req: TenantRequest<'_>) -> Result<Response> {
 pub async fn consent(mut req: TenantRequest<'_>) -> Result<Response> {
     session::require_same_origin(&req)?;
     let form = req.incoming.form().await?;
-    let value = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let value = |name: &str| form_field(&form, name);
     let current = session::require(&req).await?;
     session::check_csrf(&current, Some(&value("csrf_token")))?;
     let decision = match value("decision").as_str() {

@@ -10,7 +10,7 @@ use worker::Response;
 use super::{client_credentials, form, form_value};
 use crate::error::{Error, Result};
 use crate::http::render::{brand, message, render};
-use crate::http::request::TenantRequest;
+use crate::http::request::{form_field as field, TenantRequest};
 use crate::http::respond::{json, redirect, set_header};
 use crate::http::session;
 use crate::oidc::device::verification_uri;
@@ -159,10 +159,6 @@ fn entry_page(
         qr_svg,
     })?
     .with_status(status))
-}
-
-fn field(form: &[(String, String)], name: &str) -> String {
-    form_value(form, name).unwrap_or_default().to_string()
 }
 
 /// `verification_uri_complete` for a code as typed.
