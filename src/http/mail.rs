@@ -8,8 +8,10 @@ use worker::{SecureTransport, Socket};
 
 use crate::email::config::SmtpServer;
 use crate::email::smtp::{self, Dialogue, Envelope, Problem, SmtpError, Stage, TlsMode, Wire};
+use crate::error::Result as AppResult;
+use crate::http::app::App;
 use crate::storage::backend::LocalFuture;
-use crate::usecase::email::MailSender;
+use crate::usecase::email::{Delivery, MailSender, Post};
 
 /// A socket that can be swapped for its TLS upgrade (Workers' `startTls()` consumes it).
 struct SocketWire(Option<Socket>);
@@ -110,4 +112,19 @@ impl MailSender for SocketSender {
             result
         })
     }
+}
+
+/// Sends `delivery` after the response (the request's `waitUntil`): the person's page never
+/// waits for a mail server. The outcome is in the audit log (`usecase::email::deliver`); the
+/// console gets what the audit log could not record.
+pub fn send_after_response(app: &App, post: Post, delivery: Delivery, now: i64) -> AppResult<()> {
+    let db = app.db()?.clone();
+    app.after_response(async move {
+        match crate::usecase::email::deliver(&db, post.sender.as_ref(), &delivery, now).await {
+            Ok(Ok(())) => {}
+            Ok(Err(failure)) => worker::console_error!("email not sent: {}", failure.message),
+            Err(e) => worker::console_error!("email audit failed: {e}"),
+        }
+    });
+    Ok(())
 }

@@ -116,15 +116,7 @@ pub async fn request_email_verification(mut req: TenantRequest<'_>) -> Result<Re
     session::check_csrf(&current, token)?;
     let post = req.app.post()?;
     let delivery = email_verification::send(&req.ctx()?, &post, &current).await?;
-    let db = req.app.db()?.clone();
-    let now = req.now;
-    req.app.after_response(async move {
-        match crate::usecase::email::deliver(&db, post.sender.as_ref(), &delivery, now).await {
-            Ok(Ok(())) => {}
-            Ok(Err(failure)) => worker::console_error!("email not sent: {}", failure.message),
-            Err(e) => worker::console_error!("email audit failed: {e}"),
-        }
-    });
+    crate::http::mail::send_after_response(&req.app, post, delivery, req.now)?;
     message(
         &req,
         "Check your inbox",

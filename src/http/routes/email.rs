@@ -66,15 +66,7 @@ pub async fn request(mut req: TenantRequest<'_>) -> Result<Response> {
         Err(e) => return Err(e),
     };
     if let Some(delivery) = requested.delivery {
-        let db = req.app.db()?.clone();
-        let now = req.now;
-        req.app.after_response(async move {
-            match crate::usecase::email::deliver(&db, post.sender.as_ref(), &delivery, now).await {
-                Ok(Ok(())) => {}
-                Ok(Err(failure)) => worker::console_error!("email not sent: {}", failure.message),
-                Err(e) => worker::console_error!("email audit failed: {e}"),
-            }
-        });
+        crate::http::mail::send_after_response(&req.app, post, delivery, req.now)?;
     }
     let code_form = EmailCodeForm {
         pending: requested.pending,
