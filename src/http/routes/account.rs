@@ -116,7 +116,7 @@ pub async fn request_email_verification(mut req: TenantRequest<'_>) -> Result<Re
     session::check_csrf(&current, token)?;
     let post = req.app.post()?;
     let delivery = email_verification::send(&req.ctx()?, &post, &current).await?;
-    crate::http::mail::send_after_response(&req.app, post, delivery, req.now)?;
+    crate::http::mail::send_after_response(req.app, post, delivery, req.now)?;
     message(
         &req,
         "Check your inbox",

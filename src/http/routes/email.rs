@@ -66,7 +66,7 @@ pub async fn request(mut req: TenantRequest<'_>) -> Result<Response> {
         Err(e) => return Err(e),
     };
     if let Some(delivery) = requested.delivery {
-        crate::http::mail::send_after_response(&req.app, post, delivery, req.now)?;
+        crate::http::mail::send_after_response(req.app, post, delivery, req.now)?;
     }
     let code_form = EmailCodeForm {
         pending: requested.pending,
