@@ -8,7 +8,7 @@ use std::future::Future;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use worker::{SecureTransport, Socket};
 
-use crate::email::config::{CloudflareEmail, MailServer, SmtpServer};
+use crate::email::config::{MailServer, SmtpServer};
 use crate::email::smtp::{self, Dialogue, Envelope, Problem, SmtpError, Stage, TlsMode, Wire};
 use crate::error::{Error, Result as AppResult};
 use crate::storage::backend::LocalFuture;
@@ -76,9 +76,7 @@ impl MailSender for WorkerMailSender {
                 MailServer::Smtp(smtp) => send_smtp(smtp, client_name, envelope, message)
                     .await
                     .map_err(Failure::from),
-                MailServer::Cloudflare(cloudflare) => {
-                    send_cloudflare(&self.0, cloudflare, envelope, message).await
-                }
+                MailServer::Cloudflare(_) => send_cloudflare(&self.0, envelope, message).await,
             }
         })
     }
@@ -88,7 +86,6 @@ impl MailSender for WorkerMailSender {
 /// parts and headers are the same as over SMTP; Cloudflare adds its Message-ID and DKIM).
 async fn send_cloudflare(
     env: &worker::Env,
-    _server: &CloudflareEmail,
     envelope: &Envelope,
     message: &[u8],
 ) -> Result<(), Failure> {
