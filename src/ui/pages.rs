@@ -161,6 +161,9 @@ pub struct AccountPage {
     pub email_verified: bool,
     /// Offer "Verify": an unverified address and a mail server the tenant can use.
     pub offer_email_verification: bool,
+    /// The sign-in notices' switch and whether they are on; `None` hides it (no address or
+    /// no mail server, and they are off).
+    pub sign_in_notices: Option<bool>,
 }
 
 pub struct AuthorizedAppItem {
@@ -477,6 +480,7 @@ mod tests {
             activity: vec![],
             email_verified: false,
             offer_email_verification: true,
+            sign_in_notices: Some(false),
         }
     }
 

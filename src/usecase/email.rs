@@ -54,7 +54,7 @@ pub fn brand(tenant: &Tenant, issuer: &str) -> Brand {
 }
 
 /// A message ready to go, owning everything so it can be sent after the response.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
     pub server: SmtpServer,
     pub client_name: String,
