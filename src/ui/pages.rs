@@ -545,6 +545,26 @@ mod tests {
     }
 
     #[test]
+    fn the_sign_in_notices_switch_posts_with_the_csrf_token_and_says_what_it_does() {
+        let mut page = account();
+        let off = page.render().unwrap();
+        assert!(off.contains("action=\"/account/sign-in-notices\""));
+        assert!(off.contains("name=\"on\" value=\"1\""));
+        assert!(off.contains("Email me when my account is used to sign in on a new device"));
+        let form = &off[off.find("id=\"sign-in-notices-form\"").unwrap()..];
+        assert!(
+            form.contains("name=\"csrf_token\" value=\"csrf&#34;1\""),
+            "{form}"
+        );
+        page.sign_in_notices = Some(true);
+        let on = page.render().unwrap();
+        assert!(on.contains("name=\"on\" value=\"0\""));
+        assert!(on.contains(">Turn off<"));
+        page.sign_in_notices = None;
+        assert!(!page.render().unwrap().contains("sign-in-notices"));
+    }
+
+    #[test]
     fn consent_page() {
         let html = ConsentPage {
             tenant: brand(),

@@ -11,6 +11,7 @@ pub fn date_time(ts: i64) -> String {
     )
 }
 
+/// `YYYY-MM-DD`.
 pub fn date(ts: i64) -> String {
     // Days since the epoch to a civil date (Howard Hinnant's algorithm): no chrono needed.
     let z = ts.div_euclid(86400) + 719_468;

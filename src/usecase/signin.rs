@@ -410,6 +410,56 @@ mod tests {
         });
     }
 
+    /// A passkey sign-in of `authenticator` in the browser `browser` (a 43-character id).
+    async fn sign_in_from(
+        c: &Ctx<'_>,
+        authenticator: &mut SoftAuthenticator,
+        browser: &str,
+    ) -> Started {
+        let options = start(c, browser).unwrap();
+        let response = authenticator.sign_in(c.issuer, options).await;
+        let browser = Browser {
+            session: None,
+            id: browser,
+        };
+        finish(c, &testing::mail::unused_post(), &response, browser, None)
+            .await
+            .unwrap()
+            .started
+    }
+
+    #[test]
+    fn a_passkey_sign_in_from_a_new_browser_brings_the_notice_the_person_asked_for() {
+        run(async {
+            let (db, snap) = acme().await;
+            let c = ctx(&db, &snap, NOW);
+            let mut phone = SoftAuthenticator::new();
+            signed_up(&c, "ada", &mut phone).await;
+            let (laptop, tablet) = (format!("{:-<43}", "laptop"), format!("{:-<43}", "tablet"));
+            let first = sign_in_from(&c, &mut phone, &laptop).await;
+            assert_eq!(first.notice, None, "not asked for");
+            let session = super::sessions::current(&c, Some(&first.id))
+                .await
+                .unwrap()
+                .unwrap();
+            let post = testing::mail::unused_post();
+            crate::usecase::sign_in_notice::set(&c, &post, &session, true, Some(&laptop))
+                .await
+                .unwrap();
+            assert_eq!(sign_in_from(&c, &mut phone, &laptop).await.notice, None);
+            let notice = sign_in_from(&c, &mut phone, &tablet)
+                .await
+                .notice
+                .expect("the tablet is new");
+            let parsed = mail_parser::MessageParser::default()
+                .parse(&notice.message)
+                .unwrap();
+            let text = parsed.body_text(0).unwrap();
+            assert!(text.contains("with a passkey"), "{text}");
+            assert_eq!(sign_in_from(&c, &mut phone, &tablet).await.notice, None);
+        });
+    }
+
     async fn passkeys_of(db: &Db, c: &Ctx<'_>, user_id: &str) -> String {
         crate::storage::passkeys::list_for_user(db, c.tenant_id(), user_id)
             .await
