@@ -261,15 +261,16 @@ pub async fn account_page(req: TenantRequest<'_>) -> Result<Response> {
     } else {
         None
     };
+    let post = req.app.post()?;
     // "Verify" when the address is unverified, the tenant does not vouch for every address
     // anyway, and a mail server is usable.
     let offer_email_verification = !current.user.email_verified
         && current.user.email.as_deref().is_some_and(|e| !e.is_empty())
         && !req.tenant.tenant.settings.emails_verified
-        && email_verification::mail_usable(&ctx, &req.app.post()?);
-    // The notices' switch: on when they are on (so they can be turned off), or when offered.
+        && email_verification::mail_usable(&ctx, &post);
+    // The notices' switch: shown while they are on (so they can be turned off), or offered.
     let sign_in_notices = (current.user.sign_in_notices
-        || sign_in_notice::offered(&ctx, &req.app.post()?, &current.user))
+        || sign_in_notice::offered(&ctx, &post, &current.user))
     .then_some(current.user.sign_in_notices);
     let authorized_apps = account::authorized_apps(&ctx, &current)
         .await?
