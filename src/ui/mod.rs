@@ -10,6 +10,7 @@ pub mod assets;
 mod error_page;
 mod pages;
 pub mod qr;
+pub mod when;
 
 pub use assets::{asset, asset_version, theme_css, Asset};
 pub use error_page::error_page;
