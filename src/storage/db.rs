@@ -11,6 +11,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
+use serde::de::value::MapDeserializer;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -294,14 +295,17 @@ pub fn object_from_json_text<'de, D: serde::Deserializer<'de>>(
 
 /// Rows of a batch result, deserialized.
 pub fn rows<T: DeserializeOwned>(result: &QueryResult) -> Result<Vec<T>> {
-    result
-        .rows
-        .iter()
-        .map(|row| {
-            serde_json::from_value(Value::Object(row.clone()))
-                .map_err(|e| Error::Internal(format!("a stored row does not read back: {e}")))
-        })
-        .collect()
+    result.rows.iter().map(read_row).collect()
+}
+
+/// One row as a `T`, read in place as a map of column name to value. Not
+/// `serde_json::from_value`: that clones the row into a `Value` and its deserializer also
+/// instantiates every row type's array (`visit_seq`) path, which a row never takes; in the
+/// wasm those copies, one per row type, were tens of KB.
+fn read_row<T: DeserializeOwned>(row: &Map<String, Value>) -> Result<T> {
+    let columns = row.iter().map(|(name, value)| (name.as_str(), value));
+    T::deserialize(MapDeserializer::<_, serde_json::Error>::new(columns))
+        .map_err(|e| Error::Internal(format!("a stored row does not read back: {e}")))
 }
 
 /// The first row of a batch result, if any.
