@@ -7,6 +7,7 @@
 pub mod activity;
 pub mod agent;
 pub mod assets;
+pub mod dates;
 mod error_page;
 mod pages;
 pub mod qr;

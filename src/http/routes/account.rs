@@ -12,6 +12,7 @@ use crate::http::request::{form_field, TenantRequest};
 use crate::http::respond::{json, redirect, set_header};
 use crate::http::session;
 use crate::tenancy::SignupMode;
+use crate::ui::dates::{date, date_time};
 use crate::ui::{
     self, AccountPage, AccountUser, ActivityItem, AppTile, AuthorizedAppItem, LoginPage,
     OneTimeLoginPage, PasskeyItem, RecoveryCodesStatus, SetupPage, VerifyEmailPage,
@@ -223,31 +224,6 @@ pub async fn setup_page(req: TenantRequest<'_>, token: &str) -> Result<Response>
             req.tenant.tenant.display_name
         ),
     })
-}
-
-/// `YYYY-MM-DD HH:MM UTC`.
-fn date_time(ts: i64) -> String {
-    let secs = ts.rem_euclid(86400);
-    format!(
-        "{} {:02}:{:02} UTC",
-        date(ts),
-        secs / 3600,
-        secs % 3600 / 60
-    )
-}
-
-fn date(ts: i64) -> String {
-    // Days since the epoch to a civil date (Howard Hinnant's algorithm): no chrono needed.
-    let z = ts.div_euclid(86400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
 }
 
 pub async fn account_page(req: TenantRequest<'_>) -> Result<Response> {
