@@ -116,8 +116,6 @@ pub struct ExpiringKey {
     /// The creating user's name, or the creating API key's name, when they still exist.
     pub creator_name: Option<String>,
     pub issuer: Option<String>,
-    /// Failed runs so far.
-    pub attempts: i64,
     /// The creator when they can take it (an enabled admin with an address), else every enabled
     /// admin of the tenant with an address, oldest account first. Empty: nobody to tell.
     pub recipients: Vec<NoticeRecipient>,
@@ -156,7 +154,6 @@ pub async fn expiring_soon(
         created_by: Option<String>,
         creator_name: Option<String>,
         issuer: Option<String>,
-        attempts: i64,
         user_id: Option<String>,
         email: Option<String>,
         recipient_name: Option<String>,
@@ -187,7 +184,7 @@ pub async fn expiring_soon(
     };
     let keys_sql = format!(
         "SELECT k.id, k.tenant_id, k.name, k.expires_at, k.created_by, k.issuer, \
-           k.expiry_notice_attempts AS attempts, COALESCE({creator}, ck.name) AS creator_name, \
+           COALESCE({creator}, ck.name) AS creator_name, \
            r.id AS user_id, r.email, {recipient} AS recipient_name \
          FROM ({DUE}) k \
          LEFT JOIN users cu ON cu.tenant_id = k.tenant_id AND 'user:' || cu.id = k.created_by \
@@ -224,7 +221,6 @@ pub async fn expiring_soon(
                 created_by: row.created_by,
                 creator_name: row.creator_name,
                 issuer: row.issuer,
-                attempts: row.attempts,
                 recipients: Vec::new(),
             });
         }

@@ -436,6 +436,23 @@ mod tests {
         }
 
         #[test]
+        fn a_key_without_a_creator_to_tell_goes_to_at_most_a_few_admins() {
+            run(async {
+                let db = db();
+                let t = tenant(&db, "acme").await;
+                for i in 0..MAX_RECIPIENTS_PER_KEY + 2 {
+                    user(&db, &t.id, &format!("admin{i}"), true).await;
+                }
+                key(&db, &t.id, Actor::Operator, "k", Some(NOW + DAY)).await;
+                let recorder = Rc::new(RecordingSender::default());
+                assert_eq!(notices(&db, &recorder, NOW).await.sent.len(), 1);
+                let to = recorder.recipients();
+                assert_eq!(to.len(), MAX_RECIPIENTS_PER_KEY);
+                assert_eq!(to[0], "admin0@example.com", "oldest accounts first");
+            });
+        }
+
+        #[test]
         fn a_key_nobody_can_be_told_about_is_tried_a_few_times_then_given_up() {
             run(async {
                 let db = db();
