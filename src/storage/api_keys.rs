@@ -137,7 +137,9 @@ pub struct NoticeTenant {
 
 /// Keys that expire after `now` and at most `window_secs` later, whose notice was neither sent
 /// nor tried `max_attempts` times, in active tenants: at most `limit`, keys never tried first,
-/// then the soonest to expire. With their tenants; one round trip.
+/// then the soonest to expire. With their tenants; one round trip, which also counts this run's
+/// attempt for each key listed (before any mail goes: however a run ends, a key gets at most
+/// `max_attempts` runs of mail). [`release_attempts`] gives back those a run did not try.
 pub async fn expiring_soon(
     db: &Db,
     now: i64,
@@ -208,6 +210,14 @@ pub async fn expiring_soon(
         .batch(vec![
             db.statement(&keys_sql, bind())?,
             db.statement(&tenants_sql, bind())?,
+            // Last: the reads above saw the keys as they were.
+            db.statement(
+                &format!(
+                    "UPDATE api_keys SET expiry_notice_attempts = expiry_notice_attempts + 1 \
+                     WHERE id IN (SELECT id FROM ({DUE}))"
+                ),
+                bind(),
+            )?,
         ])
         .await?;
     let mut keys: Vec<ExpiringKey> = Vec::new();
@@ -250,21 +260,70 @@ pub async fn expiring_soon(
     Ok((keys, tenants))
 }
 
-/// Records a run's notice for key `id`: `sent` marks it done (no more notices); otherwise one
-/// more failed attempt.
-pub async fn record_expiry_notice(
-    db: &Db,
-    tenant_id: &str,
-    id: &str,
-    sent: bool,
-    now: i64,
-) -> Result<()> {
+/// Marks key `id`'s notice sent: it gets no other.
+pub async fn mark_expiry_notice_sent(db: &Db, tenant_id: &str, id: &str, now: i64) -> Result<()> {
     db.run(
-        "UPDATE api_keys SET expiry_notice_attempts = expiry_notice_attempts + 1, \
-           expiry_notice_sent_at = CASE WHEN ?3 THEN ?4 ELSE expiry_notice_sent_at END \
-         WHERE tenant_id = ?1 AND id = ?2",
-        params![tenant_id, id, sent, now],
+        "UPDATE api_keys SET expiry_notice_sent_at = ?3 WHERE tenant_id = ?1 AND id = ?2",
+        params![tenant_id, id, now],
     )
     .await?;
     Ok(())
+}
+
+/// Gives back the attempt [`expiring_soon`] counted for keys a run left untried.
+pub async fn release_attempts(db: &Db, ids: &[String]) -> Result<()> {
+    let statements = ids
+        .iter()
+        .map(|id| {
+            db.statement(
+                "UPDATE api_keys SET expiry_notice_attempts = expiry_notice_attempts - 1 \
+                 WHERE id = ?1 AND expiry_notice_attempts > 0",
+                params![id.as_str()],
+            )
+        })
+        .collect::<Result<Vec<_>>>()?;
+    db.batch(statements).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{self, db, run, tenant, user, NOW};
+
+    #[test]
+    fn listing_a_due_key_counts_its_attempt_before_any_mail_goes() {
+        run(async {
+            let db = db();
+            let t = tenant(&db, "acme").await;
+            let ada = user(&db, &t.id, "ada", true).await;
+            let new = NewApiKey {
+                id: "k1",
+                name: "ci",
+                key: &generate(),
+                created_by: &format!("user:{ada}"),
+                expires_at: Some(NOW + 3600),
+                issuer: "https://acme.id.test",
+            };
+            create(&db, &t.id, &new, NOW, None).await.unwrap();
+            let (keys, tenants) = expiring_soon(&db, NOW, 86400, 3, 20).await.unwrap();
+            assert_eq!(keys.len(), 1);
+            assert_eq!(keys[0].recipients[0].email, "ada@example.com");
+            assert_eq!(keys[0].creator_name.as_deref(), Some("ada"));
+            assert_eq!(tenants[0].tenant.id, t.id);
+            // A run that ends here (a crash, a storage error) has used one of the key's runs.
+            assert_eq!(testing::api_key_notice(&db, "k1").await, (None, 1));
+            release_attempts(&db, &["k1".to_string()]).await.unwrap();
+            assert_eq!(testing::api_key_notice(&db, "k1").await, (None, 0));
+            for _ in 0..3 {
+                expiring_soon(&db, NOW, 86400, 3, 20).await.unwrap();
+            }
+            let (keys, _) = expiring_soon(&db, NOW, 86400, 3, 20).await.unwrap();
+            assert!(keys.is_empty(), "given up after 3 runs");
+            mark_expiry_notice_sent(&db, &t.id, "k1", NOW)
+                .await
+                .unwrap();
+            assert_eq!(testing::api_key_notice(&db, "k1").await, (Some(NOW), 3));
+        });
+    }
 }

@@ -89,6 +89,8 @@ pub async fn send_key_expiry_notices(
             Err(e) => report.failed.push((key.id, e)),
         }
     }
+    // Listing counted an attempt for every key; those the budget left untried keep theirs.
+    api_keys::release_attempts(db, &report.deferred).await?;
     Ok(report)
 }
 
@@ -130,7 +132,10 @@ async fn notify(
             }
         }
     }
-    api_keys::record_expiry_notice(db, &t.id, &key.id, sent, now).await?;
+    // The attempt was counted when the key was listed: only a success is left to record.
+    if sent {
+        api_keys::mark_expiry_notice_sent(db, &t.id, &key.id, now).await?;
+    }
     Ok(sent)
 }
 
