@@ -35,8 +35,18 @@ wrangler d1 migrations apply DB --local --persist-to "$WORK/state" >"$WORK/migra
   cat "$WORK/migrate.log"
   die "applying migrations failed"
 }
-PID="$(start_wrangler "$PORT" "$WORK/state" "$WORK/wrangler.log" \
-  --var "MASTER_KEY:$MASTER_KEY" --var "OPERATOR_SECRET:$OPERATOR_SECRET" --var "EXPOSE_METRICS:1")"
+# The main instance runs wrangler.toml with its commented-out `send_email` binding turned on
+# and EMAIL_FROM set: tenants without their own SMTP server send through wrangler dev's local
+# Cloudflare Email Service simulator (tests/e2e/mail-delivery.test.mjs reads what it captured).
+sed -e "s|^main = .*|main = \"$ROOT/build/index.js\"|" \
+  -e "s|^migrations_dir = .*|migrations_dir = \"$ROOT/migrations\"|" \
+  -e '/^\[build\]/,/^command/d' \
+  -e 's|^# \[\[send_email\]\]$|[[send_email]]|' -e 's|^# name = "EMAIL"$|name = "EMAIL"|' \
+  "$ROOT/wrangler.toml" >"$WORK/wrangler.toml"
+grep -q '^\[\[send_email\]\]' "$WORK/wrangler.toml" || die "wrangler.toml has no send_email block to turn on"
+PID="$(start_wrangler "$PORT" "$WORK/state" "$WORK/wrangler.log" -c "$WORK/wrangler.toml" \
+  --var "MASTER_KEY:$MASTER_KEY" --var "OPERATOR_SECRET:$OPERATOR_SECRET" --var "EXPOSE_METRICS:1" \
+  --var "EMAIL_FROM:id@mail.edge-id.test")"
 wait_ready "$PORT" "$WORK/wrangler.log"
 
 if [ "$#" -gt 0 ]; then suites=("$@"); else suites=("$ROOT"/tests/e2e/*.test.mjs); fi

@@ -1,6 +1,7 @@
-//! Which SMTP server a tenant's mail goes through: its own (tenant settings, the password
-//! sealed with the master key) or the operator's default (Worker variables and secrets), and
-//! the rules their values follow.
+//! Which server a tenant's mail goes through: its own SMTP server (tenant settings, the
+//! password sealed with the master key) or the operator's default (Worker variables and
+//! secrets: an SMTP server, or Cloudflare's `send_email` binding), and the rules their values
+//! follow.
 
 use serde::{Deserialize, Serialize};
 
@@ -60,6 +61,46 @@ pub struct SmtpServer {
     pub from_name: Option<String>,
 }
 
+/// Mail sent through Cloudflare Email Service (the Worker's `send_email` binding `EMAIL`): the
+/// operator's choice for every tenant without its own server. Cloudflare signs it (DKIM) for
+/// the sending domain onboarded on the account, which `from_address` must belong to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloudflareEmail {
+    pub from_address: String,
+}
+
+/// How a tenant's mail leaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailServer {
+    Smtp(SmtpServer),
+    Cloudflare(CloudflareEmail),
+}
+
+impl MailServer {
+    pub fn from_address(&self) -> &str {
+        match self {
+            MailServer::Smtp(s) => &s.from_address,
+            MailServer::Cloudflare(c) => &c.from_address,
+        }
+    }
+
+    /// The sender's display name when one is set (else the tenant's name is used).
+    pub fn from_name(&self) -> Option<&str> {
+        match self {
+            MailServer::Smtp(s) => s.from_name.as_deref(),
+            MailServer::Cloudflare(_) => None,
+        }
+    }
+
+    /// What the audit log names the server by: the SMTP host, or `cloudflare`.
+    pub fn label(&self) -> &str {
+        match self {
+            MailServer::Smtp(s) => &s.host,
+            MailServer::Cloudflare(_) => "cloudflare",
+        }
+    }
+}
+
 /// Why no server could be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigProblem {
@@ -78,8 +119,8 @@ pub fn resolve(
     own: Option<&SmtpSettings>,
     tenant_id: &str,
     master: &MasterKey,
-    operator_default: Option<&SmtpServer>,
-) -> Result<SmtpServer, ConfigProblem> {
+    operator_default: Option<&MailServer>,
+) -> Result<MailServer, ConfigProblem> {
     let Some(own) = own else {
         return operator_default
             .cloned()
@@ -94,24 +135,33 @@ pub fn resolve(
                 .ok_or(ConfigProblem::PasswordUnusable)?,
         }),
     };
-    Ok(SmtpServer {
+    Ok(MailServer::Smtp(SmtpServer {
         host: own.host.clone(),
         port: own.port,
         tls: own.tls,
         credentials,
         from_address: own.from_address.clone(),
         from_name: own.from_name.clone(),
-    })
+    }))
 }
 
-/// The operator's default server from the Worker's variables (`SMTP_HOST`, `SMTP_PORT`,
-/// `SMTP_FROM`, `SMTP_USER`, `SMTP_PASSWORD`, `SMTP_TLS`); `Ok(None)` without `SMTP_HOST`.
+/// The operator's default server from the Worker's variables: an SMTP server (`SMTP_HOST`,
+/// `SMTP_PORT`, `SMTP_FROM`, `SMTP_USER`, `SMTP_PASSWORD`, `SMTP_TLS`), else Cloudflare Email
+/// Service when `EMAIL_FROM` names the sender (the `EMAIL` binding sends); `Ok(None)` without
+/// either.
 pub fn operator_default(
     var: impl Fn(&str) -> Option<String>,
-) -> Result<Option<SmtpServer>, ConfigProblem> {
+) -> Result<Option<MailServer>, ConfigProblem> {
     let bad = |what: &str| ConfigProblem::OperatorDefault(what.to_string());
     let Some(host) = var("SMTP_HOST").filter(|h| !h.trim().is_empty()) else {
-        return Ok(None);
+        return match var("EMAIL_FROM").map(|f| f.trim().to_string()) {
+            None => Ok(None),
+            Some(f) if f.is_empty() => Ok(None),
+            Some(f) if valid_address(&f) => Ok(Some(MailServer::Cloudflare(CloudflareEmail {
+                from_address: f,
+            }))),
+            Some(_) => Err(bad("EMAIL_FROM is a valid email address")),
+        };
     };
     let host = host.trim().to_string();
     if !valid_host(&host) {
@@ -146,14 +196,14 @@ pub fn operator_default(
             })
         }
     };
-    Ok(Some(SmtpServer {
+    Ok(Some(MailServer::Smtp(SmtpServer {
         host,
         port,
         tls,
         credentials,
         from_address,
         from_name: None,
-    }))
+    })))
 }
 
 /// The usual port of a TLS mode (submission with STARTTLS, implicit TLS, plain SMTP).
@@ -240,7 +290,9 @@ mod tests {
             b"hunter2",
         );
         let own = settings("smtp.acme.test", Some("mailer"), Some(sealed.clone()));
-        let server = resolve(Some(&own), "t1", &key, None).unwrap();
+        let MailServer::Smtp(server) = resolve(Some(&own), "t1", &key, None).unwrap() else {
+            panic!("a tenant's own server is SMTP")
+        };
         assert_eq!(server.credentials.unwrap().password, "hunter2");
         for (tenant, host, user, key) in [
             ("t2", "smtp.acme.test", "mailer", master(1)),
@@ -262,10 +314,13 @@ mod tests {
             Err(ConfigProblem::PasswordUnusable)
         );
         let open_relay = settings("smtp.acme.test", None, None);
-        assert!(resolve(Some(&open_relay), "t1", &key, None)
-            .unwrap()
-            .credentials
-            .is_none());
+        assert!(matches!(
+            resolve(Some(&open_relay), "t1", &key, None),
+            Ok(MailServer::Smtp(SmtpServer {
+                credentials: None,
+                ..
+            }))
+        ));
     }
 
     #[test]
@@ -287,8 +342,11 @@ mod tests {
         ]))
         .unwrap()
         .unwrap();
-        assert_eq!(default.port, 587);
-        assert_eq!(default.tls, TlsMode::StartTls);
+        let MailServer::Smtp(smtp) = &default else {
+            panic!("SMTP_HOST makes an SMTP default")
+        };
+        assert_eq!(smtp.port, 587);
+        assert_eq!(smtp.tls, TlsMode::StartTls);
         let key = master(1);
         assert_eq!(resolve(None, "t1", &key, Some(&default)).unwrap(), default);
         assert_eq!(
@@ -299,9 +357,37 @@ mod tests {
         assert_eq!(
             resolve(Some(&own), "t1", &key, Some(&default))
                 .unwrap()
-                .host,
+                .label(),
             "smtp.acme.test",
             "the tenant's own server wins"
+        );
+        // Without SMTP_HOST, EMAIL_FROM makes Cloudflare Email Service the default; SMTP wins
+        // when both are set.
+        let cloudflare = operator_default(vars(&[("EMAIL_FROM", "id@mail.example.com")]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            cloudflare,
+            MailServer::Cloudflare(CloudflareEmail {
+                from_address: "id@mail.example.com".into()
+            })
+        );
+        assert_eq!(
+            resolve(None, "t1", &key, Some(&cloudflare))
+                .unwrap()
+                .from_address(),
+            "id@mail.example.com"
+        );
+        assert_eq!(
+            operator_default(vars(&[
+                ("SMTP_HOST", "smtp.provider.test"),
+                ("SMTP_FROM", "no-reply@id.example.com"),
+                ("EMAIL_FROM", "id@mail.example.com"),
+            ]))
+            .unwrap()
+            .unwrap()
+            .label(),
+            "smtp.provider.test"
         );
         for bad in [
             &[("SMTP_HOST", "smtp bad"), ("SMTP_FROM", "a@b.test")][..],
@@ -321,6 +407,8 @@ mod tests {
                 ("SMTP_FROM", "a@b.test"),
                 ("SMTP_USER", "u"),
             ][..],
+            &[("EMAIL_FROM", "Edge ID <id@mail.test>")][..],
+            &[("EMAIL_FROM", "id@mail.test\r\nBcc: x@y.test")][..],
         ] {
             let owned: Vec<(String, String)> = bad
                 .iter()

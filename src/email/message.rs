@@ -25,7 +25,8 @@ pub struct Brand {
 }
 
 /// Which mail it is (for the audit log).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum MailKind {
     Test,
     SignInCode,
@@ -53,7 +54,7 @@ impl MailKind {
 }
 
 /// A mail to one person, before it becomes bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Mail {
     pub kind: MailKind,
     pub to_address: String,

@@ -5,4 +5,5 @@
 
 pub mod config;
 pub mod message;
+pub mod retry;
 pub mod smtp;

@@ -67,9 +67,10 @@ impl App {
         }
     }
 
-    /// What sending mail needs: the socket transport, the master key and the operator's
-    /// default SMTP server (`SMTP_*` variables and secrets). An invalid default is logged and
-    /// ignored (tenants with their own server still send).
+    /// What sending mail needs: the transports (SMTP sockets, the `send_email` binding), the
+    /// master key, the operator's default (`SMTP_*` variables and secrets, or `EMAIL_FROM` for
+    /// Cloudflare Email Service) and the `MAILS` queue for retries when it is bound. An
+    /// invalid default is logged and ignored (tenants with their own server still send).
     pub fn post(&self) -> Result<crate::usecase::email::Post> {
         let var = |name: &str| {
             self.secret(name)
@@ -84,9 +85,15 @@ impl App {
             }
         };
         Ok(crate::usecase::email::Post {
-            sender: std::rc::Rc::new(super::mail::SocketSender),
+            sender: std::rc::Rc::new(super::mail_transport::WorkerMailSender(self.env.clone())),
             master: self.master_key()?,
             operator_default,
+            retries: self
+                .queue(super::mail_transport::MAILS_BINDING)
+                .map(|queue| {
+                    std::rc::Rc::new(super::mail_transport::WorkerMailQueue(queue))
+                        as std::rc::Rc<dyn crate::usecase::email::MailQueue>
+                }),
         })
     }
 

@@ -107,25 +107,16 @@ async fn first_of<T>(work: impl Future<Output = T>, timer: impl Future<Output = 
     .await
 }
 
-/// A message body as sent (JSON), read through its JSON text.
-fn read(body: &wasm_bindgen::JsValue) -> std::result::Result<LogoutMessage, String> {
-    let text = js_sys::JSON::stringify(body)
-        .map_err(|_| "not JSON".to_string())?
-        .as_string()
-        .unwrap_or_default();
-    serde_json::from_str(&text).map_err(|e| e.to_string())
-}
-
 /// The `queue` event: delivers each logout of the batch, then acknowledges it (done, or its
 /// next attempt queued) or hands it back to the queue's own retries.
-pub async fn consume(app: &App, batch: MessageBatch<LogoutMessage>) {
+pub async fn consume(app: &App, batch: &MessageBatch<serde_json::Value>) {
     let queue = WorkerLogoutQueue(app);
     let signer = WebCryptoSigner(app);
     let back_later = QueueRetryOptionsBuilder::new()
         .with_delay_seconds(FIRST_RETRY_DELAY_SECS)
         .build();
     for raw in batch.raw_iter() {
-        let message = match read(&raw.body()) {
+        let message: LogoutMessage = match crate::http::queue_message::read(&raw.body()) {
             Ok(m) => m,
             Err(e) => {
                 // Not ours (or from an incompatible version): retrying cannot help.

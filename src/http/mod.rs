@@ -11,6 +11,9 @@ mod backchannel;
 mod jwks_fetch;
 mod limits;
 mod mail;
+mod mail_transport;
+mod queue;
+mod queue_message;
 mod render;
 mod request;
 mod respond;
@@ -40,15 +43,16 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     }
 }
 
-/// The `LOGOUTS` queue's consumer: back-channel logout deliveries (`backchannel::consume`).
+/// The queues' consumer: back-channel logout deliveries (`LOGOUTS`) and mail retries
+/// (`MAILS`), see `queue::consume`.
 #[event(queue)]
 async fn queue(
-    batch: MessageBatch<crate::usecase::backchannel::LogoutMessage>,
+    batch: MessageBatch<serde_json::Value>,
     env: Env,
     _ctx: Context,
 ) -> worker::Result<()> {
     console_error_panic_hook::set_once();
     let app = app::App::new(env);
-    backchannel::consume(&app, batch).await;
+    queue::consume(&app, batch).await;
     Ok(())
 }

@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::params;
 
 /// Where a request came from, as Cloudflare reports it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Origin {
     pub ip: Option<String>,
     pub user_agent: Option<String>,

@@ -5,9 +5,10 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use crate::email::config::SmtpServer;
+use crate::email::config::{MailServer, SmtpServer};
 use crate::email::smtp::{self, Dialogue, Envelope, Problem, SmtpError, Stage, TlsMode, Wire};
 use crate::storage::backend::LocalFuture;
+use crate::usecase::email::Failure;
 
 struct TcpWire(TcpStream);
 
@@ -31,33 +32,49 @@ pub struct PlainTcpSender;
 impl crate::usecase::email::MailSender for PlainTcpSender {
     fn send<'a>(
         &'a self,
-        server: &'a SmtpServer,
+        server: &'a MailServer,
         client_name: &'a str,
         envelope: &'a Envelope,
         message: &'a [u8],
-    ) -> LocalFuture<'a, Result<(), SmtpError>> {
+    ) -> LocalFuture<'a, Result<(), Failure>> {
         Box::pin(async move {
-            if server.tls == TlsMode::Tls {
-                return Err(SmtpError::new(
-                    Stage::Connect,
-                    Problem::Io("implicit TLS is not available natively".into()),
-                ));
+            match server {
+                MailServer::Smtp(smtp) => send_plain(smtp, client_name, envelope, message)
+                    .await
+                    .map_err(Failure::from),
+                MailServer::Cloudflare(_) => Err(Failure::cloudflare(
+                    "Cloudflare Email Service is not available natively".into(),
+                )),
             }
-            let mut dialogue = Dialogue::new(
-                server.tls,
-                client_name,
-                server.credentials.clone(),
-                envelope.clone(),
-                message,
-            )?;
-            let stream = TcpStream::connect((server.host.as_str(), server.port))
-                .map_err(|e| SmtpError::new(Stage::Connect, Problem::Io(e.to_string())))?;
-            let timeout = Some(Duration::from_secs(10));
-            stream.set_read_timeout(timeout).ok();
-            stream.set_write_timeout(timeout).ok();
-            smtp::converse(&mut TcpWire(stream), &mut dialogue).await
         })
     }
+}
+
+async fn send_plain(
+    server: &SmtpServer,
+    client_name: &str,
+    envelope: &Envelope,
+    message: &[u8],
+) -> Result<(), SmtpError> {
+    if server.tls == TlsMode::Tls {
+        return Err(SmtpError::new(
+            Stage::Connect,
+            Problem::Io("implicit TLS is not available natively".into()),
+        ));
+    }
+    let mut dialogue = Dialogue::new(
+        server.tls,
+        client_name,
+        server.credentials.clone(),
+        envelope.clone(),
+        message,
+    )?;
+    let stream = TcpStream::connect((server.host.as_str(), server.port))
+        .map_err(|e| SmtpError::new(Stage::Connect, Problem::Io(e.to_string())))?;
+    let timeout = Some(Duration::from_secs(10));
+    stream.set_read_timeout(timeout).ok();
+    stream.set_write_timeout(timeout).ok();
+    smtp::converse(&mut TcpWire(stream), &mut dialogue).await
 }
 
 /// What the native tests send mail with: the plain transport, a fixed master key and the
@@ -70,14 +87,15 @@ pub fn post(port: u16) -> crate::usecase::email::Post {
             [7u8; 32],
         ))
         .unwrap(),
-        operator_default: Some(crate::email::config::SmtpServer {
+        operator_default: Some(MailServer::Smtp(SmtpServer {
             host: "127.0.0.1".into(),
             port,
             tls: TlsMode::None,
             credentials: None,
             from_address: "id@acme.test".into(),
             from_name: None,
-        }),
+        })),
+        retries: None,
     }
 }
 
@@ -165,23 +183,23 @@ impl RecordingSender {
 impl crate::usecase::email::MailSender for RecordingSender {
     fn send<'a>(
         &'a self,
-        _server: &'a SmtpServer,
+        _server: &'a MailServer,
         _client_name: &'a str,
         envelope: &'a Envelope,
         message: &'a [u8],
-    ) -> LocalFuture<'a, Result<(), SmtpError>> {
+    ) -> LocalFuture<'a, Result<(), Failure>> {
         let refused = envelope
             .to
             .iter()
             .any(|to| self.refuse.borrow().contains(to));
         let result = if refused {
-            Err(SmtpError::new(
+            Err(Failure::from(SmtpError::new(
                 Stage::RcptTo,
                 Problem::Rejected {
                     code: 550,
                     text: "no such mailbox".into(),
                 },
-            ))
+            )))
         } else {
             self.sent
                 .borrow_mut()
@@ -189,5 +207,23 @@ impl crate::usecase::email::MailSender for RecordingSender {
             Ok(())
         };
         Box::pin(std::future::ready(result))
+    }
+}
+
+/// A [`MailQueue`](crate::usecase::email::MailQueue) that keeps what it was given, with the
+/// delay asked for.
+#[derive(Default)]
+pub struct RecordingQueue {
+    pub queued: std::cell::RefCell<Vec<(crate::usecase::email::MailRetry, u32)>>,
+}
+
+impl crate::usecase::email::MailQueue for RecordingQueue {
+    fn send<'a>(
+        &'a self,
+        retry: &'a crate::usecase::email::MailRetry,
+        delay_secs: u32,
+    ) -> LocalFuture<'a, crate::error::Result<()>> {
+        self.queued.borrow_mut().push((retry.clone(), delay_secs));
+        Box::pin(async { Ok(()) })
     }
 }

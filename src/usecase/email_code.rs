@@ -651,7 +651,7 @@ mod tests {
                 .await
                 .unwrap();
             let delivery = asked.delivery.unwrap();
-            let sent = super::mail::deliver(&db, post.sender.as_ref(), &delivery, NOW)
+            let sent = super::mail::deliver(&db, &post, &delivery, NOW)
                 .await
                 .unwrap();
             assert_eq!(sent, Ok(()));
@@ -668,7 +668,7 @@ mod tests {
             assert_eq!(events(&entries, "email_sent").len(), 1);
 
             // Nobody listens on the port any more: the failure is recorded with its stage.
-            let failed = super::mail::deliver(&db, post.sender.as_ref(), &delivery, NOW)
+            let failed = super::mail::deliver(&db, &post, &delivery, NOW)
                 .await
                 .unwrap();
             let failure = failed.unwrap_err();

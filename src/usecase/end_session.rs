@@ -4,12 +4,11 @@
 //! says so, then queues back-channel logout tokens for the clients that held grants of the
 //! session (`usecase::backchannel`).
 
-use super::backchannel::{self, LogoutQueue, Logouts};
+use super::backchannel::LogoutQueue;
 use super::id_token_hint;
 use super::Ctx;
 use crate::error::Result;
 use crate::oidc::logout::{self, Hint, LogoutPlan, LogoutRequest};
-use crate::storage::grants::{self, SessionEnd};
 use crate::storage::{clients, sessions::SessionWithUser};
 
 pub struct EndSession<'a> {
@@ -66,40 +65,16 @@ pub async fn end_session(
     })
 }
 
-/// Deletes the session and revokes the grants issued through it, in one batch, then queues the
-/// logout tokens for the clients that held those grants.
+/// Ends the browser's session, when it has one (see `sessions::sign_out`).
 async fn sign_out(
     ctx: &Ctx<'_>,
     session: Option<&SessionWithUser>,
     queue: &dyn LogoutQueue,
 ) -> Result<()> {
-    let Some(s) = session else {
-        return Ok(());
-    };
-    let targets = grants::end_session(
-        ctx.db,
-        &SessionEnd {
-            tenant_id: ctx.tenant_id(),
-            session_id_hash: &s.id_hash,
-            user_id: &s.user.id,
-            origin: &ctx.origin,
-            now: ctx.now,
-        },
-    )
-    .await?;
-    let logouts = Logouts {
-        queue,
-        issuer: ctx.issuer,
-    };
-    backchannel::notify(
-        ctx.db,
-        &logouts,
-        ctx.tenant_id(),
-        &targets,
-        &ctx.origin,
-        ctx.now,
-    )
-    .await
+    match session {
+        Some(s) => super::sessions::sign_out(ctx, s, queue).await,
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -292,6 +267,28 @@ mod tests {
                 still_signed_in(&db, &s).await,
                 "another browser's session is untouched"
             );
+        });
+    }
+
+    #[test]
+    fn signing_out_on_the_account_page_ends_the_sessions_grants_as_logout_does() {
+        let db = testing::db();
+        run(async {
+            let s = signed_in(&db).await;
+            let c = ctx(&db, &s.t, NOW);
+            let queue = RecordingQueue::default();
+            crate::usecase::sessions::sign_out(&c, &s.session, &queue)
+                .await
+                .unwrap();
+            assert!(!still_signed_in(&db, &s).await);
+            assert!(
+                userinfo::claims_for(&c, &s.access_token).await.is_err(),
+                "the tokens issued through the session are revoked"
+            );
+            assert!(grants(&db, &s.t.tenant.id)
+                .await
+                .iter()
+                .all(|g| g.revoked_at.is_some()));
         });
     }
 }

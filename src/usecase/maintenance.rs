@@ -70,6 +70,12 @@ pub async fn send_key_expiry_notices(
         MAX_MAILS_PER_RUN,
     )
     .await?;
+    // The next hour is a notice's retry (counted, capped): a failed mail is not also queued
+    // for the mail retries, which this run could not see and would then send twice.
+    let post = &Post {
+        retries: None,
+        ..post.clone()
+    };
     let mut report = NoticeReport::default();
     let mut budget = MAX_MAILS_PER_RUN;
     for key in keys {
@@ -121,9 +127,7 @@ async fn notify(
         let user = Some(r.user_id.as_str());
         match mail::prepare(t, &issuer, post, &body, user, &origin, now) {
             Ok(delivery) => {
-                sent |= mail::deliver(db, post.sender.as_ref(), &delivery, now)
-                    .await?
-                    .is_ok();
+                sent |= mail::deliver(db, post, &delivery, now).await?.is_ok();
             }
             Err(problem) => {
                 let failure = (&problem).into();

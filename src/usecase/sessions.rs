@@ -4,10 +4,12 @@
 //! The cookie holds a random 256-bit id (43 base64url characters); the database holds only
 //! its hash, so a database leak does not yield live sessions.
 
+use super::backchannel::{self, LogoutQueue, Logouts};
 use super::Ctx;
 use crate::crypto::random;
 use crate::error::Result;
 use crate::oidc::amr::SignInMethod;
+use crate::storage::grants::{self, SessionEnd};
 use crate::storage::sessions::{self, NewSession, SessionWithUser};
 
 /// A session that was just created: what the HTTP layer puts in the cookie.
@@ -55,9 +57,40 @@ pub(crate) fn started(ctx: &Ctx<'_>, session: NewSession) -> Started {
     }
 }
 
-/// Signs out of this session (other browsers of the same person stay signed in).
-pub async fn sign_out(ctx: &Ctx<'_>, session: &SessionWithUser) -> Result<()> {
-    sessions::delete(ctx.db, ctx.tenant_id(), &session.id_hash).await
+/// Signs out of this session (other browsers of the same person stay signed in): deletes it
+/// and revokes the grants issued through it in one batch, then queues back-channel logout
+/// tokens for the clients that held them. The account page's "Sign out" and RP-initiated
+/// logout end a session the same way, so an app's tokens never outlive the session they
+/// came from.
+pub async fn sign_out(
+    ctx: &Ctx<'_>,
+    session: &SessionWithUser,
+    queue: &dyn LogoutQueue,
+) -> Result<()> {
+    let targets = grants::end_session(
+        ctx.db,
+        &SessionEnd {
+            tenant_id: ctx.tenant_id(),
+            session_id_hash: &session.id_hash,
+            user_id: &session.user.id,
+            origin: &ctx.origin,
+            now: ctx.now,
+        },
+    )
+    .await?;
+    let logouts = Logouts {
+        queue,
+        issuer: ctx.issuer,
+    };
+    backchannel::notify(
+        ctx.db,
+        &logouts,
+        ctx.tenant_id(),
+        &targets,
+        &ctx.origin,
+        ctx.now,
+    )
+    .await
 }
 
 #[cfg(test)]
@@ -182,7 +215,13 @@ mod tests {
                 ids.push(session.id);
             }
             let laptop = current(&ctx, Some(&ids[0])).await.unwrap().unwrap();
-            sign_out(&ctx, &laptop).await.unwrap();
+            sign_out(
+                &ctx,
+                &laptop,
+                &crate::usecase::backchannel::recording::DiscardingQueue,
+            )
+            .await
+            .unwrap();
             assert!(current(&ctx, Some(&ids[0])).await.unwrap().is_none());
             assert!(current(&ctx, Some(&ids[1])).await.unwrap().is_some());
 

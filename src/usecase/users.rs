@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::backchannel::Logouts;
-use super::email::{self, Post, TestOutcome};
+use super::email::{self, MailOutcome, Post};
 use super::AdminCtx;
 use crate::admin::paging::Page;
 use crate::admin::requests::InvitationInput;
@@ -380,7 +380,7 @@ pub async fn email_login_link(
 pub struct EmailedLink {
     #[serde(flatten)]
     pub link: IssuedLink,
-    pub email: TestOutcome,
+    pub email: MailOutcome,
 }
 
 /// Emails an invitation just made to the address it was made for, waiting for the verdict
@@ -481,7 +481,7 @@ pub struct IssuedInvitation {
     pub invitation: Invitation,
     /// What became of the mail, when the admin asked to send one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<TestOutcome>,
+    pub email: Option<MailOutcome>,
 }
 
 /// An invitation as the admin API lists it (never its link).

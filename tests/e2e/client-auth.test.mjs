@@ -12,7 +12,7 @@ import * as oidc from 'openid-client';
 import { SignJWT, generateKeyPair, exportJWK, base64url } from 'jose';
 import { createTenant, tfetch, getJson } from './lib/env.mjs';
 import { tenantWithAdmin, adminApi } from './lib/person.mjs';
-import { CALLBACK, createClient, sleep } from './lib/oidc.mjs';
+import { CALLBACK, createClient, sleep, discover } from './lib/oidc.mjs';
 
 const ORDERS = 'https://orders.example.com/api';
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -22,16 +22,10 @@ let jwksServer; // serves `served` at /jwks.json
 let served = { keys: [] };
 let jwksUrl;
 
-const loopbackFetch = (url, options) => tfetch(url, options);
 
 /** openid-client's configuration for client `id` authenticating with `auth`. */
-async function configFor(id, auth) {
-  const config = await oidc.discovery(new URL(A.base), id, undefined, auth, {
-    execute: [oidc.allowInsecureRequests],
-    [oidc.customFetch]: loopbackFetch,
-  });
-  config[oidc.customFetch] = loopbackFetch;
-  return config;
+function configFor(id, auth) {
+  return discover(A.base, id, { auth });
 }
 
 /** The OAuth error of a refused openid-client call (a 401 arrives as its challenge). */

@@ -3,88 +3,33 @@
 // with an emailed one-time code, ending with a passkey registered in Chromium.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createTenant } from './lib/env.mjs';
 import { Person, tenantWithAdmin, adminApi } from './lib/person.mjs';
 import { launch, pageWithAuthenticator, screenshots, signUpInBrowser } from './lib/browser.mjs';
+import { startMailCatcher, freePort, until, auditEvents, form } from './lib/mail.mjs';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const PYTHON = process.env.EDGE_ID_MAIL_PYTHON ?? join(ROOT, '.venv-mail', 'bin', 'python');
 const shot = screenshots('email');
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 let catcher;
-let mailDir;
 let smtpPort;
 let browser;
 
 before(async () => {
-  assert.ok(existsSync(PYTHON), `aiosmtpd's venv (${PYTHON}): scripts/setup.sh --browser installs it`);
-  mailDir = mkdtempSync(join(tmpdir(), 'eid-mail-'));
-  smtpPort = await freePort();
-  catcher = spawn(PYTHON, [join(ROOT, 'tests/e2e/lib/mail_catcher.py'), String(smtpPort), mailDir], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise((resolve, reject) => {
-    catcher.stdout.on('data', (d) => { if (String(d).includes('ready')) resolve(); });
-    catcher.on('exit', (code) => reject(new Error(`mail catcher exited ${code}`)));
-  });
+  catcher = await startMailCatcher();
+  smtpPort = catcher.port;
   browser = await launch();
 });
 
 after(async () => {
-  catcher?.kill();
+  catcher?.stop();
   await browser?.close();
-  if (mailDir) rmSync(mailDir, { recursive: true, force: true });
 });
 
 /** Every message received so far, parsed by Python's email package. */
-function received() {
-  return readdirSync(mailDir).filter((f) => f.endsWith('.json')).sort()
-    .map((f) => JSON.parse(readFileSync(join(mailDir, f), 'utf8')));
-}
-
-/** Waits for a message to `address` matching `pred` (the Worker sends after its response). */
-async function mailTo(address, pred = () => true, timeoutMs = 15000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = received().filter((m) => m.rcpt_tos.includes(address) && pred(m));
-    if (found.length) return found[found.length - 1];
-    if (Date.now() > deadline) throw new Error(`no mail to ${address}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const received = () => catcher.received();
+const mailTo = (address, pred, timeoutMs) => catcher.mailTo(address, pred, timeoutMs);
 
 const codeOf = (mail) => mail.text.match(/\b(\d{6})\b/)[1];
-
-async function auditEvents(base, apiKey, event) {
-  const res = await adminApi(base, apiKey, 'GET', `/api/audit-logs?event=${event}&limit=100`);
-  return res.json.data.map((e) => ({ ...e, details: typeof e.details === 'string' ? JSON.parse(e.details) : e.details }));
-}
-
-async function until(fn, timeoutMs = 15000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function smtpSettings(port = smtpPort, extra = {}) {
   return { host: '127.0.0.1', port, tls: 'none', from_address: 'id@acme.test', from_name: 'Acme ID', ...extra };
@@ -101,10 +46,6 @@ async function emailTenant(prefix) {
 
 /** The hidden `pending` value of the code form in an HTML page. */
 const pendingIn = (html) => html.match(/name="pending" value="([^"]+)"/)?.[1];
-
-function form(fields) {
-  return { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() };
-}
 
 test('settings: the SMTP password is sealed and never returned; header injection is refused', async () => {
   const { base, apiKey } = await tenantWithAdmin(createTenant, 'mailcfg');

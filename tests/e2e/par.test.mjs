@@ -7,7 +7,7 @@ import * as oidc from 'openid-client';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { createTenant, tfetch, getJson } from './lib/env.mjs';
 import { tenantWithAdmin, adminApi } from './lib/person.mjs';
-import { CALLBACK, createClient, authorizeQuery, sleep } from './lib/oidc.mjs';
+import { CALLBACK, createClient, authorizeQuery, sleep, discover } from './lib/oidc.mjs';
 
 let A; // { tenant, base, admin, apiKey }
 let app; // a confidential client of A
@@ -15,15 +15,9 @@ let early; // a request_uri pushed at the start, used after it expired (last tes
 let pushedAt;
 
 /** openid-client's fetch, pinned to loopback like every test request. */
-const loopbackFetch = (url, options) => tfetch(url, options);
 
-async function configFor(client) {
-  const config = await oidc.discovery(new URL(A.base), client.id, client.client_secret, undefined, {
-    execute: [oidc.allowInsecureRequests],
-    [oidc.customFetch]: loopbackFetch,
-  });
-  config[oidc.customFetch] = loopbackFetch;
-  return config;
+function configFor(client) {
+  return discover(A.base, client.id, { clientSecret: client.client_secret });
 }
 
 /** POSTs a form to the PAR endpoint with Basic credentials (`secret` null: none). */

@@ -308,3 +308,28 @@ test('the account page lists the apps a person authorized and their recent activ
   assert.match(after, /Removed an app&#39;s access|Removed an app's access/);
   assert.equal((await remove(T.admin, client.id)).status, 404);
 });
+
+test('in Chromium: with recovery codes on, signing up shows ten codes once, right after the first passkey', async () => {
+  await setRecoveryCodes(true);
+  const invite = await adminApi(T.base, T.apiKey, 'POST', '/api/signup-tokens');
+  assert.equal(invite.status, 201, invite.text);
+  const { context, page } = await pageWithAuthenticator(browser);
+  try {
+    await signUpInBrowser(page, invite.json.url, { first: 'Nia', username: 'nia', email: 'nia@example.com' });
+    await page.waitForSelector('#recovery-new:not([hidden])');
+    const codes = await page.locator('#recovery-list li').allTextContents();
+    assert.equal(codes.length, 10);
+    assert.match(await page.textContent('#recovery-status'), /10 of 10 unused/);
+    await shot(page, '7-codes-right-after-sign-up');
+    // Shown once: coming back (even by the same address) shows the count, and makes no new set.
+    await page.goto(`${T.base}/account?welcome=1`);
+    assert.equal(await page.locator('#recovery-new').isHidden(), true);
+    assert.match(await page.textContent('#recovery-status'), /10 of 10 unused/);
+    // A code from the page signs Nia in.
+    const used = await useCode(person(), codes[4]);
+    assert.equal(used.status, 302);
+    assert.match(used.headers.get('location'), /add_passkey=1/);
+  } finally {
+    await context.close();
+  }
+});

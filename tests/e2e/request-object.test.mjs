@@ -11,22 +11,16 @@ import * as oidc from 'openid-client';
 import { SignJWT, UnsecuredJWT, generateKeyPair, exportJWK } from 'jose';
 import { createTenant, tfetch, getJson } from './lib/env.mjs';
 import { tenantWithAdmin, adminApi } from './lib/person.mjs';
-import { CALLBACK, createClient } from './lib/oidc.mjs';
+import { CALLBACK, createClient, discover } from './lib/oidc.mjs';
 
 let A; // { tenant, base, admin, apiKey }
 let key; // the key client's signing key
 let keyClient; // a private_key_jwt client with an inline JWKS
 let plainClient; // a client with a secret and no keys
 
-const loopbackFetch = (url, options) => tfetch(url, options);
 
-async function configFor(id, auth) {
-  const config = await oidc.discovery(new URL(A.base), id, undefined, auth, {
-    execute: [oidc.allowInsecureRequests],
-    [oidc.customFetch]: loopbackFetch,
-  });
-  config[oidc.customFetch] = loopbackFetch;
-  return config;
+function configFor(id, auth) {
+  return discover(A.base, id, { auth });
 }
 
 async function keyPair(alg = 'ES256') {

@@ -130,6 +130,12 @@
         busy(makeCodes, false);
       }
     });
+    // Right after sign-up (the first passkey), a tenant with recovery codes gives the person
+    // their set at once, while they are here to save it; later visits show only the count.
+    if (new URLSearchParams(location.search).has('welcome') && makeCodes.dataset.replace === '0') {
+      document.getElementById('recovery-codes').scrollIntoView();
+      makeCodes.click();
+    }
   }
 
   // Profile: only the editable fields carry a name attribute, so FormData holds just those.

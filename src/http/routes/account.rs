@@ -328,7 +328,8 @@ pub async fn logout(mut req: TenantRequest<'_>) -> Result<Response> {
             .find(|(k, _)| k == "csrf_token")
             .map(|(_, v)| v.as_str());
         session::check_csrf(&current, token)?;
-        sessions::sign_out(&req.ctx()?, &current).await?;
+        let queue = crate::http::backchannel::WorkerLogoutQueue(req.app);
+        sessions::sign_out(&req.ctx()?, &current, &queue).await?;
     }
     let mut resp = message(&req, "Signed out", "You are signed out.", Some("/login"))?;
     set_header(&mut resp, "Set-Cookie", &session::clear_cookie(&req));

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify } from 'jose';
+import * as openidClient from 'openid-client';
 import { tfetch } from './env.mjs';
 import { adminApi } from './person.mjs';
 
@@ -121,3 +122,20 @@ export async function login(base, person, client, overrides = {}) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** fetch() for openid-client, pinned to loopback like every request of the tests. */
+export const loopbackFetch = (url, options) => tfetch(url, options);
+
+/**
+ * openid-client's configuration for `clientId` at the tenant `base`, from its discovery
+ * document, over loopback: `auth` is an openid-client ClientAuth (`undefined` with a
+ * `clientSecret`: client_secret_basic).
+ */
+export async function discover(base, clientId, { auth, clientSecret } = {}) {
+  const config = await openidClient.discovery(new URL(base), clientId, clientSecret, auth, {
+    execute: [openidClient.allowInsecureRequests],
+    [openidClient.customFetch]: loopbackFetch,
+  });
+  config[openidClient.customFetch] = loopbackFetch;
+  return config;
+}
