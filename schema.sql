@@ -54,6 +54,8 @@ CREATE TABLE IF NOT EXISTS users (
   is_admin        INTEGER NOT NULL DEFAULT 0,
   disabled        INTEGER NOT NULL DEFAULT 0,
   custom_claims   TEXT NOT NULL DEFAULT '{}',
+  -- Mail the person when they sign in from a browser new to them (0020).
+  sign_in_notices INTEGER NOT NULL DEFAULT 0,
   created_at      INTEGER NOT NULL,
   updated_at      INTEGER NOT NULL,
   UNIQUE (tenant_id, username)
@@ -411,3 +413,15 @@ CREATE TABLE IF NOT EXISTS email_verifications (
   used_at     INTEGER
 );
 CREATE INDEX IF NOT EXISTS email_verifications_expiry ON email_verifications(expires_at);
+
+-- Browsers a person with sign-in notices has signed in from (0020): the hash of the
+-- `eid_browser` cookie; cleaned up a year after first seen (the cookie has expired by then).
+CREATE TABLE IF NOT EXISTS known_browsers (
+  tenant_id      TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  user_id        TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  browser_hash   TEXT NOT NULL,
+  first_seen_at  INTEGER NOT NULL,
+  last_seen_at   INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, user_id, browser_hash)
+);
+CREATE INDEX IF NOT EXISTS known_browsers_first_seen ON known_browsers(first_seen_at);

@@ -38,6 +38,8 @@ pub enum MailKind {
     EmailVerification,
     /// An admin API key expires soon (the hourly cron).
     ApiKeyExpiring,
+    /// The person's account signed in from a browser new to it (they turned notices on).
+    NewDeviceSignIn,
 }
 
 impl MailKind {
@@ -49,6 +51,7 @@ impl MailKind {
             MailKind::Invitation => "invitation",
             MailKind::EmailVerification => "email_verification",
             MailKind::ApiKeyExpiring => "api_key_expiring",
+            MailKind::NewDeviceSignIn => "new_device_sign_in",
         }
     }
 }
@@ -73,6 +76,8 @@ struct Html<'a> {
     logo_url: Option<&'a str>,
     heading: &'a str,
     paragraphs: &'a [String],
+    facts: &'a [(String, String)],
+    closing: &'a [String],
     code: Option<&'a str>,
     button: Option<(&'a str, &'a str)>,
     footer: &'a str,
@@ -82,6 +87,10 @@ struct Content<'a> {
     subject: String,
     heading: String,
     paragraphs: Vec<String>,
+    /// Labelled details after the paragraphs ("Browser: Firefox on Linux").
+    facts: Vec<(String, String)>,
+    /// Paragraphs after the details.
+    closing: Vec<String>,
     code: Option<&'a str>,
     button: Option<(&'a str, String)>,
     footer: String,
@@ -99,6 +108,8 @@ fn compose(brand: &Brand, kind: MailKind, to: (&str, Option<&str>), c: Content<'
             .filter(|l| l.starts_with("https://")),
         heading: &c.heading,
         paragraphs: &c.paragraphs,
+        facts: &c.facts,
+        closing: &c.closing,
         code: c.code,
         button: c.button.as_ref().map(|(l, u)| (*l, u.as_str())),
         footer: &c.footer,
@@ -107,6 +118,16 @@ fn compose(brand: &Brand, kind: MailKind, to: (&str, Option<&str>), c: Content<'
     .expect("the mail template renders");
     let mut text = format!("{}\n\n", c.heading);
     for p in &c.paragraphs {
+        text.push_str(p);
+        text.push_str("\n\n");
+    }
+    if !c.facts.is_empty() {
+        for (label, value) in &c.facts {
+            text.push_str(&format!("    {label}: {value}\n"));
+        }
+        text.push('\n');
+    }
+    for p in &c.closing {
         text.push_str(p);
         text.push_str("\n\n");
     }
@@ -143,6 +164,8 @@ pub fn test_mail(brand: &Brand, to_address: &str, to_name: Option<&str>) -> Mail
                 brand.tenant_name
             )],
             code: None,
+            facts: Vec::new(),
+            closing: Vec::new(),
             button: Some(("Open the admin console", format!("{}/admin", brand.base_url))),
             footer: format!("Sent by {} ({})", brand.tenant_name, brand.base_url),
         },
@@ -171,6 +194,8 @@ pub fn sign_in_code_mail(
                 "Afterwards, add a passkey on that device so you can sign in without email next time.".into(),
             ],
             code: Some(code),
+            facts: Vec::new(),
+            closing: Vec::new(),
             button: Some(("Open the sign-in page", format!("{}/login/email", brand.base_url))),
             footer: format!(
                 "If you did not ask for a code, ignore this email: nobody can sign in without the code. Sent by {} ({}).",
@@ -204,6 +229,8 @@ pub fn login_link_mail(
                 "Afterwards, add a passkey on your device so you can sign in with it next time.".into(),
             ],
             code: None,
+            facts: Vec::new(),
+            closing: Vec::new(),
             button: Some(("Sign in", url.to_string())),
             footer: format!(
                 "If you did not expect this, ignore it or tell your administrator. Sent by {} ({}).",
@@ -230,6 +257,8 @@ pub fn invitation_mail(brand: &Brand, to_address: &str, url: &str, valid_hours: 
                 ),
             ],
             code: None,
+            facts: Vec::new(),
+            closing: Vec::new(),
             button: Some(("Create your account", url.to_string())),
             footer: format!(
                 "If you did not expect this, ignore it. Sent by {} ({}).",
@@ -260,6 +289,8 @@ pub fn verification_mail(
                 hours(valid_hours)
             )],
             code: None,
+            facts: Vec::new(),
+            closing: Vec::new(),
             button: Some(("Verify this address", url.to_string())),
             footer: format!(
                 "If you did not ask for this, ignore it: the address stays unverified. Sent by {} ({}).",
@@ -286,7 +317,7 @@ pub fn api_key_expiring_mail(
     key: &ExpiringKey<'_>,
     now: i64,
 ) -> Mail {
-    let when = crate::ui::dates::date_time(key.expires_at);
+    let when = crate::ui::when::date_time(key.expires_at);
     let left = time_left(key.expires_at - now);
     compose(
         brand,
@@ -309,6 +340,8 @@ pub fn api_key_expiring_mail(
                  with POST /api/api-keys."
                     .into(),
             ],
+            facts: vec![],
+            closing: vec![],
             code: None,
             button: Some((
                 "Open the API keys",
@@ -317,6 +350,67 @@ pub fn api_key_expiring_mail(
             footer: format!(
                 "You get this once per key, as an administrator of {}. Sent by {} ({}).",
                 brand.tenant_name, brand.tenant_name, brand.base_url
+            ),
+        },
+    )
+}
+
+/// What a sign-in notice tells about the sign-in, as the person reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInFacts {
+    /// `YYYY-MM-DD HH:MM UTC`.
+    pub when: String,
+    /// "Firefox on Linux" (`ui::agent::browser`).
+    pub browser: String,
+    /// "Berlin, DE", when the request's location is known.
+    pub place: Option<String>,
+    pub ip: Option<String>,
+    /// "with a passkey", "with a recovery code", ...
+    pub how: String,
+}
+
+/// The notice of a sign-in from a browser the account had not signed in from before.
+pub fn new_device_sign_in_mail(
+    brand: &Brand,
+    to_address: &str,
+    to_name: Option<&str>,
+    facts: &SignInFacts,
+) -> Mail {
+    let account_url = format!("{}/account", brand.base_url);
+    let mut details = vec![
+        ("When".to_string(), facts.when.clone()),
+        ("Browser".to_string(), facts.browser.clone()),
+    ];
+    if let Some(place) = &facts.place {
+        details.push(("Where".to_string(), place.clone()));
+    }
+    if let Some(ip) = &facts.ip {
+        details.push(("IP address".to_string(), ip.clone()));
+    }
+    details.push(("How".to_string(), facts.how.clone()));
+    compose(
+        brand,
+        MailKind::NewDeviceSignIn,
+        (to_address, to_name),
+        Content {
+            subject: format!("New sign-in to your {} account", brand.tenant_name),
+            heading: "A new device signed in".into(),
+            paragraphs: vec![format!(
+                "Your account at {} was just used to sign in from a browser it had not signed in from before.",
+                brand.tenant_name
+            )],
+            facts: details,
+            closing: vec![
+                "If this was you, there is nothing to do.".into(),
+                format!(
+                    "If this wasn't you, open your account page at {account_url}: check your passkeys and recent activity, remove any passkey you don't recognise, and tell your administrator."
+                ),
+            ],
+            code: None,
+            button: Some(("Review your account", account_url.clone())),
+            footer: format!(
+                "You get this because you turned on sign-in notices. You can turn them off on your account page ({account_url}). Sent by {} ({}).",
+                brand.tenant_name, brand.base_url
             ),
         },
     )
@@ -533,5 +627,71 @@ mod tests {
         let body = parsed.body_text(0).unwrap();
         assert!(body.contains("Email works") || body.contains("can send email"));
         let _ = parsed.content_type();
+    }
+
+    #[test]
+    fn a_sign_in_notice_tells_when_where_and_how_and_links_to_the_account_page() {
+        let facts = SignInFacts {
+            when: "2027-01-15 08:00 UTC".into(),
+            browser: "Firefox on Linux".into(),
+            place: Some("Berlin, DE".into()),
+            ip: Some("192.0.2.7".into()),
+            how: "with a recovery code".into(),
+        };
+        let mail = new_device_sign_in_mail(&brand(), "ada@example.com", Some("Ada"), &facts);
+        assert_eq!(mail.kind, MailKind::NewDeviceSignIn);
+        let bytes = to_bytes(&sender(), &mail, 1_800_000_000, "u");
+        let parsed = MessageParser::default().parse(&bytes).unwrap();
+        assert_eq!(
+            parsed.subject(),
+            Some("New sign-in to your Acme <b>Corp</b> account")
+        );
+        let text = parsed.body_text(0).unwrap();
+        let html = parsed.body_html(0).unwrap();
+        for part in [&text, &html] {
+            for fact in [
+                "2027-01-15 08:00 UTC",
+                "Firefox on Linux",
+                "Berlin, DE",
+                "192.0.2.7",
+                "with a recovery code",
+                "If this wasn",
+                "https://acme.id.test/account",
+                "turned on sign-in notices",
+            ] {
+                assert!(part.contains(fact), "{fact} in {part}");
+            }
+        }
+        assert!(
+            html.contains("href=\"https://acme.id.test/account\""),
+            "{html}"
+        );
+        assert!(html.contains("#0a7f3f"), "the accent colour");
+    }
+
+    #[test]
+    fn what_a_request_says_about_itself_stays_in_the_body_of_a_notice() {
+        // The browser's name, place and IP come from the request: line breaks in them must not
+        // reach the headers (they are in the body only, and escaped in the HTML).
+        let facts = SignInFacts {
+            when: "2027-01-15 08:00 UTC".into(),
+            browser: "Evil\r\nBcc: eve@evil.test\r\n\r\n<script>x</script>".into(),
+            place: Some("Town\r\nX-Injected: 1".into()),
+            ip: Some("192.0.2.7\r\nX-Injected: 2".into()),
+            how: "with a passkey".into(),
+        };
+        let mail = new_device_sign_in_mail(&brand(), "ada@example.com", None, &facts);
+        let bytes = to_bytes(&sender(), &mail, 1_800_000_000, "u");
+        let parsed = MessageParser::default().parse(&bytes).unwrap();
+        assert!(parsed.bcc().is_none());
+        assert!(parsed.header("X-Injected").is_none());
+        let raw = String::from_utf8_lossy(&bytes);
+        let headers = raw.split("\r\n\r\n").next().unwrap();
+        assert!(!headers.contains("Bcc"), "{headers}");
+        assert!(!headers.contains("X-Injected"), "{headers}");
+        assert_eq!(parsed.to().unwrap().iter().count(), 1, "one recipient");
+        let html = parsed.body_html(0).unwrap();
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(parsed.body_text(0).unwrap().contains("Bcc: eve@evil.test"));
     }
 }

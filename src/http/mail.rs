@@ -8,6 +8,19 @@ use crate::error::Result as AppResult;
 use crate::http::app::App;
 use crate::usecase::email::{Delivery, MailRetry, Post, Retried};
 
+/// Sends a sign-in's notice after the response, when one is due (`Started::notice`).
+pub fn send_notice(
+    app: &App,
+    post: Post,
+    notice: Option<Box<Delivery>>,
+    now: i64,
+) -> AppResult<()> {
+    match notice {
+        Some(delivery) => send_after_response(app, post, *delivery, now),
+        None => Ok(()),
+    }
+}
+
 /// Sends `delivery` after the response (the request's `waitUntil`): the person's page never
 /// waits for a mail server. The outcome is in the audit log (`usecase::email::deliver`); the
 /// console gets what the audit log could not record.

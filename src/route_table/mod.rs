@@ -178,6 +178,7 @@ pub enum RouteId {
     EmailVerificationRequest,
     EmailVerificationPage,
     EmailVerify,
+    SignInNotices,
     LoginHelp,
     RecoveryCodePage,
     RecoveryCodeSignIn,

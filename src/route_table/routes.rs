@@ -193,6 +193,8 @@ pub static ROUTES: &[Route] = &[
         .limited(Limit::SignIn),
     tenant(GET, "/verify-email/{token}", R::EmailVerificationPage, LinkHolder, Page),
     tenant(POST, "/verify-email", R::EmailVerify, SameOriginBrowser, Page),
+    // Turning sign-in notices on or off (the account page's form, with the session's CSRF).
+    tenant(POST, "/account/sign-in-notices", R::SignInNotices, SameOriginBrowser, Page),
     tenant(GET, "/setup/{token}", R::SetupPage, LinkHolder, Page),
     tenant(GET, "/account", R::AccountPage, SignedInUser, Page),
     tenant(PUT, "/api/account/profile", R::UpdateProfile, SignedInUser, Api),

@@ -26,6 +26,7 @@ pub mod groups;
 pub mod inspection;
 pub mod interactions;
 pub mod invitations;
+pub mod known_browsers;
 pub mod machine_tokens;
 pub mod other_device;
 pub mod own_apps;

@@ -4,9 +4,10 @@
 
 /// Expired one-time state, sessions, spent sealed values, email sign-in codes, codes, device
 /// authorizations and their wrong-code counters, sign-ins with another device, tokens and
-/// grants, email verification links, then audit entries older than each tenant's
+/// grants, email verification links, known browsers whose cookie has surely expired, then
+/// audit entries older than each tenant's
 /// `audit_retention_days` (90 when unset).
-pub const CLEANUP: [&str; 13] = [
+pub const CLEANUP: [&str; 14] = [
     "DELETE FROM spent_tokens WHERE expires_at < ?1",
     "DELETE FROM email_sign_in_codes WHERE expires_at < ?1",
     "DELETE FROM one_time_tokens WHERE expires_at < ?1",
@@ -21,6 +22,9 @@ pub const CLEANUP: [&str; 13] = [
     "DELETE FROM access_tokens WHERE expires_at < ?1",
     "DELETE FROM refresh_tokens WHERE expires_at < ?1",
     "DELETE FROM grants WHERE expires_at < ?1",
+    // The `eid_browser` cookie lives a year from when it was minted, before the browser was
+    // first seen: past that (and a margin), the browser can never sign in again.
+    "DELETE FROM known_browsers WHERE first_seen_at < ?1 - 86400 * 400",
     "DELETE FROM audit_logs WHERE created_at < ?1 - 86400 * COALESCE((SELECT \
      json_extract(t.settings, '$.audit_retention_days') FROM tenants t \
      WHERE t.id = audit_logs.tenant_id), 90)",
@@ -138,7 +142,19 @@ mod tests {
             )
             .unwrap();
         }
+        for (hash, first_seen) in [("expired", NOW - 401 * DAY), ("live", NOW - 399 * DAY)] {
+            db.execute(
+                "INSERT INTO known_browsers (tenant_id, user_id, browser_hash, first_seen_at, last_seen_at) \
+                 VALUES ('t1', 'u', ?1, ?2, ?2)",
+                params![hash, first_seen],
+            )
+            .unwrap();
+        }
         run(&db);
+        assert_eq!(
+            ids(&db, "SELECT browser_hash FROM known_browsers"),
+            ["live"]
+        );
         assert_eq!(
             ids(&db, "SELECT device_code_hash FROM device_authorizations"),
             ["replayable"]

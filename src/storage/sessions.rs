@@ -41,12 +41,23 @@ pub struct NewSession {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub method: SignInMethod,
+    /// The hash of the browser it starts in (`known_browsers::hash` of its `eid_browser`), when
+    /// known: the sign-in batch records it for a person with sign-in notices.
+    pub browser_hash: Option<String>,
 }
 
 impl NewSession {
     /// The stored key of the session (what audit entries conditional on it name).
     pub fn id_hash(&self) -> String {
         secret_hash(&self.id)
+    }
+
+    /// This session, starting in the browser whose `eid_browser` id is `browser_id` (a
+    /// well-formed id only; an empty or malformed one names no browser).
+    pub fn in_browser(mut self, browser_id: &str) -> Self {
+        self.browser_hash =
+            (browser_id.len() == 43).then(|| super::known_browsers::hash(browser_id));
+        self
     }
 }
 
@@ -213,13 +224,16 @@ impl<'a> SignIn<'a> {
 }
 
 /// What a sign-in batch did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct SignedIn {
     /// False when the account is disabled or gone, or the passkey no longer signs it in: then
     /// only the refusal's entries are written.
     pub created: bool,
     /// The waiting client's code was issued (see `codes::issue_statements` for when not).
     pub code_issued: bool,
+    /// The user, as the batch left them, when they have sign-in notices on and the session's
+    /// browser was new to them: they are to be told (`usecase::sign_in_notice`).
+    pub notify: Option<UserRow>,
 }
 
 /// Starts a session for an enabled user: one transaction with everything in [`SignIn`].
@@ -274,10 +288,22 @@ pub async fn create(db: &Db, tenant_id: &str, s: SignIn<'_>) -> Result<SignedIn>
     if let Some(code) = &s.code {
         statements.extend(super::codes::issue_statements(db, code)?);
     }
+    // Last, so no statement that reads `changes()` of the one before it is separated from it.
+    let browser_at = statements.len();
+    if let Some(browser) = &s.session.browser_hash {
+        statements.extend(super::known_browsers::sign_in_statements(
+            db, tenant_id, user_id, browser, hash, now,
+        )?);
+    }
     let results = db.batch(statements).await?;
+    let notify = match &s.session.browser_hash {
+        Some(_) => super::known_browsers::notice_from(&results[browser_at + 1])?,
+        None => None,
+    };
     Ok(SignedIn {
         created: super::db::changes(&results[session_at]) == 1,
         code_issued: s.code.is_some() && super::db::changes(&results[code_at]) == 1,
+        notify,
     })
 }
 
@@ -362,6 +388,7 @@ mod tests {
             expires_at: NOW + 3600,
             ip: Some("192.0.2.1".into()),
             user_agent: None,
+            browser_hash: None,
         }
     }
 

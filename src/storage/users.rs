@@ -26,6 +26,9 @@ pub struct UserRow {
     #[serde(deserialize_with = "object_from_json_text")]
     pub custom_claims: serde_json::Map<String, serde_json::Value>,
     pub created_at: i64,
+    /// They asked to be mailed when they sign in from a browser new to them.
+    #[serde(deserialize_with = "bool_from_int")]
+    pub sign_in_notices: bool,
 }
 
 impl UserRow {
@@ -71,7 +74,7 @@ impl UserRow {
 }
 
 pub const USER_COLUMNS: &str = "id, username, email, email_verified, first_name, last_name, \
-    display_name, picture, is_admin, disabled, custom_claims, created_at";
+    display_name, picture, is_admin, disabled, custom_claims, created_at, sign_in_notices";
 
 pub async fn username_or_email_taken(
     db: &Db,

@@ -77,6 +77,12 @@ async fn send_plain(
     smtp::converse(&mut TcpWire(stream), &mut dialogue).await
 }
 
+/// A [`post`] for use cases that take one but send nothing in the test (nothing listens on
+/// port 9, the discard port, on the test machine).
+pub fn unused_post() -> crate::usecase::email::Post {
+    post(9)
+}
+
 /// What the native tests send mail with: the plain transport, a fixed master key and the
 /// loopback server on `port` as the deployment's default.
 pub fn post(port: u16) -> crate::usecase::email::Post {

@@ -272,6 +272,7 @@ pub async fn session(db: &Db, tenant_id: &str, user_id: &str, now: i64) -> Strin
         expires_at: now + 3600,
         ip: None,
         user_agent: None,
+        browser_hash: None,
     };
     let created = crate::storage::sessions::create(
         db,

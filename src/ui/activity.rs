@@ -33,7 +33,25 @@ pub fn describe(event: &str, details: &str) -> String {
         "email_verification_sent" => "Asked for a link to verify the email address".into(),
         "email_verified" => "Verified the email address".into(),
         "authorize" => "Signed in to an app".into(),
+        "sign_in_notices_changed" => match details["on"].as_bool() {
+            Some(true) => "Turned sign-in notices on".into(),
+            _ => "Turned sign-in notices off".into(),
+        },
+        "email_sent" => format!("Emailed you {}", mail(details["kind"].as_str())),
+        "email_failed" => format!("Could not email you {}", mail(details["kind"].as_str())),
         other => other.replace('_', " "),
+    }
+}
+
+/// What a mail of `kind` (`MailKind::as_str`) was, after "Emailed you".
+fn mail(kind: Option<&str>) -> &'static str {
+    match kind {
+        Some("new_device_sign_in") => "about a sign-in from a new device",
+        Some("sign_in_code") => "a sign-in code",
+        Some("login_link") => "a one-time sign-in link",
+        Some("email_verification") => "a link to verify your address",
+        Some("invitation") => "an invitation",
+        _ => "a message",
     }
 }
 
@@ -53,5 +71,16 @@ mod tests {
         );
         assert_eq!(describe("sign_in", "not json"), "Signed in");
         assert_eq!(describe("brand_new_event", "{}"), "brand new event");
+        assert_eq!(
+            describe(
+                "email_sent",
+                r#"{"kind":"new_device_sign_in","server":"x"}"#
+            ),
+            "Emailed you about a sign-in from a new device"
+        );
+        assert_eq!(
+            describe("sign_in_notices_changed", r#"{"on":true}"#),
+            "Turned sign-in notices on"
+        );
     }
 }

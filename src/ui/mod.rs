@@ -7,10 +7,10 @@
 pub mod activity;
 pub mod agent;
 pub mod assets;
-pub mod dates;
 mod error_page;
 mod pages;
 pub mod qr;
+pub mod when;
 
 pub use assets::{asset, asset_version, theme_css, Asset};
 pub use error_page::error_page;

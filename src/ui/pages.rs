@@ -161,6 +161,9 @@ pub struct AccountPage {
     pub email_verified: bool,
     /// Offer "Verify": an unverified address and a mail server the tenant can use.
     pub offer_email_verification: bool,
+    /// The sign-in notices' switch and whether they are on; `None` hides it (no address or
+    /// no mail server, and they are off).
+    pub sign_in_notices: Option<bool>,
 }
 
 pub struct AuthorizedAppItem {
@@ -477,6 +480,7 @@ mod tests {
             activity: vec![],
             email_verified: false,
             offer_email_verification: true,
+            sign_in_notices: Some(false),
         }
     }
 
@@ -538,6 +542,26 @@ mod tests {
         assert!(!html.contains("Save profile"));
         assert!(!html.contains("name=\"first_name\""));
         assert!(!html.contains("Admin"));
+    }
+
+    #[test]
+    fn the_sign_in_notices_switch_posts_with_the_csrf_token_and_says_what_it_does() {
+        let mut page = account();
+        let off = page.render().unwrap();
+        assert!(off.contains("action=\"/account/sign-in-notices\""));
+        assert!(off.contains("name=\"on\" value=\"1\""));
+        assert!(off.contains("Email me when my account is used to sign in on a new device"));
+        let form = &off[off.find("id=\"sign-in-notices-form\"").unwrap()..];
+        assert!(
+            form.contains("name=\"csrf_token\" value=\"csrf&#34;1\""),
+            "{form}"
+        );
+        page.sign_in_notices = Some(true);
+        let on = page.render().unwrap();
+        assert!(on.contains("name=\"on\" value=\"0\""));
+        assert!(on.contains(">Turn off<"));
+        page.sign_in_notices = None;
+        assert!(!page.render().unwrap().contains("sign-in-notices"));
     }
 
     #[test]

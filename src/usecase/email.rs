@@ -64,7 +64,7 @@ pub fn brand(tenant: &Tenant, issuer: &str) -> Brand {
 }
 
 /// A message ready to go, owning everything so it can be sent after the response.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
     pub server: MailServer,
     pub client_name: String,

@@ -246,6 +246,7 @@ pub enum Tried {
 /// the primary when the code is right; a refusal reads why and records it (two more).
 pub async fn sign_in(
     ctx: &Ctx<'_>,
+    post: &Post,
     browser: Browser<'_>,
     pending: &str,
     code: &str,
@@ -274,7 +275,8 @@ pub async fn sign_in(
     // under a user id no account has.
     let Pending { id, user_id, .. } = opened.body;
     let typed: String = code.chars().filter(char::is_ascii_digit).collect();
-    let session = sessions::new_session(ctx, &user_id, SignInMethod::EmailCode);
+    let session =
+        sessions::new_session(ctx, &user_id, SignInMethod::EmailCode).in_browser(browser.id);
     let hash = session.id_hash();
     let typed_hash = code_hash(&id, &typed);
     let signed_in = crate::storage::sessions::create(
@@ -303,7 +305,9 @@ pub async fn sign_in(
     )
     .await?;
     if signed_in.created {
-        return Ok(Tried::SignedIn(sessions::started(ctx, session)));
+        return Ok(Tried::SignedIn(
+            sessions::signed_in(ctx, post, session, &signed_in).await?,
+        ));
     }
     let (state, account) =
         email_codes::state(ctx.db, ctx.tenant_id(), &id, ctx.now, MAX_ATTEMPTS).await?;
@@ -473,7 +477,7 @@ mod tests {
 
             // Another browser holding the sealed value (stolen, or pasted) opens nothing, and
             // costs the code no attempt.
-            let elsewhere = sign_in(&c, browser(OTHER_BROWSER), &asked.pending, &code)
+            let elsewhere = sign_in(&c, &post(1), browser(OTHER_BROWSER), &asked.pending, &code)
                 .await
                 .unwrap();
             assert!(
@@ -483,7 +487,7 @@ mod tests {
             // Another tenant neither, even in the same browser.
             let beta = opted_in(&db, "beta").await;
             let b = ctx(&db, &beta, NOW);
-            let other_tenant = sign_in(&b, browser(BROWSER), &asked.pending, &code)
+            let other_tenant = sign_in(&b, &post(1), browser(BROWSER), &asked.pending, &code)
                 .await
                 .unwrap();
             assert!(matches!(other_tenant, Tried::Refused(Refusal::Expired)));
@@ -492,6 +496,7 @@ mod tests {
             let trips = db.round_trips();
             let Tried::SignedIn(started) = sign_in(
                 &later,
+                &post(1),
                 browser(BROWSER),
                 &asked.pending,
                 &format!(" {} ", &code),
@@ -516,7 +521,7 @@ mod tests {
             assert_eq!(amrs, vec![Some("[\"otp\"]".to_string())]);
 
             // Used once: the same code again is refused.
-            let again = sign_in(&later, browser(BROWSER), &asked.pending, &code)
+            let again = sign_in(&later, &post(1), browser(BROWSER), &asked.pending, &code)
                 .await
                 .unwrap();
             assert!(
@@ -549,7 +554,7 @@ mod tests {
                 };
                 let mut refusals = Vec::new();
                 for n in 1..=MAX_ATTEMPTS {
-                    match sign_in(&c, browser(BROWSER), &asked.pending, &wrong(n))
+                    match sign_in(&c, &post(1), browser(BROWSER), &asked.pending, &wrong(n))
                         .await
                         .unwrap()
                     {
@@ -562,7 +567,7 @@ mod tests {
                 assert_eq!(refusals, expected, "{address}");
                 if let Some(code) = code {
                     // Even the right code is refused once the attempts are spent.
-                    let late = sign_in(&c, browser(BROWSER), &asked.pending, &code)
+                    let late = sign_in(&c, &post(1), browser(BROWSER), &asked.pending, &code)
                         .await
                         .unwrap();
                     assert!(
@@ -577,7 +582,7 @@ mod tests {
                 .unwrap();
             let code = code_in(asked.delivery.as_ref().unwrap());
             let late = ctx(&db, &snap, NOW + CODE_TTL_SECS);
-            let expired = sign_in(&late, browser(BROWSER), &asked.pending, &code)
+            let expired = sign_in(&late, &post(1), browser(BROWSER), &asked.pending, &code)
                 .await
                 .unwrap();
             assert!(matches!(expired, Tried::Refused(Refusal::Expired)));
@@ -632,7 +637,7 @@ mod tests {
                 Err(Error::NotFound(_))
             ));
             assert!(matches!(
-                sign_in(&c, browser(BROWSER), "x", "123456").await,
+                sign_in(&c, &post(1), browser(BROWSER), "x", "123456").await,
                 Err(Error::NotFound(_))
             ));
         });

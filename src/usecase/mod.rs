@@ -194,6 +194,7 @@ pub mod request_object;
 pub mod revocation;
 pub mod sessions;
 pub mod settings;
+pub mod sign_in_notice;
 pub mod signin;
 pub mod signup;
 pub mod tenants;

@@ -16,6 +16,7 @@
 use serde_json::json;
 
 use super::device::person_code;
+use super::email::Post;
 use super::sessions::{self, Started};
 use super::signin::entry;
 use super::Ctx;
@@ -91,7 +92,12 @@ pub enum Polled {
 
 /// The waiting browser asks whether its request was decided; once approved, the one poll that
 /// uses it starts the session.
-pub async fn poll(ctx: &Ctx<'_>, browser_id: &str, request_id: &str) -> Result<Polled> {
+pub async fn poll(
+    ctx: &Ctx<'_>,
+    post: &Post,
+    browser_id: &str,
+    request_id: &str,
+) -> Result<Polled> {
     let request_hash = secret_hash(request_id);
     let browser_hash = secret_hash(browser_id);
     let state = store::state(
@@ -108,7 +114,8 @@ pub async fn poll(ctx: &Ctx<'_>, browser_id: &str, request_id: &str) -> Result<P
         RequestState::Gone => return Ok(Polled::Gone),
         RequestState::Approved { user_id } => user_id,
     };
-    let session = sessions::new_session(ctx, &user_id, SignInMethod::OtherDevice);
+    let session =
+        sessions::new_session(ctx, &user_id, SignInMethod::OtherDevice).in_browser(browser_id);
     let hash = session.id_hash();
     let signed_in = crate::storage::sessions::create(
         ctx.db,
@@ -130,7 +137,7 @@ pub async fn poll(ctx: &Ctx<'_>, browser_id: &str, request_id: &str) -> Result<P
     )
     .await?;
     Ok(if signed_in.created {
-        Polled::SignedIn(sessions::started(ctx, session))
+        Polled::SignedIn(sessions::signed_in(ctx, post, session, &signed_in).await?)
     } else {
         // Used by a concurrent poll, or the account was disabled meanwhile.
         Polled::Gone
@@ -236,7 +243,14 @@ mod tests {
             let c = ctx(&db, &snap, NOW);
             let waiting = start(&c, BROWSER).await.unwrap();
             assert_eq!(
-                poll(&c, BROWSER, &waiting.request_id).await.unwrap(),
+                poll(
+                    &c,
+                    &crate::testing::mail::unused_post(),
+                    BROWSER,
+                    &waiting.request_id
+                )
+                .await
+                .unwrap(),
                 Polled::Pending
             );
 
@@ -267,14 +281,24 @@ mod tests {
 
             // Another browser holding the request id gets nothing, and burns nothing.
             assert_eq!(
-                poll(&later, OTHER_BROWSER, &waiting.request_id)
-                    .await
-                    .unwrap(),
+                poll(
+                    &later,
+                    &crate::testing::mail::unused_post(),
+                    OTHER_BROWSER,
+                    &waiting.request_id
+                )
+                .await
+                .unwrap(),
                 Polled::Gone
             );
-            let Polled::SignedIn(started) =
-                poll(&later, BROWSER, &waiting.request_id).await.unwrap()
-            else {
+            let Polled::SignedIn(started) = poll(
+                &later,
+                &crate::testing::mail::unused_post(),
+                BROWSER,
+                &waiting.request_id,
+            )
+            .await
+            .unwrap() else {
                 panic!("the waiting browser should be signed in");
             };
             let session = sessions::current(&later, Some(&started.id))
@@ -283,7 +307,14 @@ mod tests {
                 .unwrap();
             assert_eq!(session.user.id, ada);
             assert_eq!(
-                poll(&later, BROWSER, &waiting.request_id).await.unwrap(),
+                poll(
+                    &later,
+                    &crate::testing::mail::unused_post(),
+                    BROWSER,
+                    &waiting.request_id
+                )
+                .await
+                .unwrap(),
                 Polled::Gone
             );
 
@@ -313,7 +344,14 @@ mod tests {
                 Decided::Recorded { approved: false }
             );
             assert_eq!(
-                poll(&c, BROWSER, &denied.request_id).await.unwrap(),
+                poll(
+                    &c,
+                    &crate::testing::mail::unused_post(),
+                    BROWSER,
+                    &denied.request_id
+                )
+                .await
+                .unwrap(),
                 Polled::Denied
             );
 
@@ -333,7 +371,14 @@ mod tests {
                 Decided::Unknown
             );
             assert_eq!(
-                poll(&expired, BROWSER, &stale.request_id).await.unwrap(),
+                poll(
+                    &expired,
+                    &crate::testing::mail::unused_post(),
+                    BROWSER,
+                    &stale.request_id
+                )
+                .await
+                .unwrap(),
                 Polled::Gone
             );
         });
@@ -371,7 +416,14 @@ mod tests {
                 Decided::Locked
             );
             assert_eq!(
-                poll(&c, BROWSER, &waiting.request_id).await.unwrap(),
+                poll(
+                    &c,
+                    &crate::testing::mail::unused_post(),
+                    BROWSER,
+                    &waiting.request_id
+                )
+                .await
+                .unwrap(),
                 Polled::Pending
             );
         });

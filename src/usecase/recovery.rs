@@ -4,6 +4,7 @@
 
 use serde_json::json;
 
+use super::email::Post;
 use super::sessions::{self, Started};
 use super::signin::entry;
 use super::Ctx;
@@ -71,7 +72,8 @@ pub async fn create_codes(ctx: &Ctx<'_>, session: &SessionWithUser) -> Result<Ve
 
 /// Signs in with a recovery code, using it up: of concurrent uses exactly one signs in.
 /// Refused alike when the code is malformed, unknown, used, or its account disabled.
-pub async fn sign_in(ctx: &Ctx<'_>, typed: &str) -> Result<Started> {
+/// `browser_id` is the browser it happens in (for sign-in notices).
+pub async fn sign_in(ctx: &Ctx<'_>, post: &Post, typed: &str, browser_id: &str) -> Result<Started> {
     enabled(ctx)?;
     let Some(canonical) = recovery_codes::normalize(typed) else {
         return Err(Error::BadRequest(
@@ -82,7 +84,8 @@ pub async fn sign_in(ctx: &Ctx<'_>, typed: &str) -> Result<Started> {
     let Some(user_id) = owner(ctx, &code_hash).await? else {
         return Err(refuse(ctx, None, "unknown or used code").await);
     };
-    let session = sessions::new_session(ctx, &user_id, SignInMethod::RecoveryCode);
+    let session =
+        sessions::new_session(ctx, &user_id, SignInMethod::RecoveryCode).in_browser(browser_id);
     let hash = session.id_hash();
     let signed_in = crate::storage::sessions::create(
         ctx.db,
@@ -106,7 +109,7 @@ pub async fn sign_in(ctx: &Ctx<'_>, typed: &str) -> Result<Started> {
         // Used meanwhile by a concurrent request, or the account was disabled.
         return Err(refuse(ctx, Some(&user_id), "used concurrently or account disabled").await);
     }
-    Ok(sessions::started(ctx, session))
+    sessions::signed_in(ctx, post, session, &signed_in).await
 }
 
 /// The owner of an unused code: from a replica, and from the primary when the replica has not
@@ -178,18 +181,24 @@ mod tests {
 
             // Typed in lower case with spaces: still the code.
             let typed = codes[0].to_lowercase().replace('-', " ");
-            let started = sign_in(&c, &typed).await.unwrap();
+            let started = sign_in(&c, &crate::testing::mail::unused_post(), &typed, "")
+                .await
+                .unwrap();
             let new = sessions::current(&c, Some(&started.id))
                 .await
                 .unwrap()
                 .unwrap();
             assert_eq!(new.user.id, ada);
             assert_eq!(status(&c, &session).await.unwrap().unused, 9);
-            refused_alike(sign_in(&c, &codes[0]).await);
+            refused_alike(sign_in(&c, &crate::testing::mail::unused_post(), &codes[0], "").await);
 
             let fresh = create_codes(&c, &session).await.unwrap();
-            refused_alike(sign_in(&c, &codes[1]).await);
-            assert!(sign_in(&c, &fresh[1]).await.is_ok());
+            refused_alike(sign_in(&c, &crate::testing::mail::unused_post(), &codes[1], "").await);
+            assert!(
+                sign_in(&c, &crate::testing::mail::unused_post(), &fresh[1], "")
+                    .await
+                    .is_ok()
+            );
 
             let events: Vec<_> = audit_events(&db, &t.id)
                 .await
@@ -223,12 +232,14 @@ mod tests {
             let session = signed_in(&ca, &ada).await;
             let codes = create_codes(&ca, &session).await.unwrap();
 
-            refused_alike(sign_in(&cb, &codes[0]).await);
+            refused_alike(sign_in(&cb, &crate::testing::mail::unused_post(), &codes[0], "").await);
             set_disabled(&db, &ada, true).await;
-            refused_alike(sign_in(&ca, &codes[0]).await);
+            refused_alike(sign_in(&ca, &crate::testing::mail::unused_post(), &codes[0], "").await);
             set_disabled(&db, &ada, false).await;
             assert!(
-                sign_in(&ca, &codes[0]).await.is_ok(),
+                sign_in(&ca, &crate::testing::mail::unused_post(), &codes[0], "")
+                    .await
+                    .is_ok(),
                 "the refusals left it usable"
             );
         });
@@ -248,7 +259,7 @@ mod tests {
             let off = snapshot(&t);
             let c = ctx(&db, &off, NOW);
             assert!(matches!(
-                sign_in(&c, &codes[0]).await,
+                sign_in(&c, &crate::testing::mail::unused_post(), &codes[0], "").await,
                 Err(Error::NotFound(_))
             ));
             let session = signed_in(&c, &ada).await;
@@ -266,7 +277,7 @@ mod tests {
             let t = tenant(&db, "acme").await;
             let snap = allowing(&t);
             let c = ctx(&db, &snap, NOW);
-            match sign_in(&c, "hunter2").await {
+            match sign_in(&c, &crate::testing::mail::unused_post(), "hunter2", "").await {
                 Err(Error::BadRequest(m)) => assert!(m.contains("16 letters"), "{m}"),
                 other => panic!("{other:?}"),
             }

@@ -5,12 +5,13 @@
 //! its hash, so a database leak does not yield live sessions.
 
 use super::backchannel::{self, LogoutQueue, Logouts};
+use super::email::{Delivery, Post};
 use super::Ctx;
 use crate::crypto::random;
 use crate::error::Result;
 use crate::oidc::amr::SignInMethod;
 use crate::storage::grants::{self, SessionEnd};
-use crate::storage::sessions::{self, NewSession, SessionWithUser};
+use crate::storage::sessions::{self, NewSession, SessionWithUser, SignedIn};
 
 /// A session that was just created: what the HTTP layer puts in the cookie.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +20,9 @@ pub struct Started {
     pub id: String,
     /// Seconds the session lives (the cookie's Max-Age).
     pub max_age: i64,
+    /// The sign-in notice to send after the response: the person turned them on and this
+    /// browser was new to them (`usecase::sign_in_notice`). Boxed: rare, and large.
+    pub notice: Option<Box<Delivery>>,
 }
 
 /// The live session a cookie value names, with its enabled user; `None` for a missing or
@@ -42,6 +46,7 @@ pub(crate) fn new_session(ctx: &Ctx<'_>, user_id: &str, method: SignInMethod) ->
         expires_at: ctx.now + lifetime(ctx),
         ip: ctx.origin.ip.clone(),
         user_agent: ctx.origin.user_agent.clone(),
+        browser_hash: None,
     }
 }
 
@@ -54,7 +59,26 @@ pub(crate) fn started(ctx: &Ctx<'_>, session: NewSession) -> Started {
     Started {
         id: session.id,
         max_age: lifetime(ctx),
+        notice: None,
     }
+}
+
+/// [`started`] for a sign-in whose batch created the session: with the sign-in notice when
+/// the batch says one is due (the person has them on, the browser was new to them).
+pub(crate) async fn signed_in(
+    ctx: &Ctx<'_>,
+    post: &Post,
+    session: NewSession,
+    batch: &SignedIn,
+) -> Result<Started> {
+    let notice = match &batch.notify {
+        Some(user) => super::sign_in_notice::delivery(ctx, post, user, session.method).await?,
+        None => None,
+    };
+    Ok(Started {
+        notice: notice.map(Box::new),
+        ..started(ctx, session)
+    })
 }
 
 /// Signs out of this session (other browsers of the same person stay signed in): deletes it

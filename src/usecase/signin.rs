@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 use super::authorize::{self, Browser};
 use super::ceremony::{self, b64, b64_decode, Ceremony, ChallengePurpose, TIMEOUT_MS};
+use super::email::Post;
 use super::sessions::{self, Started};
 use super::Ctx;
 use crate::error::{Error, Result};
@@ -70,6 +71,7 @@ pub struct SignedIn {
 /// `sign_in_failed` with its reason.
 pub async fn finish(
     ctx: &Ctx<'_>,
+    post: &Post,
     credential: &Value,
     browser: Browser<'_>,
     waiting: Option<&str>,
@@ -133,7 +135,7 @@ pub async fn finish(
     let method = SignInMethod::Passkey {
         synced: outcome.backed_up,
     };
-    let session = sessions::new_session(ctx, &stored.user_id, method);
+    let session = sessions::new_session(ctx, &stored.user_id, method).in_browser(browser.id);
     let hash = session.id_hash();
     let used = PasskeyUse {
         credential_id: &credential_id,
@@ -169,7 +171,7 @@ pub async fn finish(
         return Err(refused(ctx, &stored.user_id, &used).await);
     }
     Ok(SignedIn {
-        started: sessions::started(ctx, session),
+        started: sessions::signed_in(ctx, post, session, &signed_in).await?,
         code: waiting_code
             .filter(|_| signed_in.code_issued)
             .map(|w| w.response(ctx.issuer)),
@@ -236,15 +238,22 @@ pub async fn login_link_works(ctx: &Ctx<'_>, token: &str) -> Result<bool> {
     )
 }
 
-/// Signs in with a one-time login link, consuming it: of concurrent uses exactly one wins.
-/// Refused when the link is unknown, expired, used, or its account disabled.
-pub async fn with_login_link(ctx: &Ctx<'_>, token: &str) -> Result<Started> {
+/// Signs in with a one-time login link in the browser `browser_id`, consuming it: of
+/// concurrent uses exactly one wins. Refused when the link is unknown, expired, used, or its
+/// account disabled.
+pub async fn with_login_link(
+    ctx: &Ctx<'_>,
+    post: &Post,
+    token: &str,
+    browser_id: &str,
+) -> Result<Started> {
     let user_id = ceremonies::consume_login_link(ctx.db, ctx.tenant_id(), token, ctx.now)
         .await?
         .ok_or_else(|| {
             Error::BadRequest("This sign-in link has expired or was already used.".into())
         })?;
-    let session = sessions::new_session(ctx, &user_id, SignInMethod::OneTimeLink);
+    let session =
+        sessions::new_session(ctx, &user_id, SignInMethod::OneTimeLink).in_browser(browser_id);
     let hash = session.id_hash();
     let signed_in = crate::storage::sessions::create(
         ctx.db,
@@ -264,7 +273,7 @@ pub async fn with_login_link(ctx: &Ctx<'_>, token: &str) -> Result<Started> {
     if !signed_in.created {
         return Err(Error::Forbidden("This account is disabled.".into()));
     }
-    Ok(sessions::started(ctx, session))
+    sessions::signed_in(ctx, post, session, &signed_in).await
 }
 
 #[cfg(test)]
@@ -335,7 +344,15 @@ mod tests {
             session: None,
             id: BROWSER,
         };
-        finish(c, response, browser, None).await.map(|s| {
+        finish(
+            c,
+            &crate::testing::mail::unused_post(),
+            response,
+            browser,
+            None,
+        )
+        .await
+        .map(|s| {
             assert!(s.code.is_none());
             s.started
         })
@@ -390,6 +407,56 @@ mod tests {
                 Err(Error::BadRequest(_))
             ));
             assert_eq!(testing::count_rows(&db, "sessions", c.tenant_id()).await, 2);
+        });
+    }
+
+    /// A passkey sign-in of `authenticator` in the browser `browser` (a 43-character id).
+    async fn sign_in_from(
+        c: &Ctx<'_>,
+        authenticator: &mut SoftAuthenticator,
+        browser: &str,
+    ) -> Started {
+        let options = start(c, browser).unwrap();
+        let response = authenticator.sign_in(c.issuer, options).await;
+        let browser = Browser {
+            session: None,
+            id: browser,
+        };
+        finish(c, &testing::mail::unused_post(), &response, browser, None)
+            .await
+            .unwrap()
+            .started
+    }
+
+    #[test]
+    fn a_passkey_sign_in_from_a_new_browser_brings_the_notice_the_person_asked_for() {
+        run(async {
+            let (db, snap) = acme().await;
+            let c = ctx(&db, &snap, NOW);
+            let mut phone = SoftAuthenticator::new();
+            signed_up(&c, "ada", &mut phone).await;
+            let (laptop, tablet) = (format!("{:-<43}", "laptop"), format!("{:-<43}", "tablet"));
+            let first = sign_in_from(&c, &mut phone, &laptop).await;
+            assert_eq!(first.notice, None, "not asked for");
+            let session = super::sessions::current(&c, Some(&first.id))
+                .await
+                .unwrap()
+                .unwrap();
+            let post = testing::mail::unused_post();
+            crate::usecase::sign_in_notice::set(&c, &post, &session, true, Some(&laptop))
+                .await
+                .unwrap();
+            assert_eq!(sign_in_from(&c, &mut phone, &laptop).await.notice, None);
+            let notice = sign_in_from(&c, &mut phone, &tablet)
+                .await
+                .notice
+                .expect("the tablet is new");
+            let parsed = mail_parser::MessageParser::default()
+                .parse(&notice.message)
+                .unwrap();
+            let text = parsed.body_text(0).unwrap();
+            assert!(text.contains("with a passkey"), "{text}");
+            assert_eq!(sign_in_from(&c, &mut phone, &tablet).await.notice, None);
         });
     }
 
@@ -557,9 +624,15 @@ mod tests {
                 "a challenge is sealed, not stored"
             );
             let response = phone.sign_in(c.issuer, options).await;
-            let signed_in = finish(&c, &response, anonymous, Some(&interaction))
-                .await
-                .unwrap();
+            let signed_in = finish(
+                &c,
+                &crate::testing::mail::unused_post(),
+                &response,
+                anonymous,
+                Some(&interaction),
+            )
+            .await
+            .unwrap();
             assert_eq!(
                 db.round_trips() - before,
                 1,
@@ -591,9 +664,15 @@ mod tests {
                 Outcome::Expired
             ));
             let again = phone.sign_in(c.issuer, start(&c, BROWSER).unwrap()).await;
-            let second = finish(&c, &again, anonymous, Some(&interaction))
-                .await
-                .unwrap();
+            let second = finish(
+                &c,
+                &crate::testing::mail::unused_post(),
+                &again,
+                anonymous,
+                Some(&interaction),
+            )
+            .await
+            .unwrap();
             assert!(second.code.is_none(), "a request concludes once");
             assert_eq!(
                 testing::count_rows(&db, "authorization_codes", &t.id).await,
@@ -611,7 +690,15 @@ mod tests {
                 panic!("sign in first");
             };
             let mine = phone.sign_in(c.issuer, start(&c, BROWSER).unwrap()).await;
-            let signed = finish(&c, &mine, anonymous, Some(&theirs)).await.unwrap();
+            let signed = finish(
+                &c,
+                &crate::testing::mail::unused_post(),
+                &mine,
+                anonymous,
+                Some(&theirs),
+            )
+            .await
+            .unwrap();
             assert!(signed.code.is_none());
         });
         std::fs::remove_dir_all(dir).ok();
@@ -648,9 +735,15 @@ mod tests {
                     panic!("sign in first");
                 };
                 let response = phone.sign_in(c.issuer, start(&c, BROWSER).unwrap()).await;
-                let signed_in = finish(&c, &response, anonymous, Some(&interaction))
-                    .await
-                    .unwrap();
+                let signed_in = finish(
+                    &c,
+                    &crate::testing::mail::unused_post(),
+                    &response,
+                    anonymous,
+                    Some(&interaction),
+                )
+                .await
+                .unwrap();
                 assert!(signed_in.code.is_none(), "{then}: no code with the sign-in");
                 let browser = Browser {
                     session: Some(&signed_in.started.id),
@@ -678,13 +771,15 @@ mod tests {
             let ada = user(&db, &tid, "ada", false).await;
             let token = link(&db, &tid, LinkPurpose::Login, Some(&ada)).await;
             assert!(login_link_works(&c, &token).await.unwrap());
-            let started = with_login_link(&c, &token).await.unwrap();
+            let started = with_login_link(&c, &crate::testing::mail::unused_post(), &token, "")
+                .await
+                .unwrap();
             let session = super::sessions::current(&c, Some(&started.id))
                 .await
                 .unwrap()
                 .unwrap();
             assert_eq!(session.user.id, ada);
-            let again = with_login_link(&c, &token).await;
+            let again = with_login_link(&c, &crate::testing::mail::unused_post(), &token, "").await;
             assert!(matches!(again, Err(Error::BadRequest(_))), "{again:?}");
             assert!(!login_link_works(&c, &token).await.unwrap());
             let sign_ins = events(&testing::audit_events(&db, &tid).await, "sign_in");
@@ -696,18 +791,36 @@ mod tests {
             let late = link(&db, &tid, LinkPurpose::Login, Some(&ada)).await;
             let after = ctx(&db, &snap, NOW + 3600);
             assert!(!login_link_works(&after, &late).await.unwrap());
-            assert!(with_login_link(&after, &late).await.is_err());
+            assert!(
+                with_login_link(&after, &crate::testing::mail::unused_post(), &late, "")
+                    .await
+                    .is_err()
+            );
             let invite = link(&db, &tid, LinkPurpose::Invite, None).await;
             assert!(!login_link_works(&c, &invite).await.unwrap());
-            assert!(with_login_link(&c, &invite).await.is_err());
+            assert!(
+                with_login_link(&c, &crate::testing::mail::unused_post(), &invite, "")
+                    .await
+                    .is_err()
+            );
             let beta = tenant(&db, "beta").await;
             let beta_snap = snapshot(&beta);
             let b = ctx(&db, &beta_snap, NOW);
-            assert!(with_login_link(&b, &late).await.is_err());
+            assert!(
+                with_login_link(&b, &crate::testing::mail::unused_post(), &late, "")
+                    .await
+                    .is_err()
+            );
             testing::set_disabled(&db, &ada, true).await;
-            assert!(with_login_link(&c, &late).await.is_err());
+            assert!(
+                with_login_link(&c, &crate::testing::mail::unused_post(), &late, "")
+                    .await
+                    .is_err()
+            );
             testing::set_disabled(&db, &ada, false).await;
-            with_login_link(&c, &late).await.expect("still usable");
+            with_login_link(&c, &crate::testing::mail::unused_post(), &late, "")
+                .await
+                .expect("still usable");
         });
     }
 
@@ -734,7 +847,16 @@ mod tests {
                     scope.spawn(move || {
                         let db = open(false);
                         barrier.wait();
-                        run(async { with_login_link(&ctx(&db, snap, NOW), token).await.is_ok() })
+                        run(async {
+                            with_login_link(
+                                &ctx(&db, snap, NOW),
+                                &crate::testing::mail::unused_post(),
+                                token,
+                                "",
+                            )
+                            .await
+                            .is_ok()
+                        })
                     })
                 })
                 .collect();

@@ -12,13 +12,13 @@ use crate::http::request::{form_field, TenantRequest};
 use crate::http::respond::{json, redirect, set_header};
 use crate::http::session;
 use crate::tenancy::SignupMode;
-use crate::ui::dates::{date, date_time};
+use crate::ui::when::{date, date_time};
 use crate::ui::{
     self, AccountPage, AccountUser, ActivityItem, AppTile, AuthorizedAppItem, LoginPage,
     OneTimeLoginPage, PasskeyItem, RecoveryCodesStatus, SetupPage, VerifyEmailPage,
 };
 use crate::usecase::signup::{self, SignUpLink};
-use crate::usecase::{account, email_verification, recovery, sessions, signin};
+use crate::usecase::{account, email_verification, recovery, sessions, sign_in_notice, signin};
 
 pub async fn login_page(req: TenantRequest<'_>) -> Result<Response> {
     let next = safe_next(req.incoming.query_param("next"), &req.issuer);
@@ -94,7 +94,11 @@ pub async fn one_time_login(mut req: TenantRequest<'_>) -> Result<Response> {
             "This form has expired: open the link again.".into(),
         ));
     }
-    let started = signin::with_login_link(&req.ctx()?, &token).await?;
+    // A browser opening the link may be new here: it gets its id now (sign-in notices).
+    let (browser, set_browser) = session::browser_id_or_new(&req);
+    let post = req.app.post()?;
+    let mut started = signin::with_login_link(&req.ctx()?, &post, &token, &browser).await?;
+    crate::http::mail::send_notice(req.app, post, started.notice.take(), req.now)?;
     // Signed in without a passkey: the account page asks for one on this device first.
     let mut resp = redirect("/account?add_passkey=1");
     set_header(
@@ -102,6 +106,9 @@ pub async fn one_time_login(mut req: TenantRequest<'_>) -> Result<Response> {
         "Set-Cookie",
         &session::set_cookie(&req, &started.id, started.max_age),
     );
+    if let Some(cookie) = set_browser {
+        resp.headers_mut().append("Set-Cookie", &cookie).ok();
+    }
     Ok(resp)
 }
 
@@ -124,6 +131,19 @@ pub async fn request_email_verification(mut req: TenantRequest<'_>) -> Result<Re
         "We sent a link to your email address. Open it within 24 hours to verify the address.",
         Some("/account"),
     )
+}
+
+/// `POST /account/sign-in-notices`: the person turns sign-in notices on (`on=1`; this browser
+/// is then known and never triggers one) or off; back to the account page.
+pub async fn set_sign_in_notices(mut req: TenantRequest<'_>) -> Result<Response> {
+    let form = req.incoming.form().await?;
+    let current = session::require(&req).await?;
+    session::check_csrf(&current, Some(&form_field(&form, "csrf_token")))?;
+    let on = form_field(&form, "on") == "1";
+    let browser = session::browser_id(&req);
+    let post = req.app.post()?;
+    sign_in_notice::set(&req.ctx()?, &post, &current, on, browser.as_deref()).await?;
+    Ok(redirect("/account#sign-in-notices"))
 }
 
 /// The CSRF token of the verification form: derived from the link (the person may open it in
@@ -241,12 +261,17 @@ pub async fn account_page(req: TenantRequest<'_>) -> Result<Response> {
     } else {
         None
     };
+    let post = req.app.post()?;
     // "Verify" when the address is unverified, the tenant does not vouch for every address
     // anyway, and a mail server is usable.
     let offer_email_verification = !current.user.email_verified
         && current.user.email.as_deref().is_some_and(|e| !e.is_empty())
         && !req.tenant.tenant.settings.emails_verified
-        && email_verification::mail_usable(&ctx, &req.app.post()?);
+        && email_verification::mail_usable(&ctx, &post);
+    // The notices' switch: shown while they are on (so they can be turned off), or offered.
+    let sign_in_notices = (current.user.sign_in_notices
+        || sign_in_notice::offered(&ctx, &post, &current.user))
+    .then_some(current.user.sign_in_notices);
     let authorized_apps = account::authorized_apps(&ctx, &current)
         .await?
         .into_iter()
@@ -317,6 +342,7 @@ pub async fn account_page(req: TenantRequest<'_>) -> Result<Response> {
         recovery_codes,
         email_verified: current.user.email_verified,
         offer_email_verification,
+        sign_in_notices,
     })
 }
 

@@ -92,8 +92,10 @@ pub async fn sign_in(mut req: TenantRequest<'_>) -> Result<Response> {
         id: &browser_id,
     };
     let ctx = req.ctx()?;
-    match email_code::sign_in(&ctx, browser, &pending, &field(&form, "code")).await? {
-        Tried::SignedIn(started) => {
+    let post = req.app.post()?;
+    match email_code::sign_in(&ctx, &post, browser, &pending, &field(&form, "code")).await? {
+        Tried::SignedIn(mut started) => {
+            crate::http::mail::send_notice(req.app, post, started.notice.take(), req.now)?;
             let mut resp = render(&page(&req, &next, None, true, None))?;
             set_header(
                 &mut resp,

@@ -84,6 +84,7 @@ pub async fn for_tenant(
             account::email_verification_page(req, param("token")).await
         }
         RouteId::EmailVerify => account::verify_email(req).await,
+        RouteId::SignInNotices => account::set_sign_in_notices(req).await,
         RouteId::SetupPage => account::setup_page(req, param("token")).await,
         RouteId::AccountPage => account::account_page(req).await,
         RouteId::UpdateProfile => account::update_profile(req).await,

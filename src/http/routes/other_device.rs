@@ -58,12 +58,14 @@ pub async fn poll(mut req: TenantRequest<'_>) -> Result<Response> {
     let Some(browser) = session::browser_id(&req) else {
         return Ok(json(200, &serde_json::json!({ "status": "gone" })));
     };
-    let polled = usecase::poll(&req.ctx()?, &browser, &body.request).await?;
+    let post = req.app.post()?;
+    let polled = usecase::poll(&req.ctx()?, &post, &browser, &body.request).await?;
     let status = match polled {
         Polled::Pending => "pending",
         Polled::Denied => "denied",
         Polled::Gone => "gone",
-        Polled::SignedIn(started) => {
+        Polled::SignedIn(mut started) => {
+            crate::http::mail::send_notice(req.app, post, started.notice.take(), req.now)?;
             let next = safe_next(body.next.as_deref(), &req.issuer);
             let mut resp = json(
                 200,

@@ -82,14 +82,21 @@ pub async fn sign_in(mut req: TenantRequest<'_>) -> Result<Response> {
     let form = req.incoming.form().await?;
     let value = |name: &str| form_field(&form, name);
     let next = safe_next(Some(&value("next")), &req.issuer);
-    match recovery::sign_in(&req.ctx()?, &value("code")).await {
-        Ok(started) => {
+    // A browser may come here without an id: it gets one now (sign-in notices).
+    let (browser, set_browser) = session::browser_id_or_new(&req);
+    let post = req.app.post()?;
+    match recovery::sign_in(&req.ctx()?, &post, &value("code"), &browser).await {
+        Ok(mut started) => {
+            crate::http::mail::send_notice(req.app, post, started.notice.take(), req.now)?;
             let mut resp = redirect(&format!("/account?add_passkey=1&next={}", encoded(&next)));
             set_header(
                 &mut resp,
                 "Set-Cookie",
                 &session::set_cookie(&req, &started.id, started.max_age),
             );
+            if let Some(cookie) = set_browser {
+                resp.headers_mut().append("Set-Cookie", &cookie).ok();
+            }
             Ok(resp)
         }
         Err(Error::BadRequest(why)) => Ok(code_page(&req, next, Some(why))?.with_status(400)),

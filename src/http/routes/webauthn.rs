@@ -65,8 +65,16 @@ pub async fn login_finish(mut req: TenantRequest<'_>) -> Result<Response> {
         session: None,
         id: &browser_id,
     };
-    let signed_in =
-        signin::finish(&req.ctx()?, &body.credential, browser, waiting.as_deref()).await?;
+    let post = req.app.post()?;
+    let mut signed_in = signin::finish(
+        &req.ctx()?,
+        &post,
+        &body.credential,
+        browser,
+        waiting.as_deref(),
+    )
+    .await?;
+    crate::http::mail::send_notice(req.app, post, signed_in.started.notice.take(), req.now)?;
     // With the waiting client's code issued, straight back to it; otherwise on to `next`.
     let to = signed_in
         .code

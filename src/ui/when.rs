@@ -1,4 +1,4 @@
-//! Unix times as people read them, in UTC (pages and mails have no time zone of the reader).
+//! Times as pages and mails show them, in UTC (no time zone is known for the reader).
 
 /// `YYYY-MM-DD HH:MM UTC`.
 pub fn date_time(ts: i64) -> String {
@@ -11,7 +11,7 @@ pub fn date_time(ts: i64) -> String {
     )
 }
 
-/// `YYYY-MM-DD` (UTC).
+/// `YYYY-MM-DD`.
 pub fn date(ts: i64) -> String {
     // Days since the epoch to a civil date (Howard Hinnant's algorithm): no chrono needed.
     let z = ts.div_euclid(86400) + 719_468;
@@ -31,12 +31,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dates_are_utc_civil_dates() {
-        assert_eq!(date_time(1_767_225_600), "2026-01-01 00:00 UTC");
-        assert_eq!(
-            date_time(1_767_225_600 + 59 * 86400 + 3661),
-            "2026-03-01 01:01 UTC"
-        );
-        assert_eq!(date(951_782_400), "2000-02-29");
+    fn unix_times_read_as_utc_dates() {
+        assert_eq!(date(0), "1970-01-01");
+        assert_eq!(date_time(1_800_000_000), "2027-01-15 08:00 UTC");
+        assert_eq!(date_time(951_782_400 + 3_599), "2000-02-29 00:59 UTC");
     }
 }
