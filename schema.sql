@@ -362,9 +362,14 @@ CREATE TABLE IF NOT EXISTS api_keys (
   created_by    TEXT,
   created_at    INTEGER NOT NULL,
   expires_at    INTEGER,
-  last_used_at  INTEGER
+  last_used_at  INTEGER,
+  issuer        TEXT,                       -- the tenant URL it was minted on (0021)
+  -- Its "expires soon" notice (0021): when sent, and failed hourly attempts (capped).
+  expiry_notice_sent_at   INTEGER,
+  expiry_notice_attempts  INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys(tenant_id);
+CREATE INDEX IF NOT EXISTS api_keys_expiry ON api_keys(expires_at) WHERE expiry_notice_sent_at IS NULL;
 
 CREATE TABLE IF NOT EXISTS audit_logs (
   id          TEXT PRIMARY KEY,

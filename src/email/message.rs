@@ -36,6 +36,8 @@ pub enum MailKind {
     Invitation,
     /// A link that verifies the person's address.
     EmailVerification,
+    /// An admin API key expires soon (the hourly cron).
+    ApiKeyExpiring,
     /// The person's account signed in from a browser new to it (they turned notices on).
     NewDeviceSignIn,
 }
@@ -48,6 +50,7 @@ impl MailKind {
             MailKind::LoginLink => "login_link",
             MailKind::Invitation => "invitation",
             MailKind::EmailVerification => "email_verification",
+            MailKind::ApiKeyExpiring => "api_key_expiring",
             MailKind::NewDeviceSignIn => "new_device_sign_in",
         }
     }
@@ -297,6 +300,61 @@ pub fn verification_mail(
     )
 }
 
+/// What an expiry notice says about a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiringKey<'a> {
+    pub name: &'a str,
+    pub expires_at: i64,
+    /// Who made it, as a phrase ("Ada Lovelace", "the API key \"deploy\"").
+    pub created_by: &'a str,
+}
+
+/// Tells an admin that an API key of the tenant expires soon (sent once per key, at `now`).
+pub fn api_key_expiring_mail(
+    brand: &Brand,
+    to_address: &str,
+    to_name: Option<&str>,
+    key: &ExpiringKey<'_>,
+    now: i64,
+) -> Mail {
+    let when = crate::ui::when::date_time(key.expires_at);
+    let left = time_left(key.expires_at - now);
+    compose(
+        brand,
+        MailKind::ApiKeyExpiring,
+        (to_address, to_name),
+        Content {
+            subject: format!(
+                "The API key \"{}\" of {} expires {left}",
+                key.name, brand.tenant_name
+            ),
+            heading: "An API key expires soon".into(),
+            paragraphs: vec![
+                format!(
+                    "The admin API key \"{}\" of {} expires on {when}, {left}. It was created by {}.",
+                    key.name, brand.tenant_name, key.created_by
+                ),
+                "After that, scripts and tools using it get 401 Unauthorized. To replace it: in the \
+                 admin console's API keys section, create a new key (name, expiry), put its value \
+                 where the old one is used, then delete the old key. Scripts can also create one \
+                 with POST /api/api-keys."
+                    .into(),
+            ],
+            facts: vec![],
+            closing: vec![],
+            code: None,
+            button: Some((
+                "Open the API keys",
+                format!("{}/admin#/api-keys", brand.base_url),
+            )),
+            footer: format!(
+                "You get this once per key, as an administrator of {}. Sent by {} ({}).",
+                brand.tenant_name, brand.tenant_name, brand.base_url
+            ),
+        },
+    )
+}
+
 /// What a sign-in notice tells about the sign-in, as the person reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignInFacts {
@@ -356,6 +414,21 @@ pub fn new_device_sign_in_mail(
             ),
         },
     )
+}
+
+/// "in 3 days", "in 5 hours", "in less than an hour" (whole days rounded to the nearest).
+fn time_left(secs: i64) -> String {
+    match secs {
+        s if s < 3600 => "in less than an hour".into(),
+        s if s < 86400 => match s / 3600 {
+            1 => "in 1 hour".into(),
+            h => format!("in {h} hours"),
+        },
+        s => match (s + 43200) / 86400 {
+            1 => "in 1 day".into(),
+            d => format!("in {d} days"),
+        },
+    }
 }
 
 /// "3 hours", "7 days".
@@ -485,6 +558,46 @@ mod tests {
         assert!(!html.contains("<b>Corp</b>"));
         assert_eq!(parsed.text_body_count(), 1);
         assert_eq!(parsed.html_body_count(), 1);
+    }
+
+    #[test]
+    fn an_expiry_notice_names_the_key_when_it_expires_who_made_it_and_links_to_the_api_keys() {
+        let now = 1_800_000_000;
+        let key = ExpiringKey {
+            name: "deploy <prod>",
+            expires_at: now + 3 * 86400 - 60,
+            created_by: "Ada Lovelace",
+        };
+        let mail = api_key_expiring_mail(&brand(), "ada@example.com", Some("Ada"), &key, now);
+        assert_eq!(mail.kind, MailKind::ApiKeyExpiring);
+        let bytes = to_bytes(&sender(), &mail, now, "u");
+        let parsed = MessageParser::default().parse(&bytes).unwrap();
+        assert!(parsed.subject().unwrap().contains("deploy <prod>"));
+        let text = parsed.body_text(0).unwrap();
+        for part in [
+            "deploy <prod>",
+            "2027-01-18 07:59 UTC",
+            "in 3 days",
+            "created by Ada Lovelace",
+            "https://acme.id.test/admin#/api-keys",
+            "POST /api/api-keys",
+        ] {
+            assert!(text.contains(part), "{part} in {text}");
+        }
+        let html = parsed.body_html(0).unwrap();
+        assert!(
+            html.contains("href=\"https://acme.id.test/admin#/api-keys\""),
+            "{html}"
+        );
+        assert!(
+            !html.contains("<prod>"),
+            "the key's name is text, not markup"
+        );
+        assert_eq!(time_left(59 * 60), "in less than an hour");
+        assert_eq!(time_left(3600), "in 1 hour");
+        assert_eq!(time_left(23 * 3600), "in 23 hours");
+        assert_eq!(time_left(86400), "in 1 day");
+        assert_eq!(time_left(7 * 86400), "in 7 days");
     }
 
     #[test]

@@ -107,3 +107,31 @@ pub async fn session_amrs(db: &Db, tenant_id: &str) -> Vec<Option<String>> {
     .map(|r| r.amr)
     .collect()
 }
+
+/// An API key's expiry notice state: when it was sent, and the attempts made.
+pub async fn api_key_notice(db: &Db, key_id: &str) -> (Option<i64>, i64) {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        expiry_notice_sent_at: Option<i64>,
+        expiry_notice_attempts: i64,
+    }
+    let row = db
+        .first::<Row>(
+            "SELECT expiry_notice_sent_at, expiry_notice_attempts FROM api_keys WHERE id = ?1",
+            crate::params![key_id],
+        )
+        .await
+        .expect("the key's notice state")
+        .expect("the key exists");
+    (row.expiry_notice_sent_at, row.expiry_notice_attempts)
+}
+
+/// Removes a user's email address directly (admins and fixtures always give one).
+pub async fn clear_email(db: &Db, user_id: &str) {
+    db.run(
+        "UPDATE users SET email = NULL WHERE id = ?1",
+        crate::params![user_id],
+    )
+    .await
+    .expect("user updated");
+}

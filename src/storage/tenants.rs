@@ -12,7 +12,7 @@ use crate::tenancy::{
 };
 
 #[derive(Deserialize)]
-struct TenantRow {
+pub(super) struct TenantRow {
     id: String,
     slug: String,
     display_name: String,
@@ -22,7 +22,7 @@ struct TenantRow {
 }
 
 impl TenantRow {
-    fn into_tenant(self) -> Result<Tenant> {
+    pub(super) fn into_tenant(self) -> Result<Tenant> {
         Ok(Tenant {
             status: TenantStatus::parse(&self.status)
                 .ok_or_else(|| Error::Internal(format!("tenant status {}", self.status)))?,
@@ -65,7 +65,7 @@ impl KeyRow {
     }
 }
 
-const TENANT_COLUMNS: &str = "id, slug, display_name, status, settings, created_at";
+pub(super) const TENANT_COLUMNS: &str = "id, slug, display_name, status, settings, created_at";
 const KEY_COLUMNS: &str =
     "kid, alg, public_jwk, sealed_private_key, status, created_at, expires_at, overlap_secs";
 

@@ -112,6 +112,45 @@ pub fn issuer_for(host: &RequestHost, request_scheme_is_https: bool) -> String {
     format!("{scheme}://{}", host.authority())
 }
 
+/// The issuer of a tenant where no request names a host (mail the hourly cron sends):
+/// `recorded`, a URL a request for this tenant came to (where an API key was minted: its admin
+/// signs in there, and locally it has the dev server's port), while its host still serves this
+/// tenant; else the tenant's first custom domain; else `<slug>.<base_domain>`.
+pub fn tenant_issuer(
+    recorded: Option<&str>,
+    slug: &str,
+    domains: &[String],
+    base_domain: &str,
+) -> String {
+    let still_ours = |issuer: &str| {
+        let Some(authority) = issuer
+            .strip_prefix("https://")
+            .or_else(|| issuer.strip_prefix("http://"))
+        else {
+            return false;
+        };
+        let Ok(host) = RequestHost::parse(authority) else {
+            return false;
+        };
+        // Exactly the issuer a request there gets (no path, http only on loopback).
+        let https = issuer.starts_with("https://");
+        issuer_for(&host, https) == issuer
+            && match classify_host(&host, base_domain) {
+                HostKind::TenantSlug(s) => s == slug,
+                HostKind::CustomDomain(d) => domains.contains(&d),
+                HostKind::Platform => false,
+            }
+    };
+    if let Some(issuer) = recorded.filter(|i| still_ours(i)) {
+        return issuer.to_string();
+    }
+    let name = match domains.first() {
+        Some(domain) => domain.clone(),
+        None => format!("{slug}.{}", base_domain.trim_end_matches('.')),
+    };
+    issuer_for(&RequestHost { name, port: None }, false)
+}
+
 /// Slugs that would shadow platform names or confuse users.
 const RESERVED_SLUGS: &[&str] = &[
     "www", "api", "admin", "operator", "static", "assets", "mail", "auth", "login", "id", "status",
@@ -237,6 +276,53 @@ mod tests {
         assert_eq!(
             classify_host(&host("localhost:8787"), "localhost"),
             HostKind::Platform
+        );
+    }
+
+    #[test]
+    fn a_tenant_issuer_without_a_request_is_the_recorded_one_while_it_still_serves_the_tenant() {
+        let domains = vec!["id.acme.com".to_string()];
+        let none: Vec<String> = vec![];
+        // Recorded on the slug host (with the dev server's port), or on a custom domain.
+        assert_eq!(
+            tenant_issuer(
+                Some("http://acme.localhost:8787"),
+                "acme",
+                &none,
+                "localhost"
+            ),
+            "http://acme.localhost:8787"
+        );
+        assert_eq!(
+            tenant_issuer(Some("https://id.acme.com"), "acme", &domains, "id.test"),
+            "https://id.acme.com"
+        );
+        // A domain the tenant no longer has, another tenant's host, the platform, or not an
+        // issuer at all: the tenant's own host instead.
+        assert_eq!(
+            tenant_issuer(Some("https://id.acme.com"), "acme", &none, "id.test"),
+            "https://acme.id.test"
+        );
+        for recorded in [
+            "https://globex.id.test",
+            "https://id.test",
+            "http://acme.id.test",
+            "https://acme.id.test/admin",
+            "javascript:alert(1)",
+        ] {
+            assert_eq!(
+                tenant_issuer(Some(recorded), "acme", &none, "id.test"),
+                "https://acme.id.test",
+                "{recorded}"
+            );
+        }
+        assert_eq!(
+            tenant_issuer(None, "acme", &domains, "id.test"),
+            "https://id.acme.com"
+        );
+        assert_eq!(
+            tenant_issuer(None, "acme", &none, "localhost"),
+            "http://acme.localhost"
         );
     }
 

@@ -10,7 +10,9 @@ pub mod keys;
 pub mod model;
 pub mod operator;
 
-pub use host::{classify_host, issuer_for, validate_slug, HostError, HostKind, RequestHost};
+pub use host::{
+    classify_host, issuer_for, tenant_issuer, validate_slug, HostError, HostKind, RequestHost,
+};
 pub use model::{
     KeyStatus, SigningKeyRecord, SignupMode, Tenant, TenantSettings, TenantSnapshot, TenantStatus,
 };

@@ -150,6 +150,72 @@ pub fn loopback_server() -> (u16, std::thread::JoinHandle<String>) {
     (port, handle)
 }
 
+/// A transport that keeps what it is given instead of sending it, and refuses (as a server
+/// would at RCPT) every recipient in `refuse`: use-case tests of many mails, and of failures.
+#[derive(Default)]
+pub struct RecordingSender {
+    pub sent: std::cell::RefCell<Vec<(Envelope, Vec<u8>)>>,
+    pub refuse: std::cell::RefCell<Vec<String>>,
+}
+
+impl RecordingSender {
+    /// The recipients of the mails kept so far, in order.
+    pub fn recipients(&self) -> Vec<String> {
+        self.sent
+            .borrow()
+            .iter()
+            .flat_map(|(e, _)| e.to.clone())
+            .collect()
+    }
+
+    /// The mails kept so far, parsed (subject, plain text).
+    pub fn texts(&self) -> Vec<(String, String)> {
+        self.sent
+            .borrow()
+            .iter()
+            .map(|(_, bytes)| {
+                let parsed = mail_parser::MessageParser::default()
+                    .parse(bytes)
+                    .expect("a parsable message");
+                (
+                    parsed.subject().unwrap_or_default().to_string(),
+                    parsed.body_text(0).unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }
+}
+
+impl crate::usecase::email::MailSender for RecordingSender {
+    fn send<'a>(
+        &'a self,
+        _server: &'a MailServer,
+        _client_name: &'a str,
+        envelope: &'a Envelope,
+        message: &'a [u8],
+    ) -> LocalFuture<'a, Result<(), Failure>> {
+        let refused = envelope
+            .to
+            .iter()
+            .any(|to| self.refuse.borrow().contains(to));
+        let result = if refused {
+            Err(Failure::from(SmtpError::new(
+                Stage::RcptTo,
+                Problem::Rejected {
+                    code: 550,
+                    text: "no such mailbox".into(),
+                },
+            )))
+        } else {
+            self.sent
+                .borrow_mut()
+                .push((envelope.clone(), message.to_vec()));
+            Ok(())
+        };
+        Box::pin(std::future::ready(result))
+    }
+}
+
 /// A [`MailQueue`](crate::usecase::email::MailQueue) that keeps what it was given, with the
 /// delay asked for.
 #[derive(Default)]

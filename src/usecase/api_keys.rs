@@ -20,8 +20,14 @@ pub struct MintedKey {
 }
 
 /// Mints a key named `name` (validated by the caller's input type) that expires at
-/// `expires_at` (none: never), recorded as `api_key_created` in the same batch.
-pub async fn create(ctx: &AdminCtx<'_>, name: &str, expires_at: Option<i64>) -> Result<MintedKey> {
+/// `expires_at` (none: never), recorded as `api_key_created` in the same batch. `issuer` is
+/// the tenant URL the request came to: its expiry notice links there.
+pub async fn create(
+    ctx: &AdminCtx<'_>,
+    issuer: &str,
+    name: &str,
+    expires_at: Option<i64>,
+) -> Result<MintedKey> {
     let id = random::id();
     let key = api_keys::generate();
     let audit = ctx.audit(
@@ -39,6 +45,7 @@ pub async fn create(ctx: &AdminCtx<'_>, name: &str, expires_at: Option<i64>) -> 
             key: &key,
             created_by: &ctx.author.actor.label(),
             expires_at,
+            issuer,
         },
         ctx.now,
         Some(audit),
@@ -75,6 +82,8 @@ mod tests {
     use crate::testing::{admin_ctx, db, run, tenant, NOW};
     use crate::usecase::Actor;
 
+    const ISSUER: &str = "https://acme.id.test";
+
     fn operator<'a>(db: &'a Db, tenant_id: &'a str) -> AdminCtx<'a> {
         admin_ctx(db, tenant_id, Actor::Operator)
     }
@@ -93,7 +102,7 @@ mod tests {
         run(async {
             let a = tenant(&db, "acme").await;
             let b = tenant(&db, "beta").await;
-            let key = create(&operator(&db, &a.id), "ci", Some(NOW + 60))
+            let key = create(&operator(&db, &a.id), ISSUER, "ci", Some(NOW + 60))
                 .await
                 .unwrap();
             assert!(key.api_key.starts_with("eid_"));
@@ -127,7 +136,9 @@ mod tests {
         run(async {
             let a = tenant(&db, "acme").await;
             let b = tenant(&db, "beta").await;
-            let key = create(&operator(&db, &a.id), "ci", None).await.unwrap();
+            let key = create(&operator(&db, &a.id), ISSUER, "ci", None)
+                .await
+                .unwrap();
             let other = delete(&operator(&db, &b.id), &key.id).await.unwrap_err();
             assert!(matches!(other, Error::NotFound(_)), "{other:?}");
             assert!(

@@ -139,7 +139,12 @@ test('in Chromium: notices turned on in A; A again sends nothing; B (approved fr
 
 test('the switch: a form with the CSRF token of the session, refused without it', async () => {
   const { base, apiKey, admin } = await tenantWithAdmin(createTenant, 'noticecsrf');
-  // No mail server: the switch is not offered.
+  // No usable mail server (this deployment's e2e default is Cloudflare Email, so the tenant's
+  // own server wins: one with a username and no password cannot send): not offered.
+  const unusable = await adminApi(base, apiKey, 'PUT', '/api/application-configuration', {
+    smtp: { host: '127.0.0.1', port: smtpPort, tls: 'none', from_address: 'id@acme.test', username: 'mailer' },
+  });
+  assert.equal(unusable.json.settings.smtp.password_set, false);
   assert.doesNotMatch(await (await admin.fetch('/account')).text(), /id="sign-in-notices"/);
   const smtp = { host: '127.0.0.1', port: smtpPort, tls: 'none', from_address: 'id@acme.test' };
   await adminApi(base, apiKey, 'PUT', '/api/application-configuration', { smtp });

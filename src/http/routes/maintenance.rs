@@ -1,7 +1,8 @@
 //! The scheduled work (cron triggers, `[triggers] crons` in wrangler.toml):
 //!
-//! the hourly cleanup and the hourly key promotion (`crate::usecase::maintenance`). The key
-//! promotion has its own trigger so neither job waits for or fails with the other.
+//! the hourly cleanup with the "API key expires soon" notices, and the hourly key promotion
+//! (`crate::usecase::maintenance`). The key promotion has its own trigger so neither job waits
+//! for or fails with the other; the notices go even when the cleanup failed, and vice versa.
 
 use crate::error::Result;
 use crate::http::app::App;
@@ -23,6 +24,17 @@ pub async fn run(app: &App, cron: &str, scheduled_ms: f64) -> Result<()> {
         }
         Ok(())
     } else {
-        maintenance::clean_up(db, clock::now()).await
+        let cleaned = maintenance::clean_up(db, clock::now()).await;
+        if let Err(e) = &cleaned {
+            worker::console_error!("cleanup failed: {e}");
+        }
+        // The trigger's time too, for the same reason as above.
+        let now = (scheduled_ms / 1000.0) as i64;
+        let report =
+            maintenance::send_key_expiry_notices(db, &app.post()?, &app.base_domain, now).await?;
+        for (key, e) in report.failed {
+            worker::console_error!("expiry notice for API key {key} failed: {e}");
+        }
+        cleaned
     }
 }

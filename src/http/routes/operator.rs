@@ -65,7 +65,7 @@ pub async fn handle(
         R::CreateApiKey => {
             // A malformed body used to mint a key that never expires; now it mints nothing.
             let body: ApiKeyInput = incoming.optional_json().await?;
-            ctx.api_key(slug, body).await
+            ctx.api_key(&incoming, slug, body).await
         }
     }
 }
@@ -245,12 +245,18 @@ impl Operator<'_> {
     }
 
     /// Mints an API key for the tenant's admin REST API (scripts, provisioning, tests).
-    async fn api_key(&self, slug: &str, body: ApiKeyInput) -> Result<Response> {
+    async fn api_key(
+        &self,
+        incoming: &Incoming,
+        slug: &str,
+        body: ApiKeyInput,
+    ) -> Result<Response> {
         let request = body.validate()?;
         let tenant_id = self.tenant_id(slug).await?;
         let expires_at = request.expires_in_days.map(|d| self.now + d * 86400);
         let minted = crate::usecase::api_keys::create(
             &self.admin_ctx(&tenant_id)?,
+            &self.issuer(incoming, slug),
             &request.name,
             expires_at,
         )

@@ -20,7 +20,7 @@ pub async fn create(mut req: TenantRequest<'_>, actor: &Actor) -> Result<Respons
     let body: ApiKeyInput = req.incoming.json().await?;
     let (name, expires_at) = body.validate(req.now)?;
     let ctx = super::admin_ctx(&req, actor)?;
-    let minted = crate::usecase::api_keys::create(&ctx, &name, expires_at).await?;
+    let minted = crate::usecase::api_keys::create(&ctx, &req.issuer, &name, expires_at).await?;
     Ok(json_response(201, &minted))
 }
 
