@@ -31,9 +31,8 @@ const mailTo = (address, pred, timeoutMs) => catcher.mailTo(address, pred, timeo
 
 const codeOf = (mail) => mail.text.match(/\b(\d{6})\b/)[1];
 
-function smtpSettings(port = smtpPort, extra = {}) {
-  return { host: '127.0.0.1', port, tls: 'none', from_address: 'id@acme.test', from_name: 'Acme ID', ...extra };
-}
+/** The catcher's SMTP settings, or the same on another `port` (a dead one, say). */
+const smtpSettings = (port = smtpPort, extra = {}) => catcher.smtpSettings({ port, ...extra });
 
 /** A tenant with an admin (ada@example.com), its SMTP server the catcher, email codes on. */
 async function emailTenant(prefix) {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createTenant, operator, runScheduled } from './lib/env.mjs';
 import { adminApi } from './lib/person.mjs';
 import { launch, pageWithAuthenticator, screenshots, signUpInBrowser } from './lib/browser.mjs';
-import { startMailCatcher, until } from './lib/mail.mjs';
+import { startMailCatcher } from './lib/mail.mjs';
 
 const CLEANUP_CRON = '17 * * * *';
 const DAY = 86400;
@@ -20,14 +20,6 @@ before(async () => {
   catcher = await startMailCatcher();
   browser = await launch();
 });
-
-/** The tenant SMTP settings that send to the catcher. */
-const smtpSettings = () => ({ host: '127.0.0.1', port: catcher.port, tls: 'none', from_address: 'id@acme.test', from_name: 'Acme ID' });
-
-/** Waits for a mail to `address` matching `pred` among those received after the first `seen`. */
-const mailAfter = (seen, address, pred) => until(
-  () => catcher.received().slice(seen).find((m) => m.rcpt_tos.includes(address) && pred(m)),
-  15000, `a mail to ${address}`);
 
 after(async () => {
   catcher?.stop();
@@ -47,7 +39,7 @@ test('a key that expires within 7 days is announced once to the admin who made i
   assert.equal(setup.status, 201, setup.text);
   const apiKey = setup.json.api_key;
   const settings = await adminApi(base, apiKey, 'PUT', '/api/application-configuration',
-    { smtp: smtpSettings(), accent_color: '#0a7f3f' });
+    { smtp: catcher.smtpSettings(), accent_color: '#0a7f3f' });
   assert.equal(settings.status, 200, settings.text);
 
   const { context, page } = await pageWithAuthenticator(browser, { width: 1280, height: 900 });
@@ -70,7 +62,7 @@ test('a key that expires within 7 days is announced once to the admin who made i
 
     let seen = catcher.received().length;
     await runScheduled(CLEANUP_CRON, Date.now());
-    const mail = await mailAfter(seen, 'ada@example.com', (m) => m.subject.includes('deploy-bot'));
+    const mail = await catcher.mailAfter(seen, 'ada@example.com', (m) => m.subject.includes('deploy-bot'));
     assert.equal(mail.from[0].address, 'id@acme.test');
     assert.equal(mail.to[0].name, 'Ada Lovelace');
     for (const part of ['"deploy-bot"', utc(now + 3 * DAY), 'in 3 days', 'created by Ada Lovelace', 'POST /api/api-keys']) {
@@ -100,7 +92,7 @@ test('a key that expires within 7 days is announced once to the admin who made i
     assert.equal(second.status, 201, JSON.stringify(second.body));
     seen = catcher.received().length;
     await runScheduled(CLEANUP_CRON, Date.now());
-    await mailAfter(seen, 'ada@example.com', (m) => m.subject.includes('rotate-me'));
+    await catcher.mailAfter(seen, 'ada@example.com', (m) => m.subject.includes('rotate-me'));
     await new Promise((r) => setTimeout(r, 1000));
     const after2 = catcher.received().slice(seen);
     assert.deepEqual(after2.map((m) => m.subject.match(/"([^"]+)"/)[1]), ['rotate-me']);

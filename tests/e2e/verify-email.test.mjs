@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createTenant, operator } from './lib/env.mjs';
 import { adminApi } from './lib/person.mjs';
 import { launch, pageWithAuthenticator, screenshots, signUpInBrowser } from './lib/browser.mjs';
-import { startMailCatcher, until } from './lib/mail.mjs';
+import { startMailCatcher } from './lib/mail.mjs';
 
 const shot = screenshots('verify-email');
 let catcher;
@@ -18,14 +18,6 @@ before(async () => {
   catcher = await startMailCatcher();
   browser = await launch();
 });
-
-/** The tenant SMTP settings that send to the catcher. */
-const smtpSettings = () => ({ host: '127.0.0.1', port: catcher.port, tls: 'none', from_address: 'id@acme.test', from_name: 'Acme ID' });
-
-/** Waits for a mail to `address` matching `pred` among those received after the first `seen`. */
-const mailAfter = (seen, address, pred) => until(
-  () => catcher.received().slice(seen).find((m) => m.rcpt_tos.includes(address) && pred(m)),
-  15000, `a mail to ${address}`);
 
 after(async () => {
   catcher?.stop();
@@ -38,7 +30,7 @@ test('a person verifies their address in the browser with the link mailed from t
   const key = await operator('POST', `/tenants/${tenant.slug}/api-keys`, { name: 'setup' });
   assert.equal(key.status, 201, key.text);
   const settings = await adminApi(base, key.json.api_key, 'PUT', '/api/application-configuration',
-    { smtp: smtpSettings() });
+    { smtp: catcher.smtpSettings() });
   assert.equal(settings.status, 200, settings.text);
 
   const { context, page } = await pageWithAuthenticator(browser);
@@ -53,7 +45,7 @@ test('a person verifies their address in the browser with the link mailed from t
     await page.click('#verify-email-form button[type=submit]');
     await page.getByText('Check your inbox').waitFor();
     await shot(page, '2-check-your-inbox');
-    const mail = await mailAfter(seen, 'ada@example.com', (m) => /verify/i.test(m.subject));
+    const mail = await catcher.mailAfter(seen, 'ada@example.com', (m) => /verify/i.test(m.subject));
     const link = mail.text.match(/https?:\/\/\S+\/verify-email\/\S+/)[0];
     assert.ok(link.startsWith(`${base}/verify-email/`), link);
 

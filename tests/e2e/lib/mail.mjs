@@ -27,8 +27,8 @@ export function freePort() {
 
 /**
  * Starts the mail catcher on a free loopback port. Returns its `port`, the `log` it printed so
- * far (a getter), `received()` (every message, parsed by Python's email package), `mailTo()`
- * and `stop()`.
+ * far (a getter), `received()` (every message, parsed by Python's email package), `mailTo()`,
+ * `mailAfter()`, `smtpSettings()` and `stop()`.
  */
 export async function startMailCatcher() {
   assert.ok(existsSync(PYTHON), `aiosmtpd's venv (${PYTHON}): scripts/setup.sh --browser installs it`);
@@ -56,6 +56,15 @@ export async function startMailCatcher() {
         const found = received().filter((m) => m.rcpt_tos.includes(address) && pred(m));
         return found[found.length - 1];
       }, timeoutMs, `a mail to ${address}`);
+    },
+    /** Waits for a mail to `address` matching `pred` among those received after the first `seen`. */
+    mailAfter(seen, address, pred = () => true, timeoutMs = 15000) {
+      return until(() => received().slice(seen).find((m) => m.rcpt_tos.includes(address) && pred(m)),
+        timeoutMs, `a mail to ${address}`);
+    },
+    /** A tenant's SMTP settings (`PUT /api/application-configuration`) that send here. */
+    smtpSettings(extra = {}) {
+      return { host: '127.0.0.1', port, tls: 'none', from_address: 'id@acme.test', from_name: 'Acme ID', ...extra };
     },
     stop() {
       child.kill();
