@@ -228,6 +228,11 @@ mod tests {
     const BROWSER: &str = "waiting-browser-id-0000000000000000000000000";
     const OTHER_BROWSER: &str = "someone-elses-browser-000000000000000000000";
 
+    /// A poll from `browser` in a test that sends no mail.
+    async fn poll_from(c: &Ctx<'_>, browser: &str, request_id: &str) -> Result<Polled> {
+        poll(c, &crate::testing::mail::unused_post(), browser, request_id).await
+    }
+
     async fn signed_in(c: &Ctx<'_>, user_id: &str) -> SessionWithUser {
         let id = crate::testing::session(c.db, c.tenant_id(), user_id, c.now).await;
         sessions::current(c, Some(&id)).await.unwrap().unwrap()
@@ -243,14 +248,7 @@ mod tests {
             let c = ctx(&db, &snap, NOW);
             let waiting = start(&c, BROWSER).await.unwrap();
             assert_eq!(
-                poll(
-                    &c,
-                    &crate::testing::mail::unused_post(),
-                    BROWSER,
-                    &waiting.request_id
-                )
-                .await
-                .unwrap(),
+                poll_from(&c, BROWSER, &waiting.request_id).await.unwrap(),
                 Polled::Pending
             );
 
@@ -281,24 +279,15 @@ mod tests {
 
             // Another browser holding the request id gets nothing, and burns nothing.
             assert_eq!(
-                poll(
-                    &later,
-                    &crate::testing::mail::unused_post(),
-                    OTHER_BROWSER,
-                    &waiting.request_id
-                )
-                .await
-                .unwrap(),
+                poll_from(&later, OTHER_BROWSER, &waiting.request_id)
+                    .await
+                    .unwrap(),
                 Polled::Gone
             );
-            let Polled::SignedIn(started) = poll(
-                &later,
-                &crate::testing::mail::unused_post(),
-                BROWSER,
-                &waiting.request_id,
-            )
-            .await
-            .unwrap() else {
+            let Polled::SignedIn(started) = poll_from(&later, BROWSER, &waiting.request_id)
+                .await
+                .unwrap()
+            else {
                 panic!("the waiting browser should be signed in");
             };
             let session = sessions::current(&later, Some(&started.id))
@@ -307,14 +296,9 @@ mod tests {
                 .unwrap();
             assert_eq!(session.user.id, ada);
             assert_eq!(
-                poll(
-                    &later,
-                    &crate::testing::mail::unused_post(),
-                    BROWSER,
-                    &waiting.request_id
-                )
-                .await
-                .unwrap(),
+                poll_from(&later, BROWSER, &waiting.request_id)
+                    .await
+                    .unwrap(),
                 Polled::Gone
             );
 
@@ -344,14 +328,7 @@ mod tests {
                 Decided::Recorded { approved: false }
             );
             assert_eq!(
-                poll(
-                    &c,
-                    &crate::testing::mail::unused_post(),
-                    BROWSER,
-                    &denied.request_id
-                )
-                .await
-                .unwrap(),
+                poll_from(&c, BROWSER, &denied.request_id).await.unwrap(),
                 Polled::Denied
             );
 
@@ -371,14 +348,9 @@ mod tests {
                 Decided::Unknown
             );
             assert_eq!(
-                poll(
-                    &expired,
-                    &crate::testing::mail::unused_post(),
-                    BROWSER,
-                    &stale.request_id
-                )
-                .await
-                .unwrap(),
+                poll_from(&expired, BROWSER, &stale.request_id)
+                    .await
+                    .unwrap(),
                 Polled::Gone
             );
         });
@@ -416,14 +388,7 @@ mod tests {
                 Decided::Locked
             );
             assert_eq!(
-                poll(
-                    &c,
-                    &crate::testing::mail::unused_post(),
-                    BROWSER,
-                    &waiting.request_id
-                )
-                .await
-                .unwrap(),
+                poll_from(&c, BROWSER, &waiting.request_id).await.unwrap(),
                 Polled::Pending
             );
         });
