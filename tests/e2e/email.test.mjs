@@ -1,29 +1,16 @@
 // Issue 16 (parts 1 and 2a): email over SMTP from the Worker's TCP socket to a real SMTP server on
 // loopback (aiosmtpd, tests/e2e/lib/mail_catcher.py), the admin's test email, and signing in
 // with an emailed one-time code, ending with a passkey registered in Chromium.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTenant } from './lib/env.mjs';
 import { Person, tenantWithAdmin, adminApi } from './lib/person.mjs';
-import { launch, pageWithAuthenticator, screenshots, signUpInBrowser } from './lib/browser.mjs';
-import { startMailCatcher, freePort, until, auditEvents, form } from './lib/mail.mjs';
+import { pageWithAuthenticator, screenshots, signUpInBrowser } from './lib/browser.mjs';
+import { withCatcherAndBrowser, catcher, browser, freePort, until, auditEvents, form } from './lib/mail.mjs';
 
 const shot = screenshots('email');
 
-let catcher;
-let smtpPort;
-let browser;
-
-before(async () => {
-  catcher = await startMailCatcher();
-  smtpPort = catcher.port;
-  browser = await launch();
-});
-
-after(async () => {
-  catcher?.stop();
-  await browser?.close();
-});
+withCatcherAndBrowser();
 
 /** Every message received so far, parsed by Python's email package. */
 const received = () => catcher.received();
@@ -32,7 +19,7 @@ const mailTo = (address, pred, timeoutMs) => catcher.mailTo(address, pred, timeo
 const codeOf = (mail) => mail.text.match(/\b(\d{6})\b/)[1];
 
 /** The catcher's SMTP settings, or the same on another `port` (a dead one, say). */
-const smtpSettings = (port = smtpPort, extra = {}) => catcher.smtpSettings({ port, ...extra });
+const smtpSettings = (port = catcher.port, extra = {}) => catcher.smtpSettings({ port, ...extra });
 
 /** A tenant with an admin (ada@example.com), its SMTP server the catcher, email codes on. */
 async function emailTenant(prefix) {
@@ -241,7 +228,7 @@ test('in Chromium: the admin console saves the SMTP server and sends the test em
     await page.goto(`${tenant.issuer}/admin#/settings`);
     await page.waitForSelector('#email-form');
     await page.fill('#smtp_host', '127.0.0.1');
-    await page.fill('#smtp_port', String(smtpPort));
+    await page.fill('#smtp_port', String(catcher.port));
     await page.selectOption('#smtp_tls', 'none');
     await page.fill('#smtp_from_address', 'id@console.test');
     await page.check('#email_sign_in_codes');

@@ -3,28 +3,17 @@
 // server (the loopback catcher, tests/e2e/lib/mail.mjs) and its link opens the admin console's
 // API keys in Chromium, where the signed-in admin sees the key. Screenshots go to
 // tests/output/key-expiry/.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTenant, operator, runScheduled } from './lib/env.mjs';
 import { adminApi } from './lib/person.mjs';
-import { launch, pageWithAuthenticator, screenshots, signUpInBrowser } from './lib/browser.mjs';
-import { startMailCatcher } from './lib/mail.mjs';
+import { pageWithAuthenticator, screenshots, signUpInBrowser } from './lib/browser.mjs';
+import { withCatcherAndBrowser, catcher, browser } from './lib/mail.mjs';
 
 const CLEANUP_CRON = '17 * * * *';
 const DAY = 86400;
 const shot = screenshots('key-expiry');
-let catcher;
-let browser;
-
-before(async () => {
-  catcher = await startMailCatcher();
-  browser = await launch();
-});
-
-after(async () => {
-  catcher?.stop();
-  await browser?.close();
-});
+withCatcherAndBrowser();
 
 /** `YYYY-MM-DD HH:MM UTC`, as the mail writes a time. */
 const utc = (secs) => {

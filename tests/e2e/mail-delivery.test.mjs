@@ -5,30 +5,19 @@
 // The SMTP server is aiosmtpd on loopback (tests/e2e/lib/mail_catcher.py), which answers 451
 // the first time for recipients whose local part starts with "tempfail". Cloudflare-sent mail
 // is read back from wrangler dev's local Email Service simulator.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTenant, tfetch, PLATFORM } from './lib/env.mjs';
 import { Person, tenantWithAdmin, adminApi } from './lib/person.mjs';
-import { launch, pageWithAuthenticator, screenshots } from './lib/browser.mjs';
-import { startMailCatcher, until, auditEvents, form, PYTHON, CATCHER } from './lib/mail.mjs';
+import { pageWithAuthenticator, screenshots } from './lib/browser.mjs';
+import { withCatcherAndBrowser, catcher, browser, until, auditEvents, form, PYTHON, CATCHER } from './lib/mail.mjs';
 
 const shot = screenshots('mail-delivery');
 
-let catcher;
-let browser;
-
-before(async () => {
-  catcher = await startMailCatcher();
-  browser = await launch();
-});
-
-after(async () => {
-  catcher?.stop();
-  await browser?.close();
-});
+withCatcherAndBrowser();
 
 test('a mail the server defers ("451 try again later") arrives on a later attempt from the queue, and its code signs in', async () => {
   const { base, apiKey } = await tenantWithAdmin(createTenant, 'mailretry');

@@ -3,39 +3,26 @@
 // browser B (a fresh eid_browser, signed in with another device: approved from A) sends the
 // notice, received by a real SMTP server on loopback (aiosmtpd) and parsed by Python's email
 // package; its link opens the account page in A, whose recent activity shows the sign-in.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTenant } from './lib/env.mjs';
 import { tenantWithAdmin, adminApi } from './lib/person.mjs';
-import { launch, pageWithAuthenticator, screenshots, signUpInBrowser } from './lib/browser.mjs';
-import { startMailCatcher, until, auditEvents } from './lib/mail.mjs';
+import { pageWithAuthenticator, screenshots, signUpInBrowser } from './lib/browser.mjs';
+import { withCatcherAndBrowser, catcher, browser, until, auditEvents } from './lib/mail.mjs';
 
 const shot = screenshots('sign-in-notice');
 const NOTICE = /New sign-in to your .* account/;
 /** How long a mail that should not come is waited for (it is sent right after the response). */
 const QUIET_MS = 4000;
 
-let catcher;
-let smtpPort;
-let browser;
-
-before(async () => {
-  catcher = await startMailCatcher();
-  smtpPort = catcher.port;
-  browser = await launch();
-});
-
-after(async () => {
-  catcher?.stop();
-  await browser?.close();
-});
+withCatcherAndBrowser();
 
 /** The sign-in notices to `address` received so far. */
 const noticesTo = (address) => catcher.received().filter((m) => m.rcpt_tos.includes(address) && NOTICE.test(m.subject));
 
 test('in Chromium: notices turned on in A; A again sends nothing; B (approved from A) sends the notice, whose link opens the account page', async () => {
   const { base, apiKey } = await tenantWithAdmin(createTenant, 'notice');
-  const smtp = { host: '127.0.0.1', port: smtpPort, tls: 'none', from_address: 'id@acme.test', from_name: 'Acme ID' };
+  const smtp = { host: '127.0.0.1', port: catcher.port, tls: 'none', from_address: 'id@acme.test', from_name: 'Acme ID' };
   const configured = await adminApi(base, apiKey, 'PUT', '/api/application-configuration', { smtp });
   assert.equal(configured.status, 200, configured.text);
   const invite = await adminApi(base, apiKey, 'POST', '/api/signup-tokens', { email: 'grace@example.com' });
@@ -142,11 +129,11 @@ test('the switch: a form with the CSRF token of the session, refused without it'
   // No usable mail server (this deployment's e2e default is Cloudflare Email, so the tenant's
   // own server wins: one with a username and no password cannot send): not offered.
   const unusable = await adminApi(base, apiKey, 'PUT', '/api/application-configuration', {
-    smtp: { host: '127.0.0.1', port: smtpPort, tls: 'none', from_address: 'id@acme.test', username: 'mailer' },
+    smtp: { host: '127.0.0.1', port: catcher.port, tls: 'none', from_address: 'id@acme.test', username: 'mailer' },
   });
   assert.equal(unusable.json.settings.smtp.password_set, false);
   assert.doesNotMatch(await (await admin.fetch('/account')).text(), /id="sign-in-notices"/);
-  const smtp = { host: '127.0.0.1', port: smtpPort, tls: 'none', from_address: 'id@acme.test' };
+  const smtp = { host: '127.0.0.1', port: catcher.port, tls: 'none', from_address: 'id@acme.test' };
   await adminApi(base, apiKey, 'PUT', '/api/application-configuration', { smtp });
   const page = await (await admin.fetch('/account')).text();
   const csrf = page.match(/id="sign-in-notices-form"[\s\S]*?name="csrf_token" value="([^"]+)"/)[1];

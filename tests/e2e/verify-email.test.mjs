@@ -3,26 +3,15 @@
 // Chromium opens the link, presses the button, and the account page then says "Verified".
 // (email.test.mjs follows the same link over plain HTTP for the rules: single use, GETs spend
 // nothing.) Screenshots go to tests/output/verify-email/.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTenant, operator } from './lib/env.mjs';
 import { adminApi } from './lib/person.mjs';
-import { launch, pageWithAuthenticator, screenshots, signUpInBrowser } from './lib/browser.mjs';
-import { startMailCatcher } from './lib/mail.mjs';
+import { pageWithAuthenticator, screenshots, signUpInBrowser } from './lib/browser.mjs';
+import { withCatcherAndBrowser, catcher, browser } from './lib/mail.mjs';
 
 const shot = screenshots('verify-email');
-let catcher;
-let browser;
-
-before(async () => {
-  catcher = await startMailCatcher();
-  browser = await launch();
-});
-
-after(async () => {
-  catcher?.stop();
-  await browser?.close();
-});
+withCatcherAndBrowser();
 
 test('a person verifies their address in the browser with the link mailed from the account page', async () => {
   const tenant = await createTenant('verify', 'Verify Inc');

@@ -2,6 +2,7 @@
 // mail_catcher.py) whose received messages the tests read back parsed, and the helpers every
 // mail suite needs (waiting, the audit log, form posts).
 import assert from 'node:assert/strict';
+import { before, after } from 'node:test';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -9,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { adminApi } from './person.mjs';
+import { launch } from './browser.mjs';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const PYTHON = process.env.EDGE_ID_MAIL_PYTHON ?? join(ROOT, '.venv-mail', 'bin', 'python');
@@ -93,4 +95,24 @@ export async function auditEvents(base, apiKey, event) {
 /** A form POST's fetch options. */
 export function form(fields) {
   return { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() };
+}
+
+/**
+ * The mail catcher and Chromium of a mail suite, started before its tests and stopped after
+ * them. Live bindings: read them after `before` ran (inside tests). Each test file runs in its
+ * own process, so each suite has its own.
+ */
+export let catcher;
+export let browser;
+
+/** Registers the suite's before/after hooks that start and stop [`catcher`] and [`browser`]. */
+export function withCatcherAndBrowser() {
+  before(async () => {
+    catcher = await startMailCatcher();
+    browser = await launch();
+  });
+  after(async () => {
+    catcher?.stop();
+    await browser?.close();
+  });
 }
