@@ -17,7 +17,10 @@
 //
 // Knobs: BENCH_N (requests per CPU figure, 200), BENCH_LOGIN_N (passkey logins per CPU figure,
 // 60), BENCH_RTTS ("0,50,150"), BENCH_RTT_SAMPLES (3), BENCH_REPLICA_RTT_MS (5),
-// BENCH_THROUGHPUT_MS (3000 per throughput figure; 0 skips it), BENCH_REF_PORT.
+// BENCH_THROUGHPUT_MS (3000 per throughput figure; 0 skips it), BENCH_REF_PORT. For quick
+// before/after comparisons of one change: BENCH_BUILD (the build directory, default build/) and
+// BENCH_CPU_ONLY (a regular expression: only the Edge ID CPU figures of the workloads whose name
+// matches, printed to stderr; the report is not written).
 import { execFileSync, execSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -31,6 +34,7 @@ import { loadEdgeWorker, loadModuleWorker } from './harness/worker.mjs';
 import { Browser, Operator, call } from './harness/client.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
+const BUILD = process.env.BENCH_BUILD ?? join(ROOT, 'build');
 const num = (name, dflt) => Number(process.env[name] ?? dflt);
 const N = num('BENCH_N', 200);
 const LOGIN_N = num('BENCH_LOGIN_N', 60);
@@ -38,6 +42,7 @@ const RTTS = (process.env.BENCH_RTTS ?? '0,50,150').split(',').map(Number);
 const RTT_SAMPLES = num('BENCH_RTT_SAMPLES', 3);
 const REPLICA_RTT = num('BENCH_REPLICA_RTT_MS', 5);
 const THROUGHPUT_MS = num('BENCH_THROUGHPUT_MS', 3000);
+const CPU_ONLY = process.env.BENCH_CPU_ONLY === undefined ? undefined : new RegExp(process.env.BENCH_CPU_ONLY);
 const WARMUP = 30;
 const CALLBACK = 'https://app.example.com/cb';
 const log = (s) => process.stderr.write(`  ${s}\n`);
@@ -91,11 +96,14 @@ const env = {
   MASTER_KEY: randomBytes(32).toString('base64'),
   OPERATOR_SECRET,
 };
-log('startup: a fresh Node process, default wasm tiering (median of 3)');
-const startups = [0, 1, 2].map(() => JSON.parse(execFileSync(process.execPath, ['--no-warnings', join(ROOT, 'bench/startup.mjs')]).toString()));
-const startup = Object.fromEntries(Object.keys(startups[0]).map((k) => [k, median(startups.map((s) => s[k]))]));
-const wasmBytes = readFileSync(join(ROOT, 'build/index_bg.wasm'));
-const edge = await loadEdgeWorker(join(ROOT, 'build'), scratch, env);
+let startup;
+if (!CPU_ONLY) {
+  log('startup: a fresh Node process, default wasm tiering (median of 3)');
+  const startups = [0, 1, 2].map(() => JSON.parse(execFileSync(process.execPath, ['--no-warnings', join(ROOT, 'bench/startup.mjs')]).toString()));
+  startup = Object.fromEntries(Object.keys(startups[0]).map((k) => [k, median(startups.map((s) => s[k]))]));
+}
+const wasmBytes = readFileSync(join(BUILD, 'index_bg.wasm'));
+const edge = await loadEdgeWorker(BUILD, scratch, env);
 const hello = await loadModuleWorker(join(ROOT, 'bench/hello/worker.js'), {});
 
 const op = new Operator(edge, 'http://localhost', OPERATOR_SECRET);
@@ -323,6 +331,7 @@ const edgeCpu = {};
 // Every workload is warmed up before any is measured (JIT of the JS glue, caches), then each is
 // measured REPS times (logins once) and the median kept.
 const REPS = 3;
+if (CPU_ONLY) edgeWorkloads.splice(0, edgeWorkloads.length, ...edgeWorkloads.filter((w) => CPU_ONLY.test(w.name)));
 for (const w of edgeWorkloads) {
   const inputs = [];
   for (let i = 0; i < WARMUP; i++) inputs.push(await w.prepare());
@@ -341,6 +350,7 @@ for (const w of edgeWorkloads) {
   edgeCpu[w.name] = { ms: (us - floorUs) / 1000, shimMs: median(runs.map((r) => r.shimUs)) / 1000, d1: last.d1, replica: last.replica };
   log(`${w.name}: ${((us - floorUs) / 1000).toFixed(3)} ms CPU, D1 ${last.d1}/${last.replica}`);
 }
+if (CPU_ONLY) process.exit(0);
 for (let i = 0; i < 5; i++) await fullLogin();
 {
   let us = 0;
