@@ -24,6 +24,7 @@ trap cleanup EXIT INT TERM
 # The same wrangler.toml with only the entry point changed, so any build directory can be measured.
 sed -e "s|^main = .*|main = \"$BUILD/index.js\"|" \
   -e "s|^migrations_dir = .*|migrations_dir = \"$ROOT/migrations\"|" \
+  -e "s|^directory = .*|directory = \"$ROOT/ui/public\"|" \
   -e '/^\[build\]/,/^command/d' "$ROOT/wrangler.toml" >"$WORK/wrangler.toml"
 MASTER_KEY="$(head -c 32 /dev/urandom | base64)"
 OPERATOR_SECRET="$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"

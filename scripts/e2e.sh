@@ -40,6 +40,7 @@ wrangler d1 migrations apply DB --local --persist-to "$WORK/state" >"$WORK/migra
 # Cloudflare Email Service simulator (tests/e2e/mail-delivery.test.mjs reads what it captured).
 sed -e "s|^main = .*|main = \"$ROOT/build/index.js\"|" \
   -e "s|^migrations_dir = .*|migrations_dir = \"$ROOT/migrations\"|" \
+  -e "s|^directory = .*|directory = \"$ROOT/ui/public\"|" \
   -e '/^\[build\]/,/^command/d' \
   -e 's|^# \[\[send_email\]\]$|[[send_email]]|' -e 's|^# name = "EMAIL"$|name = "EMAIL"|' \
   "$ROOT/wrangler.toml" >"$WORK/wrangler.toml"
@@ -59,6 +60,7 @@ if printf '%s\n' "${suites[@]}" | grep -q 'faults.test.mjs'; then
   sed -e 's|^name = .*|name = "edge-id-faults"|' \
     -e "s|^main = .*|main = \"$ROOT/tests/faults/entry.mjs\"|" \
     -e "s|^migrations_dir = .*|migrations_dir = \"$ROOT/migrations\"|" \
+    -e "s|^directory = .*|directory = \"$ROOT/ui/public\"|" \
     -e '/^\[build\]/,/^command/d' "$ROOT/wrangler.toml" >"$WORK/faults.toml"
   log "starting the Worker behind a faulty D1 double on 127.0.0.1:$FAULT_PORT"
   wrangler d1 migrations apply DB --local --persist-to "$WORK/fault-state" -c "$WORK/faults.toml" \

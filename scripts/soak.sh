@@ -35,11 +35,13 @@ if [ "${SOAK_REAL_LIMITS:-0}" != 1 ]; then
   CONFIG="$WORK/wrangler.toml"
   sed -e "s#^main = \"build/index.js\"#main = \"$ROOT/build/index.js\"#" \
     -e "s#^migrations_dir = \"migrations\"#migrations_dir = \"$ROOT/migrations\"#" \
+    -e "s#^directory = \"ui/public\"#directory = \"$ROOT/ui/public\"#" \
     -e '/^\[build\]$/,/^command = /d' \
     -e 's/^simple = { limit = [0-9]*, period = 60 }$/simple = { limit = 1000000, period = 60 }/' \
     "$ROOT/wrangler.toml" >"$CONFIG"
   [ "$(grep -c 'limit = 1000000' "$CONFIG")" = 2 ] && grep -q "^main = \"$ROOT/" "$CONFIG" &&
-    grep -q "^migrations_dir = \"$ROOT/" "$CONFIG" && ! grep -q '^\[build\]' "$CONFIG" ||
+    grep -q "^migrations_dir = \"$ROOT/" "$CONFIG" && grep -q "^directory = \"$ROOT/" "$CONFIG" &&
+    ! grep -q '^\[build\]' "$CONFIG" ||
     die "could not derive the soak's wrangler config from wrangler.toml (did its layout change?)"
 fi
 

@@ -134,7 +134,7 @@ pub fn set_header(resp: &mut Response, name: &str, value: &str) {
 }
 
 /// Headers every response carries. Token-bearing and personalised responses default to
-/// `no-store`; handlers that want caching (discovery, JWKS, static assets) set their own.
+/// `no-store`; handlers that want caching (discovery, JWKS, the theme) set their own.
 pub fn finalize(mut resp: Response, is_https: bool, d1_round_trips: Option<u32>) -> Response {
     let is_html = resp
         .headers()

@@ -81,26 +81,19 @@ pub fn path_facts(path: &str) -> PathFacts {
 
 /// The parameters of `path` if `pattern` matches it.
 pub(super) fn match_path<'p>(pattern: PathPattern, path: &'p str) -> Option<Params<'p>> {
-    match pattern {
-        PathPattern::Prefix(prefix) => path.starts_with(prefix).then(Params::default),
-        PathPattern::Segments(pattern) => {
-            let mut wanted = pattern.split('/');
-            let mut given = path.split('/');
-            let mut params = Vec::new();
-            loop {
-                match (wanted.next(), given.next()) {
-                    (None, None) => return Some(Params(params)),
-                    (Some(w), Some(g)) => {
-                        match w.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
-                            Some(name) if !g.is_empty() => params.push((name, g)),
-                            Some(_) => return None,
-                            None if w == g => {}
-                            None => return None,
-                        }
-                    }
-                    _ => return None,
-                }
-            }
+    let mut wanted = pattern.as_str().split('/');
+    let mut given = path.split('/');
+    let mut params = Vec::new();
+    loop {
+        match (wanted.next(), given.next()) {
+            (None, None) => return Some(Params(params)),
+            (Some(w), Some(g)) => match w.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
+                Some(name) if !g.is_empty() => params.push((name, g)),
+                Some(_) => return None,
+                None if w == g => {}
+                None => return None,
+            },
+            _ => return None,
         }
     }
 }

@@ -59,22 +59,17 @@ impl Method {
     }
 }
 
-/// How a route's path is matched.
+/// A route's path, matched segment by segment: a `{name}` segment matches any one non-empty
+/// segment and is handed to the handler as the parameter `name`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PathPattern {
-    /// Segment by segment; a `{name}` segment matches any one non-empty segment and is
-    /// handed to the handler as the parameter `name`.
-    Segments(&'static str),
-    /// Every path starting with this text (static files: the handler reads the rest).
-    Prefix(&'static str),
-}
+pub struct PathPattern(pub &'static str);
 
 /// Who may call a route. The router enforces the callers it can check before the handler runs
 /// (same-origin browsers, admins, the operator); the other credentials are checked by the
 /// handler, which needs what they name anyway (the session's user, the client, the token).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Caller {
-    /// Anyone: discovery, assets, pages, and the front-channel OIDC endpoints that relying
+    /// Anyone: discovery, the theme, pages, and the front-channel OIDC endpoints that relying
     /// parties send browsers to (a session is used when present, never required).
     Anyone,
     /// A script or form on the tenant's own pages: the `Origin` must be the tenant's (the CSRF
@@ -199,7 +194,6 @@ pub enum RouteId {
     Logout,
     AdminConsole,
     Theme,
-    StaticAsset,
     PasskeyLoginStart,
     PasskeyLoginFinish,
     PasskeyRegisterStart,
@@ -285,11 +279,9 @@ pub fn documented() -> impl Iterator<Item = (&'static Route, &'static ApiDoc)> {
 }
 
 impl PathPattern {
-    /// The pattern as written (`/api/users/{id}`, or `/static/` for a prefix).
+    /// The pattern as written (`/api/users/{id}`).
     pub fn as_str(self) -> &'static str {
-        match self {
-            PathPattern::Segments(p) | PathPattern::Prefix(p) => p,
-        }
+        self.0
     }
 
     /// The names of its `{name}` segments, in order.

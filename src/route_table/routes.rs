@@ -25,7 +25,7 @@ const fn route(
         id,
         site,
         methods,
-        path: PathPattern::Segments(path),
+        path: PathPattern(path),
         caller,
         errors,
         cors: false,
@@ -207,10 +207,6 @@ pub static ROUTES: &[Route] = &[
     // checks the session itself (the admin API behind it is `Admin`).
     tenant(GET, "/admin", R::AdminConsole, SignedInUser, Page),
     tenant(GET, "/theme.css", R::Theme, Anyone, Page),
-    Route {
-        path: PathPattern::Prefix("/static/"),
-        ..tenant(GET, "", R::StaticAsset, Anyone, Page)
-    },
     // Passkey ceremonies. Registration serves sign-up, setup links and adding a passkey while
     // signed in: the handler tells which from the ceremony.
     tenant(POST, "/api/webauthn/login/start", R::PasskeyLoginStart, SameOriginBrowser, Api)

@@ -93,17 +93,12 @@ fn state_changing_routes_declare_their_caller() {
 
 #[test]
 fn no_two_routes_can_match_the_same_request() {
-    let overlap = |a: PathPattern, b: PathPattern| match (a, b) {
-        (PathPattern::Prefix(p), other) | (other, PathPattern::Prefix(p)) => {
-            other.as_str().starts_with(p)
-        }
-        (PathPattern::Segments(a), PathPattern::Segments(b)) => {
-            let (a, b): (Vec<&str>, Vec<&str>) = (a.split('/').collect(), b.split('/').collect());
-            a.len() == b.len()
-                && a.iter()
-                    .zip(&b)
-                    .all(|(x, y)| x == y || x.starts_with('{') || y.starts_with('{'))
-        }
+    let overlap = |a: PathPattern, b: PathPattern| {
+        let (a, b): (Vec<&str>, Vec<&str>) = (a.0.split('/').collect(), b.0.split('/').collect());
+        a.len() == b.len()
+            && a.iter()
+                .zip(&b)
+                .all(|(x, y)| x == y || x.starts_with('{') || y.starts_with('{'))
     };
     for (i, a) in ROUTES.iter().enumerate() {
         for b in &ROUTES[i + 1..] {
@@ -265,10 +260,12 @@ fn matching_finds_the_route_and_its_parameters() {
         (m.params.get("id"), m.params.get("credential_id")),
         ("u1", "c1")
     );
-    let Lookup::Found(m) = match_route(Site::Tenant, Method::Get, "/static/app.js") else {
-        panic!("no match");
-    };
-    assert_eq!(m.route.id, RouteId::StaticAsset);
+    // Workers Static Assets serves /static/ before the Worker runs: a file it does not have
+    // reaches the Worker, which has no route for it (a 404 page).
+    assert!(matches!(
+        match_route(Site::Tenant, Method::Get, "/static/unknown.js"),
+        Lookup::NotFound
+    ));
     let Lookup::Found(m) = match_route(
         Site::Platform,
         Method::Post,

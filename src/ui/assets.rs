@@ -1,109 +1,78 @@
-//! Static assets embedded in the Worker (no separate asset upload), with content hashes
-//! computed at compile time for ETags and `?v=` cache busting, and the per-tenant theme.
-
-#[derive(Debug, Clone, Copy)]
-pub struct Asset {
-    pub content_type: &'static str,
-    pub body: &'static str,
-    /// Quoted strong ETag, e.g. `"1f2e3d4c5b6a7980"`.
-    pub etag: &'static str,
-}
+//! The `?v=` version of the pages' static files, and the per-tenant theme.
+//!
+//! The files (`ui/public/static/*`, URLs `/static/<file>`) are not in the Worker: Workers Static
+//! Assets serves them (`[assets]` in wrangler.toml, their headers in `ui/public/_headers`)
+//! before the Worker runs, so an asset request costs no invocation and the wasm stays small.
+//! The pages still need a version that changes with them, for `?v=` cache busting under the
+//! year-long `immutable` caching: their hash, computed at compile time. `FILES` is read only
+//! in const context (the `VERSION` initialiser), so the wasm holds 16 hex digits, not the bytes.
 
 /// Default accent when the tenant has none or an invalid one.
 pub const DEFAULT_ACCENT: &str = "#4f46e5";
 
-const CSS: &str = "text/css; charset=utf-8";
-const JS: &str = "text/javascript; charset=utf-8";
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+/// One file of `ui/public/static`: its name and its bytes (at compile time).
+macro_rules! static_file {
+    ($name:literal) => {
+        (
+            $name,
+            include_bytes!(concat!("../../ui/public/static/", $name)),
+        )
+    };
+}
 
-/// FNV-1a 64: not cryptographic, only a change detector for our own files, and a `const fn`.
-const fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
+/// Every file of `ui/public/static`, in name order (a test checks this against the directory).
+const FILES: [(&str, &[u8]); 6] = [
+    static_file!("account.js"),
+    static_file!("admin.js"),
+    static_file!("app.css"),
+    static_file!("form_post.js"),
+    static_file!("other_device.js"),
+    static_file!("passkey.js"),
+];
+
+/// FNV-1a 64 over every file's name and bytes: not cryptographic, only a change detector for
+/// our own files, and a `const fn`. One version for all of them (they change together on
+/// deploy).
+const fn version_hash(files: &[(&str, &[u8])]) -> u64 {
+    const fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
+        let mut i = 0;
+        while i < bytes.len() {
+            hash ^= bytes[i] as u64;
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+            i += 1;
+        }
+        hash
+    }
+    let mut hash = 0xcbf2_9ce4_8422_2325;
     let mut i = 0;
-    while i < bytes.len() {
-        hash ^= bytes[i] as u64;
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    while i < files.len() {
+        // The NUL ends the name: ("a", "bc") and ("ab", "c") hash differently.
+        hash = fnv1a(fnv1a(fnv1a(hash, files[i].0.as_bytes()), &[0]), files[i].1);
         i += 1;
     }
     hash
 }
 
-/// 16 hex digits, between two `quote` bytes when `quoted` (for ETags).
-const fn hex<const N: usize>(hash: u64) -> [u8; N] {
+/// 16 lowercase hex digits.
+const fn hex(hash: u64) -> [u8; 16] {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let pad = (N - 16) / 2;
-    let mut out = [b'"'; N];
+    let mut out = [0; 16];
     let mut i = 0;
     while i < 16 {
-        out[pad + i] = DIGITS[((hash >> (60 - 4 * i)) & 0xf) as usize];
+        out[i] = DIGITS[((hash >> (60 - 4 * i)) & 0xf) as usize];
         i += 1;
     }
     out
 }
 
-const fn ascii(bytes: &'static [u8]) -> &'static str {
-    match core::str::from_utf8(bytes) {
+const VERSION: [u8; 16] = hex(version_hash(&FILES));
+
+/// The `?v=` of every asset URL in the templates: 16 hex digits of the files' hash.
+pub const fn asset_version() -> &'static str {
+    match core::str::from_utf8(&VERSION) {
         Ok(s) => s,
         Err(_) => panic!("hex digits are ASCII"),
     }
-}
-
-/// One embedded file with its ETag, all evaluated at compile time.
-macro_rules! embed {
-    ($file:literal, $content_type:expr) => {{
-        const BODY: &str = include_str!(concat!("../../ui/static/", $file));
-        const ETAG: [u8; 18] = hex(fnv1a(FNV_OFFSET, BODY.as_bytes()));
-        Asset {
-            content_type: $content_type,
-            body: BODY,
-            etag: ascii(&ETAG),
-        }
-    }};
-}
-
-const APP_CSS: Asset = embed!("app.css", CSS);
-const PASSKEY_JS: Asset = embed!("passkey.js", JS);
-const ACCOUNT_JS: Asset = embed!("account.js", JS);
-const FORM_POST_JS: Asset = embed!("form_post.js", JS);
-const ADMIN_JS: Asset = embed!("admin.js", JS);
-const OTHER_DEVICE_JS: Asset = embed!("other_device.js", JS);
-const ALL: [Asset; 6] = [
-    APP_CSS,
-    PASSKEY_JS,
-    ACCOUNT_JS,
-    FORM_POST_JS,
-    ADMIN_JS,
-    OTHER_DEVICE_JS,
-];
-
-/// One hash over every asset: a single `?v=` for all of them (they change together on deploy).
-const VERSION: [u8; 16] = {
-    let mut hash = FNV_OFFSET;
-    let mut i = 0;
-    while i < ALL.len() {
-        hash = fnv1a(hash, ALL[i].body.as_bytes());
-        i += 1;
-    }
-    hex(hash)
-};
-
-/// Looks up an embedded file by its URL path (`/static/app.css`); `None` for anything else.
-/// Serve with `Cache-Control: public, max-age=31536000, immutable` (URLs carry `?v=`) and
-/// the `etag`.
-pub fn asset(path: &str) -> Option<Asset> {
-    match path {
-        "/static/app.css" => Some(APP_CSS),
-        "/static/passkey.js" => Some(PASSKEY_JS),
-        "/static/account.js" => Some(ACCOUNT_JS),
-        "/static/form_post.js" => Some(FORM_POST_JS),
-        "/static/admin.js" => Some(ADMIN_JS),
-        "/static/other_device.js" => Some(OTHER_DEVICE_JS),
-        _ => None,
-    }
-}
-
-/// The `?v=` of every asset URL in the templates: 16 hex digits of the content hash.
-pub const fn asset_version() -> &'static str {
-    ascii(&VERSION)
 }
 
 /// The accent if it is exactly `#rrggbb`, else the default: only this reaches the stylesheet.
@@ -169,22 +138,62 @@ mod tests {
         assert!(theme_css(DEFAULT_ACCENT).contains("--accent-fg:#ffffff"));
     }
 
+    /// The hash the build would compute from the files as they are on disk now.
+    fn version_of_disk() -> (Vec<String>, String) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/public/static");
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        let bodies: Vec<Vec<u8>> = names
+            .iter()
+            .map(|n| std::fs::read(dir.join(n)).unwrap())
+            .collect();
+        let files: Vec<(&str, &[u8])> = names
+            .iter()
+            .zip(&bodies)
+            .map(|(n, b)| (n.as_str(), b.as_slice()))
+            .collect();
+        let version = String::from_utf8(hex(version_hash(&files)).to_vec()).unwrap();
+        (names, version)
+    }
+
     #[test]
-    fn assets_have_types_and_hashes() {
-        let css = asset("/static/app.css").unwrap();
-        assert!(css.content_type.starts_with("text/css"));
-        assert!(css.body.contains("--accent"));
-        assert_eq!(css.etag.len(), 18);
-        assert!(css.etag.starts_with('"') && css.etag.ends_with('"'));
-        for js in ["passkey.js", "account.js", "form_post.js"] {
-            let a = asset(&format!("/static/{js}")).unwrap();
-            assert!(a.content_type.starts_with("text/javascript"));
-            assert_ne!(a.etag, css.etag);
+    fn the_version_covers_every_static_file() {
+        let (names, version) = version_of_disk();
+        let listed: Vec<&str> = FILES.iter().map(|(n, _)| *n).collect();
+        assert_eq!(
+            listed, names,
+            "FILES must list ui/public/static, in name order"
+        );
+        assert_eq!(asset_version(), version);
+        assert_eq!(version.len(), 16);
+        assert!(version
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    }
+
+    #[test]
+    fn the_version_changes_when_any_file_changes() {
+        let base = version_hash(&FILES);
+        for i in 0..FILES.len() {
+            let mut body = FILES[i].1.to_vec();
+            let last = body.len() - 1;
+            body[last] ^= 1;
+            let mut changed = FILES;
+            changed[i].1 = &body;
+            assert_ne!(version_hash(&changed), base, "{} edited", FILES[i].0);
+            changed = FILES;
+            changed[i].0 = "renamed.js";
+            assert_ne!(version_hash(&changed), base, "{} renamed", FILES[i].0);
+            let without: Vec<(&str, &[u8])> = FILES
+                .iter()
+                .enumerate()
+                .filter_map(|(j, f)| (j != i).then_some(*f))
+                .collect();
+            assert_ne!(version_hash(&without), base, "{} dropped", FILES[i].0);
         }
-        assert!(asset("/static/../Cargo.toml").is_none());
-        assert!(asset("/static/app.css?v=1").is_none());
-        let v = asset_version();
-        assert_eq!(v.len(), 16);
-        assert!(v.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(version_hash(&[("a", b"bc")]), version_hash(&[("ab", b"c")]));
     }
 }

@@ -1,4 +1,5 @@
-//! Server-rendered pages (askama templates in `ui/templates`) and the static assets they use.
+//! Server-rendered pages (askama templates in `ui/templates`) and the version of their static
+//! files (`ui/public`, served by Workers Static Assets, not by the Worker).
 //!
 //! Pages carry no inline script or style (the CSP forbids both): data for the JavaScript rides
 //! in `data-*` attributes, and the tenant's accent colour comes from a per-tenant `/theme.css`.
@@ -12,7 +13,7 @@ mod pages;
 pub mod qr;
 pub mod when;
 
-pub use assets::{asset, asset_version, theme_css, Asset};
+pub use assets::{asset_version, theme_css};
 pub use error_page::error_page;
 pub use pages::*;
 

@@ -1,5 +1,6 @@
 // Issue 2: tenancy, operator API, signing keys, discovery and JWKS through the real Worker.
 import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { createLocalJWKSet, jwtVerify, decodeProtectedHeader } from 'jose';
 import {
@@ -82,6 +83,29 @@ test('discovery and JWKS are cacheable and served without D1 queries', async () 
     assert.match(res.headers.get('cache-control'), /public, max-age=\d+/);
     assert.equal(res.headers.get('x-edge-id-d1-queries'), '0', `${path} hit D1`);
     assert.match(res.headers.get('content-type'), /application\/json/);
+  }
+});
+
+test('the pages\' static files come from Workers Static Assets, cacheable for a year', async () => {
+  const a = await createTenant('assets');
+  const page = await (await tfetch(`${tenantBase(a.slug)}/login`)).text();
+  const src = page.match(/src="(\/static\/passkey\.js\?v=[0-9a-f]{16})"/)?.[1];
+  assert.ok(src, `no versioned passkey.js in the login page: ${page}`);
+  const res = await tfetch(`${tenantBase(a.slug)}${src}`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type'), /^(text|application)\/javascript/);
+  assert.equal(res.headers.get('cache-control'), 'public, max-age=31536000, immutable'); // ui/public/_headers
+  assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+  // The asset server answered, not the Worker (which stamps every response with its timing).
+  assert.equal(res.headers.get('x-edge-id-timing'), null);
+  assert.equal(await res.text(), readFileSync(new URL('../../ui/public/static/passkey.js', import.meta.url), 'utf8'));
+  // A file the asset server does not have reaches the Worker, which has no route for it; the
+  // headers file is configuration, not an asset.
+  for (const path of ['/static/unknown.js', '/_headers']) {
+    const missing = await tfetch(`${tenantBase(a.slug)}${path}`);
+    assert.equal(missing.status, 404, path);
+    assert.notEqual(missing.headers.get('x-edge-id-timing'), null, `${path}: the Worker answers`);
+    await missing.arrayBuffer();
   }
 });
 

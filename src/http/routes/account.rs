@@ -1,5 +1,5 @@
 //! The signed-in person's pages: login, first-admin/invite setup, account, sign-out; the
-//! account API (rename/delete passkeys). Static assets and the theme are in `assets`.
+//! account API (rename/delete passkeys). The theme is in `assets`.
 
 use serde::Deserialize;
 use worker::Response;

@@ -93,7 +93,6 @@ pub async fn for_tenant(
         RouteId::Logout => account::logout(req).await,
         RouteId::AdminConsole => admin::console::page(req).await,
         RouteId::Theme => Ok(assets::theme(&req)),
-        RouteId::StaticAsset => assets::static_asset(&req.incoming.path),
         RouteId::PasskeyLoginStart => webauthn::login_start(req).await,
         RouteId::PasskeyLoginFinish => webauthn::login_finish(req).await,
         RouteId::PasskeyRegisterStart => webauthn::register_start(req).await,
