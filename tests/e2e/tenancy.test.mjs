@@ -96,6 +96,8 @@ test('the pages\' static files come from Workers Static Assets, cacheable for a 
   assert.match(res.headers.get('content-type'), /^(text|application)\/javascript/);
   assert.equal(res.headers.get('cache-control'), 'public, max-age=31536000, immutable'); // ui/public/_headers
   assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+  assert.equal(res.headers.get('referrer-policy'), 'same-origin');
+  assert.equal(res.headers.get('strict-transport-security'), 'max-age=63072000; includeSubDomains');
   // The asset server answered, not the Worker (which stamps every response with its timing).
   assert.equal(res.headers.get('x-edge-id-timing'), null);
   assert.equal(await res.text(), readFileSync(new URL('../../ui/public/static/passkey.js', import.meta.url), 'utf8'));
