@@ -3,9 +3,13 @@
 
 use std::cell::OnceCell;
 
+use js_sys::{Array, Promise};
+use serde::Deserialize;
 use serde_json::{Map, Value};
-use wasm_bindgen::JsValue;
-use worker::{D1Database, D1DatabaseSession, D1PreparedStatement, D1Result};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use worker::{D1Database, D1DatabaseSession, D1PreparedStatement};
 
 use super::{Backend, LocalFuture};
 use crate::storage::db::{Param, QueryResult, Statement, StorageError};
@@ -41,15 +45,32 @@ impl D1 {
         }
     }
 
-    async fn batch(&self, statements: Vec<D1PreparedStatement>) -> worker::Result<Vec<D1Result>> {
-        match self {
-            D1::Primary(d1) => d1.batch(statements).await,
+    /// The JS object whose `batch` runs statements: the database, or the replica session.
+    fn batcher(&self) -> &Batcher {
+        let js: &JsValue = match self {
+            D1::Primary(d1) => d1.as_ref(),
             D1::Replica { d1, session } => match session_of(d1, session) {
-                Some(session) => session.batch(statements).await,
-                None => d1.batch(statements).await,
+                Some(session) => session.as_ref(),
+                None => d1.as_ref(),
             },
-        }
+        };
+        js.unchecked_ref()
     }
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// A `D1Database` or `D1DatabaseSession`, seen only for its `batch` method: worker's own
+    /// wrapper turns every result row into Rust through serde-wasm-bindgen, one JS call per
+    /// column, which was most of the Worker's own CPU on a D1 query.
+    type Batcher;
+    #[wasm_bindgen(method, catch)]
+    fn batch(this: &Batcher, statements: Array) -> Result<Promise, JsValue>;
+
+    /// A bound `D1PreparedStatement`, for its `all` method.
+    type Query;
+    #[wasm_bindgen(method, catch)]
+    fn all(this: &Query) -> Result<Promise, JsValue>;
 }
 
 /// The replica session, opened once; without the Sessions API (an older runtime) reads go to
@@ -82,17 +103,57 @@ fn failed(e: worker::Error) -> StorageError {
     StorageError::classify(format!("D1: {e}"))
 }
 
-/// Rows come back as JS objects; safe integers read as i64 (serde-wasm-bindgen), so rows
-/// deserialize the same as the SQLite backend's.
-fn read(result: &D1Result) -> Result<QueryResult, StorageError> {
-    let rows = result.results::<Map<String, Value>>().map_err(failed)?;
-    let changes = result
-        .meta()
-        .ok()
-        .flatten()
-        .and_then(|m| m.changes)
-        .unwrap_or(0) as u64;
-    Ok(QueryResult { rows, changes })
+/// A rejected D1 call: its message and, for D1's errors, the cause SQLite gave
+/// ("UNIQUE constraint failed: …"), which `StorageError::classify` reads.
+fn rejected(e: JsValue) -> StorageError {
+    let text = |v: &JsValue| v.as_string().unwrap_or_else(|| format!("{v:?}"));
+    let reason = match e.dyn_ref::<js_sys::Error>() {
+        Some(error) => {
+            let message = String::from(error.message());
+            let cause = error.cause();
+            match cause.dyn_ref::<js_sys::Error>() {
+                Some(cause) => format!("{message}: {}", String::from(cause.message())),
+                None if cause.is_undefined() => message,
+                None => format!("{message}: {}", text(&cause)),
+            }
+        }
+        None => text(&e),
+    };
+    StorageError::classify(format!("D1: {reason}"))
+}
+
+/// One statement's result as D1 answers it (`{results, meta: {changes}}`).
+#[derive(Deserialize)]
+struct Answer {
+    #[serde(default)]
+    results: Vec<Map<String, Value>>,
+    #[serde(default)]
+    meta: Option<Meta>,
+}
+
+#[derive(Deserialize)]
+struct Meta {
+    #[serde(default)]
+    changes: Option<u64>,
+}
+
+impl From<Answer> for QueryResult {
+    fn from(answer: Answer) -> Self {
+        QueryResult {
+            rows: answer.results,
+            changes: answer.meta.and_then(|m| m.changes).unwrap_or(0),
+        }
+    }
+}
+
+/// D1's answer (one result object, or the array of a batch) as Rust values: one
+/// `JSON.stringify` and one string crossing, then serde_json. D1 rows hold only text, integers
+/// (exact below 2^53, as D1's numbers are f64) and NULL, which JSON carries unchanged; integers
+/// read as JSON integers, as serde-wasm-bindgen read them.
+fn read<T: serde::de::DeserializeOwned>(answer: &JsValue) -> Result<T, StorageError> {
+    let json = js_sys::JSON::stringify(answer).map_err(rejected)?;
+    serde_json::from_str(&String::from(json))
+        .map_err(|e| StorageError::classify(format!("D1: an answer that does not read: {e}")))
 }
 
 impl Backend for D1 {
@@ -109,13 +170,21 @@ impl Backend for D1 {
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             // One statement needs no transaction: `all` is D1's plain query call.
-            let results = if prepared.len() == 1 {
-                let single = prepared.into_iter().next().expect("one statement");
-                vec![single.all().await.map_err(failed)?]
-            } else {
-                self.batch(prepared).await.map_err(failed)?
-            };
-            results.iter().map(read).collect()
+            if let [single] = prepared.as_slice() {
+                let query: &Query = single.inner().unchecked_ref();
+                let answer = JsFuture::from(query.all().map_err(rejected)?)
+                    .await
+                    .map_err(rejected)?;
+                return Ok(vec![read::<Answer>(&answer)?.into()]);
+            }
+            let statements: Array = prepared.iter().map(|p| JsValue::from(p.inner())).collect();
+            let answers = JsFuture::from(self.batcher().batch(statements).map_err(rejected)?)
+                .await
+                .map_err(rejected)?;
+            Ok(read::<Vec<Answer>>(&answers)?
+                .into_iter()
+                .map(QueryResult::from)
+                .collect())
         })
     }
 }
