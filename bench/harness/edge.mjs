@@ -24,6 +24,13 @@ export function pkce() {
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
 }
 
+/** The query of an authorization request of `client` (code flow, PKCE `challenge`, offline access). */
+export const authorizeQuery = (client, challenge) =>
+  new URLSearchParams({
+    response_type: 'code', client_id: client.id, redirect_uri: CALLBACK, scope: 'openid email profile offline_access',
+    state: 's', nonce: 'n', code_challenge: challenge, code_challenge_method: 'S256',
+  }).toString();
+
 /**
  * Loads the Worker of `build` (a directory holding index.js and index_bg.wasm) and prepares
  * everything the workloads need. Returns { edge (the Worker), d1, stats (the shim's counters),
@@ -60,12 +67,6 @@ export async function edgeBench({ root, build, scratch }) {
     const i = ipCounter++;
     return `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
   };
-  const authorizeQuery = (client, challenge) =>
-    new URLSearchParams({
-      response_type: 'code', client_id: client.id, redirect_uri: CALLBACK, scope: 'openid email profile offline_access',
-      state: 's', nonce: 'n', code_challenge: challenge, code_challenge_method: 'S256',
-    }).toString();
-
   // The admin browser signs in once through /authorize for each client (consent, if any, given).
   for (const c of Object.values(clients)) await admin.walk(`/authorize?${authorizeQuery(c, pkce().challenge)}`);
 
