@@ -4,14 +4,12 @@
 use std::cell::OnceCell;
 
 use js_sys::{Array, Promise};
-use serde::Deserialize;
-use serde_json::{Map, Value};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use worker::{D1Database, D1DatabaseSession, D1PreparedStatement};
 
-use super::{Backend, LocalFuture};
+use super::{d1_answer, Backend, LocalFuture};
 use crate::storage::db::{Param, QueryResult, Statement, StorageError};
 
 pub enum D1 {
@@ -122,38 +120,12 @@ fn rejected(e: JsValue) -> StorageError {
     StorageError::classify(format!("D1: {reason}"))
 }
 
-/// One statement's result as D1 answers it (`{results, meta: {changes}}`).
-#[derive(Deserialize)]
-struct Answer {
-    #[serde(default)]
-    results: Vec<Map<String, Value>>,
-    #[serde(default)]
-    meta: Option<Meta>,
-}
-
-#[derive(Deserialize)]
-struct Meta {
-    #[serde(default)]
-    changes: Option<u64>,
-}
-
-impl From<Answer> for QueryResult {
-    fn from(answer: Answer) -> Self {
-        QueryResult {
-            rows: answer.results,
-            changes: answer.meta.and_then(|m| m.changes).unwrap_or(0),
-        }
-    }
-}
-
-/// D1's answer (one result object, or the array of a batch) as Rust values: one
-/// `JSON.stringify` and one string crossing, then serde_json. D1 rows hold only text, integers
-/// (exact below 2^53, as D1's numbers are f64) and NULL, which JSON carries unchanged; integers
-/// read as JSON integers, as serde-wasm-bindgen read them.
-fn read<T: serde::de::DeserializeOwned>(answer: &JsValue) -> Result<T, StorageError> {
-    let json = js_sys::JSON::stringify(answer).map_err(rejected)?;
-    serde_json::from_str(&String::from(json))
-        .map_err(|e| StorageError::classify(format!("D1: an answer that does not read: {e}")))
+/// D1's answer (one result object, or the array of a batch) as JSON text, in one
+/// `JSON.stringify` and one string crossing; `d1_answer` reads it.
+fn stringify(answer: &JsValue) -> Result<String, StorageError> {
+    Ok(String::from(
+        js_sys::JSON::stringify(answer).map_err(rejected)?,
+    ))
 }
 
 impl Backend for D1 {
@@ -175,16 +147,13 @@ impl Backend for D1 {
                 let answer = JsFuture::from(query.all().map_err(rejected)?)
                     .await
                     .map_err(rejected)?;
-                return Ok(vec![read::<Answer>(&answer)?.into()]);
+                return Ok(vec![d1_answer::one(&stringify(&answer)?)?]);
             }
             let statements: Array = prepared.iter().map(|p| JsValue::from(p.inner())).collect();
             let answers = JsFuture::from(self.batcher().batch(statements).map_err(rejected)?)
                 .await
                 .map_err(rejected)?;
-            Ok(read::<Vec<Answer>>(&answers)?
-                .into_iter()
-                .map(QueryResult::from)
-                .collect())
+            d1_answer::batch(&stringify(&answers)?)
         })
     }
 }
