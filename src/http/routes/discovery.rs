@@ -4,31 +4,28 @@
 use worker::Response;
 
 use crate::http::request::TenantRequest;
-use crate::http::respond::{json, set_header, text};
-use crate::oidc::{discovery, webfinger};
+use crate::http::respond::{set_header, text};
+use crate::oidc::discovery::{self, Document};
+use crate::oidc::webfinger;
 
 /// Metadata changes only when features ship: cache it for an hour.
 const METADATA_CACHE: &str = "public, max-age=3600, stale-while-revalidate=86400";
 
-fn cacheable(value: &serde_json::Value, cache_control: &str) -> Response {
-    let mut resp = json(200, value);
+fn cacheable(body: &str, cache_control: &str) -> Response {
+    let mut resp = text(200, "application/json", body);
     set_header(&mut resp, "Cache-Control", cache_control);
     set_header(&mut resp, "Access-Control-Allow-Origin", "*");
     resp
 }
 
 pub fn openid_configuration(req: &TenantRequest<'_>) -> Response {
-    cacheable(
-        &discovery::openid_configuration(&req.issuer),
-        METADATA_CACHE,
-    )
+    let body = discovery::document_json(Document::OpenidConfiguration, &req.issuer);
+    cacheable(&body, METADATA_CACHE)
 }
 
 pub fn oauth_authorization_server(req: &TenantRequest<'_>) -> Response {
-    cacheable(
-        &discovery::oauth_authorization_server(&req.issuer),
-        METADATA_CACHE,
-    )
+    let body = discovery::document_json(Document::OauthAuthorizationServer, &req.issuer);
+    cacheable(&body, METADATA_CACHE)
 }
 
 pub fn jwks(req: &TenantRequest<'_>) -> Response {
@@ -37,7 +34,7 @@ pub fn jwks(req: &TenantRequest<'_>) -> Response {
     // at least max-age + stale-while-revalidate before it signs, so clients that cache the
     // JWKS this long never meet an unknown kid.
     cacheable(
-        &serde_json::to_value(&jwks).unwrap_or_default(),
+        &serde_json::to_string(&jwks).unwrap_or_else(|_| "{}".into()),
         &crate::tenancy::keys::jwks_cache_control(),
     )
 }

@@ -9,6 +9,7 @@ use super::db::{QueryResult, Statement, StorageError};
 
 #[cfg(target_arch = "wasm32")]
 pub mod d1;
+pub mod d1_answer;
 #[cfg(target_arch = "wasm32")]
 pub mod kv;
 #[cfg(not(target_arch = "wasm32"))]
