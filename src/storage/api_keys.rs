@@ -1,17 +1,18 @@
 //! API keys for a tenant's admin REST API. Only the SHA-256 of a key is stored.
 
-use serde::Deserialize;
-
 use super::db::{rows, Db, Statement};
+use super::row::FromRow;
 use super::tenants::{TenantRow, TENANT_COLUMNS};
 use crate::crypto::hash::secret_hash;
 use crate::error::Result;
 use crate::params;
 use crate::tenancy::Tenant;
 
-#[derive(Debug, Deserialize)]
-pub struct ApiKeyRow {
-    pub id: String,
+crate::from_row! {
+    #[derive(Debug)]
+    pub struct ApiKeyRow {
+        pub id: String,
+    }
 }
 
 /// A new key's value: a prefix that secret scanners can match, then 256 random bits.
@@ -34,15 +35,17 @@ pub async fn authenticate(
     .await
 }
 
-/// An API key as listed (never its value).
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
-pub struct ApiKeyView {
-    pub id: String,
-    pub name: String,
-    pub created_by: Option<String>,
-    pub created_at: i64,
-    pub expires_at: Option<i64>,
-    pub last_used_at: Option<i64>,
+crate::from_row! {
+    /// An API key as listed (never its value).
+    #[derive(Debug, Clone, serde::Serialize)]
+    pub struct ApiKeyView {
+        pub id: String,
+        pub name: String,
+        pub created_by: Option<String>,
+        pub created_at: i64,
+        pub expires_at: Option<i64>,
+        pub last_used_at: Option<i64>,
+    }
 }
 
 pub async fn list(db: &Db, tenant_id: &str) -> Result<Vec<ApiKeyView>> {
@@ -121,7 +124,7 @@ pub struct ExpiringKey {
     pub recipients: Vec<NoticeRecipient>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct NoticeRecipient {
     pub user_id: String,
     pub email: String,
@@ -147,24 +150,32 @@ pub async fn expiring_soon(
     max_attempts: i64,
     limit: usize,
 ) -> Result<(Vec<ExpiringKey>, Vec<NoticeTenant>)> {
-    #[derive(Deserialize)]
-    struct Row {
-        id: String,
-        tenant_id: String,
-        name: String,
-        expires_at: i64,
-        created_by: Option<String>,
-        creator_name: Option<String>,
-        issuer: Option<String>,
-        user_id: Option<String>,
-        email: Option<String>,
-        recipient_name: Option<String>,
+    crate::from_row! {
+        struct Row {
+            id: String,
+            tenant_id: String,
+            name: String,
+            expires_at: i64,
+            created_by: Option<String>,
+            creator_name: Option<String>,
+            issuer: Option<String>,
+            user_id: Option<String>,
+            email: Option<String>,
+            recipient_name: Option<String>,
+        }
     }
-    #[derive(Deserialize)]
+    /// A tenant row and, in the same row, its domains.
     struct TenantWithDomains {
-        #[serde(flatten)]
         tenant: TenantRow,
         domains: Option<String>,
+    }
+    impl FromRow for TenantWithDomains {
+        fn from_row(row: &super::row::Row<'_>) -> Result<Self> {
+            Ok(Self {
+                tenant: TenantRow::from_row(row)?,
+                domains: row.opt_text("domains")?,
+            })
+        }
     }
     const DUE: &str = "SELECT id, tenant_id, name, expires_at, created_by, issuer, \
          expiry_notice_attempts FROM api_keys WHERE expires_at > ?1 AND expires_at <= ?1 + ?2 \

@@ -7,15 +7,17 @@ use crate::error::Result;
 use crate::oidc::api::Permission;
 use crate::params;
 
-/// An API as stored, with its permissions decoded.
-#[derive(Debug, Clone, Deserialize)]
-struct ApiRecord {
-    id: String,
-    identifier: String,
-    name: String,
-    permissions: String,
-    created_at: i64,
-    updated_at: i64,
+crate::from_row! {
+    /// An API as stored, with its permissions decoded.
+    #[derive(Debug, Clone)]
+    struct ApiRecord {
+        id: String,
+        identifier: String,
+        name: String,
+        permissions: String,
+        created_at: i64,
+        updated_at: i64,
+    }
 }
 
 /// The admin API's view of an API.
@@ -143,11 +145,12 @@ pub async fn find(db: &Db, tenant_id: &str, id_or_identifier: &str) -> Result<Op
 /// joined); read back with [`access_from`].
 pub(super) const ACCESS_COLUMNS: &str = "a.identifier, a.permissions, p.permissions AS granted";
 
-#[derive(Deserialize)]
-struct AccessRow {
-    identifier: String,
-    permissions: String,
-    granted: Option<String>,
+crate::from_row! {
+    struct AccessRow {
+        identifier: String,
+        permissions: String,
+        granted: Option<String>,
+    }
 }
 
 /// The API and the client's grant there, from a statement selecting [`ACCESS_COLUMNS`].
@@ -175,12 +178,13 @@ pub struct GrantView {
     pub permissions: Vec<String>,
 }
 
-#[derive(Deserialize)]
-struct GrantRecord {
-    api_id: String,
-    identifier: String,
-    name: String,
-    permissions: String,
+crate::from_row! {
+    struct GrantRecord {
+        api_id: String,
+        identifier: String,
+        name: String,
+        permissions: String,
+    }
 }
 
 /// The APIs a client holds permissions at.

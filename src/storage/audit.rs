@@ -127,22 +127,24 @@ pub fn insert_when_statement(
     )
 }
 
-/// An audit entry as the admin API lists it, with the user's name and the client's name.
-#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
-pub struct AuditEntry {
-    pub id: String,
-    pub event: String,
-    pub user_id: Option<String>,
-    pub username: Option<String>,
-    pub client_id: Option<String>,
-    pub client_name: Option<String>,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub country: Option<String>,
-    pub city: Option<String>,
-    pub asn: Option<i64>,
-    pub details: String,
-    pub created_at: i64,
+crate::from_row! {
+    /// An audit entry as the admin API lists it, with the user's name and the client's name.
+    #[derive(Debug, Clone, serde::Serialize)]
+    pub struct AuditEntry {
+        pub id: String,
+        pub event: String,
+        pub user_id: Option<String>,
+        pub username: Option<String>,
+        pub client_id: Option<String>,
+        pub client_name: Option<String>,
+        pub ip: Option<String>,
+        pub user_agent: Option<String>,
+        pub country: Option<String>,
+        pub city: Option<String>,
+        pub asn: Option<i64>,
+        pub details: String,
+        pub created_at: i64,
+    }
 }
 
 /// What to list: every filter is optional and exact.

@@ -6,9 +6,7 @@
 //! round trip and names exactly the grants it revoked: live grants (not revoked, not expired)
 //! of a client that registered a `backchannel_logout_uri`.
 
-use serde::Deserialize;
-
-use super::db::{bool_from_int, rows, Db, Param, QueryResult, Statement};
+use super::db::{rows, Db, Param, QueryResult, Statement};
 use crate::error::Result;
 use crate::oidc::client::Client;
 use crate::params;
@@ -18,17 +16,18 @@ use crate::tenancy::TenantSnapshot;
 /// user are beyond any real deployment, and the cap keeps a batch's result bounded.
 const MAX_TARGETS: i64 = 200;
 
-/// A client that holds a live grant of the ended session (or user), with the session the grant
-/// began in.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct LogoutTarget {
-    pub client_id: String,
-    pub user_id: String,
-    /// The stored key of the session the grant began in (`amr::sid` makes the `sid`); `None`
-    /// for a grant issued outside a browser session.
-    pub session_id: Option<String>,
-    #[serde(deserialize_with = "bool_from_int")]
-    pub session_required: bool,
+crate::from_row! {
+    /// A client that holds a live grant of the ended session (or user), with the session the grant
+    /// began in.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct LogoutTarget {
+        pub client_id: String,
+        pub user_id: String,
+        /// The stored key of the session the grant began in (`amr::sid` makes the `sid`); `None`
+        /// for a grant issued outside a browser session.
+        pub session_id: Option<String>,
+        pub session_required: bool,
+    }
 }
 
 /// Whose grants end.

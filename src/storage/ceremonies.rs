@@ -5,19 +5,19 @@
 //! would be wrong here: it is eventually consistent. (Passkey challenges are sealed into the
 //! browser instead: `crate::usecase::ceremony`.)
 
-use serde::Deserialize;
-
 use super::db::{Db, Statement};
 use crate::crypto::hash::secret_hash;
 use crate::error::Result;
 use crate::params;
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct OneTimeTokenRow {
-    pub purpose: String,
-    pub user_id: Option<String>,
-    pub details: String,
-    pub expires_at: i64,
+crate::from_row! {
+    #[derive(Debug, Clone)]
+    pub struct OneTimeTokenRow {
+        pub purpose: String,
+        pub user_id: Option<String>,
+        pub details: String,
+        pub expires_at: i64,
+    }
 }
 
 /// A one-time token that is still valid, without consuming it (to render the page).
@@ -99,9 +99,10 @@ pub async fn consume_login_link(
     token: &str,
     now: i64,
 ) -> Result<Option<String>> {
-    #[derive(Deserialize)]
-    struct Row {
-        user_id: String,
+    crate::from_row! {
+        struct Row {
+            user_id: String,
+        }
     }
     let row: Option<Row> = db
         .first(

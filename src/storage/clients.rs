@@ -1,8 +1,8 @@
 //! OIDC clients and the groups allowed to use them.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::db::{bool_from_int, changes, Db, Statement};
+use super::db::{changes, Db, Statement};
 use crate::crypto::jwk::SigningAlg;
 use crate::error::{Error, Result};
 use crate::oidc::client::{
@@ -11,46 +11,41 @@ use crate::oidc::client::{
 use crate::oidc::token_settings::{TokenSettings, FORMAT_OPAQUE};
 use crate::params;
 
-/// A client row joined with its allowed groups (as a JSON array of group names); booleans are
-/// read from SQLite's 0/1.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ClientRow {
-    pub id: String,
-    pub name: String,
-    /// The client's secrets as a JSON array of `ClientSecret` (hashes included).
-    pub secrets: String,
-    #[serde(deserialize_with = "bool_from_int")]
-    pub is_public: bool,
-    #[serde(deserialize_with = "bool_from_int")]
-    pub pkce_required: bool,
-    #[serde(deserialize_with = "bool_from_int")]
-    pub allow_plain_pkce: bool,
-    pub redirect_uris: String,
-    pub post_logout_redirect_uris: String,
-    #[serde(deserialize_with = "bool_from_int")]
-    pub claims_in_id_token: bool,
-    pub id_token_signed_response_alg: String,
-    #[serde(deserialize_with = "bool_from_int")]
-    pub require_consent: bool,
-    #[serde(deserialize_with = "bool_from_int")]
-    pub require_par: bool,
-    pub launch_url: Option<String>,
-    pub logo_url: Option<String>,
-    pub preset: Option<String>,
-    pub allowed_groups: String,
-    pub access_token_format: String,
-    pub access_token_ttl: Option<i64>,
-    pub id_token_ttl: Option<i64>,
-    pub refresh_token_ttl: Option<i64>,
-    pub token_endpoint_auth_method: String,
-    pub jwks: Option<String>,
-    pub jwks_uri: Option<String>,
-    pub federated_credentials: String,
-    pub backchannel_logout_uri: Option<String>,
-    #[serde(deserialize_with = "bool_from_int")]
-    pub backchannel_logout_session_required: bool,
-    pub created_at: i64,
-    pub updated_at: i64,
+crate::from_row! {
+    /// A client row joined with its allowed groups (as a JSON array of group names); booleans are
+    /// read from SQLite's 0/1.
+    #[derive(Debug, Clone)]
+    pub struct ClientRow {
+        pub id: String,
+        pub name: String,
+        /// The client's secrets as a JSON array of `ClientSecret` (hashes included).
+        pub secrets: String,
+        pub is_public: bool,
+        pub pkce_required: bool,
+        pub allow_plain_pkce: bool,
+        pub redirect_uris: String,
+        pub post_logout_redirect_uris: String,
+        pub claims_in_id_token: bool,
+        pub id_token_signed_response_alg: String,
+        pub require_consent: bool,
+        pub require_par: bool,
+        pub launch_url: Option<String>,
+        pub logo_url: Option<String>,
+        pub preset: Option<String>,
+        pub allowed_groups: String,
+        pub access_token_format: String,
+        pub access_token_ttl: Option<i64>,
+        pub id_token_ttl: Option<i64>,
+        pub refresh_token_ttl: Option<i64>,
+        pub token_endpoint_auth_method: String,
+        pub jwks: Option<String>,
+        pub jwks_uri: Option<String>,
+        pub federated_credentials: String,
+        pub backchannel_logout_uri: Option<String>,
+        pub backchannel_logout_session_required: bool,
+        pub created_at: i64,
+        pub updated_at: i64,
+    }
 }
 
 /// The columns of [`ClientRow`], for `SELECT ... FROM oidc_clients c`.
@@ -263,10 +258,11 @@ pub async fn list(
 
 /// Resolves group names to ids within the tenant; an unknown name is a validation error.
 async fn group_ids(db: &Db, tenant_id: &str, names: &[String]) -> Result<Vec<String>> {
-    #[derive(Deserialize)]
-    struct Row {
-        id: String,
-        name: String,
+    crate::from_row! {
+        struct Row {
+            id: String,
+            name: String,
+        }
     }
     let groups: Vec<Row> = db
         .all(
@@ -575,11 +571,13 @@ pub async fn delete(
     Ok(changes(&results[2]) > 0)
 }
 
-/// An app a user may launch from their account page.
-#[derive(Debug, Clone, Deserialize)]
-pub struct LaunchableApp {
-    pub name: String,
-    pub launch_url: String,
+crate::from_row! {
+    /// An app a user may launch from their account page.
+    #[derive(Debug, Clone)]
+    pub struct LaunchableApp {
+        pub name: String,
+        pub launch_url: String,
+    }
 }
 
 /// The tenant's clients with a launch URL that this user may use (no group restriction, or one

@@ -13,8 +13,6 @@
 //! by state (`client_authenticated`), and the caller applies the same rule to the client row
 //! (with its secrets) the batch returns.
 
-use serde::Deserialize;
-
 use super::apis::{access_from, ACCESS_COLUMNS};
 use super::audit::{self, Origin, When};
 use super::db::QueryResult;
@@ -240,14 +238,16 @@ pub struct Redemption<'a> {
     pub origin: &'a Origin,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct RedeemedCode {
-    pub request: String,
-    pub auth_time: i64,
-    /// The stored key of the session the code was issued in (for `sid`).
-    pub session_id: Option<String>,
-    /// How that session was started (RFC 8176 values, JSON).
-    pub amr: Option<String>,
+crate::from_row! {
+    #[derive(Debug)]
+    pub struct RedeemedCode {
+        pub request: String,
+        pub auth_time: i64,
+        /// The stored key of the session the code was issued in (for `sid`).
+        pub session_id: Option<String>,
+        /// How that session was started (RFC 8176 values, JSON).
+        pub amr: Option<String>,
+    }
 }
 
 pub struct RedeemOutcome {

@@ -11,12 +11,10 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use serde::de::value::MapDeserializer;
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 pub use super::backend::Backend;
+use super::row::{FromRow, Row};
 use crate::error::{Error, Result};
 pub use crate::error::{StorageError, StorageFailure};
 
@@ -196,18 +194,14 @@ impl Db {
         result.map_err(Error::Storage)
     }
 
-    /// Runs a query and deserializes every row.
-    pub async fn all<T: DeserializeOwned>(&self, sql: &str, params: Vec<Param>) -> Result<Vec<T>> {
+    /// Runs a query and reads every row.
+    pub async fn all<T: FromRow>(&self, sql: &str, params: Vec<Param>) -> Result<Vec<T>> {
         let results = self.execute(vec![self.statement(sql, params)?]).await?;
         rows(&results[0])
     }
 
-    /// Runs a query and deserializes the first row, if any.
-    pub async fn first<T: DeserializeOwned>(
-        &self,
-        sql: &str,
-        params: Vec<Param>,
-    ) -> Result<Option<T>> {
+    /// Runs a query and reads the first row, if any.
+    pub async fn first<T: FromRow>(&self, sql: &str, params: Vec<Param>) -> Result<Option<T>> {
         Ok(self.all(sql, params).await?.into_iter().next())
     }
 
@@ -234,7 +228,7 @@ impl Db {
 
     /// One page of rows and the total count under the same filter, in one round trip. `select`
     /// ends with `LIMIT ?{n+1} OFFSET ?{n+2}`, where n is the number of `filter` parameters.
-    pub async fn page<T: DeserializeOwned>(
+    pub async fn page<T: FromRow>(
         &self,
         select: &str,
         count: &str,
@@ -262,54 +256,17 @@ impl Db {
     }
 }
 
-/// Reads a SQLite boolean (an integer 0 or 1, as D1 returns it) as a `bool`, so rows carry
-/// real booleans and no caller compares with 1: `#[serde(deserialize_with = "bool_from_int")]`.
-pub fn bool_from_int<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> std::result::Result<bool, D::Error> {
-    #[derive(serde::Deserialize)]
-    #[serde(untagged)]
-    enum Stored {
-        Int(i64),
-        Bool(bool),
-    }
-    match Stored::deserialize(d)? {
-        Stored::Int(0) | Stored::Bool(false) => Ok(false),
-        Stored::Int(1) | Stored::Bool(true) => Ok(true),
-        Stored::Int(n) => Err(serde::de::Error::custom(format!("{n} is not a boolean"))),
-    }
-}
-
-/// Reads a stored JSON object (custom claims, kept as text) as a map. Text that is not a JSON
-/// object (never written by us) reads as an empty object, so one bad row cannot break a
-/// sign-in: `#[serde(deserialize_with = "object_from_json_text")]`.
-pub fn object_from_json_text<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> std::result::Result<Map<String, Value>, D::Error> {
-    let text = String::deserialize(d)?;
-    Ok(match serde_json::from_str(&text) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::new(),
-    })
-}
-
-/// Rows of a batch result, deserialized.
-pub fn rows<T: DeserializeOwned>(result: &QueryResult) -> Result<Vec<T>> {
-    result.rows.iter().map(read_row).collect()
-}
-
-/// One row as a `T`, read in place as a map of column name to value. Not
-/// `serde_json::from_value`: that clones the row into a `Value` and its deserializer also
-/// instantiates every row type's array (`visit_seq`) path, which a row never takes; in the
-/// wasm those copies, one per row type, were tens of KB.
-fn read_row<T: DeserializeOwned>(row: &Map<String, Value>) -> Result<T> {
-    let columns = row.iter().map(|(name, value)| (name.as_str(), value));
-    T::deserialize(MapDeserializer::<_, serde_json::Error>::new(columns))
-        .map_err(|e| Error::Internal(format!("a stored row does not read back: {e}")))
+/// Rows of a batch result, read column by column ([`super::row`]).
+pub fn rows<T: FromRow>(result: &QueryResult) -> Result<Vec<T>> {
+    result
+        .rows
+        .iter()
+        .map(|columns| T::from_row(&Row::new(columns)))
+        .collect()
 }
 
 /// The first row of a batch result, if any.
-pub fn first_row<T: DeserializeOwned>(result: &QueryResult) -> Result<Option<T>> {
+pub fn first_row<T: FromRow>(result: &QueryResult) -> Result<Option<T>> {
     Ok(rows(result)?.into_iter().next())
 }
 
@@ -338,11 +295,10 @@ pub fn search_text(search: Option<&str>) -> String {
 
 /// The `n` of a `SELECT COUNT(*) AS n` batch result.
 pub fn count(result: &QueryResult) -> Result<i64> {
-    #[derive(serde::Deserialize)]
-    struct Count {
-        n: i64,
-    }
-    Ok(first_row::<Count>(result)?.map_or(0, |c| c.n))
+    result
+        .rows
+        .first()
+        .map_or(Ok(0), |columns| Row::new(columns).int("n"))
 }
 
 /// Maps a UNIQUE constraint failure of a write to a conflict with this message (other errors
@@ -537,85 +493,43 @@ mod tests {
         });
     }
 
-    /// One row through [`rows`], the path every storage read takes.
-    fn row<T: DeserializeOwned>(columns: Value) -> Result<T> {
-        let Value::Object(columns) = columns else {
-            panic!("a row is an object")
-        };
+    #[test]
+    fn rows_and_counts_read_through_from_row() {
+        crate::from_row! {
+            #[derive(Debug, PartialEq)]
+            struct Row {
+                id: String,
+                n: i64,
+            }
+        }
         let result = QueryResult {
-            rows: vec![columns],
+            rows: [json!({ "id": "a", "n": 1 }), json!({ "id": "b", "n": 2 })]
+                .into_iter()
+                .map(|row| match row {
+                    Value::Object(columns) => columns,
+                    _ => unreachable!(),
+                })
+                .collect(),
             changes: 0,
         };
-        Ok(rows::<T>(&result)?.remove(0))
-    }
-
-    #[test]
-    fn rows_read_by_column_name_and_a_mismatch_is_an_internal_error() {
-        #[derive(Debug, PartialEq, serde::Deserialize)]
-        struct Row {
-            id: String,
-            n: i64,
-            note: Option<String>,
-            #[serde(default)]
-            tags: Vec<String>,
-        }
-        // Column order does not matter, columns the type does not name are skipped, a NULL or
-        // missing optional column is None.
-        let read: Row = row(json!({ "n": 7, "extra": 1, "note": null, "id": "a" })).unwrap();
+        let read: Vec<Row> = rows(&result).unwrap();
+        assert_eq!(read.iter().map(|r| r.n).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(first_row::<Row>(&result).unwrap().unwrap().id, "a");
+        assert_eq!(count(&result).unwrap(), 1, "the n of the first row");
         assert_eq!(
-            read,
-            Row {
-                id: "a".into(),
-                n: 7,
-                note: None,
-                tags: vec![]
-            }
+            count(&QueryResult::default()).unwrap(),
+            0,
+            "no row counts 0"
         );
-        let read: Row = row(json!({ "id": "b", "n": -1, "note": "hi" })).unwrap();
-        assert_eq!(read.note.as_deref(), Some("hi"));
-        assert_eq!(read.n, -1);
-        // Any row type, including a plain JSON value (list searches read rows as values).
-        let value: Value = row(json!({ "id": "c", "n": 2 })).unwrap();
-        assert_eq!(value, json!({ "id": "c", "n": 2 }));
-        for bad in [
-            json!({ "n": 7 }),
-            json!({ "id": "a", "n": "7" }),
-            json!({ "id": 1, "n": 7 }),
-        ] {
-            let err = row::<Row>(bad.clone()).unwrap_err();
-            assert!(
-                matches!(err, Error::Internal(ref m) if m.starts_with("a stored row does not read back")),
-                "{bad}: {err:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn stored_booleans_read_as_bools_and_anything_but_0_or_1_is_refused() {
-        #[derive(Debug, serde::Deserialize)]
-        struct Row {
-            #[serde(deserialize_with = "bool_from_int")]
-            flag: bool,
-        }
-        let read = |v: serde_json::Value| row::<Row>(json!({ "flag": v }));
-        assert!(read(json!(1)).unwrap().flag);
-        assert!(!read(json!(0)).unwrap().flag);
-        assert!(read(json!(true)).unwrap().flag);
-        assert!(read(json!(2)).is_err());
-        assert!(read(json!("1")).is_err());
-    }
-
-    #[test]
-    fn stored_claims_read_as_objects_and_anything_else_as_empty() {
-        #[derive(Debug, serde::Deserialize)]
-        struct Row {
-            #[serde(deserialize_with = "object_from_json_text")]
-            claims: Map<String, Value>,
-        }
-        let read = |text: &str| row::<Row>(json!({ "claims": text })).unwrap();
-        assert_eq!(read(r#"{"team":"sre"}"#).claims["team"], "sre");
-        assert!(read("[1]").claims.is_empty());
-        assert!(read("not json").claims.is_empty());
+        let err = rows::<Row>(&QueryResult {
+            rows: vec![Map::from_iter([("id".to_string(), json!(1))])],
+            changes: 0,
+        })
+        .unwrap_err();
+        assert!(
+            matches!(err, Error::Internal(ref m) if m.starts_with("a stored row does not read back") && m.contains("`id`")),
+            "{err:?}"
+        );
     }
 
     #[test]

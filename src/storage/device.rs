@@ -13,8 +13,6 @@
 //!   is still `approved` (so of any number of concurrent polls exactly one changes the row) and
 //!   the grant and tokens created from THAT change only.
 
-use serde::Deserialize;
-
 use super::audit::{self, Origin, When};
 use super::codes::client_authenticated;
 use super::db::{changes, first_row, Db, Param, Statement};
@@ -177,15 +175,16 @@ pub(super) fn lock_statements_where(
     ])
 }
 
-/// What the person's code names, for the confirmation page.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-pub struct PendingDevice {
-    pub client_id: String,
-    pub client_name: String,
-    pub logo_url: Option<String>,
-    pub scope: String,
-    #[serde(deserialize_with = "super::db::bool_from_int")]
-    pub has_access: bool,
+crate::from_row! {
+    /// What the person's code names, for the confirmation page.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct PendingDevice {
+        pub client_id: String,
+        pub client_name: String,
+        pub logo_url: Option<String>,
+        pub scope: String,
+        pub has_access: bool,
+    }
 }
 
 /// What a code entry found.
@@ -324,19 +323,23 @@ pub struct Poll<'a> {
     pub origin: &'a Origin,
 }
 
-#[derive(Debug, Deserialize)]
-struct PolledRow {
-    status: String,
-    interval_secs: i64,
-    last_polled_at: Option<i64>,
-    expires_at: i64,
+crate::from_row! {
+    #[derive(Debug)]
+    struct PolledRow {
+        status: String,
+        interval_secs: i64,
+        last_polled_at: Option<i64>,
+        expires_at: i64,
+    }
 }
 
-/// The device authorization redeemed by this poll.
-#[derive(Debug, Deserialize)]
-pub struct RedeemedDevice {
-    pub scope: String,
-    pub auth_time: i64,
+crate::from_row! {
+    /// The device authorization redeemed by this poll.
+    #[derive(Debug)]
+    pub struct RedeemedDevice {
+        pub scope: String,
+        pub auth_time: i64,
+    }
 }
 
 pub struct PollOutcome {

@@ -5,8 +5,6 @@
 //! if it is right, live and under the attempt limit, and the session is created only if this
 //! attempt consumed it. No read before it, so a code costs one primary round trip to use.
 
-use serde::Deserialize;
-
 use super::db::{Db, Statement};
 use super::users::{UserRow, USER_COLUMNS};
 use crate::error::Result;
@@ -164,12 +162,13 @@ pub async fn state(
     now: i64,
     max_attempts: i64,
 ) -> Result<(CodeState, Option<String>)> {
-    #[derive(Deserialize)]
-    struct Row {
-        user_id: Option<String>,
-        attempts: i64,
-        consumed_by: Option<String>,
-        expires_at: i64,
+    crate::from_row! {
+        struct Row {
+            user_id: Option<String>,
+            attempts: i64,
+            consumed_by: Option<String>,
+            expires_at: i64,
+        }
     }
     let row: Option<Row> = db
         .first(

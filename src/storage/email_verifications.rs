@@ -50,11 +50,13 @@ pub async fn usable(
     super::db::first_row(&results[0])
 }
 
-/// A live link's user and address.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
-pub struct PendingVerification {
-    pub user_id: String,
-    pub email: String,
+crate::from_row! {
+    /// A live link's user and address.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct PendingVerification {
+        pub user_id: String,
+        pub email: String,
+    }
 }
 
 /// Spends the link and marks the address verified, one batch: the link is spent only if it is

@@ -9,8 +9,6 @@
 //! written once here: minting a token row from a grant (`mint_token_statement`) and reading
 //! the enabled user behind a token with their groups (`subject_statements`).
 
-use serde::Deserialize;
-
 use super::apis::ACCESS_COLUMNS;
 use super::audit::{self, Origin};
 use super::backchannel::LogoutTarget;
@@ -189,24 +187,26 @@ pub(super) fn user_may_use_client(user: &str, client: &str) -> String {
     )
 }
 
-/// A refresh token with its grant.
-#[derive(Debug, Deserialize)]
-pub struct RefreshRow {
-    pub grant_id: String,
-    pub client_id: String,
-    pub scope: String,
-    pub expires_at: i64,
-    pub used_at: Option<i64>,
-    pub replaced_by: Option<String>,
-    pub successor_used_at: Option<i64>,
-    pub revoked_at: Option<i64>,
-    pub auth_time: i64,
-    /// The stored key of the session the grant began in (for `sid`).
-    pub session_id: Option<String>,
-    /// How that session was started (RFC 8176 values, JSON).
-    pub amr: Option<String>,
-    /// The API the grant's access tokens are for.
-    pub resource: Option<String>,
+crate::from_row! {
+    /// A refresh token with its grant.
+    #[derive(Debug)]
+    pub struct RefreshRow {
+        pub grant_id: String,
+        pub client_id: String,
+        pub scope: String,
+        pub expires_at: i64,
+        pub used_at: Option<i64>,
+        pub replaced_by: Option<String>,
+        pub successor_used_at: Option<i64>,
+        pub revoked_at: Option<i64>,
+        pub auth_time: i64,
+        /// The stored key of the session the grant began in (for `sid`).
+        pub session_id: Option<String>,
+        /// How that session was started (RFC 8176 values, JSON).
+        pub amr: Option<String>,
+        /// The API the grant's access tokens are for.
+        pub resource: Option<String>,
+    }
 }
 
 impl RefreshRow {
@@ -400,15 +400,17 @@ pub async fn rotate_refresh(db: &Db, r: &Rotation<'_>) -> Result<RotationOutcome
     })
 }
 
-/// A live access or refresh token, for userinfo and introspection.
-#[derive(Debug, Deserialize)]
-pub struct TokenRow {
-    pub client_id: String,
-    pub user_id: String,
-    pub scope: String,
-    pub created_at: i64,
-    pub expires_at: i64,
-    pub auth_time: i64,
+crate::from_row! {
+    /// A live access or refresh token, for userinfo and introspection.
+    #[derive(Debug)]
+    pub struct TokenRow {
+        pub client_id: String,
+        pub user_id: String,
+        pub scope: String,
+        pub created_at: i64,
+        pub expires_at: i64,
+        pub auth_time: i64,
+    }
 }
 
 pub struct AccessLookup {
@@ -527,13 +529,15 @@ pub async fn end_session(db: &Db, e: &SessionEnd<'_>) -> Result<Vec<LogoutTarget
     super::backchannel::targets_from(&results[0])
 }
 
-/// A grant as stored (tests read what a request left behind; no endpoint lists grants).
 #[cfg(test)]
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct GrantState {
-    pub id: String,
-    pub client_id: String,
-    pub revoked_at: Option<i64>,
+crate::from_row! {
+    /// A grant as stored (tests read what a request left behind; no endpoint lists grants).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct GrantState {
+        pub id: String,
+        pub client_id: String,
+        pub revoked_at: Option<i64>,
+    }
 }
 
 /// Every grant of the tenant, oldest first.

@@ -1,20 +1,21 @@
 //! User groups and their members.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::db::{object_from_json_text, Db, Statement};
+use super::db::{Db, Statement};
 use crate::error::{Error, Result};
 use crate::params;
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct GroupRow {
-    pub id: String,
-    pub name: String,
-    pub friendly_name: String,
-    #[serde(deserialize_with = "object_from_json_text")]
-    pub custom_claims: serde_json::Map<String, serde_json::Value>,
-    pub member_count: i64,
-    pub created_at: i64,
+crate::from_row! {
+    #[derive(Debug, Clone, Serialize)]
+    pub struct GroupRow {
+        pub id: String,
+        pub name: String,
+        pub friendly_name: String,
+        pub custom_claims: serde_json::Map<String, serde_json::Value>,
+        pub member_count: i64,
+        pub created_at: i64,
+    }
 }
 
 /// A page of the tenant's groups, searched by name or display name, with the total count.
@@ -118,11 +119,13 @@ pub async fn set_members(
     Ok(super::db::first_row::<serde_json::Value>(&results[2])?.is_some())
 }
 
-/// A member or an allowed client, as listed on a group.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct NamedRef {
-    pub id: String,
-    pub name: String,
+crate::from_row! {
+    /// A member or an allowed client, as listed on a group.
+    #[derive(Debug, Clone, Serialize)]
+    pub struct NamedRef {
+        pub id: String,
+        pub name: String,
+    }
 }
 
 /// A group with its members and the clients restricted to it (among others).

@@ -17,9 +17,10 @@ pub async fn set_disabled(db: &Db, user_id: &str, disabled: bool) {
 
 /// The number of rows of `table` (one of ours) in the tenant.
 pub async fn count_rows(db: &Db, table: &str, tenant_id: &str) -> i64 {
-    #[derive(serde::Deserialize)]
-    struct N {
-        n: i64,
+    crate::from_row! {
+        struct N {
+            n: i64,
+        }
     }
     db.first::<N>(
         &format!("SELECT COUNT(*) AS n FROM {table} WHERE tenant_id = ?1"),
@@ -35,11 +36,12 @@ pub async fn audit_events(
     db: &Db,
     tenant_id: &str,
 ) -> Vec<(String, Option<String>, serde_json::Value)> {
-    #[derive(serde::Deserialize)]
-    struct Row {
-        event: String,
-        user_id: Option<String>,
-        details: String,
+    crate::from_row! {
+        struct Row {
+            event: String,
+            user_id: Option<String>,
+            details: String,
+        }
     }
     db.all::<Row>(
         "SELECT event, user_id, details FROM audit_logs WHERE tenant_id = ?1 ORDER BY rowid",
@@ -57,11 +59,12 @@ pub async fn audit_events(
 
 /// A stored passkey's counter, backup state and last use.
 pub async fn passkey_use(db: &Db, credential_id: &str) -> (i64, i64, Option<i64>) {
-    #[derive(serde::Deserialize)]
-    struct Row {
-        sign_count: i64,
-        backup_state: i64,
-        last_used_at: Option<i64>,
+    crate::from_row! {
+        struct Row {
+            sign_count: i64,
+            backup_state: i64,
+            last_used_at: Option<i64>,
+        }
     }
     let r = db
         .first::<Row>(
@@ -76,9 +79,10 @@ pub async fn passkey_use(db: &Db, credential_id: &str) -> (i64, i64, Option<i64>
 
 /// The stored hashes of the tenant's email sign-in codes.
 pub async fn email_code_hashes(db: &Db, tenant_id: &str) -> Vec<String> {
-    #[derive(serde::Deserialize)]
-    struct Row {
-        code_hash: String,
+    crate::from_row! {
+        struct Row {
+            code_hash: String,
+        }
     }
     db.all::<Row>(
         "SELECT code_hash FROM email_sign_in_codes WHERE tenant_id = ?1",
@@ -93,9 +97,10 @@ pub async fn email_code_hashes(db: &Db, tenant_id: &str) -> Vec<String> {
 
 /// The `amr` (JSON text) of each of the tenant's sessions.
 pub async fn session_amrs(db: &Db, tenant_id: &str) -> Vec<Option<String>> {
-    #[derive(serde::Deserialize)]
-    struct Row {
-        amr: Option<String>,
+    crate::from_row! {
+        struct Row {
+            amr: Option<String>,
+        }
     }
     db.all::<Row>(
         "SELECT amr FROM sessions WHERE tenant_id = ?1",
@@ -110,10 +115,11 @@ pub async fn session_amrs(db: &Db, tenant_id: &str) -> Vec<Option<String>> {
 
 /// An API key's expiry notice state: when it was sent, and the attempts made.
 pub async fn api_key_notice(db: &Db, key_id: &str) -> (Option<i64>, i64) {
-    #[derive(serde::Deserialize)]
-    struct Row {
-        expiry_notice_sent_at: Option<i64>,
-        expiry_notice_attempts: i64,
+    crate::from_row! {
+        struct Row {
+            expiry_notice_sent_at: Option<i64>,
+            expiry_notice_attempts: i64,
+        }
     }
     let row = db
         .first::<Row>(

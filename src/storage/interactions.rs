@@ -4,8 +4,6 @@
 //! (The parked request itself is not stored: the browser carries it sealed, see
 //! `crate::usecase::authorize`.)
 
-use serde::Deserialize;
-
 use super::codes::NewCode;
 use super::db::{first_row, Db, Statement};
 use super::sessions::{self, SessionWithUser};
@@ -38,10 +36,11 @@ pub struct AccessFacts {
     pub consented_scope: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct AccessRow {
-    has_access: i64,
-    consented_scope: Option<String>,
+crate::from_row! {
+    struct AccessRow {
+        has_access: i64,
+        consented_scope: Option<String>,
+    }
 }
 
 /// What `/authorize` needs beyond the session's user, keyed by the session so it runs in the

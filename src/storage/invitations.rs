@@ -58,16 +58,18 @@ pub async fn create(
     Ok(token)
 }
 
-/// A listed invitation.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-pub struct InvitationRow {
-    pub id: String,
-    pub created_by: Option<String>,
-    pub created_at: i64,
-    pub expires_at: i64,
-    pub max_uses: i64,
-    pub uses: i64,
-    pub details: String,
+crate::from_row! {
+    /// A listed invitation.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct InvitationRow {
+        pub id: String,
+        pub created_by: Option<String>,
+        pub created_at: i64,
+        pub expires_at: i64,
+        pub max_uses: i64,
+        pub uses: i64,
+        pub details: String,
+    }
 }
 
 /// The tenant's invitations (those made since invitations have ids), newest first.
@@ -100,9 +102,10 @@ pub async fn details_of(
     token: &str,
     now: i64,
 ) -> Result<InvitationDetails> {
-    #[derive(Deserialize)]
-    struct Row {
-        details: String,
+    crate::from_row! {
+        struct Row {
+            details: String,
+        }
     }
     let row: Option<Row> = db
         .first(

@@ -109,11 +109,12 @@ pub(crate) mod inspect {
     //! What tests read back: the browsers recorded for a person.
     use super::*;
 
-    #[derive(serde::Deserialize)]
-    struct Row {
-        browser_hash: String,
-        first_seen_at: i64,
-        last_seen_at: i64,
+    crate::from_row! {
+        struct Row {
+            browser_hash: String,
+            first_seen_at: i64,
+            last_seen_at: i64,
+        }
     }
 
     /// `(browser_hash, first_seen_at, last_seen_at)` of the person's known browsers.

@@ -33,6 +33,7 @@ pub mod own_apps;
 pub mod passkeys;
 pub mod recovery_codes;
 pub mod retention;
+pub mod row;
 pub mod sessions;
 pub mod spent;
 pub mod tenant_cache;

@@ -2,8 +2,6 @@
 //! signed-in person's decision on it, and the one use that starts the waiting browser's
 //! session (`sessions::create` with `Proof::OtherDevice`).
 
-use serde::Deserialize;
-
 use super::audit::{self, Origin, When};
 use super::db::{changes, rows, Db, Param, Statement};
 use super::device::{entry, lock_statements_where, CodeEntry, PersonCode, NOT_LOCKED};
@@ -46,14 +44,16 @@ pub async fn start(db: &Db, n: &NewRequest<'_>) -> Result<bool> {
     Ok(changes(&results[0]) == 1)
 }
 
-/// Where a waiting request comes from, for the person deciding on it.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-pub struct Requester {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub country: Option<String>,
-    pub city: Option<String>,
-    pub created_at: i64,
+crate::from_row! {
+    /// Where a waiting request comes from, for the person deciding on it.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Requester {
+        pub ip: Option<String>,
+        pub user_agent: Option<String>,
+        pub country: Option<String>,
+        pub city: Option<String>,
+        pub created_at: i64,
+    }
 }
 
 /// The pending, unexpired request the user code names (over [`PersonCode::params`]).
@@ -159,10 +159,11 @@ pub enum RequestState {
     },
 }
 
-#[derive(Deserialize)]
-struct StateRow {
-    status: String,
-    user_id: Option<String>,
+crate::from_row! {
+    struct StateRow {
+        status: String,
+        user_id: Option<String>,
+    }
 }
 
 /// The state of the request `request_hash`, as the browser `browser_hash` sees it.

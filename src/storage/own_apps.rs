@@ -3,18 +3,18 @@
 //! (a code redeemed or a refresh), and revoking one (its grants, hence every token of them, and
 //! the consent, so the next sign-in asks again where the client asks for consent).
 
-use serde::Deserialize;
-
 use super::db::{changes, Db, Statement};
 use crate::error::Result;
 use crate::params;
 
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-pub struct AuthorizedApp {
-    pub client_id: String,
-    pub name: String,
-    pub first_used_at: i64,
-    pub last_used_at: i64,
+crate::from_row! {
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct AuthorizedApp {
+        pub client_id: String,
+        pub name: String,
+        pub first_used_at: i64,
+        pub last_used_at: i64,
+    }
 }
 
 /// The person's authorized applications, most recently used first.

@@ -1,26 +1,24 @@
 //! Registered passkeys (WebAuthn credentials) in D1. Keyed by (tenant, credential id): the same
 //! authenticator credential can never be looked up under another tenant.
 
-use serde::Deserialize;
-
-use super::db::{bool_from_int, Db, Statement};
+use super::db::{Db, Statement};
 use crate::error::Result;
 use crate::params;
 
-/// A stored passkey (booleans read from SQLite's 0/1).
-#[derive(Debug, Clone, Deserialize)]
-pub struct PasskeyRow {
-    pub credential_id: String,
-    pub user_id: String,
-    pub name: String,
-    pub public_key: String,
-    pub sign_count: i64,
-    #[serde(deserialize_with = "bool_from_int")]
-    pub backup_eligible: bool,
-    #[serde(deserialize_with = "bool_from_int")]
-    pub backup_state: bool,
-    pub created_at: i64,
-    pub last_used_at: Option<i64>,
+crate::from_row! {
+    /// A stored passkey (booleans read from SQLite's 0/1).
+    #[derive(Debug, Clone)]
+    pub struct PasskeyRow {
+        pub credential_id: String,
+        pub user_id: String,
+        pub name: String,
+        pub public_key: String,
+        pub sign_count: i64,
+        pub backup_eligible: bool,
+        pub backup_state: bool,
+        pub created_at: i64,
+        pub last_used_at: Option<i64>,
+    }
 }
 
 const COLUMNS: &str = "credential_id, user_id, name, public_key, sign_count, backup_eligible, \
@@ -156,10 +154,11 @@ pub async fn refusal(
     user_id: &str,
     used: &super::sessions::PasskeyUse<'_>,
 ) -> Result<Refusal> {
-    #[derive(Deserialize)]
-    struct Row {
-        enabled: Option<i64>,
-        sign_count: Option<i64>,
+    crate::from_row! {
+        struct Row {
+            enabled: Option<i64>,
+            sign_count: Option<i64>,
+        }
     }
     let row: Option<Row> = db
         .first(

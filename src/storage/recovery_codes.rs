@@ -3,8 +3,6 @@
 //! (`sessions::create` with a `RecoveryCodeUse`), so a code is only burned by a sign-in that
 //! happened.
 
-use serde::Deserialize;
-
 use super::db::{Db, Statement};
 use crate::error::Result;
 use crate::params;
@@ -44,10 +42,11 @@ pub async fn replace(
     Ok(())
 }
 
-#[derive(Deserialize)]
-struct StatusRow {
-    unused: i64,
-    created_at: Option<i64>,
+crate::from_row! {
+    struct StatusRow {
+        unused: i64,
+        created_at: Option<i64>,
+    }
 }
 
 pub async fn status(db: &Db, tenant_id: &str, user_id: &str) -> Result<CodeSetStatus> {
@@ -66,9 +65,10 @@ pub async fn status(db: &Db, tenant_id: &str, user_id: &str) -> Result<CodeSetSt
         .unwrap_or_default())
 }
 
-#[derive(Deserialize)]
-struct OwnerRow {
-    user_id: String,
+crate::from_row! {
+    struct OwnerRow {
+        user_id: String,
+    }
 }
 
 /// The enabled person an unused code of the tenant belongs to.

@@ -1,8 +1,6 @@
 //! Browser sessions, stored server-side so they can be listed and revoked. The cookie holds a
 //! random 256-bit id; D1 holds only its hash.
 
-use serde::Deserialize;
-
 use super::codes::NewCode;
 use super::db::{rows, Db, Param, Statement};
 use super::email_codes::CodeAttempt;
@@ -24,11 +22,12 @@ pub struct SessionWithUser {
     pub user: UserRow,
 }
 
-#[derive(Deserialize)]
-struct Row {
-    id_hash: String,
-    auth_time: i64,
-    expires_at: i64,
+crate::from_row! {
+    struct Row {
+        id_hash: String,
+        auth_time: i64,
+        expires_at: i64,
+    }
 }
 
 /// A session about to be created. The cookie carries `id`; the database only its hash.

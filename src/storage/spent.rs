@@ -88,9 +88,10 @@ mod tests {
                 .await
                 .unwrap_err();
             assert!(replayed(&err), "{err:?}");
-            #[derive(serde::Deserialize)]
-            struct Name {
-                display_name: String,
+            crate::from_row! {
+                struct Name {
+                    display_name: String,
+                }
             }
             let name: Option<Name> = db
                 .first(

@@ -1,8 +1,7 @@
 //! Tenants, their custom domains and signing keys in D1.
 
-use serde::Deserialize;
-
 use super::db::{rows, Db, QueryResult, Statement};
+use super::row::FromRow;
 use crate::crypto::jwk::SigningAlg;
 use crate::error::{Error, Result};
 use crate::params;
@@ -11,14 +10,15 @@ use crate::tenancy::{
     HostKind, KeyStatus, SigningKeyRecord, Tenant, TenantSettings, TenantSnapshot, TenantStatus,
 };
 
-#[derive(Deserialize)]
-pub(super) struct TenantRow {
-    id: String,
-    slug: String,
-    display_name: String,
-    status: String,
-    settings: String,
-    created_at: i64,
+crate::from_row! {
+    pub(super) struct TenantRow {
+        id: String,
+        slug: String,
+        display_name: String,
+        status: String,
+        settings: String,
+        created_at: i64,
+    }
 }
 
 impl TenantRow {
@@ -35,16 +35,17 @@ impl TenantRow {
     }
 }
 
-#[derive(Deserialize)]
-struct KeyRow {
-    kid: String,
-    alg: String,
-    public_jwk: String,
-    sealed_private_key: String,
-    status: String,
-    created_at: i64,
-    expires_at: Option<i64>,
-    overlap_secs: Option<i64>,
+crate::from_row! {
+    struct KeyRow {
+        kid: String,
+        alg: String,
+        public_jwk: String,
+        sealed_private_key: String,
+        status: String,
+        created_at: i64,
+        expires_at: Option<i64>,
+        overlap_secs: Option<i64>,
+    }
 }
 
 impl KeyRow {
@@ -241,9 +242,10 @@ pub async fn replace_setup_token(
 }
 
 pub async fn user_count(db: &Db, tenant_id: &str) -> Result<i64> {
-    #[derive(Deserialize)]
-    struct Count {
-        n: i64,
+    crate::from_row! {
+        struct Count {
+            n: i64,
+        }
     }
     Ok(db
         .first::<Count>(
@@ -271,9 +273,10 @@ pub async fn delete(db: &Db, tenant_id: &str) -> Result<()> {
 }
 
 pub async fn domains(db: &Db, tenant_id: &str) -> Result<Vec<String>> {
-    #[derive(Deserialize)]
-    struct Row {
-        host: String,
+    crate::from_row! {
+        struct Row {
+            host: String,
+        }
     }
     Ok(db
         .all::<Row>(
@@ -385,18 +388,20 @@ pub struct KeyWork {
 /// Every key of the tenants that have a key waiting to sign or a retired key past its
 /// publication, in one query (`tenancy::keys::due_changes` decides what happens to them).
 pub async fn key_work(db: &Db, now: i64) -> Result<Vec<KeyWork>> {
-    #[derive(Deserialize)]
+    /// A key and, in the same row, its tenant.
     struct Row {
         tenant_id: String,
         slug: String,
-        kid: String,
-        alg: String,
-        public_jwk: String,
-        sealed_private_key: String,
-        status: String,
-        created_at: i64,
-        expires_at: Option<i64>,
-        overlap_secs: Option<i64>,
+        key: KeyRow,
+    }
+    impl FromRow for Row {
+        fn from_row(row: &super::row::Row<'_>) -> Result<Self> {
+            Ok(Self {
+                tenant_id: row.text("tenant_id")?,
+                slug: row.text("slug")?,
+                key: KeyRow::from_row(row)?,
+            })
+        }
     }
     let rows = db
         .all::<Row>(
@@ -410,17 +415,7 @@ pub async fn key_work(db: &Db, now: i64) -> Result<Vec<KeyWork>> {
         .await?;
     let mut work: Vec<KeyWork> = Vec::new();
     for row in rows {
-        let key = KeyRow {
-            kid: row.kid,
-            alg: row.alg,
-            public_jwk: row.public_jwk,
-            sealed_private_key: row.sealed_private_key,
-            status: row.status,
-            created_at: row.created_at,
-            expires_at: row.expires_at,
-            overlap_secs: row.overlap_secs,
-        }
-        .into_record()?;
+        let key = row.key.into_record()?;
         match work.last_mut() {
             Some(w) if w.tenant_id == row.tenant_id => w.keys.push(key),
             _ => work.push(KeyWork {
@@ -452,14 +447,16 @@ pub async fn update_settings(
     now: i64,
     audit: Statement,
 ) -> Result<Option<UpdatedSettings>> {
-    #[derive(Deserialize)]
-    struct Stored {
-        display_name: String,
-        settings: String,
+    crate::from_row! {
+        struct Stored {
+            display_name: String,
+            settings: String,
+        }
     }
-    #[derive(Deserialize)]
-    struct Domain {
-        host: String,
+    crate::from_row! {
+        struct Domain {
+            host: String,
+        }
     }
     // A stored value that is not JSON (never written by us) would make json_patch fail the
     // query: start from an empty object then, and the defaults fill in the rest.

@@ -1,34 +1,29 @@
 //! Users, their groups and their passkeys in D1.
 
-use serde::Deserialize;
-
 use super::backchannel::{targets_from, targets_statement, Ending, LogoutTarget};
-use super::db::{bool_from_int, object_from_json_text, Db, Statement};
+use super::db::{Db, Statement};
 use crate::error::Result;
 use crate::params;
 
-/// A user row (booleans read from SQLite's 0/1).
-#[derive(Debug, Clone, Deserialize)]
-pub struct UserRow {
-    pub id: String,
-    pub username: String,
-    pub email: Option<String>,
-    #[serde(deserialize_with = "bool_from_int")]
-    pub email_verified: bool,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub display_name: Option<String>,
-    pub picture: Option<String>,
-    #[serde(deserialize_with = "bool_from_int")]
-    pub is_admin: bool,
-    #[serde(deserialize_with = "bool_from_int")]
-    pub disabled: bool,
-    #[serde(deserialize_with = "object_from_json_text")]
-    pub custom_claims: serde_json::Map<String, serde_json::Value>,
-    pub created_at: i64,
-    /// They asked to be mailed when they sign in from a browser new to them.
-    #[serde(deserialize_with = "bool_from_int")]
-    pub sign_in_notices: bool,
+crate::from_row! {
+    /// A user row (booleans read from SQLite's 0/1).
+    #[derive(Debug, Clone)]
+    pub struct UserRow {
+        pub id: String,
+        pub username: String,
+        pub email: Option<String>,
+        pub email_verified: bool,
+        pub first_name: Option<String>,
+        pub last_name: Option<String>,
+        pub display_name: Option<String>,
+        pub picture: Option<String>,
+        pub is_admin: bool,
+        pub disabled: bool,
+        pub custom_claims: serde_json::Map<String, serde_json::Value>,
+        pub created_at: i64,
+        /// They asked to be mailed when they sign in from a browser new to them.
+        pub sign_in_notices: bool,
+    }
 }
 
 impl UserRow {
@@ -38,12 +33,13 @@ impl UserRow {
     }
 }
 
-/// A group the user belongs to, with its custom claims (JSON object).
-#[derive(Debug, Clone, Deserialize)]
-pub struct GroupClaimsRow {
-    pub name: String,
-    #[serde(deserialize_with = "object_from_json_text")]
-    pub custom_claims: serde_json::Map<String, serde_json::Value>,
+crate::from_row! {
+    /// A group the user belongs to, with its custom claims (JSON object).
+    #[derive(Debug, Clone)]
+    pub struct GroupClaimsRow {
+        pub name: String,
+        pub custom_claims: serde_json::Map<String, serde_json::Value>,
+    }
 }
 
 impl UserRow {
@@ -82,9 +78,10 @@ pub async fn username_or_email_taken(
     username: &str,
     email: Option<&str>,
 ) -> Result<bool> {
-    #[derive(Deserialize)]
-    struct Count {
-        n: i64,
+    crate::from_row! {
+        struct Count {
+            n: i64,
+        }
     }
     Ok(db
         .first::<Count>(
@@ -106,9 +103,10 @@ async fn check_profile_free(
     if change.username.is_none() && change.email.is_none() {
         return Ok(());
     }
-    #[derive(Deserialize)]
-    struct Taken {
-        field: String,
+    crate::from_row! {
+        struct Taken {
+            field: String,
+        }
     }
     let taken: Option<Taken> = db
         .first(
@@ -390,9 +388,10 @@ pub async fn sign_up(
 /// Whether taking admin rights from (or disabling, or deleting) this user would leave the
 /// tenant without an active admin who can sign in: then nobody could run it any more.
 pub async fn is_last_active_admin(db: &Db, tenant_id: &str, user_id: &str) -> Result<bool> {
-    #[derive(Deserialize)]
-    struct Last {
-        last: i64,
+    crate::from_row! {
+        struct Last {
+            last: i64,
+        }
     }
     let row: Option<Last> = db
         .first(
@@ -587,14 +586,16 @@ pub async fn sign_out_everywhere(
     targets_from(&results[0])
 }
 
-/// A user's live sessions, newest first, as the admin API lists them.
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
-pub struct SessionView {
-    pub created_at: i64,
-    pub last_seen_at: i64,
-    pub expires_at: i64,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
+crate::from_row! {
+    /// A user's live sessions, newest first, as the admin API lists them.
+    #[derive(Debug, Clone, serde::Serialize)]
+    pub struct SessionView {
+        pub created_at: i64,
+        pub last_seen_at: i64,
+        pub expires_at: i64,
+        pub ip: Option<String>,
+        pub user_agent: Option<String>,
+    }
 }
 
 pub async fn sessions_of(
@@ -660,12 +661,14 @@ pub async fn delete(
     Ok(Some(targets_from(&results[0])?))
 }
 
-/// The groups a user belongs to (id, name).
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
-pub struct Membership {
-    pub id: String,
-    pub name: String,
-    pub friendly_name: String,
+crate::from_row! {
+    /// The groups a user belongs to (id, name).
+    #[derive(Debug, Clone, serde::Serialize)]
+    pub struct Membership {
+        pub id: String,
+        pub name: String,
+        pub friendly_name: String,
+    }
 }
 
 pub async fn groups_of(db: &Db, tenant_id: &str, user_id: &str) -> Result<Vec<Membership>> {
