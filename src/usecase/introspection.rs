@@ -47,26 +47,42 @@ impl Introspection {
 /// each other's users. An access token's user must still be enabled. `hint` is the
 /// `token_type_hint`: `refresh_token` skips the access token lookup. The client is
 /// authenticated before a missing `token` is reported.
+///
+/// Introspection writes nothing, so it reads like userinfo: the client and the token from a
+/// replica near the Worker (`Ctx::read_fresh`: a miss is asked again on the primary), unless
+/// the tenant asks for strict reads. The window this leaves is userinfo's (README, "Round
+/// trips"): for the replication delay a token revoked on the primary may still introspect as
+/// active, and a client secret regenerated a moment ago may still be accepted.
 pub async fn introspect(
     ctx: &Ctx<'_>,
     creds: &ClientCredentials,
     token: Option<&str>,
     hint: Option<&str>,
 ) -> Result<Introspection> {
-    let client = client_auth::authenticate(ctx, creds).await?;
+    let client = client_auth::authenticate_on_reader(ctx, creds).await?;
     let token = token.ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     // A JWT that does not verify is reported inactive, like any unknown token.
     let presented = presented_token::verify(ctx, token).await?;
-    let hash = presented.lookup_hash().unwrap_or_default().to_string();
+    let hash = presented.lookup_hash().unwrap_or_default();
+    let (tenant_id, now) = (ctx.tenant_id(), ctx.now);
     let access = if hint == Some("refresh_token") {
         None
     } else {
-        let found = grants::find_access_token(ctx.db, ctx.tenant_id(), &hash, ctx.now).await?;
+        let found = ctx
+            .read_fresh(
+                |db| async move { grants::find_access_token(&db, tenant_id, hash, now).await },
+                |found| found.token.is_some(),
+            )
+            .await?;
         found.token.filter(|_| found.user.is_some())
     };
     let found = match access {
         Some(t) => Some((t, "Bearer")),
-        None => grants::find_live_refresh(ctx.db, ctx.tenant_id(), &hash, ctx.now)
+        None => ctx
+            .read_fresh(
+                |db| async move { grants::find_live_refresh(&db, tenant_id, hash, now).await },
+                Option::is_some,
+            )
             .await?
             .map(|t| (t, "refresh_token")),
     };
@@ -190,6 +206,45 @@ mod tests {
             .await
             .is_active());
         });
+    }
+
+    #[test]
+    fn introspection_reads_replicas_and_only_strict_tenants_read_the_primary() {
+        let (db, dir) = testing::replicated_db("introspect");
+        run(async {
+            let (mut t, _, tokens) = issued(&db).await;
+            let refresh = tokens.refresh_token.as_deref().unwrap();
+            // A live token is read from replicas only; a refresh token without its hint first
+            // misses as an access token, a miss the primary confirms.
+            let access = tokens.access_token.as_str();
+            let hinted = Some("refresh_token");
+            for (token, hint, primary) in
+                [(access, None, 0), (refresh, hinted, 0), (refresh, None, 1)]
+            {
+                let before = db.round_trips();
+                assert!(ask(&db, &t, NOW + 1, token, hint).await.is_active());
+                assert_eq!(db.round_trips() - before, primary, "{hint:?}");
+            }
+            // What a replica does not find, only the primary may call unknown.
+            let before = db.round_trips();
+            assert!(!ask(&db, &t, NOW + 1, "unknown", None).await.is_active());
+            assert_eq!(
+                db.round_trips() - before,
+                2,
+                "the access and refresh misses, asked again"
+            );
+            t.tenant.settings.strict_reads = true;
+            let before = db.round_trips();
+            assert!(ask(&db, &t, NOW + 1, &tokens.access_token, None)
+                .await
+                .is_active());
+            assert_eq!(
+                db.round_trips() - before,
+                2,
+                "strict reads: client and token"
+            );
+        });
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

@@ -54,6 +54,27 @@ impl Ctx<'_> {
             self.db.replica_reads()
         }
     }
+
+    /// Reads with `read` from [`Ctx::reader`]; when that is a replica and `found` says it found
+    /// nothing, reads again on the primary: a row written a moment ago (a token minted by the
+    /// exchange an app just made, a passkey just added) may not have replicated, so only the
+    /// primary may declare it absent.
+    pub async fn read_fresh<T, F>(
+        &self,
+        read: impl Fn(Db) -> F,
+        found: impl Fn(&T) -> bool,
+    ) -> Result<T>
+    where
+        F: std::future::Future<Output = Result<T>>,
+    {
+        let reader = self.reader();
+        let replica = reader.is_replica();
+        let first = read(reader).await?;
+        if !replica || found(&first) {
+            return Ok(first);
+        }
+        read(self.db.clone()).await
+    }
 }
 
 /// Who changed something, for the audit log.

@@ -185,12 +185,11 @@ async fn find_passkey(
     ctx: &Ctx<'_>,
     credential_id: &str,
 ) -> Result<Option<crate::storage::passkeys::PasskeyRow>> {
-    let reader = ctx.reader();
-    let found = passkeys::find(&reader, ctx.tenant_id(), credential_id).await?;
-    if found.is_none() && reader.is_replica() {
-        return passkeys::find(ctx.db, ctx.tenant_id(), credential_id).await;
-    }
-    Ok(found)
+    ctx.read_fresh(
+        |db| async move { passkeys::find(&db, ctx.tenant_id(), credential_id).await },
+        Option::is_some,
+    )
+    .await
 }
 
 /// A sign-in the primary refused: why (read only on this rare path), audited as

@@ -23,11 +23,13 @@ pub async fn claims_for(ctx: &Ctx<'_>, token: &str) -> Result<Value> {
             OAuthError::invalid_token("the access token is invalid, expired or revoked").into(),
         );
     };
-    let reader = ctx.reader();
-    let mut found = grants::find_access_token(&reader, ctx.tenant_id(), &hash, ctx.now).await?;
-    if found.token.is_none() && reader.is_replica() {
-        found = grants::find_access_token(ctx.db, ctx.tenant_id(), &hash, ctx.now).await?;
-    }
+    let hash = hash.as_str();
+    let found = ctx
+        .read_fresh(
+            |db| async move { grants::find_access_token(&db, ctx.tenant_id(), hash, ctx.now).await },
+            |found| found.token.is_some(),
+        )
+        .await?;
     let (Some(token), Some(user)) = (found.token, found.user) else {
         return Err(
             OAuthError::invalid_token("the access token is invalid, expired or revoked").into(),

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { createTenant, tfetch, PORT } from './lib/env.mjs';
 import { Person, tenantWithAdmin, adminApi } from './lib/person.mjs';
-import { login, userinfo, verifyIdToken, tokenRequest, sleep, authorize, exchange, CALLBACK } from './lib/oidc.mjs';
+import { login, userinfo, introspect, verifyIdToken, tokenRequest, sleep, authorize, exchange, CALLBACK } from './lib/oidc.mjs';
 
 let A; // { tenant, base, admin, apiKey }
 let B;
@@ -476,7 +476,7 @@ test('emails verified: off by default, and once on, id_token and userinfo say em
   }
 });
 
-test('userinfo reads through a D1 session (a replica where there is one), and the primary once strict_reads is on', async () => {
+test('userinfo and introspection read through a D1 session (a replica where there is one), and the primary once strict_reads is on', async () => {
   const T = await tenantWithAdmin(createTenant, 'reads');
   try {
     assert.equal((await call(T, 'GET', '/api/application-configuration')).json.settings.strict_reads, false);
@@ -487,16 +487,26 @@ test('userinfo reads through a D1 session (a replica where there is one), and th
       const { tokens } = await login(T.base, T.admin, client, { scope: 'openid email' });
       const info = await userinfo(T.base, tokens.access_token);
       assert.equal(info.status, 200, JSON.stringify(info.json));
-      return {
-        primary: info.headers.get('x-edge-id-d1-queries'),
-        replica: info.headers.get('x-edge-id-d1-replica-queries'),
-      };
+      const inspected = await introspect(T.base, client, tokens.access_token);
+      assert.equal(inspected.json.active, true, JSON.stringify(inspected.json));
+      const count = (res) => ({
+        primary: res.headers.get('x-edge-id-d1-queries'),
+        replica: res.headers.get('x-edge-id-d1-replica-queries'),
+      });
+      return { userinfo: count(info), introspection: count(inspected) };
     };
-    assert.deepEqual(await trips(), { primary: '0', replica: '1' });
+    // Introspection reads the client and the token.
+    assert.deepEqual(await trips(), {
+      userinfo: { primary: '0', replica: '1' },
+      introspection: { primary: '0', replica: '2' },
+    });
     const on = await call(T, 'PUT', '/api/application-configuration', { strict_reads: true });
     assert.equal(on.status, 200, on.text);
     assert.equal(on.json.settings.strict_reads, true);
-    assert.deepEqual(await trips(), { primary: '1', replica: '0' });
+    assert.deepEqual(await trips(), {
+      userinfo: { primary: '1', replica: '0' },
+      introspection: { primary: '2', replica: '0' },
+    });
     assert.equal((await call(T, 'PUT', '/api/application-configuration', { strict_reads: 1 })).status, 400);
   } finally {
     T.admin.cleanup();

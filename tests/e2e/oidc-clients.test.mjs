@@ -9,7 +9,7 @@ import { createTenant, tfetch, operator } from './lib/env.mjs';
 import { tenantWithAdmin, adminApi } from './lib/person.mjs';
 import {
   CALLBACK, createClient, authorize, authorizeQuery, exchange, tokenRequest, userinfo, login,
-  pkcePair,
+  pkcePair, introspect as introspectAt,
 } from './lib/oidc.mjs';
 
 let A; // { tenant, base, admin, apiKey }
@@ -272,17 +272,7 @@ test('introspection reports own tokens only; revocation ends the grant', async (
   const client = await createClient(A.base, A.apiKey);
   const other = await createClient(A.base, A.apiKey, { name: 'Other' });
   const { tokens } = await login(A.base, A.admin, client);
-  const introspect = async (c, token) => {
-    const res = await tfetch(`${A.base}/api/oidc/introspect`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${Buffer.from(`${c.id}:${c.client_secret}`).toString('base64')}`,
-      },
-      body: new URLSearchParams({ token }),
-    });
-    return { status: res.status, json: await res.json() };
-  };
+  const introspect = (c, token) => introspectAt(A.base, c, token);
   const own = await introspect(client, tokens.access_token);
   assert.equal(own.json.active, true);
   assert.equal(own.json.client_id, client.id);

@@ -59,6 +59,16 @@ function basic(id, secret) {
   return `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 }
 
+/** Introspects `token` (RFC 7662) as `client` (HTTP Basic): { status, json, headers }. */
+export async function introspect(base, client, token) {
+  const res = await tfetch(`${base}/api/oidc/introspect`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(client.id, client.client_secret) },
+    body: new URLSearchParams({ token }),
+  });
+  return { status: res.status, json: await res.json(), headers: res.headers };
+}
+
 /** POSTs a form to the token endpoint; `auth` is 'basic' | 'post' | 'none'. */
 export async function tokenRequest(base, client, form, auth = 'basic') {
   const headers = { 'content-type': 'application/x-www-form-urlencoded' };
